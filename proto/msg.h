@@ -1,0 +1,82 @@
+/*
+ * Message layer: length-prefixed records on a reliable byte stream.
+ *
+ *   record = u32 body_len | u8 kind | u8 flags | u32 id | body[body_len]
+ *
+ * Control kinds carry one JSON object (jansson); DATA and EOF carry raw bytes
+ * of one channel (flags) of request id.  Kinds are numbered once and never
+ * reused.  With the link layer, control records travel on link stream 0 and
+ * DATA/EOF on stream 1.
+ */
+#ifndef LL_MSG_H
+#define LL_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+
+enum ll_msg_kind {
+	LL_MSG_HELLO = 1,	/* JSON: versions, capabilities, peer info */
+	LL_MSG_REQUEST = 2,	/* JSON: {"op": NAME, "args": {...}} */
+	LL_MSG_REPLY = 3,	/* JSON: operation result */
+	LL_MSG_ERROR = 4,	/* JSON: {"code": CODE, "message": TEXT} */
+	LL_MSG_EVENT = 5,	/* JSON: progress or job state of request id */
+	LL_MSG_CANCEL = 6,	/* JSON: cancel request id */
+	LL_MSG_DATA = 7,	/* raw chunk of channel flags of request id */
+	LL_MSG_EOF = 8,		/* channel flags of request id is finished */
+	LL_MSG_KIND_MAX = 8,
+};
+
+enum ll_msg_channel {
+	LL_CH_STDIN = 0,
+	LL_CH_STDOUT = 1,
+	LL_CH_STDERR = 2,
+	LL_CH_FILE = 3,
+};
+
+/* Stable error codes carried in LL_MSG_ERROR (docs/protocol.md). */
+#define LL_EC_BAD_REQUEST	"bad_request"
+#define LL_EC_UNKNOWN_OP	"unknown_op"
+#define LL_EC_NOT_FOUND		"not_found"
+#define LL_EC_PERMISSION	"permission"
+#define LL_EC_EXEC_FAILED	"exec_failed"
+#define LL_EC_BUSY		"busy"
+#define LL_EC_CANCELLED		"cancelled"
+#define LL_EC_TOO_BIG		"too_big"
+#define LL_EC_INTERNAL		"internal"
+#define LL_EC_VERSION		"version"
+
+struct ll_msg {
+	uint8_t kind;
+	uint8_t flags;
+	uint32_t id;
+	json_t *json;		/* control kinds; owned, ll_msg_cleanup */
+	uint8_t *data;		/* DATA: owned copy */
+	size_t data_len;
+};
+
+bool ll_msg_kind_is_json(uint8_t kind);
+/* Append one JSON record; LL_ERR_TOOBIG over LL_MSG_JSON_MAX. */
+int ll_msg_put_json(struct ll_buf *out, uint8_t kind, uint32_t id,
+    const json_t *obj);
+/* Append one DATA or EOF record (EOF: n == 0). */
+int ll_msg_put_data(struct ll_buf *out, uint8_t kind, uint8_t channel,
+    uint32_t id, const void *p, size_t n);
+/*
+ * Take one complete record from in.  LL_ERR_SHORT (nothing consumed) when
+ * incomplete; LL_ERR_TOOBIG when the announced length is over its cap,
+ * LL_ERR_FORMAT for an unknown kind, bad JSON, a non-object or trailing
+ * bytes after the JSON value; the bad record is consumed when its length was
+ * acceptable, so the stream can go on.
+ */
+int ll_msg_get(struct ll_buf *in, struct ll_msg *m);
+void ll_msg_cleanup(struct ll_msg *m);
+
+/* Helpers for building control messages. */
+json_t *ll_msg_error_new(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * Transports: where the link's bytes go.  Each kind lives in its own
+ * transport-*.c; this header is the one interface.
+ *
+ *   stdio                 the process's own stdin/stdout (tty set raw when it is one)
+ *   fd:R,W                inherited descriptors
+ *   tty:DEV[,BAUD]        termios (PTYs, consoles, any tty)
+ *   serial:DEV[,BAUD]     libserialport; falls back to termios for PTYs and
+ *                         ttys libserialport refuses
+ *   exec:CMD              a child's stdin/stdout (CMD split into argv, no shell)
+ *   unix:PATH, tcp:HOST:PORT   stream sockets (connect; or listen for the agent)
+ *
+ * Every transport is non-blocking, has one fd to poll for reading and one for
+ * writing, and restores what it changed (termios, serial settings) when
+ * closed.  Errors are values; a human message is kept in t->err.
+ */
+#ifndef LL_TRANSPORT_H
+#define LL_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct ll_transport;
+
+struct ll_transport_ops {
+	const char *name;
+	ssize_t (*read)(struct ll_transport *t, void *p, size_t n);
+	ssize_t (*write)(struct ll_transport *t, const void *p, size_t n);
+	int (*reopen)(struct ll_transport *t);	/* may be NULL */
+	void (*close)(struct ll_transport *t);
+};
+
+struct ll_transport {
+	const struct ll_transport_ops *ops;
+	int rfd, wfd;		/* poll these; equal for most kinds */
+	unsigned baud;		/* configured line speed, 0 unknown */
+	char spec[256];		/* as given */
+	char err[256];		/* last error, human readable */
+	void *priv;		/* the kind's own state */
+};
+
+/*
+ * Open spec as a client would.  On failure returns a negative LL_ERR_* and,
+ * when errbuf is not NULL, writes a message naming the spec and the cause.
+ * *out is freed with ll_transport_close().
+ */
+int ll_transport_open(const char *spec, struct ll_transport **out,
+    char *errbuf, size_t errlen);
+
+/* Listening side (agent --listen unix:PATH | tcp:[ADDR:]PORT). */
+struct ll_listener;
+int ll_listener_open(const char *spec, struct ll_listener **out, char *errbuf,
+    size_t errlen);
+int ll_listener_fd(const struct ll_listener *l);
+/* Accept one connection as a transport; LL_ERR_AGAIN when none pending. */
+int ll_listener_accept(struct ll_listener *l, struct ll_transport **out,
+    char *errbuf, size_t errlen);
+void ll_listener_close(struct ll_listener *l);	/* removes a unix socket */
+
+/* > 0 bytes, LL_ERR_AGAIN when nothing now, LL_ERR_CLOSED at EOF, LL_ERR_IO. */
+ssize_t ll_transport_read(struct ll_transport *t, void *p, size_t n);
+/* >= 0 bytes written (0 = would block), or LL_ERR_*. */
+ssize_t ll_transport_write(struct ll_transport *t, const void *p, size_t n);
+/* Try to reopen a vanished device (serial); LL_ERR_* while it is absent. */
+int ll_transport_reopen(struct ll_transport *t);
+void ll_transport_close(struct ll_transport *t);	/* NULL is fine */
+/* bytes per second the line carries (baud / 10 for 8N1), 0 unknown */
+unsigned ll_transport_line_rate(const struct ll_transport *t);
+
+#endif
