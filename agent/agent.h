@@ -1,0 +1,91 @@
+/*
+ * lifelined internals.  One event loop (lifelined.c) owns every fd: the
+ * listener, each connection's session, and the fds of running requests.
+ * server.c turns messages into requests and dispatches them through the
+ * operation table; each op-*.c file implements one group of operations and
+ * registers them in that table.
+ */
+#ifndef LL_AGENT_H
+#define LL_AGENT_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "session.h"
+
+struct request;
+struct conn;
+
+/*
+ * An operation.  start() validates args and either answers at once (reply or
+ * error sent, returns 0 with r->done set) or starts work and returns 0; a
+ * nonzero return means the request was not started and an error was already
+ * sent.  Operations that keep running provide pollfds()/io() (fds to watch),
+ * child() (a child process of theirs ended), cancel() and free().
+ */
+struct agent_op {
+	const char *name;
+	bool writes;			/* changes something (for read-only mode) */
+	int (*start)(struct request *r, json_t *args);
+	int (*pollfds)(struct request *r, struct pollfd *pfd, int max,
+	    int *timeout_ms);
+	void (*io)(struct request *r, uint64_t now);
+	bool (*child)(struct request *r, pid_t pid, int status);
+	void (*cancel)(struct request *r);
+	void (*free)(struct request *r);
+};
+
+struct request {
+	uint32_t id;
+	const struct agent_op *op;
+	struct conn *conn;
+	void *state;
+	bool done;
+	LIST_ENTRY(request) entry;
+};
+
+struct conn {
+	struct ll_session *s;
+	uint32_t generation;
+	char name[64];
+	bool hello_done;
+	bool stdio;			/* the agent's own tty: exit when it ends */
+	bool reopen;			/* a serial device: reopen when it vanishes */
+	LIST_HEAD(, request) requests;
+	LIST_ENTRY(conn) entry;
+};
+
+struct agent_options {
+	const char *serial;
+	bool stdio;
+	const char *listen;
+	bool insecure;
+	int encoding;
+	int verbose;
+	const char *debug_file;
+	const char *console_name;	/* what info reports as the console */
+};
+
+extern struct agent_options agent_opts;
+
+/* server.c */
+void server_conn_init(struct conn *c, struct ll_session *s, const char *name);
+void server_handle(struct conn *c, uint64_t now);
+void server_conn_reset(struct conn *c);	/* cancel and free its requests */
+void request_finish(struct request *r);	/* mark done; freed by the loop */
+void server_reap(struct conn *c);	/* free done requests */
+const struct agent_op *server_find_op(const char *name);
+int request_reply(struct request *r, json_t *result);	/* steals result */
+int request_error(struct request *r, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Operation tables, one per op-*.c file. */
+extern const struct agent_op op_info_ops[];
+extern const struct agent_op op_exec_ops[];
+
+#endif

@@ -1,1 +1,112 @@
-/* placeholder */
+/*
+ * info and ping: what the agent is and where it runs, and a cheap round trip.
+ * Nothing here changes the host.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "msg.h"
+
+/* PRETTY_NAME of an os-release file, or NULL. */
+static json_t *
+info_os_release(const char *path)
+{
+	char line[512];
+	json_t *v = NULL;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return NULL;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *p, *e;
+
+		if (strncmp(line, "PRETTY_NAME=", 12) != 0)
+			continue;
+		p = line + 12;
+		p[strcspn(p, "\n")] = '\0';
+		if (*p == '"' || *p == '\'') {
+			e = strrchr(p + 1, *p);
+			if (e != NULL)
+				*e = '\0';
+			p++;
+		}
+		v = json_string(p);
+		break;
+	}
+	fclose(f);
+	return v;
+}
+
+static json_t *
+info_uptime(void)
+{
+	double up = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/uptime", "re")) == NULL)
+		return json_null();
+	if (fscanf(f, "%lf", &up) != 1)
+		up = -1;
+	fclose(f);
+	return up < 0 ? json_null() : json_integer((json_int_t)up);
+}
+
+static int
+op_info(struct request *r, json_t *args)
+{
+	struct utsname u;
+	char host[256];
+	json_t *res, *os, *caps;
+	const struct agent_op *op;
+
+	(void)args;
+	res = json_object();
+	json_object_set_new(res, "version", json_string(PACKAGE_VERSION));
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		json_object_set_new(res, "hostname", json_string(host));
+	}
+	if (uname(&u) == 0) {
+		json_object_set_new(res, "kernel", json_string(u.release));
+		json_object_set_new(res, "machine", json_string(u.machine));
+	}
+	json_object_set_new(res, "uptime_s", info_uptime());
+	if ((os = info_os_release("/etc/os-release")) == NULL)
+		os = info_os_release("/usr/lib/os-release");
+	json_object_set_new(res, "os", os != NULL ? os : json_null());
+	json_object_set_new(res, "console", json_string(r->conn->name));
+	json_object_set_new(res, "pid", json_integer(getpid()));
+	json_object_set_new(res, "insecure", json_boolean(agent_opts.insecure));
+	json_object_set_new(res, "time", json_integer((json_int_t)time(NULL)));
+	caps = json_array();
+	for (op = op_info_ops; op->name != NULL; op++)
+		json_array_append_new(caps, json_string(op->name));
+	for (op = op_exec_ops; op->name != NULL; op++)
+		json_array_append_new(caps, json_string(op->name));
+	json_object_set_new(res, "operations", caps);
+	return request_reply(r, res);
+}
+
+/* Echo back what the client sent (bounded by the message cap already). */
+static int
+op_ping(struct request *r, json_t *args)
+{
+	json_t *res = json_object();
+	json_t *pad = json_object_get(args, "pad");
+
+	if (pad != NULL)
+		json_object_set(res, "pad", pad);
+	return request_reply(r, res);
+}
+
+const struct agent_op op_info_ops[] = {
+	{ .name = "info", .start = op_info },
+	{ .name = "ping", .start = op_ping },
+	{ .name = NULL }
+};

@@ -1,1 +1,260 @@
-/* placeholder */
+/*
+ * Message dispatch for one connection.  HELLO is answered with the agent's
+ * own HELLO; a REQUEST is looked up in the operation tables and started;
+ * CANCEL reaches the running request.  A request lives on its connection's
+ * list until it is done, then the loop frees it.  When the link reports a new
+ * client session, every request of the old one is cancelled first, so two
+ * clients' work is never mixed.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "error.h"
+#include "log.h"
+#include "msg.h"
+
+static const struct agent_op *const op_tables[] = {
+	op_info_ops,
+	op_exec_ops,
+};
+
+const struct agent_op *
+server_find_op(const char *name)
+{
+	size_t t;
+	const struct agent_op *op;
+
+	for (t = 0; t < sizeof(op_tables) / sizeof(op_tables[0]); t++) {
+		for (op = op_tables[t]; op->name != NULL; op++) {
+			if (strcmp(op->name, name) == 0)
+				return op;
+		}
+	}
+	return NULL;
+}
+
+static json_t *
+server_caps(void)
+{
+	json_t *caps = json_array();
+	size_t t;
+	const struct agent_op *op;
+
+	for (t = 0; t < sizeof(op_tables) / sizeof(op_tables[0]); t++) {
+		for (op = op_tables[t]; op->name != NULL; op++)
+			json_array_append_new(caps, json_string(op->name));
+	}
+	return caps;
+}
+
+void
+server_conn_init(struct conn *c, struct ll_session *s, const char *name)
+{
+	memset(c, 0, sizeof(*c));
+	c->s = s;
+	c->generation = ll_session_generation(s);
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	LIST_INIT(&c->requests);
+}
+
+static void
+request_free(struct request *r)
+{
+	LIST_REMOVE(r, entry);
+	if (r->op->free != NULL)
+		r->op->free(r);
+	free(r);
+}
+
+void
+server_conn_reset(struct conn *c)
+{
+	struct request *r;
+
+	while ((r = LIST_FIRST(&c->requests)) != NULL) {
+		if (!r->done && r->op->cancel != NULL)
+			r->op->cancel(r);
+		request_free(r);
+	}
+	c->hello_done = false;
+}
+
+void
+server_reap(struct conn *c)
+{
+	struct request *r, *next;
+
+	for (r = LIST_FIRST(&c->requests); r != NULL; r = next) {
+		next = LIST_NEXT(r, entry);
+		if (r->done)
+			request_free(r);
+	}
+}
+
+void
+request_finish(struct request *r)
+{
+	r->done = true;
+}
+
+int
+request_reply(struct request *r, json_t *result)
+{
+	int err;
+
+	if (result == NULL)
+		result = json_object();
+	err = ll_session_send_json(r->conn->s, LL_MSG_REPLY, r->id, result);
+	json_decref(result);
+	log_info("%s: request %u (%s) done", r->conn->name, r->id,
+	    r->op->name);
+	request_finish(r);
+	return err;
+}
+
+int
+request_error(struct request *r, const char *code, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	log_info("%s: request %u (%s) failed: %s: %s", r->conn->name, r->id,
+	    r->op->name, code, text);
+	request_finish(r);
+	return ll_session_send_error(r->conn->s, r->id, code, "%s", text);
+}
+
+static struct request *
+server_find_request(struct conn *c, uint32_t id)
+{
+	struct request *r;
+
+	LIST_FOREACH(r, &c->requests, entry) {
+		if (r->id == id && !r->done)
+			return r;
+	}
+	return NULL;
+}
+
+static void
+server_hello(struct conn *c, const struct ll_msg *m)
+{
+	char err[256];
+	json_t *hello;
+	int version;
+
+	if (ll_msg_hello_check(m->json, &version, err, sizeof(err)) != 0) {
+		log_warn("%s: %s", c->name, err);
+		ll_session_send_error(c->s, 0, LL_EC_VERSION, "%s", err);
+		return;
+	}
+	hello = ll_msg_hello_new("agent", PACKAGE_STRING, server_caps());
+	if (agent_opts.insecure)
+		json_object_set_new(hello, "insecure", json_true());
+	ll_session_send_json(c->s, LL_MSG_HELLO, 0, hello);
+	json_decref(hello);
+	c->hello_done = true;
+	log_info("%s: client session started (protocol %d)", c->name, version);
+}
+
+static void
+server_request(struct conn *c, const struct ll_msg *m)
+{
+	const struct agent_op *op;
+	struct request *r;
+	json_t *args;
+	const char *name;
+
+	if (!c->hello_done) {
+		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
+		    "request before hello");
+		return;
+	}
+	if (m->id == 0 || server_find_request(c, m->id) != NULL) {
+		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
+		    "request id %u is zero or already in use", m->id);
+		return;
+	}
+	name = json_string_value(json_object_get(m->json, "op"));
+	args = json_object_get(m->json, "args");
+	if (name == NULL || (args != NULL && !json_is_object(args))) {
+		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
+		    "a request needs \"op\" (string) and \"args\" (object)");
+		return;
+	}
+	if ((op = server_find_op(name)) == NULL) {
+		ll_session_send_error(c->s, m->id, LL_EC_UNKNOWN_OP,
+		    "unknown operation \"%s\"", name);
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		ll_session_send_error(c->s, m->id, LL_EC_INTERNAL,
+		    "out of memory");
+		return;
+	}
+	r->id = m->id;
+	r->op = op;
+	r->conn = c;
+	LIST_INSERT_HEAD(&c->requests, r, entry);
+	log_info("%s: request %u: %s", c->name, r->id, op->name);
+	args = args != NULL ? json_incref(args) : json_object();
+	if (op->start(r, args) != 0)
+		request_finish(r);
+	json_decref(args);
+}
+
+void
+server_handle(struct conn *c, uint64_t now)
+{
+	struct ll_msg m;
+	struct request *r;
+	int rc;
+
+	(void)now;
+	if (ll_session_generation(c->s) != c->generation) {
+		log_info("%s: new client session; ending the previous one's "
+		    "requests", c->name);
+		server_conn_reset(c);
+		c->generation = ll_session_generation(c->s);
+	}
+	while ((rc = ll_session_recv(c->s, &m)) != 0) {
+		if (rc < 0) {
+			log_warn("%s: bad message: %s", c->name,
+			    ll_strerror(rc));
+			if (rc == LL_ERR_TOOBIG)
+				break;
+			ll_session_send_error(c->s, 0, LL_EC_BAD_REQUEST,
+			    "malformed message: %s", ll_strerror(rc));
+			continue;
+		}
+		switch (m.kind) {
+		case LL_MSG_HELLO:
+			server_hello(c, &m);
+			break;
+		case LL_MSG_REQUEST:
+			server_request(c, &m);
+			break;
+		case LL_MSG_CANCEL:
+			if ((r = server_find_request(c, m.id)) != NULL &&
+			    r->op->cancel != NULL) {
+				log_info("%s: request %u cancelled", c->name,
+				    m.id);
+				r->op->cancel(r);
+			}
+			break;
+		default:
+			log_debug("%s: ignoring message kind %u", c->name,
+			    m.kind);
+			break;
+		}
+		ll_msg_cleanup(&m);
+	}
+}

@@ -1,0 +1,92 @@
+/*
+ * lifeline client internals.  lifeline.c parses the global options and finds
+ * the subcommand in the table; each cmd-*.c file implements one subcommand
+ * on top of conn.c (connect, hello, request/reply) and output.c (messages,
+ * JSON, exit codes).
+ */
+#ifndef LL_CLIENT_H
+#define LL_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "session.h"
+
+/* Exit codes (docs/lifeline.1).  exec passes the remote status through. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,	/* the operation ran and failed */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_CONNECT = 3,	/* the transport could not be opened */
+	EXIT_NOAGENT = 4,	/* nothing answered on the path */
+	EXIT_LOST = 5,		/* the link was lost during the command */
+	EXIT_PROTOCOL = 6,	/* incompatible or misbehaving agent */
+	EXIT_EXEC_OWN = 255,	/* exec: lifeline itself failed */
+};
+
+struct client_options {
+	const char *via;
+	bool insecure;
+	bool json;
+	int verbose;
+	int encoding;
+	unsigned baud;			/* pacing when the path's rate is known */
+	int timeout_ms;			/* connect timeout */
+};
+
+extern struct client_options client_opts;
+
+/* A call in progress: what to do with streamed data and events. */
+struct call_handlers {
+	void (*data)(void *ctx, uint8_t channel, const uint8_t *p, size_t n);
+	void (*eof)(void *ctx, uint8_t channel);
+	void (*event)(void *ctx, json_t *event);
+	/* After the REPLY, keep receiving until this says all data is in
+	 * (DATA travels on another stream and may trail the REPLY). */
+	bool (*complete)(void *ctx);
+	void *ctx;
+};
+
+struct conn {
+	struct ll_session *s;
+	json_t *agent_hello;
+	uint32_t next_id;
+	char err[512];
+	int err_exit;			/* EXIT_* for err */
+	char err_code[32];		/* agent error code, when from the agent */
+};
+
+/* conn.c */
+int conn_open(struct conn *c);		/* 0 or EXIT_*, message in c->err */
+void conn_close(struct conn *c);
+/*
+ * Send a request and wait for its end.  0 with *reply (caller decrefs) on
+ * REPLY; EXIT_FAILED with err/err_code on an agent ERROR; EXIT_LOST etc. when
+ * the link fails.  reply may be NULL.
+ */
+int conn_call(struct conn *c, const char *op, json_t *args,
+    const struct call_handlers *h, json_t **reply);
+/* Cancel the call in progress (from a signal-driven flag). */
+extern volatile int conn_interrupted;
+
+/* output.c */
+void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void msg_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void print_json(json_t *obj);	/* to stdout, one line; steals obj */
+void console_text(void *ctx, const uint8_t *p, size_t n);
+
+/* Subcommands: one file each, one line each in the table in lifeline.c. */
+struct client_cmd {
+	const char *name;
+	const char *usage;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+};
+int cmd_info(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+
+#endif

@@ -1,1 +1,59 @@
-/* placeholder */
+/* lifeline info: who and where the agent is. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "client.h"
+
+static void
+info_line(json_t *res, const char *key, const char *label)
+{
+	json_t *v = json_object_get(res, key);
+
+	if (json_is_string(v))
+		printf("%-10s %s\n", label, json_string_value(v));
+	else if (json_is_integer(v))
+		printf("%-10s %lld\n", label, (long long)json_integer_value(v));
+}
+
+int
+cmd_info(int argc, char **argv)
+{
+	struct conn c;
+	json_t *res = NULL, *v;
+	int rc;
+
+	(void)argv;
+	if (argc != 1) {
+		msg_error("usage: lifeline info");
+		return EXIT_USAGE;
+	}
+	if ((rc = conn_open(&c)) != 0 ||
+	    (rc = conn_call(&c, "info", NULL, NULL, &res)) != 0) {
+		msg_error("%s", c.err);
+		conn_close(&c);
+		return rc;
+	}
+	conn_close(&c);
+	if (client_opts.json) {
+		print_json(res);
+		return EXIT_OK;
+	}
+	info_line(res, "version", "agent");
+	info_line(res, "hostname", "host");
+	info_line(res, "os", "os");
+	info_line(res, "kernel", "kernel");
+	info_line(res, "machine", "machine");
+	if (json_is_integer(v = json_object_get(res, "uptime_s"))) {
+		long long up = json_integer_value(v);
+
+		printf("%-10s %lldd %02lld:%02lld:%02lld\n", "uptime",
+		    up / 86400, up / 3600 % 24, up / 60 % 60, up % 60);
+	}
+	info_line(res, "console", "console");
+	info_line(res, "pid", "pid");
+	if (json_is_true(json_object_get(res, "insecure")))
+		printf("%-10s %s\n", "auth", "none (--insecure)");
+	json_decref(res);
+	return EXIT_OK;
+}

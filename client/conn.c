@@ -1,1 +1,259 @@
-/* placeholder */
+/*
+ * The client's side of a session: open the --via transport, bring the link
+ * up, exchange HELLO messages, then run requests one at a time, pumping the
+ * session from a poll() loop while streamed data and events go to the
+ * caller's handlers.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "error.h"
+#include "msg.h"
+
+volatile int conn_interrupted;
+
+static int
+conn_fail(struct conn *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	c->err_exit = code;
+	return code;
+}
+
+/* EXIT_* for a session that ended. */
+static int
+conn_session_failed(struct conn *c, int rc, bool was_up)
+{
+	int code = EXIT_LOST;
+
+	if (!was_up)
+		code = rc == LL_ERR_TIMEOUT ? EXIT_NOAGENT : EXIT_CONNECT;
+	return conn_fail(c, code, "%s", ll_session_error_text(c->s));
+}
+
+static void
+link_log(void *ctx, int level, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	(void)ctx;
+	if (client_opts.verbose < (level <= LL_LOG_WARN ? 1 : 2))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msg_verbose("link: %s", text);
+}
+
+/* One round of poll + I/O.  Returns 0 or the session's error. */
+static int
+conn_pump(struct conn *c, int max_wait_ms)
+{
+	struct pollfd pfd[2];
+	uint64_t now = ll_now_ms();
+	int timeout = max_wait_ms, n;
+
+	n = ll_session_pollfds(c->s, pfd, now, &timeout);
+	if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
+		return LL_ERR_IO;
+	return ll_session_io(c->s, pfd, ll_now_ms());
+}
+
+int
+conn_open(struct conn *c)
+{
+	struct ll_link_config cfg;
+	struct ll_transport *t;
+	struct ll_msg m;
+	char err[512];
+	json_t *hello;
+	int rc, version;
+
+	memset(c, 0, sizeof(*c));
+	if (client_opts.via == NULL)
+		return conn_fail(c, EXIT_USAGE, "no path to the agent: give "
+		    "--via SPEC or set LIFELINE_VIA");
+	if (!client_opts.insecure)
+		return conn_fail(c, EXIT_USAGE, "authenticated sessions (SSH "
+		    "inside the link) are not available yet; give --insecure "
+		    "to use an unauthenticated session");
+	if (ll_transport_open(client_opts.via, &t, err, sizeof(err)) != 0)
+		return conn_fail(c, EXIT_CONNECT, "%s", err);
+	if (t->err[0] != '\0')
+		msg_verbose("%s", t->err);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.is_agent = false;
+	cfg.encoding = (enum ll_encoding)client_opts.encoding;
+	while (cfg.epoch == 0) {
+		if (getrandom(&cfg.epoch, sizeof(cfg.epoch), 0) !=
+		    sizeof(cfg.epoch))
+			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
+	}
+	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
+	cfg.line_rate = client_opts.baud / 10;
+	cfg.log = link_log;
+	if ((c->s = ll_session_new(t, &cfg, ll_now_ms())) == NULL) {
+		ll_transport_close(t);
+		return conn_fail(c, EXIT_FAILED, "out of memory");
+	}
+	if (client_opts.verbose > 0)
+		ll_session_set_console(c->s, console_text, NULL);
+	msg_warn("--insecure: this session is not authenticated");
+
+	while (!ll_session_is_up(c->s)) {
+		if ((rc = conn_pump(c, 1000)) != 0)
+			return conn_session_failed(c, rc, false);
+		if (conn_interrupted)
+			return conn_fail(c, EXIT_NOAGENT, "interrupted while "
+			    "connecting to %s", client_opts.via);
+	}
+	{
+		struct ll_link_stats st;
+
+		ll_link_stats(ll_session_link(c->s), &st);
+		msg_verbose("link up on %s: alphabet of %u symbols, frames of "
+		    "up to %zu bytes", client_opts.via, st.radix,
+		    st.frame_payload);
+	}
+	hello = ll_msg_hello_new("client", PACKAGE_STRING, json_array());
+	rc = ll_session_send_json(c->s, LL_MSG_HELLO, 0, hello);
+	json_decref(hello);
+	if (rc != 0)
+		return conn_fail(c, EXIT_FAILED, "hello: %s", ll_strerror(rc));
+	for (;;) {
+		if ((rc = conn_pump(c, 1000)) != 0)
+			return conn_session_failed(c, rc, true);
+		rc = ll_session_recv(c->s, &m);
+		if (rc < 0)
+			return conn_fail(c, EXIT_PROTOCOL, "bad message from "
+			    "the agent: %s", ll_strerror(rc));
+		if (rc == 0)
+			continue;
+		if (m.kind == LL_MSG_HELLO) {
+			if (ll_msg_hello_check(m.json, &version, err,
+			    sizeof(err)) != 0) {
+				ll_msg_cleanup(&m);
+				return conn_fail(c, EXIT_PROTOCOL, "%s", err);
+			}
+			c->agent_hello = json_incref(m.json);
+			ll_msg_cleanup(&m);
+			break;
+		}
+		if (m.kind == LL_MSG_ERROR) {
+			const char *text = json_string_value(
+			    json_object_get(m.json, "message"));
+
+			conn_fail(c, EXIT_PROTOCOL, "the agent refused the "
+			    "session: %s", text != NULL ? text : "?");
+			ll_msg_cleanup(&m);
+			return c->err_exit;
+		}
+		ll_msg_cleanup(&m);
+	}
+	return 0;
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->s != NULL) {
+		ll_session_close(c->s, 3000);
+		ll_session_free(c->s);
+	}
+	json_decref(c->agent_hello);
+	c->s = NULL;
+	c->agent_hello = NULL;
+}
+
+int
+conn_call(struct conn *c, const char *op, json_t *args,
+    const struct call_handlers *h, json_t **reply)
+{
+	struct ll_msg m;
+	json_t *req;
+	uint32_t id = ++c->next_id;
+	bool cancelled = false, replied = false;
+	int rc, result = -1;
+
+	if (reply != NULL)
+		*reply = NULL;
+	req = json_pack("{s:s, s:O}", "op", op, "args",
+	    args != NULL ? args : json_object());
+	rc = ll_session_send_json(c->s, LL_MSG_REQUEST, id, req);
+	json_decref(req);
+	if (rc != 0)
+		return conn_fail(c, EXIT_FAILED, "%s: cannot send the request: "
+		    "%s", op, ll_strerror(rc));
+	while (result < 0 || (replied && h != NULL && h->complete != NULL &&
+	    !h->complete(h->ctx))) {
+		if (conn_interrupted && !cancelled && !replied) {
+			ll_session_send_json(c->s, LL_MSG_CANCEL, id,
+			    json_object());
+			cancelled = true;
+			msg_warn("interrupted: asking the agent to cancel %s",
+			    op);
+		}
+		if (conn_interrupted > 1)
+			return conn_fail(c, EXIT_LOST, "%s: interrupted", op);
+		if ((rc = conn_pump(c, 1000)) != 0)
+			return conn_session_failed(c, rc, true);
+		while ((rc = ll_session_recv(c->s, &m)) != 0) {
+			if (rc < 0)
+				return conn_fail(c, EXIT_PROTOCOL, "bad message "
+				    "from the agent: %s", ll_strerror(rc));
+			if (m.id != id) {
+				ll_msg_cleanup(&m);
+				continue;
+			}
+			switch (m.kind) {
+			case LL_MSG_DATA:
+				if (h != NULL && h->data != NULL)
+					h->data(h->ctx, m.flags, m.data,
+					    m.data_len);
+				break;
+			case LL_MSG_EOF:
+				if (h != NULL && h->eof != NULL)
+					h->eof(h->ctx, m.flags);
+				break;
+			case LL_MSG_EVENT:
+				if (h != NULL && h->event != NULL)
+					h->event(h->ctx, m.json);
+				break;
+			case LL_MSG_REPLY:
+				if (reply != NULL && !replied)
+					*reply = json_incref(m.json);
+				replied = true;
+				result = 0;
+				break;
+			case LL_MSG_ERROR: {
+				const char *code = json_string_value(
+				    json_object_get(m.json, "code"));
+				const char *text = json_string_value(
+				    json_object_get(m.json, "message"));
+
+				snprintf(c->err_code, sizeof(c->err_code), "%s",
+				    code != NULL ? code : "?");
+				result = conn_fail(c, EXIT_FAILED, "%s: %s", op,
+				    text != NULL ? text : "failed");
+				break;
+			}
+			default:
+				break;
+			}
+			ll_msg_cleanup(&m);
+		}
+	}
+	return result;
+}

@@ -1,2 +1,158 @@
-/* placeholder */
-int main(void){return 0;}
+/*
+ * lifeline: the client.  Global options select the path to the agent; the
+ * first non-option argument names a subcommand from the table below, which
+ * gets the remaining arguments.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "link.h"
+
+struct client_options client_opts = {
+	.timeout_ms = 10000,
+};
+
+static const struct client_cmd commands[] = {
+	{ "info", "info", "show the agent's version, host, kernel, uptime, "
+	  "console", cmd_info },
+	{ "ping", "ping [-c COUNT] [-i SECONDS]", "measure round trips",
+	  cmd_ping },
+	{ "exec", "exec [--timeout SECONDS] [--cwd DIR] -- COMMAND [ARG...]",
+	  "run a command on the agent's host", cmd_exec },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static void
+usage(FILE *f)
+{
+	const struct client_cmd *c;
+
+	fprintf(f,
+"usage: lifeline [--via SPEC] [--insecure] [--encoding auto|7bit|8bit]\n"
+"                [--baud N] [--timeout SECONDS] [--json] [-v] COMMAND [ARGS]\n"
+"\n"
+"  --via SPEC     path to the agent (default $LIFELINE_VIA):\n"
+"                 serial:DEV[,BAUD]  tty:DEV[,BAUD]  exec:CMD  unix:PATH\n"
+"                 tcp:HOST:PORT  fd:R,W  stdio\n"
+"  --insecure     use an unauthenticated session (required for now)\n"
+"  --encoding E   force the 7-bit or 8-bit frame coding (default: probe)\n"
+"  --baud N       line speed of the path, to pace output (serial sets it)\n"
+"  --timeout S    give up connecting after S seconds (default 10)\n"
+"  --json         machine-readable output\n"
+"  -v             show console text and link details (-vv: more)\n"
+"\n"
+"commands:\n");
+	for (c = commands; c->name != NULL; c++)
+		fprintf(f, "  %-58s %s\n", c->usage, c->summary);
+}
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	conn_interrupted++;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "via", required_argument, NULL, 't' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "encoding", required_argument, NULL, 'e' },
+		{ "baud", required_argument, NULL, 'b' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const struct client_cmd *c;
+	struct sigaction sa;
+	char *end;
+	double secs;
+	int ch;
+
+	client_opts.via = getenv("LIFELINE_VIA");
+	/* "+": stop at the subcommand; its options are its own. */
+	while ((ch = getopt_long(argc, argv, "+vVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			client_opts.via = optarg;
+			break;
+		case 'k':
+			client_opts.insecure = true;
+			break;
+		case 'e':
+			if (strcmp(optarg, "auto") == 0)
+				client_opts.encoding = LL_ENC_AUTO;
+			else if (strcmp(optarg, "7bit") == 0)
+				client_opts.encoding = LL_ENC_7BIT;
+			else if (strcmp(optarg, "8bit") == 0)
+				client_opts.encoding = LL_ENC_8BIT;
+			else {
+				msg_error("--encoding must be auto, 7bit or "
+				    "8bit, not \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'b':
+			client_opts.baud = (unsigned)strtoul(optarg, &end, 10);
+			if (*end != '\0' || client_opts.baud == 0) {
+				msg_error("--baud needs a positive number, not "
+				    "\"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'T':
+			secs = strtod(optarg, &end);
+			if (*end != '\0' || secs <= 0 || secs > 86400) {
+				msg_error("--timeout needs seconds (0 < S <= "
+				    "86400), not \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			client_opts.timeout_ms = (int)(secs * 1000);
+			break;
+		case 'j':
+			client_opts.json = true;
+			break;
+		case 'v':
+			client_opts.verbose++;
+			break;
+		case 'V':
+			printf("lifeline %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	for (c = commands; c->name != NULL; c++) {
+		if (strcmp(c->name, argv[optind]) == 0) {
+			optind++;
+			return c->run(argc - optind + 1, argv + optind - 1);
+		}
+	}
+	msg_error("unknown command \"%s\" (try lifeline --help)",
+	    argv[optind]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,58 @@
+#!/bin/sh
+# Benchmarks (figures, not assertions): goodput of 1 MiB of random data
+# through `exec cat` over the link emulator at 115200 baud, and ping round
+# trips.  Run with `make bench` from the build directory.
+set -u
+top_builddir=${top_builddir:-$(pwd)}
+SIZE=${BENCH_SIZE:-1048576}
+RATE=11520
+T=$(mktemp -d /tmp/lifeline-bench.XXXXXX)
+PIDS=""
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+head -c "$SIZE" /dev/urandom >"$T/data"
+
+start() {	# start LINKEMU_OPTS...
+	for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""
+	rm -f "$T/a" "$T/b" "$T/emu.out"
+	"$top_builddir/tests/linkemu" --a "$T/a" --b "$T/b" --baud 115200 \
+		--seed 7 --duration-s 1200 --stats "$T/emu.stats" "$@" \
+		>"$T/emu.out" 2>"$T/emu.log" &
+	PIDS="$!"
+	for _ in $(seq 100); do grep -q ready "$T/emu.out" 2>/dev/null && break; sleep 0.05; done
+	"$top_builddir/agent/lifelined" --serial "$T/a,115200" --insecure 2>/dev/null &
+	PIDS="$PIDS $!"
+	sleep 0.3
+}
+
+goodput() {	# goodput LABEL ENCODING LINKEMU_OPTS...
+	label=$1; enc=$2; shift 2
+	start "$@"
+	t0=$(date +%s.%N)
+	"$top_builddir/client/lifeline" --insecure --via "serial:$T/b,115200" \
+		--encoding "$enc" exec -- cat "$T/data" >"$T/got" 2>/dev/null
+	t1=$(date +%s.%N)
+	if cmp -s "$T/data" "$T/got"; then ok=exact; else ok=CORRUPT; fi
+	awk -v l="$label" -v s="$SIZE" -v a="$t0" -v b="$t1" -v r="$RATE" -v ok="$ok" \
+		'BEGIN { t = b - a; printf "%-44s %7.1f s %7.0f B/s %6.1f%% of line rate (%s)\n", l, t, s / t, 100 * s / t / r, ok }'
+}
+
+echo "lifeline benchmark: $SIZE bytes, 115200 baud 8N1 = $RATE B/s raw"
+goodput "clean line, 8-bit" 8bit
+goodput "clean line, probed (auto)" auto
+goodput "BER 1e-5 + kmsg every 2 s, 8-bit" 8bit --ber 1e-5 --kmsg-interval-ms 2000 --kmsg-side both
+goodput "clean line, 7-bit" 7bit
+
+start
+n=20
+out=$("$top_builddir/client/lifeline" --insecure --via "serial:$T/b,115200" --json ping -c $n -i 0.1 2>/dev/null)
+kill $PIDS 2>/dev/null; wait 2>/dev/null; PIDS=""
+echo "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("ping at 115200, no added latency: min %.1f / avg %.1f / max %.1f ms over %d" % (d["min_ms"], d["avg_ms"], d["max_ms"], d["count"]))'
+if [ -f "$T/emu.stats" ]; then
+	echo "emulator totals for the ping run (including hello and probing):"
+	sed 's/^/  /' "$T/emu.stats"
+fi

@@ -1,0 +1,88 @@
+/*
+ * A session: one transport, the link over it, and the message layer on the
+ * link's streams.  This is where the pure state machines meet real I/O; both
+ * programs drive a session from their own poll() loop:
+ *
+ *	n = ll_session_pollfds(s, pfd, now, &timeout);	 add to the poll set
+ *	poll(...);
+ *	ll_session_io(s, pfd, now);			 read, feed, write
+ *	while (ll_session_recv(s, &m) == 1) ...		 handle messages
+ *
+ * Control records go on link stream 0, DATA and EOF on stream 1.  Sending
+ * queues the record; ll_session_room() says how much bulk data may be queued
+ * now, so a producer (a child's stdout) is only read when there is room and
+ * memory stays bounded.  When the transport's line rate is known, output is
+ * paced to it so frames wait in the ARQ (where control goes first) instead
+ * of in a kernel buffer.
+ */
+#ifndef LL_SESSION_H
+#define LL_SESSION_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "link.h"
+#include "msg.h"
+#include "transport.h"
+
+struct ll_session;
+
+typedef void ll_console_fn(void *ctx, const uint8_t *p, size_t n);
+
+/*
+ * Take ownership of t (closed by ll_session_free).  cfg is copied; when
+ * cfg->line_rate is 0 the transport's rate is used.  NULL on no memory.
+ */
+struct ll_session *ll_session_new(struct ll_transport *t,
+    const struct ll_link_config *cfg, uint64_t now);
+void ll_session_free(struct ll_session *s);
+
+void ll_session_set_console(struct ll_session *s, ll_console_fn *fn,
+    void *ctx);
+
+/* Fill up to 2 pollfds; lower *timeout_ms (if >= 0) to the next deadline. */
+int ll_session_pollfds(struct ll_session *s, struct pollfd *pfd, uint64_t now,
+    int *timeout_ms);
+/*
+ * Do the I/O the poll results allow (pfd as filled by ll_session_pollfds,
+ * or NULL to just try), advance the link.  Returns 0, or a negative LL_ERR_*
+ * when the session is over: LL_ERR_CLOSED (transport EOF or peer CLOSE),
+ * LL_ERR_TIMEOUT, LL_ERR_RESET, LL_ERR_IO; ll_session_error_text() then
+ * says it in words.
+ */
+int ll_session_io(struct ll_session *s, const struct pollfd *pfd,
+    uint64_t now);
+const char *ll_session_error_text(const struct ll_session *s);
+
+bool ll_session_is_up(const struct ll_session *s);
+/* Changes each time the agent side accepts a new client session. */
+uint32_t ll_session_generation(const struct ll_session *s);
+struct ll_link *ll_session_link(struct ll_session *s);
+struct ll_transport *ll_session_transport(struct ll_session *s);
+
+/*
+ * Next complete message: 1 and *m filled (ll_msg_cleanup it), 0 when none,
+ * or a negative LL_ERR_* for a record that could not be decoded (a format
+ * error is consumed; LL_ERR_TOOBIG means the stream is lost).
+ */
+int ll_session_recv(struct ll_session *s, struct ll_msg *m);
+
+int ll_session_send_json(struct ll_session *s, uint8_t kind, uint32_t id,
+    const json_t *obj);
+int ll_session_send_error(struct ll_session *s, uint32_t id, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int ll_session_send_data(struct ll_session *s, uint8_t channel, uint32_t id,
+    const void *p, size_t n);
+int ll_session_send_eof(struct ll_session *s, uint8_t channel, uint32_t id);
+/* Bulk bytes that may be queued now without exceeding the bound. */
+size_t ll_session_room(const struct ll_session *s);
+/* true when nothing is queued or unacknowledged */
+bool ll_session_is_drained(const struct ll_session *s);
+/* Orderly end: flush (up to timeout_ms), send CLOSE, flush that. */
+void ll_session_close(struct ll_session *s, int timeout_ms);
+
+uint64_t ll_now_ms(void);	/* CLOCK_MONOTONIC in ms */
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * llpeer: a misbehaving peer for the system tests.
+ *
+ *   llpeer frame [--type N] [--dir N] [--stream N] [--seq N] [--ack N]
+ *                [--epochs C,A] [--len-field N] [--payload-hex HEX]
+ *                [--payload-len N] [--tag 7|8] [--flip N]
+ *       Write one frame to stdout, built by hand (not with ll_frame_encode)
+ *       so that its fields can lie: a length field that disagrees with the
+ *       payload, a payload over the cap, a flipped body byte, other epochs.
+ *   llpeer raw --via SPEC [--stream N] --hex HEX [--wait-ms N]
+ *       Connect as a client, send a HELLO, write HEX as raw bytes into link stream N
+ *       (bypassing the message encoder), then print every message that
+ *       arrives for --wait-ms as "KIND ID JSON" lines.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "buf.h"
+#include "error.h"
+#include "frame.h"
+#include "msg.h"
+#include "session.h"
+
+static int
+hex_decode(const char *hex, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+	unsigned v;
+
+	while (hex[0] != '\0' && hex[1] != '\0' && n < max) {
+		if (sscanf(hex, "%2x", &v) != 1)
+			return -1;
+		out[n++] = (uint8_t)v;
+		hex += 2;
+	}
+	return (int)n;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static int
+cmd_frame(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "type", 1, NULL, 't' }, { "dir", 1, NULL, 'd' },
+		{ "stream", 1, NULL, 's' }, { "seq", 1, NULL, 'q' },
+		{ "ack", 1, NULL, 'a' }, { "epochs", 1, NULL, 'e' },
+		{ "len-field", 1, NULL, 'L' }, { "payload-hex", 1, NULL, 'x' },
+		{ "payload-len", 1, NULL, 'n' }, { "tag", 1, NULL, 'g' },
+		{ "flip", 1, NULL, 'f' }, { NULL, 0, NULL, 0 }
+	};
+	static uint8_t body[70000];
+	unsigned type = 2, dir = 0, stream = 0, seq = 0, ack = 0;
+	unsigned long ce = 0, ae = 0;
+	long len_field = -1, flip = -1;
+	size_t plen = 0;
+	char tag = '7';
+	struct ll_alphabet a;
+	struct ll_buf out;
+	uint8_t ep[8], crcb[4];
+	uLong crc;
+	int ch, n;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 't': type = (unsigned)atoi(optarg); break;
+		case 'd': dir = (unsigned)atoi(optarg); break;
+		case 's': stream = (unsigned)atoi(optarg); break;
+		case 'q': seq = (unsigned)atoi(optarg); break;
+		case 'a': ack = (unsigned)atoi(optarg); break;
+		case 'e':
+			if (sscanf(optarg, "%lu,%lu", &ce, &ae) != 2)
+				return 2;
+			break;
+		case 'L': len_field = atol(optarg); break;
+		case 'x':
+			if ((n = hex_decode(optarg, body + 8, 65536)) < 0)
+				return 2;
+			plen = (size_t)n;
+			break;
+		case 'n':
+			plen = (size_t)atol(optarg);
+			if (plen > 65536)
+				return 2;
+			memset(body + 8, 'x', plen);
+			break;
+		case 'g': tag = optarg[0]; break;
+		case 'f': flip = atol(optarg); break;
+		default: return 2;
+		}
+	}
+	if (len_field < 0)
+		len_field = (long)plen;
+	body[0] = (uint8_t)(1 << 5 | (dir & 1) << 4 | (type & 15));
+	body[1] = (uint8_t)stream;
+	body[2] = seq >> 8; body[3] = (uint8_t)seq;
+	body[4] = ack >> 8; body[5] = (uint8_t)ack;
+	body[6] = (uint8_t)(len_field >> 8); body[7] = (uint8_t)len_field;
+	put32(ep, ll_frame_type_is_unbound((uint8_t)type) ? 0 : (uint32_t)ce);
+	put32(ep + 4, ll_frame_type_is_unbound((uint8_t)type) ? 0 : (uint32_t)ae);
+	crc = crc32(0L, Z_NULL, 0);
+	crc = crc32(crc, ep, 8);
+	crc = crc32(crc, body, (uInt)(8 + plen));
+	put32(crcb, (uint32_t)crc);
+	memcpy(body + 8 + plen, crcb, 4);
+	if (tag == '8')
+		ll_alphabet_init_8bit(&a);
+	else
+		ll_alphabet_init_7bit(&a);
+	ll_buf_init(&out, 200000);
+	ll_buf_put_u8(&out, LL_FRAME_MARKER);
+	ll_buf_put_u8(&out, (uint8_t)tag);
+	if (ll_radix_encode(&a, body, 8 + plen + 4, &out) != 0)
+		return 1;
+	if (flip >= 0 && (size_t)flip + 2 < ll_buf_avail(&out)) {
+		uint8_t *p = out.d + out.off + 2 + flip;
+
+		*p = *p == a.sym[0] ? a.sym[1] : a.sym[0];
+	}
+	ll_buf_put_u8(&out, '\n');
+	fwrite(ll_buf_ptr(&out), 1, ll_buf_avail(&out), stdout);
+	ll_buf_cleanup(&out);
+	return 0;
+}
+
+static int
+cmd_raw(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "via", 1, NULL, 'v' }, { "stream", 1, NULL, 's' },
+		{ "hex", 1, NULL, 'x' }, { "wait-ms", 1, NULL, 'w' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static uint8_t raw[65536];
+	const char *via = NULL;
+	struct ll_link_config cfg;
+	struct ll_transport *t;
+	struct ll_session *s;
+	struct pollfd pfd[2];
+	struct ll_msg m;
+	char err[512];
+	unsigned stream = 0;
+	int ch, n = 0, wait_ms = 3000, rc;
+	uint64_t end;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'v': via = optarg; break;
+		case 's': stream = (unsigned)atoi(optarg); break;
+		case 'x':
+			if ((n = hex_decode(optarg, raw, sizeof(raw))) < 0)
+				return 2;
+			break;
+		case 'w': wait_ms = atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	if (via == NULL || ll_transport_open(via, &t, err, sizeof(err)) != 0) {
+		fprintf(stderr, "llpeer: %s\n", via == NULL ? "no --via" : err);
+		return 1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.epoch = (uint32_t)getpid() * 2654435761u | 1;
+	s = ll_session_new(t, &cfg, ll_now_ms());
+	end = ll_now_ms() + 10000;
+	while (!ll_session_is_up(s) && ll_now_ms() < end) {
+		int tmo = 100;
+
+		ll_session_pollfds(s, pfd, ll_now_ms(), &tmo);
+		poll(pfd, t->rfd == t->wfd ? 1 : 2, tmo);
+		if (ll_session_io(s, pfd, ll_now_ms()) != 0)
+			break;
+	}
+	if (!ll_session_is_up(s)) {
+		fprintf(stderr, "llpeer: link did not come up: %s\n",
+		    ll_session_error_text(s));
+		ll_session_free(s);
+		return 1;
+	}
+	{
+		json_t *hello = ll_msg_hello_new("client", "llpeer", json_array());
+
+		ll_session_send_json(s, LL_MSG_HELLO, 0, hello);
+		json_decref(hello);
+		for (end = ll_now_ms() + 200; ll_now_ms() < end;) {
+			int tmo = 20;
+
+			ll_session_pollfds(s, pfd, ll_now_ms(), &tmo);
+			poll(pfd, t->rfd == t->wfd ? 1 : 2, tmo);
+			ll_session_io(s, pfd, ll_now_ms());
+		}
+	}
+	if (ll_link_write(ll_session_link(s), stream, raw, (size_t)n) != n) {
+		fprintf(stderr, "llpeer: could not queue %d bytes\n", n);
+		return 1;
+	}
+	end = ll_now_ms() + (uint64_t)wait_ms;
+	while (ll_now_ms() < end) {
+		int tmo = 50;
+
+		ll_session_pollfds(s, pfd, ll_now_ms(), &tmo);
+		poll(pfd, t->rfd == t->wfd ? 1 : 2, tmo);
+		if ((rc = ll_session_io(s, pfd, ll_now_ms())) != 0) {
+			printf("SESSION %s\n", ll_session_error_text(s));
+			break;
+		}
+		while ((rc = ll_session_recv(s, &m)) != 0) {
+			char *js;
+
+			if (rc < 0) {
+				printf("BAD %s\n", ll_strerror(rc));
+				break;
+			}
+			js = m.json != NULL ? json_dumps(m.json,
+			    JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+			printf("%u %u %s\n", m.kind, m.id, js != NULL ? js : "-");
+			free(js);
+			ll_msg_cleanup(&m);
+		}
+		fflush(stdout);
+	}
+	ll_session_free(s);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "frame") == 0)
+		return cmd_frame(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "raw") == 0)
+		return cmd_raw(argc - 1, argv + 1);
+	fprintf(stderr, "usage: llpeer frame|raw ...\n");
+	return 2;
+}
