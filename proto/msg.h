@@ -11,6 +11,7 @@
 #ifndef LL_MSG_H
 #define LL_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,7 +59,19 @@ struct ll_msg {
 	size_t data_len;
 };
 
+#define LL_MSG_PROTO_MIN	1	/* oldest protocol version spoken */
+#define LL_MSG_ERROR_TEXT_MAX	4096	/* ERROR message text, bytes */
+
 bool ll_msg_kind_is_json(uint8_t kind);
+/* True for a valid enum ll_msg_channel value. */
+bool ll_msg_channel_is_valid(uint8_t channel);
+/*
+ * Largest body_len accepted for kind: LL_MSG_JSON_MAX for JSON kinds,
+ * LL_DATA_CHUNK_MAX for DATA and EOF, LL_MSG_MAX for unknown kinds (which
+ * are skipped).  A buffer fed to ll_msg_get() must be allowed to grow to
+ * LL_MSG_HEADER_LEN + LL_MSG_MAX bytes for every record to fit.
+ */
+size_t ll_msg_body_max(uint8_t kind);
 /* Append one JSON record; LL_ERR_TOOBIG over LL_MSG_JSON_MAX. */
 int ll_msg_put_json(struct ll_buf *out, uint8_t kind, uint32_t id,
     const json_t *obj);
@@ -71,12 +84,47 @@ int ll_msg_put_data(struct ll_buf *out, uint8_t kind, uint8_t channel,
  * LL_ERR_FORMAT for an unknown kind, bad JSON, a non-object or trailing
  * bytes after the JSON value; the bad record is consumed when its length was
  * acceptable, so the stream can go on.
+ *
+ * Details: m is overwritten (zeroed first); on success the caller owns it
+ * and calls ll_msg_cleanup(), on failure it holds nothing.  LL_ERR_TOOBIG is
+ * returned as soon as the 10-byte header is in, with nothing consumed; the
+ * stream cannot be resynchronised after it, so the caller must drop the
+ * connection.  LL_ERR_FORMAT (record consumed) also covers duplicate keys,
+ * nonzero flags on a JSON kind, an invalid channel on DATA/EOF and an EOF
+ * with a body; the caller may answer with an ERROR and read on.
+ * LL_ERR_NOMEM leaves the record in place.
  */
 int ll_msg_get(struct ll_buf *in, struct ll_msg *m);
 void ll_msg_cleanup(struct ll_msg *m);
 
 /* Helpers for building control messages. */
+/*
+ * New {"code": code, "message": text} (text cut at LL_MSG_ERROR_TEXT_MAX
+ * bytes; if it is not UTF-8 its non-ASCII bytes become '?').  NULL when out
+ * of memory.  The caller owns the reference.
+ */
 json_t *ll_msg_error_new(const char *code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Append an ERROR record for request id built as ll_msg_error_new(). */
+int ll_msg_put_error(struct ll_buf *out, uint32_t id, const char *code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/*
+ * New HELLO body {"caps": [...], "proto": {"max": LL_PROTO_VERSION, "min":
+ * LL_MSG_PROTO_MIN}, "role": role, "software": software}.  role is "client"
+ * or "agent"; caps, an array of strings, is borrowed (not stolen); NULL
+ * means [].  NULL on bad arguments or out of memory.
+ */
+json_t *ll_msg_hello_new(const char *role, const char *software,
+    json_t *caps);
+/*
+ * Check the peer's HELLO body and pick the highest protocol version both
+ * speak into *version.  LL_ERR_FORMAT for a malformed hello (role not
+ * "client"/"agent", proto.min/max missing or min < 1 or max < min, software
+ * or caps of the wrong type), LL_ERR_VERSION when the ranges do not meet;
+ * either way err (if errlen > 0) receives a human message such as "agent
+ * speaks protocol 2..3, this client 1..1".
+ */
+int ll_msg_hello_check(const json_t *hello, int *version, char *err,
+    size_t errlen);
 
 #endif
