@@ -229,8 +229,11 @@ server_handle(struct conn *c, uint64_t now)
 		if (rc < 0) {
 			log_warn("%s: bad message: %s", c->name,
 			    ll_strerror(rc));
-			if (rc == LL_ERR_TOOBIG)
+			if (rc == LL_ERR_TOOBIG) {
+				/* The session ended the link session. */
+				server_conn_reset(c);
 				break;
+			}
 			ll_session_send_error(c->s, 0, LL_EC_BAD_REQUEST,
 			    "malformed message: %s", ll_strerror(rc));
 			continue;

@@ -36,7 +36,10 @@ size_t ll_buf_avail(const struct ll_buf *b);	/* unread bytes */
 const uint8_t *ll_buf_ptr(const struct ll_buf *b); /* first unread byte */
 int ll_buf_consume(struct ll_buf *b, size_t n);	/* skip n unread bytes */
 void ll_buf_compact(struct ll_buf *b);		/* move unread data to front */
-/* Make room for n more bytes; *p receives where to write, then commit. */
+/*
+ * Make room for n more bytes (may move the unread data); *p receives where
+ * to write, then commit up to n of them, with no other call on b between.
+ */
 int ll_buf_reserve(struct ll_buf *b, size_t n, uint8_t **p);
 int ll_buf_commit(struct ll_buf *b, size_t n);
 

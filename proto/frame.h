@@ -156,8 +156,9 @@ void ll_frame_decoder_set_alphabet(struct ll_frame_decoder *d,
 /*
  * Consume bytes from p[0..n) until one event is ready or input runs out.
  * *used receives the bytes consumed.  Call again with the rest until it
- * returns LL_FEV_NONE with *used == n.  Console text is flushed at LF, at a
- * marker, when LL_CONSOLE_LINE_MAX is reached, or by ll_frame_decoder_flush.
+ * returns LL_FEV_NONE with *used == n.  Console text is flushed at CR or
+ * LF, at a marker, when LL_CONSOLE_LINE_MAX is reached, or by
+ * ll_frame_decoder_flush.  Event text is valid until the next feed.
  */
 enum ll_frame_event_kind ll_frame_decoder_feed(struct ll_frame_decoder *d,
     const uint8_t *p, size_t n, size_t *used, struct ll_frame_event *ev);

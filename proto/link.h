@@ -101,7 +101,11 @@ bool ll_link_is_drained(const struct ll_link *l);
  */
 size_t ll_link_console(struct ll_link *l, void *p, size_t n);
 
-void ll_link_close(struct ll_link *l, uint64_t now);	/* send CLOSE, go DEAD */
+/*
+ * Send CLOSE.  A client link goes DEAD (LL_ERR_CLOSED); an agent link ends
+ * the current session and waits for the next client (CONNECTING).
+ */
+void ll_link_close(struct ll_link *l, uint64_t now);
 void ll_link_stats(const struct ll_link *l, struct ll_link_stats *s);
 
 #endif

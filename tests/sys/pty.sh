@@ -16,7 +16,7 @@ echo "$out" | grep -q "^console *$T/a\$" && ok "info shows the console device" |
 grep -q 'not authenticated' "$T/err" && ok "client warns the session is unauthenticated" || not_ok "client warns"
 json=$(ll --json info 2>/dev/null)
 is "info --json is one JSON object with the agent version" \
-	"$(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')" \
+	"$(printf "%s\n" "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')" \
 	"$("$LIFELINED" --version | cut -d' ' -f2)"
 
 # ping
@@ -40,7 +40,7 @@ is "exec --timeout ends a command with SIGTERM (143)" "$?" 143
 ll exec -- printf 'a\000b' > "$T/nul"
 is "exec output is binary-safe" "$(od -An -c "$T/nul" | tr -d ' ')" 'a\0b'
 json=$(ll --json exec -- sh -c 'echo hi; exit 3')
-is "exec --json collects output and status" "$(echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["stdout"], d["exit_status"])')" "hi
+is "exec --json collects output and status" "$(printf "%s\n" "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["stdout"], d["exit_status"])')" "hi
  3"
 
 # forced encodings, and the probed one
