@@ -29,7 +29,7 @@
 #include <sys/types.h>
 
 #include "frame.h"
-#include "limits.h"
+#include "ll-limits.h"
 
 #define LL_ARQ_WINDOW_DEFAULT	64
 #define LL_ARQ_SACK_BITS	32

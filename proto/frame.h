@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "limits.h"
+#include "ll-limits.h"
 
 #define LL_FRAME_MARKER		'|'
 #define LL_FRAME_TAG_7BIT	'7'

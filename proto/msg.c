@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "limits.h"
+#include "ll-limits.h"
 #include "msg.h"
 
 #define LL_MSG_JSON_ENC_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS)

@@ -22,7 +22,7 @@
 #include <time.h>
 
 #include "error.h"
-#include "limits.h"
+#include "ll-limits.h"
 #include "session.h"
 
 #define SESSION_TX_MAX	(LL_MSG_MAX + 2 * LL_DATA_CHUNK_MAX)

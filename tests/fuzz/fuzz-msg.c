@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "limits.h"
+#include "ll-limits.h"
 #include "msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "error.h"
-#include "limits.h"
+#include "ll-limits.h"
 #include "msg.h"
 
 #define BIG_BUF		(LL_MSG_HEADER_LEN + LL_MSG_MAX)

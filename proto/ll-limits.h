@@ -2,8 +2,8 @@
  * Every size limit of the protocol, in one place.  Each length read from the
  * wire is compared with its cap here before any allocation.
  */
-#ifndef LL_LIMITS_H
-#define LL_LIMITS_H
+#ifndef LL_LL_LIMITS_H
+#define LL_LL_LIMITS_H
 
 #define LL_PROTO_VERSION	1	/* link and message layer version */
 
