@@ -24,7 +24,7 @@
 
 #include "agent.h"
 #include "error.h"
-#include "limits.h"
+#include "ll-limits.h"
 #include "log.h"
 #include "msg.h"
 
