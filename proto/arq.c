@@ -35,6 +35,7 @@
 #define HALF_SPACE	32768
 #define LOSS_FRAMES	128.0	/* memory of the loss estimate, in frames */
 #define LOSS_CAP	0.5	/* loss fraction used at most */
+#define GROW_MIN	256	/* first frames' payload, before any is proven */
 
 struct tx_slot {
 	uint32_t off;		/* stream offset of the first byte */
@@ -44,6 +45,7 @@ struct tx_slot {
 	bool sacked;
 	bool need_rtx;
 	uint64_t last_tx;
+	uint64_t tx_order;	/* arq->tx_count at the last transmission */
 };
 
 struct rx_slot {
@@ -78,6 +80,7 @@ struct ll_arq {
 	unsigned rr;		/* next of streams 1.. to serve */
 	bool ack_pending;
 	uint64_t last_send;
+	uint64_t tx_count;	/* DATA transmissions so far, for loss order */
 
 	bool have_rtt;
 	double srtt, rttvar;
@@ -86,6 +89,7 @@ struct ll_arq {
 	uint64_t last_backoff;
 
 	size_t max_payload, payload;
+	size_t grow;		/* frame size proven on this path, doubled */
 	double ratio;
 	double loss_n, loss_l, loss_b;	/* weighted samples, losses, bytes */
 
@@ -170,6 +174,9 @@ loss_sample(struct ll_arq *arq, bool lost, size_t len)
 	arq->loss_n = arq->loss_n * w + 1;
 	arq->loss_l = arq->loss_l * w + (lost ? 1 : 0);
 	arq->loss_b = arq->loss_b * w + len * arq->ratio + LL_ARQ_OVERHEAD;
+	/* A lost frame must be proven again before frames that big return. */
+	if (lost && !arq->cfg.fixed_payload && len / 2 < arq->grow)
+		arq->grow = len / 2 > GROW_MIN ? len / 2 : GROW_MIN;
 	update_payload(arq);
 }
 
@@ -190,6 +197,14 @@ rtt_sample(struct ll_arq *arq, uint64_t r)
 		arq->srtt = 0.875 * arq->srtt + 0.125 * (double)r;
 	}
 	rto = arq->srtt + 4 * arq->rttvar;
+	/*
+	 * On a paced serial line the round trip is mostly queueing and
+	 * serialization, so it barely varies and rttvar goes to nothing;
+	 * keep half a round trip of margin so the SACKs of the frames
+	 * behind a lost one win the race against the timer.
+	 */
+	if (rto < 1.5 * arq->srtt)
+		rto = 1.5 * arq->srtt;
 	if (rto < arq->cfg.rto_min_ms)
 		rto = arq->cfg.rto_min_ms;
 	if (rto > arq->cfg.rto_max_ms)
@@ -251,6 +266,8 @@ ll_arq_new(const struct ll_arq_config *cfg, uint64_t now)
 	arq->rto = arq->cfg.rto_init_ms;
 	arq->max_payload = arq->cfg.max_payload;
 	arq->payload = arq->max_payload;
+	arq->grow = arq->cfg.fixed_payload || arq->max_payload < GROW_MIN ?
+	    arq->max_payload : GROW_MIN;
 	arq->last_send = now;
 	for (i = 0; i < LL_STREAMS_MAX; i++) {
 		/* Both sides start out granting a full receive buffer. */
@@ -277,12 +294,44 @@ ll_arq_free(struct ll_arq *arq)
 	free(arq);
 }
 
+/*
+ * A hole is lost (not merely still on its way) when at least two frames
+ * transmitted after its last transmission have been received: that holds
+ * for a first transmission and for a retransmission alike, so a frame is
+ * never resent again while its retransmission is still in flight.
+ */
+static bool
+sent_before_two_received(const struct ll_arq *arq, const struct tx_slot *h,
+    uint16_t n)
+{
+	unsigned later = 0;
+	uint16_t i;
+
+	for (i = 0; i < n && later < 2; i++) {
+		const struct tx_slot *t = &arq->tx[SLOT(arq->snd_una + i)];
+
+		if (t->sacked && t->tx_order > h->tx_order)
+			later++;
+	}
+	return later >= 2;
+}
+
 /* Frame at slot t counts as received by the peer for the first time. */
 static void
 newly_acked(struct ll_arq *arq, const struct tx_slot *t, bool *have,
     uint64_t *sent)
 {
 	loss_sample(arq, false, t->len);
+	/*
+	 * Frames grow only as fast as the path proves it carries them
+	 * (doubling per success), so a noisy line is never flooded with
+	 * large frames that are each lost again on every retransmission:
+	 * a frame keeps its size until it gets through.
+	 */
+	if (t->ntx == 1 && (size_t)t->len * 2 > arq->grow &&
+	    !arq->cfg.fixed_payload)
+		arq->grow = (size_t)t->len * 2 < arq->max_payload ?
+		    (size_t)t->len * 2 : arq->max_payload;
 	/* Karn: only frames sent once time the path; take the newest. */
 	if (t->ntx == 1 && (!*have || t->last_tx > *sent)) {
 		*have = true;
@@ -342,9 +391,8 @@ process_ack(struct ll_arq *arq, uint16_t ack, const uint8_t *sackp,
 			cnt++;
 			continue;
 		}
-		if (cnt < 2 || t->need_rtx)
-			continue;
-		if (arq->have_rtt && (double)(now - t->last_tx) < arq->srtt)
+		if (cnt < 2 || t->need_rtx || !sent_before_two_received(arq,
+		    t, n))
 			continue;
 		t->need_rtx = true;
 		arq->st.fast_retransmits++;
@@ -604,6 +652,7 @@ ll_arq_next_frame(struct ll_arq *arq, uint64_t now, struct ll_frame *out)
 		if (t->ntx < UINT8_MAX)
 			t->ntx++;
 		t->last_tx = now;
+		t->tx_order = ++arq->tx_count;
 		arq->st.retransmits++;
 		goto sent;
 	}
@@ -617,6 +666,8 @@ ll_arq_next_frame(struct ll_arq *arq, uint64_t now, struct ll_frame *out)
 		len = ss->limit - ss->sent;
 	if (len > arq->payload)
 		len = arq->payload;
+	if (len > arq->grow)
+		len = (uint32_t)arq->grow;
 	seq = arq->snd_nxt++;
 	t = &arq->tx[SLOT(seq)];
 	memset(t, 0, sizeof(*t));
@@ -625,6 +676,7 @@ ll_arq_next_frame(struct ll_arq *arq, uint64_t now, struct ll_frame *out)
 	t->stream = s;
 	t->ntx = 1;
 	t->last_tx = now;
+	t->tx_order = ++arq->tx_count;
 	out->type = LL_FT_DATA;
 	out->stream = s;
 	out->seq = seq;
@@ -752,6 +804,8 @@ ll_arq_set_max_payload(struct ll_arq *arq, size_t n)
 	if (n > LL_FRAME_PAYLOAD_MAX)
 		n = LL_FRAME_PAYLOAD_MAX;
 	arq->max_payload = n;
+	if (arq->grow > n || arq->cfg.fixed_payload)
+		arq->grow = n;
 	update_payload(arq);
 }
 

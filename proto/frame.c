@@ -27,8 +27,8 @@
 
 /* Enough 32-bit limbs for a group value times R (n + 1 bytes, rounded). */
 #define RADIX_LIMBS		(LL_RADIX_GROUP / 4 + 2)
-/* Limbs for R^d(128) during alphabet init: R >= 64 means <= 171 digits. */
-#define RADIX_POW_LIMBS		64
+/* Limbs for R^d(LL_RADIX_GROUP) during alphabet init (R >= 64). */
+#define RADIX_POW_LIMBS		(LL_RADIX_GROUP / 4 + 2)
 #define ALPHABET_MIN		64
 #define FRAME_RAW_MAX \
 	(LL_FRAME_HEADER_LEN + LL_FRAME_PAYLOAD_MAX + LL_FRAME_CRC_LEN)
@@ -101,7 +101,7 @@ alphabet_finish(struct ll_alphabet *a)
 		for (cur = pw[nl - 1]; cur > 1; cur >>= 1)
 			top++;
 		while (k <= LL_RADIX_GROUP && top >= 8 * k)
-			a->digits[k++] = (uint8_t)d;
+			a->digits[k++] = (uint16_t)d;
 	}
 }
 
@@ -223,7 +223,7 @@ ll_radix_encode(const struct ll_alphabet *a, const uint8_t *p, size_t n,
 
 	if (n == 0)
 		return 0;
-	/* The coded length must not wrap: d(128) < 2 * LL_RADIX_GROUP. */
+	/* The coded length must not wrap: d(group) < 2 * LL_RADIX_GROUP. */
 	if (n / LL_RADIX_GROUP > SIZE_MAX / (2 * LL_RADIX_GROUP))
 		return LL_ERR_TOOBIG;
 	clen = ll_radix_coded_len(a, n);

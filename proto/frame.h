@@ -32,7 +32,7 @@
 #define LL_FRAME_TAG_7BIT	'7'
 #define LL_FRAME_TAG_8BIT	'8'
 #define LL_FRAME_TAG_PROBE	'p'
-#define LL_RADIX_GROUP		128	/* bytes per radix-coded group */
+#define LL_RADIX_GROUP		256	/* bytes per radix-coded group */
 
 /* Frame types: numbered once, never reused (docs/protocol.md). */
 enum ll_frame_type {
@@ -59,7 +59,7 @@ struct ll_alphabet {
 	uint16_t n;		/* radix R, 2..256 */
 	uint8_t sym[256];	/* digit value -> byte, ascending */
 	int16_t val[256];	/* byte -> digit value, or -1 */
-	uint8_t digits[LL_RADIX_GROUP + 1]; /* d(n): digits coding n bytes */
+	uint16_t digits[LL_RADIX_GROUP + 1]; /* d(n): digits coding n bytes */
 };
 
 /* The safe alphabet: 0x21..0x7E without the marker (R = 93). */

@@ -164,6 +164,27 @@ set_state(struct ll_link *l, enum ll_link_state s, int error)
 {
 	if (l->state == s)
 		return;
+	if (l->state == LL_LINK_UP && l->arq != NULL) {
+		struct ll_arq_stats st;
+
+		ll_arq_stats(l->arq, &st);
+		logmsg(l, LL_LOG_INFO, "session %u: sent %llu data frames, "
+		    "%llu retransmitted (%llu fast, %llu timeouts), received "
+		    "%llu frames, %llu duplicates, %llu out of order; "
+		    "srtt %u ms, rto %u ms, payload %zu, crc errors %llu; "
+		    "wire: %llu frames, %llu bytes out, %llu bytes in",
+		    l->session, (unsigned long long)st.data_sent,
+		    (unsigned long long)st.retransmits,
+		    (unsigned long long)st.fast_retransmits,
+		    (unsigned long long)st.timeouts,
+		    (unsigned long long)st.frames_received,
+		    (unsigned long long)st.duplicates,
+		    (unsigned long long)st.out_of_order, st.srtt_ms, st.rto_ms,
+		    st.payload, (unsigned long long)l->crc_errors,
+		    (unsigned long long)l->frames_sent,
+		    (unsigned long long)l->bytes_sent,
+		    (unsigned long long)l->bytes_received);
+	}
 	if (s == LL_LINK_DEAD) {
 		l->error = error;
 		logmsg(l, LL_LOG_WARN, "%s -> dead: %s", state_name(l->state),
@@ -457,6 +478,15 @@ client_probe_report(struct ll_link *l, const struct ll_frame *f)
 		l->probe1_ok = probe_report_ok(map, rlen, probe1_bytes,
 		    sizeof(probe1_bytes));
 		memcpy(l->probe1_map, map, BITMAP_LEN);
+		/*
+		 * Noise damages a probe now and then, a path that strips or
+		 * translates bytes damages every one: try again before
+		 * concluding anything.
+		 */
+		if (!l->probe1_ok && !echo && l->tries < PROBE_TRIES) {
+			l->t_probe = 0;
+			return;
+		}
 		if (l->probe1_ok && !echo) {
 			l->stage = PS_PROBE2;
 			l->tries = 0;
@@ -467,8 +497,16 @@ client_probe_report(struct ll_link *l, const struct ll_frame *f)
 			logmsg(l, LL_LOG_INFO, "the path echoes: "
 			    "keeping control bytes escaped");
 		probe_decide(l, false, NULL);
-	} else if (f->payload[0] == 2 && l->stage == PS_PROBE2)
+	} else if (f->payload[0] == 2 && l->stage == PS_PROBE2) {
+		bool ok = probe_report_ok(map, rlen, probe2_bytes,
+		    sizeof(probe2_bytes));
+
+		if (!ok && !echo && l->tries < PROBE_TRIES) {
+			l->t_probe = 0;
+			return;
+		}
 		probe_decide(l, rlen == sizeof(probe2_bytes) && !echo, map);
+	}
 }
 
 static void

@@ -29,7 +29,8 @@
 #define SESSION_RX_MAX	(LL_MSG_MAX + LL_MSG_HEADER_LEN)
 #define SESSION_BULK_HIGH (2 * LL_DATA_CHUNK_MAX) /* queue bound for room() */
 #define SESSION_WIRE_MAX (64 * 1024)
-#define SESSION_BURST_MS 100		/* pacing bucket depth */
+#define SESSION_BURST_MS 30		/* pacing bucket depth */
+#define SESSION_WAKE_BYTES 64		/* tokens worth waking up for */
 
 struct ll_session {
 	struct ll_transport *t;
@@ -142,6 +143,9 @@ ll_session_error_text(const struct ll_session *s)
 	return ll_strerror(s->error);
 }
 
+static int session_fail(struct ll_session *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 session_fail(struct ll_session *s, int err, const char *fmt, ...)
 {
@@ -192,12 +196,17 @@ ll_session_pollfds(struct ll_session *s, struct pollfd *pfd, uint64_t now,
 		pfd[1].revents = 0;
 		n = 2;
 	}
-	/* Wire bytes wait for pacing tokens: wake when one frame's worth is in. */
-	if (ll_buf_avail(&s->wire) == 0 && s->rate != 0 && deadline > now) {
-		uint64_t tick = now + 10;
+	/*
+	 * Out of pacing tokens: whatever the link wants to send waits until
+	 * the line has room again, rather than spinning on a past deadline.
+	 */
+	if (ll_buf_avail(&s->wire) == 0 && s->rate != 0 &&
+	    deadline != UINT64_MAX && s->tokens < SESSION_WAKE_BYTES) {
+		uint64_t ready = s->token_time + (uint64_t)((SESSION_WAKE_BYTES -
+		    s->tokens) * 1000.0 / s->rate) + 1;
 
-		if (tick < deadline && ll_link_deadline(s->link) != UINT64_MAX)
-			deadline = tick;
+		if (deadline < ready)
+			deadline = ready;
 	}
 	if (s->tx[0].len > s->tx[0].off || s->tx[1].len > s->tx[1].off) {
 		if (deadline > now + 10)

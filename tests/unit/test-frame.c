@@ -332,7 +332,7 @@ test_radix_edges(void **state)
 {
 	struct ll_alphabet	 al[3], *a;
 	struct ll_buf		 c, o;
-	uint8_t			 p[2 * LL_RADIX_GROUP], s[600], bm[32];
+	uint8_t			 p[2 * LL_RADIX_GROUP], s[4 * LL_RADIX_GROUP], bm[32];
 	uint32_t		 seed = SEED;
 	size_t			 n, r, k, i;
 	int			 ai;
@@ -366,8 +366,8 @@ test_radix_edges(void **state)
 		for (i = 0; i < ll_buf_avail(&c); i++)
 			assert_int_equal(ll_buf_ptr(&c)[i], a->sym[0]);
 
-		/* Symbol counts no byte count codes to. */
-		memset(s, a->sym[1], sizeof s);
+		/* Symbol counts no byte count codes to (zero-valued digits). */
+		memset(s, a->sym[0], sizeof s);
 		for (r = 1; r < a->digits[LL_RADIX_GROUP]; r++) {
 			bool valid = false;
 
