@@ -19,6 +19,9 @@
 
 volatile int conn_interrupted;
 
+static int conn_fail(struct conn *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static int
 conn_fail(struct conn *c, int code, const char *fmt, ...)
 {
@@ -168,6 +171,21 @@ conn_open(struct conn *c)
 void
 conn_close(struct conn *c)
 {
+	if (c->s != NULL && client_opts.verbose > 0) {
+		struct ll_link_stats st;
+
+		ll_link_stats(ll_session_link(c->s), &st);
+		msg_verbose("link: %llu frames sent (%llu retransmitted), %llu "
+		    "received, %llu CRC errors, %llu duplicates, %llu echoes; "
+		    "srtt %u ms, rto %u ms, frame payload %zu, alphabet %u",
+		    (unsigned long long)st.frames_sent,
+		    (unsigned long long)st.retransmits,
+		    (unsigned long long)st.frames_received,
+		    (unsigned long long)st.crc_errors,
+		    (unsigned long long)st.duplicates,
+		    (unsigned long long)st.echoes, st.srtt_ms, st.rto_ms,
+		    st.frame_payload, st.radix);
+	}
 	if (c->s != NULL) {
 		ll_session_close(c->s, 3000);
 		ll_session_free(c->s);
