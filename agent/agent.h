@@ -36,6 +36,10 @@ struct agent_op {
 	    int *timeout_ms);
 	void (*io)(struct request *r, uint64_t now);
 	bool (*child)(struct request *r, pid_t pid, int status);
+	/* Bytes the client sent for this request (uploads), and their end. */
+	void (*data)(struct request *r, uint8_t channel, const uint8_t *p,
+	    size_t n);
+	void (*eof)(struct request *r, uint8_t channel);
 	void (*cancel)(struct request *r);
 	void (*free)(struct request *r);
 };
@@ -69,6 +73,7 @@ struct agent_options {
 	int verbose;
 	const char *debug_file;
 	const char *console_name;	/* what info reports as the console */
+	const char *target_root;	/* --target-root */
 };
 
 extern struct agent_options agent_opts;
@@ -80,12 +85,23 @@ void server_conn_reset(struct conn *c);	/* cancel and free its requests */
 void request_finish(struct request *r);	/* mark done; freed by the loop */
 void server_reap(struct conn *c);	/* free done requests */
 const struct agent_op *server_find_op(const char *name);
+json_t *server_caps(void);		/* names of every operation */
 int request_reply(struct request *r, json_t *result);	/* steals result */
 int request_error(struct request *r, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Operation tables, one per op-*.c file. */
+/*
+ * Operation tables, one per op-*.c file; server.c lists them.  Adding an
+ * operation group is one file and one line there.
+ */
 extern const struct agent_op op_info_ops[];
 extern const struct agent_op op_exec_ops[];
+extern const struct agent_op op_disks_ops[];
+extern const struct agent_op op_mount_ops[];
+extern const struct agent_op op_passwd_ops[];
+extern const struct agent_op op_authkey_ops[];
+extern const struct agent_op op_fsck_ops[];
+extern const struct agent_op op_files_ops[];
+extern const struct agent_op op_reboot_ops[];
 
 #endif

@@ -24,6 +24,7 @@
 #include "error.h"
 #include "log.h"
 #include "session.h"
+#include "target.h"
 
 #define AGENT_POLL_MAX	64
 #define AGENT_REOPEN_MS	1000
@@ -45,7 +46,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: lifelined (--serial DEV[,BAUD] | --stdio | --listen unix:PATH|tcp:[ADDR:]PORT)\n"
-"                 [--insecure] [--encoding auto|7bit|8bit] [--debug-file FILE] [-v]\n"
+"                 [--insecure] [--encoding auto|7bit|8bit] [--debug-file FILE]\n"
+"                 [--target-root DIR] [-v]\n"
 "\n"
 "  --serial DEV[,BAUD]  serve on a serial port (libserialport; termios for PTYs)\n"
 "  --stdio              serve on this process's own tty or stdin/stdout\n"
@@ -53,6 +55,7 @@ usage(FILE *f)
 "  --insecure           accept unauthenticated sessions (required for now)\n"
 "  --encoding E         refuse 8-bit coding when E is 7bit\n"
 "  --debug-file FILE    append a detailed log to FILE\n"
+"  --target-root DIR    act on the original root already mounted at DIR\n"
 "  -v, --verbose        log debug messages\n"
 "  -V, --version        print the version\n");
 }
@@ -277,6 +280,7 @@ main(int argc, char **argv)
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "encoding", required_argument, NULL, 'e' },
 		{ "debug-file", required_argument, NULL, 'd' },
+		{ "target-root", required_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -321,6 +325,9 @@ main(int argc, char **argv)
 		case 'd':
 			agent_opts.debug_file = optarg;
 			break;
+		case 'r':
+			agent_opts.target_root = optarg;
+			break;
 		case 'v':
 			agent_opts.verbose++;
 			break;
@@ -348,6 +355,14 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_open("lifelined", agent_opts.debug_file, true, agent_opts.verbose);
+	target_init();
+	if (agent_opts.target_root != NULL &&
+	    (rc = target_set_root(agent_opts.target_root)) != 0) {
+		log_error("--target-root %s: %s", agent_opts.target_root,
+		    strerror(-rc));
+		return 2;
+	}
+	rc = 1;
 	log_warn("running with --insecure: sessions are NOT authenticated; "
 	    "anyone who can write to the console can run commands as root");
 

@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "msg.h"
+#include "target.h"
 
 /* PRETTY_NAME of an os-release file, or NULL. */
 static json_t *
@@ -62,8 +63,7 @@ op_info(struct request *r, json_t *args)
 {
 	struct utsname u;
 	char host[256];
-	json_t *res, *os, *caps;
-	const struct agent_op *op;
+	json_t *res, *os;
 
 	(void)args;
 	res = json_object();
@@ -84,12 +84,9 @@ op_info(struct request *r, json_t *args)
 	json_object_set_new(res, "pid", json_integer(getpid()));
 	json_object_set_new(res, "insecure", json_boolean(agent_opts.insecure));
 	json_object_set_new(res, "time", json_integer((json_int_t)time(NULL)));
-	caps = json_array();
-	for (op = op_info_ops; op->name != NULL; op++)
-		json_array_append_new(caps, json_string(op->name));
-	for (op = op_exec_ops; op->name != NULL; op++)
-		json_array_append_new(caps, json_string(op->name));
-	json_object_set_new(res, "operations", caps);
+	json_object_set_new(res, "operations", server_caps());
+	json_object_set_new(res, "target_root", target_has_root() ?
+	    json_string(agent_target.root) : json_null());
 	return request_reply(r, res);
 }
 

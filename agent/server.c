@@ -21,6 +21,13 @@
 static const struct agent_op *const op_tables[] = {
 	op_info_ops,
 	op_exec_ops,
+	op_disks_ops,
+	op_mount_ops,
+	op_passwd_ops,
+	op_authkey_ops,
+	op_fsck_ops,
+	op_files_ops,
+	op_reboot_ops,
 };
 
 const struct agent_op *
@@ -38,7 +45,7 @@ server_find_op(const char *name)
 	return NULL;
 }
 
-static json_t *
+json_t *
 server_caps(void)
 {
 	json_t *caps = json_array();
@@ -252,6 +259,16 @@ server_handle(struct conn *c, uint64_t now)
 				    m.id);
 				r->op->cancel(r);
 			}
+			break;
+		case LL_MSG_DATA:
+		case LL_MSG_EOF:
+			r = server_find_request(c, m.id);
+			if (r == NULL)
+				break;
+			if (m.kind == LL_MSG_DATA && r->op->data != NULL)
+				r->op->data(r, m.flags, m.data, m.data_len);
+			else if (m.kind == LL_MSG_EOF && r->op->eof != NULL)
+				r->op->eof(r, m.flags);
 			break;
 		default:
 			log_debug("%s: ignoring message kind %u", c->name,

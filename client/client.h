@@ -46,6 +46,13 @@ struct call_handlers {
 	/* After the REPLY, keep receiving until this says all data is in
 	 * (DATA travels on another stream and may trail the REPLY). */
 	bool (*complete)(void *ctx);
+	/*
+	 * Uploads: called on every turn of the loop while the request runs;
+	 * send DATA/EOF for request id with ll_session_send_data/_eof while
+	 * ll_session_room(s) > 0.  A negative return aborts the call (with
+	 * the message in conn err set by the callback via conn_set_error).
+	 */
+	int (*produce)(void *ctx, struct ll_session *s, uint32_t id);
 	void *ctx;
 };
 
@@ -68,6 +75,8 @@ void conn_close(struct conn *c);
  */
 int conn_call(struct conn *c, const char *op, json_t *args,
     const struct call_handlers *h, json_t **reply);
+int conn_set_error(struct conn *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Cancel the call in progress (from a signal-driven flag). */
 extern volatile int conn_interrupted;
 
@@ -88,5 +97,16 @@ struct client_cmd {
 int cmd_info(int argc, char **argv);
 int cmd_ping(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_disks(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_passwd(int argc, char **argv);
+int cmd_authorize_key(int argc, char **argv);
+int cmd_fsck(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_put(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_reboot(int argc, char **argv);
 
 #endif

@@ -110,8 +110,8 @@ cmd_exec(int argc, char **argv)
 		{ "cwd", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct call_handlers h = { exec_data, exec_eof, NULL, exec_complete,
-	    NULL };
+	struct call_handlers h = { .data = exec_data, .eof = exec_eof,
+	    .complete = exec_complete };
 	struct exec_ctx x;
 	struct conn c;
 	json_t *args, *jargv, *res = NULL, *v;

@@ -19,11 +19,10 @@
 
 volatile int conn_interrupted;
 
-static int conn_fail(struct conn *, int, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
+#define conn_fail conn_set_error
 
-static int
-conn_fail(struct conn *c, int code, const char *fmt, ...)
+int
+conn_set_error(struct conn *c, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -225,7 +224,15 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		}
 		if (conn_interrupted > 1)
 			return conn_fail(c, EXIT_LOST, "%s: interrupted", op);
-		if ((rc = conn_pump(c, 1000)) != 0)
+		if (h != NULL && h->produce != NULL && !replied && result < 0 &&
+		    h->produce(h->ctx, c->s, id) < 0) {
+			if (!cancelled)
+				ll_session_send_json(c->s, LL_MSG_CANCEL, id,
+				    json_object());
+			return c->err_exit != 0 ? c->err_exit : EXIT_FAILED;
+		}
+		if ((rc = conn_pump(c, h != NULL && h->produce != NULL ? 20 :
+		    1000)) != 0)
 			return conn_session_failed(c, rc, true);
 		while ((rc = ll_session_recv(c->s, &m)) != 0) {
 			if (rc < 0)

@@ -25,6 +25,29 @@ static const struct client_cmd commands[] = {
 	  cmd_ping },
 	{ "exec", "exec [--timeout SECONDS] [--cwd DIR] -- COMMAND [ARG...]",
 	  "run a command on the agent's host", cmd_exec },
+	{ "disks", "disks", "list block devices, filesystems, mounts",
+	  cmd_disks },
+	{ "inspect", "inspect", "find the original OS roots", cmd_inspect },
+	{ "mount", "mount [-o OPTS] [--ro] [--fstab] [--chroot] [SOURCE] "
+	  "[TARGET]", "mount the original root (SOURCE auto by default)",
+	  cmd_mount },
+	{ "umount", "umount [TARGET]", "unmount what lifeline mounted",
+	  cmd_umount },
+	{ "passwd", "passwd [--password|--stdin|--hash H|--clear|--lock|"
+	  "--unlock|--expire] [USER]", "change a password in the target",
+	  cmd_passwd },
+	{ "authorize-key", "authorize-key [USER] KEYFILE",
+	  "add an SSH public key for a target user", cmd_authorize_key },
+	{ "fsck", "fsck [-n] DEVICE", "check and repair an unmounted "
+	  "filesystem", cmd_fsck },
+	{ "get", "get [--rescue-host] REMOTE... LOCAL", "copy files from the "
+	  "target", cmd_get },
+	{ "put", "put [--rescue-host] LOCAL... REMOTE", "copy files to the "
+	  "target", cmd_put },
+	{ "run", "run [--keep-going] SCRIPT|-", "run a script of lifeline "
+	  "commands", cmd_run },
+	{ "reboot", "reboot --yes", "sync, unmount, reboot the rescue host",
+	  cmd_reboot },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -14,6 +14,8 @@ LLPEER="$top_builddir/tests/llpeer"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/lifeline-test.XXXXXX")
 PIDS=""
+MOUNTS=""	# mount points to take down, newest first
+LOOPS=""	# loop devices to detach
 tap_n=0
 tap_failed=0
 
@@ -21,6 +23,12 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	# Whatever is still mounted below the scratch directory goes, innermost
+	# first, then the loop devices this test attached.
+	for m in $MOUNTS $(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+	done
+	for l in $LOOPS; do losetup -d "$l" 2>/dev/null; done
 	if [ "$tap_failed" -gt 0 ] && [ -f "$T/agent.log" ]; then
 		echo "# last lines of the agent log:"
 		tail -n 20 "$T/agent.log" | sed 's/^/#   /'
@@ -135,4 +143,123 @@ noisy_transfer() {
 		not_ok "console text shown"
 	kill -0 "$AGENT_PID" 2>/dev/null && ok "the agent is still up" || not_ok "the agent is still up"
 	diag "$enc via $how: $secs s for 1 MiB ($((1048576 / (secs > 0 ? secs : 1))) B/s); emulator: $(tail -n 3 "$T/emu.log" | tr '\n' ' ')"
+}
+
+# --- root tests: loop devices with real filesystems ---------------------
+
+# need_root: skip unless root with working loop devices and the tools.
+need_root() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root (loop devices, mount)"
+	need losetup mkfs.ext4 e2fsck debugfs
+	losetup -f >/dev/null 2>&1 || skip_all "no free loop device"
+}
+
+# make_image NAME SIZE_MB: an empty image file $T/NAME.img
+make_image() {
+	truncate -s "${2}M" "$T/$1.img"
+}
+
+# attach IMG [losetup options]: a loop device for IMG (detached at exit)
+attach() {
+	img=$1; shift
+	dev=$(losetup -f --show "$@" "$img") || { echo "Bail out! losetup $img failed"; exit 1; }
+	LOOPS="$dev $LOOPS"
+	echo "$dev"
+}
+
+# make_tree DIR: a small original-OS root: os-release, fstab, passwd,
+# shadow (root's hash unknown), group, login.defs, sshd_config, files.
+make_tree() {
+	d=$1
+	mkdir -p "$d/etc/ssh" "$d/root/demo/sub" "$d/home/alice" "$d/tmp" \
+		"$d/dev" "$d/proc" "$d/sys" "$d/run" "$d/var/log"
+	chmod 700 "$d/root"; chmod 1777 "$d/tmp"
+	cat >"$d/etc/os-release" <<-'E'
+	PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
+	NAME="Debian GNU/Linux"
+	VERSION_ID="12"
+	VERSION="12 (bookworm)"
+	ID=debian
+	E
+	cat >"$d/etc/fstab" <<-'E'
+	# <file system> <mount point> <type> <options> <dump> <pass>
+	LABEL=origroot / ext4 errors=remount-ro 0 1
+	LABEL=origboot /boot ext4 defaults 0 2
+	/swapfile none swap sw 0 0
+	E
+	cat >"$d/etc/passwd" <<-'E'
+	root:x:0:0:root:/root:/bin/bash
+	daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+	alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash
+	bob:x:1001:1001::/home/bob:/bin/sh
+	E
+	# root's hash: a random password nobody knows
+	cat >"$d/etc/shadow" <<-'E'
+	root:$y$j9T$5mLyEBAFpWaX3kq9VzXbN/$FeVgY1Gd5t7.0yxZJYcNjR6Jq3JgJhvSVn3rJ2vIvP5:19700:0:99999:7:::
+	daemon:*:19700:0:99999:7:::
+	alice:$6$rounds=5000$saltsaltsalt$3Yg0WcKpYbdQ5vZ2cN9QpS5Yf8x4n6wM1u2L0pVfJ0e8Tq7r6Z5yX4wV3uT2sR1qP0oN9mL8kJ7iH6gF5eD4c:19700:0:99999:7:::
+	bob:!:19700:0:99999:7:::
+	E
+	chmod 640 "$d/etc/shadow"
+	cat >"$d/etc/group" <<-'E'
+	root:x:0:
+	shadow:x:42:
+	alice:x:1000:
+	bob:x:1001:
+	E
+	printf 'ENCRYPT_METHOD YESCRYPT\nYESCRYPT_COST_FACTOR 5\n' >"$d/etc/login.defs"
+	printf 'PermitRootLogin prohibit-password\nPasswordAuthentication yes\n' >"$d/etc/ssh/sshd_config"
+	printf 'important notes\n' >"$d/root/demo/notes.txt"
+	head -c 200000 /dev/urandom >"$d/root/demo/blob.bin"
+	printf 'deeper\n' >"$d/root/demo/sub/file"
+	ln -s notes.txt "$d/root/demo/link-to-notes"
+	chmod 600 "$d/root/demo/notes.txt"
+	chown -R 1000:1000 "$d/home/alice"
+}
+
+# make_ext4 NAME SIZE_MB DIR [LABEL]: $T/NAME.img holding an ext4 built from DIR
+make_ext4() {
+	make_image "$1" "$2"
+	mkfs.ext4 -q -F -L "${4:-}" -d "$3" "$T/$1.img" >/dev/null 2>&1 ||
+		{ echo "Bail out! mkfs.ext4 -d failed"; exit 1; }
+}
+
+# mount_at DEV DIR [options]: mount, remembered for cleanup
+mount_at() {
+	mkdir -p "$2"
+	mount ${3:+-o "$3"} "$1" "$2" || { echo "Bail out! mount $1 failed"; exit 1; }
+	MOUNTS="$2 $MOUNTS"
+}
+
+# manifest DIR: one line per entry: path type mode uid gid size sha256
+# xattrs link-target, sorted, for before/after comparisons.
+manifest() {
+	python3 - "$1" <<-'E'
+	import hashlib, os, stat, sys
+	root = sys.argv[1]
+	out = []
+	for dp, dns, fns in os.walk(root):
+	    for n in sorted(dns + fns):
+	        p = os.path.join(dp, n)
+	        st = os.lstat(p)
+	        rel = os.path.relpath(p, root)
+	        kind = "l" if stat.S_ISLNK(st.st_mode) else "d" if stat.S_ISDIR(st.st_mode) else "f" if stat.S_ISREG(st.st_mode) else "o"
+	        h = link = ""
+	        if kind == "f":
+	            h = hashlib.sha256(open(p, "rb").read()).hexdigest()
+	        if kind == "l":
+	            link = os.readlink(p)
+	        try:
+	            xa = ",".join(sorted("%s=%s" % (k, os.getxattr(p, k, follow_symlinks=False).hex()) for k in os.listxattr(p, follow_symlinks=False)))
+	        except OSError:
+	            xa = ""
+	        size = st.st_size if kind == "f" else 0
+	        out.append("%s %s %o %d %d %d %s %s %s" % (rel, kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, size, h, xa, link))
+	print("\n".join(sorted(set(out))))
+	E
+}
+
+# changed_entries BEFORE AFTER: paths whose manifest line differs
+changed_entries() {
+	diff "$1" "$2" | sed -n 's/^[<>] \([^ ]*\) .*/\1/p' | sort -u | tr '\n' ' '
 }

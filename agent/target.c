@@ -1,0 +1,130 @@
+/*
+ * Target root state and confined path resolution (see target.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "target.h"
+
+struct target agent_target = { .root_fd = -1 };
+
+void
+target_init(void)
+{
+	memset(&agent_target, 0, sizeof(agent_target));
+	agent_target.root_fd = -1;
+}
+
+bool
+target_has_root(void)
+{
+	return agent_target.root_fd >= 0;
+}
+
+int
+target_set_root(const char *path)
+{
+	int fd;
+
+	if (path == NULL) {
+		if (agent_target.root_fd >= 0)
+			close(agent_target.root_fd);
+		agent_target.root_fd = -1;
+		agent_target.root[0] = '\0';
+		return 0;
+	}
+	if (path[0] != '/' || strlen(path) >= sizeof(agent_target.root))
+		return -EINVAL;
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (agent_target.root_fd >= 0)
+		close(agent_target.root_fd);
+	agent_target.root_fd = fd;
+	snprintf(agent_target.root, sizeof(agent_target.root), "%s", path);
+	return 0;
+}
+
+static int
+target_openat2(int dirfd, const char *path, int flags, mode_t mode,
+    unsigned long long resolve)
+{
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned long long)(flags | O_CLOEXEC);
+	if (flags & O_CREAT)
+		how.mode = mode;
+	how.resolve = resolve;
+	fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int
+target_open(const char *path, int flags, mode_t mode, bool rescue_host)
+{
+	int root = rescue_host ? AT_FDCWD : agent_target.root_fd;
+	const char *rel = path;
+
+	if (path == NULL || path[0] != '/')
+		return -EINVAL;
+	if (rescue_host)
+		return target_openat2(AT_FDCWD, path, flags, mode,
+		    RESOLVE_NO_MAGICLINKS);
+	if (root < 0)
+		return -ENOTCONN;
+	while (*rel == '/')
+		rel++;
+	if (*rel == '\0')
+		rel = ".";
+	return target_openat2(root, rel, flags, mode,
+	    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+int
+target_open_parent(const char *path, const char **base, bool rescue_host)
+{
+	char dir[4096];
+	const char *slash;
+	size_t n;
+
+	if (path == NULL || path[0] != '/' || strlen(path) >= sizeof(dir))
+		return -EINVAL;
+	slash = strrchr(path, '/');
+	*base = slash + 1;
+	if (**base == '\0' || strcmp(*base, ".") == 0 ||
+	    strcmp(*base, "..") == 0)
+		return -EINVAL;
+	n = (size_t)(slash - path);
+	if (n == 0)
+		n = 1;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return target_open(dir, O_PATH | O_DIRECTORY, 0, rescue_host);
+}
+
+int
+target_push_mount(const char *source, const char *target, const char *fstype,
+    bool is_root)
+{
+	struct target_mount *m;
+
+	if (agent_target.nmounts == TARGET_MOUNTS_MAX)
+		return -ENOSPC;
+	m = &agent_target.mounts[agent_target.nmounts++];
+	snprintf(m->source, sizeof(m->source), "%s", source);
+	snprintf(m->target, sizeof(m->target), "%s", target);
+	snprintf(m->fstype, sizeof(m->fstype), "%s", fstype != NULL ?
+	    fstype : "");
+	m->is_root = is_root;
+	return 0;
+}
