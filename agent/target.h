@@ -29,6 +29,10 @@ struct target {
 	char root[4096];	/* where it is mounted on the rescue host */
 	struct target_mount mounts[TARGET_MOUNTS_MAX]; /* in mount order */
 	int nmounts;
+	/* Original roots found by the last inspect, for `mount auto`. */
+	char inspected[8][4096];	/* device paths */
+	char inspected_os[8][256];	/* their PRETTY_NAME */
+	int ninspected;
 };
 
 extern struct target agent_target;
