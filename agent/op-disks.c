@@ -1,4 +1,1594 @@
-/* placeholder: operations being written */
+/*
+ * disks and inspect: what block devices the rescue host sees, and which of
+ * them hold an original OS root.
+ *
+ * Both start from one scan (disks_scan): the names in /sys/block and each
+ * disk's partition subdirectories give the devices, their sizes, models and
+ * device numbers; a low-level libblkid probe of each /dev node (opened
+ * read-only) adds the filesystem or partition table it holds, including the
+ * partitions of a table the kernel made no devices for (loop devices here);
+ * libmount's reading of /proc/self/mountinfo, matched by device number,
+ * says where each one is mounted.
+ *
+ * inspect first runs `mdadm --assemble --scan` and `vgchange -ay` when they
+ * exist (as children watched by the event loop, output kept in a memfd), then
+ * scans and looks at every filesystem that can hold a Linux root: through its
+ * mount point when it is mounted, otherwise through a private read-only
+ * probe mount below /run/lifeline.  Nothing on the device may change, so the
+ * device itself is made read-only (BLKROSET) for the probe, which stops
+ * journal replay and ext4's orphan cleanup even where a mount option would
+ * not, and the options ask the filesystem not to recover either.  The files
+ * read there belong to the target and are untrusted: every one is opened
+ * with openat2(RESOLVE_IN_ROOT) from the mount's directory fd.
+ */
 #include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <blkid.h>
+#include <libmount.h>
+
 #include "agent.h"
-const struct agent_op op_disks_ops[] = { { .name = NULL } };
+#include "args.h"
+#include "error.h"
+#include "ll-limits.h"
+#include "log.h"
+#include "msg.h"
+#include "target.h"
+
+#define DISKS_MAX		1024	/* block devices in one scan */
+#define DISKS_PARTS_MAX		256	/* table entries per disk */
+#define DISKS_FILE_MAX		(1024 * 1024) /* os-release, fstab */
+#define DISKS_FSTAB_MAX		256	/* fstab entries reported */
+#define DISKS_TOOL_MS		(120 * 1000)
+#define DISKS_TOOL_OUT_MAX	2048	/* tail of a tool's output kept */
+#define DISKS_PROBE_BASE	"/run/lifeline"
+
+struct disks_part {
+	int number;
+	uint64_t start, size;		/* bytes */
+	char type[64], uuid[64], name[128];
+};
+
+struct disks_dev {
+	char name[64];
+	char path[96];
+	const char *kind;		/* disk, part, loop, md, dm */
+	char parent[64];		/* a partition's disk */
+	dev_t devno;
+	uint64_t size, start;		/* bytes */
+	int partno;
+	bool ro, removable, rescue_root, have_node;
+	bool kparts;		/* the kernel made partition devices */
+	char model[128], vendor[64];
+	char *backing;			/* loop */
+	uint64_t loop_offset, loop_sizelimit;
+	char dm_name[128], md_level[32];
+	/* libblkid */
+	char fstype[32], uuid[64], label[256], version[32], usage[32];
+	char pttype[32], ptuuid[64], partuuid[64], partlabel[128];
+	struct disks_part *parts;
+	int nparts;
+	char probe_err[160];
+	/* libmount */
+	json_t *mounts;
+	char *mountpoint;		/* a mount of the filesystem's root */
+};
+
+struct disks_list {
+	struct disks_dev *v;
+	size_t n;
+};
+
+static const char *const disks_env[] = {
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"HOME=/root", "TERM=dumb", "LC_ALL=C", "SHELL=/bin/sh", NULL
+};
+
+/* --- sysfs ------------------------------------------------------------ */
+
+/* One line of a sysfs attribute, trimmed; false when absent. */
+static bool
+disks_sysfs(int dirfd, const char *rel, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	if ((fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0) {
+		buf[0] = '\0';
+		return false;
+	}
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return true;
+}
+
+static uint64_t
+disks_sysfs_u64(int dirfd, const char *rel)
+{
+	char buf[64];
+
+	if (!disks_sysfs(dirfd, rel, buf, sizeof(buf)))
+		return 0;
+	return strtoull(buf, NULL, 10);
+}
+
+static void
+disks_trim_copy(char *dst, size_t len, const char *src)
+{
+	size_t n;
+
+	while (*src == ' ')
+		src++;
+	snprintf(dst, len, "%s", src);
+	n = strlen(dst);
+	while (n > 0 && dst[n - 1] == ' ')
+		dst[--n] = '\0';
+}
+
+/* --- libblkid ---------------------------------------------------------- */
+
+static void
+disks_value(blkid_probe pr, const char *name, char *dst, size_t len)
+{
+	const char *v = NULL;
+
+	dst[0] = '\0';
+	if (blkid_probe_lookup_value(pr, name, &v, NULL) == 0 && v != NULL)
+		snprintf(dst, len, "%s", v);
+}
+
+static void
+disks_probe(struct disks_dev *d)
+{
+	blkid_partlist ls;
+	blkid_probe pr;
+	int rc, i, n;
+
+	if (!d->have_node) {
+		snprintf(d->probe_err, sizeof(d->probe_err),
+		    "%s is missing or not this device", d->path);
+		return;
+	}
+	/* blkid opens the device read-only; nothing is written. */
+	if ((pr = blkid_new_probe_from_filename(d->path)) == NULL) {
+		snprintf(d->probe_err, sizeof(d->probe_err), "cannot open "
+		    "%s: %s", d->path, strerror(errno));
+		return;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
+	    BLKID_SUBLKS_UUID | BLKID_SUBLKS_LABEL | BLKID_SUBLKS_VERSION |
+	    BLKID_SUBLKS_USAGE);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_ENTRY_DETAILS);
+	rc = blkid_do_safeprobe(pr);
+	if (rc == -2)
+		snprintf(d->probe_err, sizeof(d->probe_err), "several "
+		    "signatures found (ambivalent result); use wipefs to see "
+		    "them");
+	else if (rc < 0)
+		snprintf(d->probe_err, sizeof(d->probe_err), "probe failed");
+	if (rc == 0) {
+		disks_value(pr, "TYPE", d->fstype, sizeof(d->fstype));
+		disks_value(pr, "UUID", d->uuid, sizeof(d->uuid));
+		disks_value(pr, "LABEL", d->label, sizeof(d->label));
+		disks_value(pr, "VERSION", d->version, sizeof(d->version));
+		disks_value(pr, "USAGE", d->usage, sizeof(d->usage));
+		disks_value(pr, "PTTYPE", d->pttype, sizeof(d->pttype));
+		disks_value(pr, "PTUUID", d->ptuuid, sizeof(d->ptuuid));
+		disks_value(pr, "PART_ENTRY_UUID", d->partuuid,
+		    sizeof(d->partuuid));
+		disks_value(pr, "PART_ENTRY_NAME", d->partlabel,
+		    sizeof(d->partlabel));
+	}
+	/*
+	 * The table's own entries, also when the kernel made no partition
+	 * devices for it (as for loop devices without partition scanning).
+	 */
+	if (d->pttype[0] != '\0' && (ls = blkid_probe_get_partitions(pr)) !=
+	    NULL && (n = blkid_partlist_numof_partitions(ls)) > 0) {
+		if (n > DISKS_PARTS_MAX)
+			n = DISKS_PARTS_MAX;
+		d->parts = calloc((size_t)n, sizeof(*d->parts));
+		for (i = 0; d->parts != NULL && i < n; i++) {
+			blkid_partition p = blkid_partlist_get_partition(ls, i);
+			struct disks_part *q = &d->parts[d->nparts];
+			const char *s;
+
+			if (p == NULL)
+				continue;
+			q->number = blkid_partition_get_partno(p);
+			q->start = (uint64_t)blkid_partition_get_start(p) * 512;
+			q->size = (uint64_t)blkid_partition_get_size(p) * 512;
+			if ((s = blkid_partition_get_type_string(p)) != NULL)
+				snprintf(q->type, sizeof(q->type), "%s", s);
+			else
+				snprintf(q->type, sizeof(q->type), "0x%x",
+				    (unsigned)blkid_partition_get_type(p));
+			if ((s = blkid_partition_get_uuid(p)) != NULL)
+				snprintf(q->uuid, sizeof(q->uuid), "%s", s);
+			if ((s = blkid_partition_get_name(p)) != NULL)
+				snprintf(q->name, sizeof(q->name), "%s", s);
+			d->nparts++;
+		}
+	}
+	blkid_free_probe(pr);
+}
+
+/* --- the scan ---------------------------------------------------------- */
+
+static int
+disks_name_cmp(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of the entries of dirfd accepted by keep(). */
+static char **
+disks_names(int dirfd, bool (*keep)(int, const char *), size_t *count)
+{
+	char **v = NULL, **nv;
+	size_t n = 0;
+	struct dirent *e;
+	DIR *dir;
+	int fd;
+
+	*count = 0;
+	if ((fd = dup(dirfd)) < 0 || (dir = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((e = readdir(dir)) != NULL && n < DISKS_MAX) {
+		if (e->d_name[0] == '.' || !keep(dirfd, e->d_name))
+			continue;
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
+			break;
+		v = nv;
+		if ((v[n] = strdup(e->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(dir);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), disks_name_cmp);
+	*count = n;
+	return v;
+}
+
+static void
+disks_names_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static bool
+disks_keep_disk(int dirfd, const char *name)
+{
+	(void)dirfd;
+	/* RAM disks are the rescue system's own, never a target. */
+	return strncmp(name, "ram", 3) != 0;
+}
+
+static bool
+disks_keep_part(int dirfd, const char *name)
+{
+	char rel[300];
+	struct stat st;
+
+	snprintf(rel, sizeof(rel), "%s/partition", name);
+	return fstatat(dirfd, rel, &st, 0) == 0;
+}
+
+/* Fill one device from its sysfs directory; false to leave it out. */
+static bool
+disks_fill(struct disks_dev *d, int fd, const char *name, const char *parent)
+{
+	char buf[4096], *p;
+	unsigned maj, min;
+	struct stat st;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	/* sysfs spells the / of a /dev path as ! (cciss!c0d0) */
+	snprintf(d->path, sizeof(d->path), "/dev/%s", name);
+	for (p = d->path; *p != '\0'; p++)
+		if (*p == '!')
+			*p = '/';
+	if (!disks_sysfs(fd, "dev", buf, sizeof(buf)) ||
+	    sscanf(buf, "%u:%u", &maj, &min) != 2)
+		return false;
+	d->devno = makedev(maj, min);
+	d->size = disks_sysfs_u64(fd, "size") * 512;
+	if (d->size == 0)
+		return false;	/* a detached loop, an empty drive */
+	d->ro = disks_sysfs_u64(fd, "ro") != 0;
+	if (parent != NULL) {
+		d->kind = "part";
+		snprintf(d->parent, sizeof(d->parent), "%s", parent);
+		d->partno = (int)disks_sysfs_u64(fd, "partition");
+		d->start = disks_sysfs_u64(fd, "start") * 512;
+	} else if (strncmp(name, "loop", 4) == 0) {
+		d->kind = "loop";
+		if (disks_sysfs(fd, "loop/backing_file", buf, sizeof(buf)))
+			d->backing = strdup(buf);
+		d->loop_offset = disks_sysfs_u64(fd, "loop/offset");
+		d->loop_sizelimit = disks_sysfs_u64(fd, "loop/sizelimit");
+	} else if (strncmp(name, "md", 2) == 0) {
+		d->kind = "md";
+		disks_sysfs(fd, "md/level", d->md_level, sizeof(d->md_level));
+	} else if (strncmp(name, "dm-", 3) == 0) {
+		d->kind = "dm";
+		disks_sysfs(fd, "dm/name", d->dm_name, sizeof(d->dm_name));
+	} else {
+		d->kind = "disk";
+	}
+	if (parent == NULL) {
+		d->removable = disks_sysfs_u64(fd, "removable") != 0;
+		if (disks_sysfs(fd, "device/model", buf, sizeof(buf)))
+			disks_trim_copy(d->model, sizeof(d->model), buf);
+		if (disks_sysfs(fd, "device/vendor", buf, sizeof(buf)))
+			disks_trim_copy(d->vendor, sizeof(d->vendor), buf);
+	}
+	d->have_node = stat(d->path, &st) == 0 && S_ISBLK(st.st_mode) &&
+	    st.st_rdev == d->devno;
+	return true;
+}
+
+static void
+disks_free(struct disks_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].backing);
+		free(l->v[i].parts);
+		free(l->v[i].mountpoint);
+		json_decref(l->v[i].mounts);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Where each device is mounted, from the mount table, by device number. */
+static void
+disks_mounts(struct disks_list *l)
+{
+	struct libmnt_table *tb;
+	struct libmnt_iter *itr;
+	struct libmnt_fs *fs;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		l->v[i].mounts = json_array();
+	if ((tb = mnt_new_table_from_file("/proc/self/mountinfo")) == NULL)
+		return;
+	if ((itr = mnt_new_iter(MNT_ITER_FORWARD)) == NULL) {
+		mnt_unref_table(tb);
+		return;
+	}
+	while (mnt_table_next_fs(tb, itr, &fs) == 0) {
+		const char *src = mnt_fs_get_srcpath(fs);
+		const char *target = mnt_fs_get_target(fs);
+		const char *root = mnt_fs_get_root(fs);
+		dev_t devno = mnt_fs_get_devno(fs), rdev = 0;
+		struct stat st;
+
+		/*
+		 * btrfs shows an anonymous device number: its source path
+		 * names the block device instead.
+		 */
+		if (src != NULL && strncmp(src, "/dev/", 5) == 0 &&
+		    stat(src, &st) == 0 && S_ISBLK(st.st_mode))
+			rdev = st.st_rdev;
+		for (i = 0; i < l->n; i++) {
+			struct disks_dev *d = &l->v[i];
+			json_t *m;
+
+			if (d->devno != devno && d->devno != rdev)
+				continue;
+			m = json_object();
+			json_object_set_new(m, "target",
+			    json_string(target != NULL ? target : ""));
+			json_object_set_new(m, "fs_root",
+			    json_string(root != NULL ? root : "/"));
+			json_object_set_new(m, "options", json_string(
+			    mnt_fs_get_options(fs) != NULL ?
+			    mnt_fs_get_options(fs) : ""));
+			json_array_append_new(d->mounts, m);
+			if (target != NULL && strcmp(target, "/") == 0)
+				d->rescue_root = true;
+			if (d->mountpoint == NULL && target != NULL &&
+			    (root == NULL || strcmp(root, "/") == 0))
+				d->mountpoint = strdup(target);
+		}
+	}
+	mnt_free_iter(itr);
+	mnt_unref_table(tb);
+}
+
+static int
+disks_add(struct disks_list *l, int fd, const char *name, const char *parent)
+{
+	struct disks_dev *nv;
+
+	if (l->n == DISKS_MAX)
+		return -1;
+	if ((nv = realloc(l->v, (l->n + 1) * sizeof(*nv))) == NULL)
+		return -1;
+	l->v = nv;
+	if (!disks_fill(&l->v[l->n], fd, name, parent)) {
+		free(l->v[l->n].backing);
+		return 0;
+	}
+	disks_probe(&l->v[l->n]);
+	l->n++;
+	return 0;
+}
+
+/* Every block device, probed, with its mounts.  0 or -errno. */
+static int
+disks_scan(struct disks_list *l)
+{
+	char **disks, **parts;
+	size_t nd, np, i, j, k;
+	int sysfd, fd, pfd;
+
+	memset(l, 0, sizeof(*l));
+	sysfd = open("/sys/block", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sysfd < 0)
+		return -errno;
+	disks = disks_names(sysfd, disks_keep_disk, &nd);
+	for (i = 0; i < nd; i++) {
+		fd = openat(sysfd, disks[i], O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		k = l->n;
+		if (disks_add(l, fd, disks[i], NULL) == 0 && l->n > k) {
+			parts = disks_names(fd, disks_keep_part, &np);
+			for (j = 0; j < np; j++) {
+				pfd = openat(fd, parts[j], O_RDONLY |
+				    O_DIRECTORY | O_CLOEXEC);
+				if (pfd < 0)
+					continue;
+				disks_add(l, pfd, parts[j], disks[i]);
+				close(pfd);
+			}
+			disks_names_free(parts, np);
+			l->v[k].kparts = l->n > k + 1;
+		}
+		close(fd);
+	}
+	disks_names_free(disks, nd);
+	close(sysfd);
+	disks_mounts(l);
+	return 0;
+}
+
+static const char *
+disks_marker(const char *fstype)
+{
+	if (strcmp(fstype, "linux_raid_member") == 0)
+		return "md member";
+	if (strcmp(fstype, "LVM2_member") == 0)
+		return "LVM PV";
+	if (strcmp(fstype, "crypto_LUKS") == 0)
+		return "LUKS";
+	return NULL;
+}
+
+static void
+disks_set_str(json_t *o, const char *key, const char *v)
+{
+	if (v != NULL && v[0] != '\0')
+		json_object_set_new(o, key, json_string(v));
+}
+
+static json_t *
+disks_dev_json(const struct disks_dev *d)
+{
+	json_t *o = json_object(), *a, *p;
+	char buf[32];
+	const char *mk;
+	int i;
+
+	json_object_set_new(o, "name", json_string(d->name));
+	json_object_set_new(o, "path", json_string(d->path));
+	json_object_set_new(o, "type", json_string(d->kind));
+	snprintf(buf, sizeof(buf), "%u:%u", major(d->devno), minor(d->devno));
+	json_object_set_new(o, "majmin", json_string(buf));
+	json_object_set_new(o, "size", json_integer((json_int_t)d->size));
+	json_object_set_new(o, "ro", json_boolean(d->ro));
+	if (strcmp(d->kind, "part") != 0)
+		json_object_set_new(o, "removable", json_boolean(d->removable));
+	disks_set_str(o, "model", d->model);
+	disks_set_str(o, "vendor", d->vendor);
+	if (d->parent[0] != '\0') {
+		json_object_set_new(o, "parent", json_string(d->parent));
+		json_object_set_new(o, "partno", json_integer(d->partno));
+		json_object_set_new(o, "start",
+		    json_integer((json_int_t)d->start));
+	}
+	if (strcmp(d->kind, "loop") == 0) {
+		json_object_set_new(o, "backing_file", d->backing != NULL ?
+		    json_string(d->backing) : json_null());
+		json_object_set_new(o, "loop_offset",
+		    json_integer((json_int_t)d->loop_offset));
+		json_object_set_new(o, "loop_sizelimit",
+		    json_integer((json_int_t)d->loop_sizelimit));
+	}
+	disks_set_str(o, "dm_name", d->dm_name);
+	disks_set_str(o, "md_level", d->md_level);
+	disks_set_str(o, "fstype", d->fstype);
+	disks_set_str(o, "uuid", d->uuid);
+	disks_set_str(o, "label", d->label);
+	disks_set_str(o, "version", d->version);
+	disks_set_str(o, "usage", d->usage);
+	disks_set_str(o, "pttype", d->pttype);
+	disks_set_str(o, "ptuuid", d->ptuuid);
+	disks_set_str(o, "partuuid", d->partuuid);
+	disks_set_str(o, "partlabel", d->partlabel);
+	if (d->nparts > 0) {
+		a = json_array();
+		for (i = 0; i < d->nparts; i++) {
+			const struct disks_part *q = &d->parts[i];
+
+			p = json_object();
+			json_object_set_new(p, "number",
+			    json_integer(q->number));
+			json_object_set_new(p, "start",
+			    json_integer((json_int_t)q->start));
+			json_object_set_new(p, "size",
+			    json_integer((json_int_t)q->size));
+			disks_set_str(p, "type", q->type);
+			disks_set_str(p, "partuuid", q->uuid);
+			disks_set_str(p, "partlabel", q->name);
+			json_array_append_new(a, p);
+		}
+		json_object_set_new(o, "partitions", a);
+		json_object_set_new(o, "kernel_partitions",
+		    json_boolean(d->kparts));
+	}
+	a = json_array();
+	if ((mk = disks_marker(d->fstype)) != NULL)
+		json_array_append_new(a, json_string(mk));
+	json_object_set_new(o, "markers", a);
+	json_object_set_new(o, "mounted",
+	    json_boolean(json_array_size(d->mounts) > 0));
+	json_object_set(o, "mounts", d->mounts);
+	if (d->rescue_root)
+		json_object_set_new(o, "rescue_root", json_true());
+	disks_set_str(o, "probe_error", d->probe_err);
+	return o;
+}
+
+/* UUIDs that more than one device carries. */
+static json_t *
+disks_duplicates(const struct disks_list *l)
+{
+	json_t *dups = json_array(), *devs, *o;
+	size_t i, j;
+	bool seen;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].uuid[0] == '\0')
+			continue;
+		seen = false;
+		for (j = 0; j < i && !seen; j++)
+			seen = strcmp(l->v[j].uuid, l->v[i].uuid) == 0;
+		if (seen)
+			continue;
+		devs = json_array();
+		json_array_append_new(devs, json_string(l->v[i].path));
+		for (j = i + 1; j < l->n; j++)
+			if (strcmp(l->v[j].uuid, l->v[i].uuid) == 0)
+				json_array_append_new(devs,
+				    json_string(l->v[j].path));
+		if (json_array_size(devs) < 2) {
+			json_decref(devs);
+			continue;
+		}
+		o = json_object();
+		json_object_set_new(o, "uuid", json_string(l->v[i].uuid));
+		json_object_set_new(o, "fstype", json_string(l->v[i].fstype));
+		json_object_set_new(o, "devices", devs);
+		json_array_append_new(dups, o);
+	}
+	return dups;
+}
+
+/* Reply, or say so when the result is too large for one message. */
+static int
+disks_reply(struct request *r, json_t *res)
+{
+	size_t n = json_dumpb(res, NULL, 0, JSON_COMPACT);
+
+	if (n > LL_MSG_JSON_MAX) {
+		json_decref(res);
+		return request_error(r, LL_EC_TOO_BIG, "the result is %zu "
+		    "bytes, more than the %d a message carries", n,
+		    LL_MSG_JSON_MAX);
+	}
+	return request_reply(r, res);
+}
+
+static int
+op_disks(struct request *r, json_t *args)
+{
+	struct disks_list l;
+	json_t *res, *devs;
+	size_t i;
+	int rc;
+
+	(void)args;
+	if ((rc = disks_scan(&l)) != 0)
+		return request_error(r, LL_EC_INTERNAL, "/sys/block: %s",
+		    strerror(-rc));
+	res = json_object();
+	devs = json_array();
+	for (i = 0; i < l.n; i++)
+		json_array_append_new(devs, disks_dev_json(&l.v[i]));
+	json_object_set_new(res, "devices", devs);
+	json_object_set_new(res, "duplicate_uuids", disks_duplicates(&l));
+	disks_free(&l);
+	return disks_reply(r, res);
+}
+
+/* --- inspect: reading the untrusted files ------------------------------ */
+
+static int
+disks_openat2(int dirfd, const char *path, int flags)
+{
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	/* openat2 refuses O_PATH with any flag it ignores (O_NOCTTY) */
+	if ((flags & O_PATH) == 0)
+		flags |= O_NOCTTY;
+	how.flags = (unsigned long long)(flags | O_CLOEXEC);
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+	fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* A regular file inside root, read whole (bounded); NULL when missing. */
+static char *
+disks_read_file(int rootfd, const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	why[0] = '\0';
+	/* O_NONBLOCK: a FIFO planted there must not hang the agent */
+	if ((fd = disks_openat2(rootfd, path, O_RDONLY | O_NONBLOCK)) < 0) {
+		snprintf(why, whylen, "%s", strerror(-fd));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "not a regular file");
+		goto out;
+	}
+	if (st.st_size > DISKS_FILE_MAX) {
+		snprintf(why, whylen, "larger than %d bytes", DISKS_FILE_MAX);
+		goto out;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto out;
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+out:
+	close(fd);
+	return buf;
+}
+
+static bool
+disks_is_file(int rootfd, const char *path)
+{
+	struct stat st;
+	int fd;
+	bool ok;
+
+	if ((fd = disks_openat2(rootfd, path, O_PATH)) < 0)
+		return false;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	close(fd);
+	return ok;
+}
+
+/* KEY=value lines of os-release(5), shell-style quoting undone. */
+static json_t *
+disks_os_release(char *text)
+{
+	static const char *const keys[] = { "PRETTY_NAME", "NAME",
+	    "VERSION_ID", "VERSION", "ID", "ID_LIKE", "VERSION_CODENAME",
+	    NULL };
+	json_t *o = json_object();
+	char *line, *save = NULL, *v, *w, *val, q;
+	int k;
+
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		line[strcspn(line, "\r")] = '\0';
+		if ((v = strchr(line, '=')) == NULL)
+			continue;
+		*v++ = '\0';
+		for (k = 0; keys[k] != NULL; k++)
+			if (strcmp(line, keys[k]) == 0)
+				break;
+		if (keys[k] == NULL)
+			continue;
+		q = (*v == '"' || *v == '\'') ? *v++ : '\0';
+		val = v;
+		for (w = v; *v != '\0' && *v != q; v++) {
+			if (q == '"' && *v == '\\' && v[1] != '\0')
+				v++;
+			*w++ = *v;
+		}
+		*w = '\0';
+		/* untrusted text: only valid UTF-8 makes a JSON string */
+		if ((w = strndup(val, 1024)) != NULL) {
+			json_t *s = json_string(w);
+
+			free(w);
+			if (s != NULL)
+				json_object_set_new(o, keys[k], s);
+		}
+	}
+	return o;
+}
+
+/* fstab's octal escapes (\040 for a space) undone in place. */
+static void
+disks_unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s != '\0'; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+			    (s[3] - '0'));
+			s += 3;
+		} else
+			*w++ = *s;
+	}
+	*w = '\0';
+}
+
+/* Which device of the scan an fstab source names, when one does. */
+static json_t *
+disks_resolve(const struct disks_list *l, const char *spec,
+    const char **how)
+{
+	static const struct {
+		const char *tag, *link;
+	} tags[] = {
+		{ "UUID=", "/dev/disk/by-uuid/" },
+		{ "LABEL=", "/dev/disk/by-label/" },
+		{ "PARTUUID=", "/dev/disk/by-partuuid/" },
+		{ "PARTLABEL=", "/dev/disk/by-partlabel/" },
+	};
+	json_t *found = json_array();
+	const char *val = NULL;
+	char want[300];
+	struct stat st;
+	size_t i, t;
+	int k;
+
+	*how = NULL;
+	for (t = 0; t < sizeof(tags) / sizeof(tags[0]); t++) {
+		size_t n = strlen(tags[t].tag), m = strlen(tags[t].link);
+
+		if (strncasecmp(spec, tags[t].tag, n) == 0)
+			val = spec + n;
+		else if (strncmp(spec, tags[t].link, m) == 0)
+			val = spec + m;
+		if (val != NULL)
+			break;
+	}
+	if (val != NULL) {
+		snprintf(want, sizeof(want), "%s", val);
+		if (want[0] == '"' && want[strlen(want) - 1] == '"' &&
+		    strlen(want) >= 2) {
+			memmove(want, want + 1, strlen(want));
+			want[strlen(want) - 1] = '\0';
+		}
+		*how = tags[t].tag;
+		for (i = 0; i < l->n; i++) {
+			const struct disks_dev *d = &l->v[i];
+			const char *have = t == 0 ? d->uuid : t == 1 ?
+			    d->label : t == 2 ? d->partuuid : d->partlabel;
+
+			if (t < 2 ? strcmp(have, want) == 0 :
+			    strcasecmp(have, want) == 0)
+				json_array_append_new(found,
+				    json_string(d->path));
+			/* an entry of a table with no kernel devices */
+			for (k = 0; t >= 2 && k < d->nparts; k++) {
+				const char *pv = t == 2 ? d->parts[k].uuid :
+				    d->parts[k].name;
+				char desc[200];
+
+				if (strcasecmp(pv, want) != 0 || d->kparts)
+					continue;
+				snprintf(desc, sizeof(desc), "%s partition %d "
+				    "(no device node)", d->path,
+				    d->parts[k].number);
+				json_array_append_new(found,
+				    json_string(desc));
+			}
+		}
+		return found;
+	}
+	if (strncmp(spec, "/dev/", 5) == 0) {
+		/* a path of the target's naming: valid here only if it
+		 * names the same device, which is all we can say */
+		*how = "path";
+		if (stat(spec, &st) == 0 && S_ISBLK(st.st_mode)) {
+			for (i = 0; i < l->n; i++)
+				if (l->v[i].devno == st.st_rdev)
+					json_array_append_new(found,
+					    json_string(l->v[i].path));
+		}
+		return found;
+	}
+	json_decref(found);
+	return NULL;		/* not a device: a file, tmpfs, a share */
+}
+
+static json_t *
+disks_fstab(const struct disks_list *l, char *text)
+{
+	json_t *a = json_array(), *e, *found;
+	char *line, *save = NULL, *f[6], *s;
+	const char *how;
+	int n, count = 0;
+
+	for (line = strtok_r(text, "\n", &save); line != NULL &&
+	    count < DISKS_FSTAB_MAX; line = strtok_r(NULL, "\n", &save)) {
+		s = line;
+		for (n = 0; n < 6; n++) {
+			s += strspn(s, " \t\r");
+			if (*s == '\0' || *s == '#')
+				break;
+			f[n] = s;
+			s += strcspn(s, " \t\r");
+			if (*s != '\0')
+				*s++ = '\0';
+		}
+		if (n == 0)
+			continue;
+		e = json_object();
+		if (n < 3) {
+			json_object_set_new(e, "error", json_string(
+			    "fewer than three fields"));
+		}
+		for (; n < 6; n++)
+			f[n] = NULL;
+		for (n = 0; n < 4; n++)
+			if (f[n] != NULL)
+				disks_unescape(f[n]);
+		json_object_set_new(e, "source", json_string(f[0]));
+		if (f[1] != NULL)
+			json_object_set_new(e, "mountpoint", json_string(f[1]));
+		if (f[2] != NULL)
+			json_object_set_new(e, "type", json_string(f[2]));
+		json_object_set_new(e, "options",
+		    json_string(f[3] != NULL ? f[3] : "defaults"));
+		if (f[5] != NULL)
+			json_object_set_new(e, "passno",
+			    json_integer(atoi(f[5])));
+		/* strings that are not UTF-8 were dropped by jansson: mark */
+		if (json_object_get(e, "source") == NULL)
+			json_object_set_new(e, "error",
+			    json_string("not UTF-8"));
+		found = disks_resolve(l, f[0], &how);
+		if (found != NULL) {
+			json_object_set_new(e, "resolved_by", json_string(how));
+			json_object_set_new(e, "devices", found);
+		}
+		json_array_append_new(a, e);
+		count++;
+	}
+	return a;
+}
+
+/*
+ * Look at a mounted filesystem (rootfd, its directory) as a possible OS
+ * root; fills o.  Returns true when it is one.
+ */
+static bool
+disks_examine(const struct disks_list *l, int rootfd, json_t *o)
+{
+	char why[128], *text;
+	json_t *os = NULL;
+	bool has_os, has_fstab, has_shadow;
+
+	text = disks_read_file(rootfd, "etc/os-release", why, sizeof(why));
+	if (text == NULL && strcmp(why, strerror(ENOENT)) == 0)
+		text = disks_read_file(rootfd, "usr/lib/os-release", why,
+		    sizeof(why));
+	has_os = text != NULL;
+	if (text != NULL) {
+		os = disks_os_release(text);
+		free(text);
+		json_object_set_new(o, "os", os);
+	} else {
+		json_object_set_new(o, "os_release_error", json_string(why));
+	}
+	has_fstab = disks_is_file(rootfd, "etc/fstab");
+	has_shadow = disks_is_file(rootfd, "etc/shadow");
+	json_object_set_new(o, "has_os_release", json_boolean(has_os));
+	json_object_set_new(o, "has_fstab", json_boolean(has_fstab));
+	json_object_set_new(o, "has_shadow", json_boolean(has_shadow));
+	if (has_fstab &&
+	    (text = disks_read_file(rootfd, "etc/fstab", why, sizeof(why))) !=
+	    NULL) {
+		json_object_set_new(o, "fstab", disks_fstab(l, text));
+		free(text);
+	}
+	return has_os || (has_fstab && has_shadow);
+}
+
+/* --- inspect: probe mounts --------------------------------------------- */
+
+static const char *
+disks_root_options(const char *fstype)
+{
+	/* nodev/nosuid/noexec: nothing on an untrusted fs acts here */
+	if (strcmp(fstype, "ext3") == 0 || strcmp(fstype, "ext4") == 0)
+		return "ro,nodev,nosuid,noexec,noload";
+	if (strcmp(fstype, "ext2") == 0)
+		return "ro,nodev,nosuid,noexec";
+	if (strcmp(fstype, "xfs") == 0)
+		return "ro,nodev,nosuid,noexec,norecovery,nouuid";
+	if (strcmp(fstype, "btrfs") == 0)
+		return "ro,nodev,nosuid,noexec,rescue=nologreplay";
+	return NULL;
+}
+
+struct disks_probe_mount {
+	char dir[64];
+	int blkfd;		/* kept to put the ro flag back */
+	bool set_ro, mounted;
+};
+
+static void
+disks_unprobe(struct disks_probe_mount *pm, json_t *o)
+{
+	int zero = 0, i, rc = 0;
+
+	if (pm->mounted) {
+		for (i = 0; i < 5; i++) {
+			if ((rc = umount2(pm->dir, UMOUNT_NOFOLLOW)) == 0 ||
+			    errno != EBUSY)
+				break;
+			usleep(100 * 1000);
+		}
+		if (rc != 0) {
+			/* still busy: detach it so no probe mount stays */
+			umount2(pm->dir, MNT_DETACH | UMOUNT_NOFOLLOW);
+			json_object_set_new(o, "probe_umount",
+			    json_string("busy: detached lazily"));
+		}
+		pm->mounted = false;
+	}
+	if (pm->dir[0] != '\0') {
+		if (rmdir(pm->dir) != 0)
+			log_warn("rmdir %s: %s", pm->dir, strerror(errno));
+		pm->dir[0] = '\0';
+		/* empty again unless `mount` keeps something there */
+		rmdir(DISKS_PROBE_BASE);
+	}
+	if (pm->blkfd >= 0) {
+		if (pm->set_ro && ioctl(pm->blkfd, BLKROSET, &zero) != 0)
+			log_warn("BLKROSET 0: %s", strerror(errno));
+		close(pm->blkfd);
+		pm->blkfd = -1;
+	}
+}
+
+/*
+ * Mount d read-only at a fresh /run/lifeline/probe-XXXXXX; returns the
+ * directory's fd or -1 with the reason in err.  disks_unprobe undoes it.
+ */
+static int
+disks_probe_mount(const struct disks_dev *d, struct disks_probe_mount *pm,
+    const char *opts, char *err, size_t errlen)
+{
+	struct libmnt_context *cxt = NULL;
+	struct stat sd, sb;
+	char buf[256];
+	int one = 1, ro = 0, rc, fd = -1;
+
+	memset(pm, 0, sizeof(*pm));
+	pm->blkfd = -1;
+	if (mkdir(DISKS_PROBE_BASE, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", DISKS_PROBE_BASE,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(pm->dir, sizeof(pm->dir), DISKS_PROBE_BASE "/probe-XXXXXX");
+	if (mkdtemp(pm->dir) == NULL) {
+		snprintf(err, errlen, "mkdtemp %s: %s", pm->dir,
+		    strerror(errno));
+		pm->dir[0] = '\0';
+		return -1;
+	}
+	/*
+	 * A read-only device is what really keeps the filesystem from
+	 * writing: ext4 cleans up orphans even on a ro mount otherwise.
+	 */
+	/*
+	 * Nobody may be using the device: a read-only flag under someone
+	 * else's writable mount or running fsck would make their writes
+	 * fail.  An exclusive open fails while it is mounted (in any mount
+	 * namespace) or held by md, device-mapper or fsck.
+	 */
+	if ((fd = open(d->path, O_RDONLY | O_EXCL | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, errno == EBUSY ? "%s is in use (mounted "
+		    "elsewhere, or held by md, device-mapper or fsck): not "
+		    "probed" : "%s: %s", d->path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	fd = -1;
+	if ((pm->blkfd = open(d->path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", d->path, strerror(errno));
+		return -1;
+	}
+	if (ioctl(pm->blkfd, BLKROGET, &ro) != 0 || (ro == 0 &&
+	    ioctl(pm->blkfd, BLKROSET, &one) != 0)) {
+		snprintf(err, errlen, "cannot make %s read-only: %s", d->path,
+		    strerror(errno));
+		return -1;
+	}
+	pm->set_ro = ro == 0;
+	if ((cxt = mnt_new_context()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	mnt_context_disable_helpers(cxt, 1);
+	mnt_context_disable_mtab(cxt, 1);
+	mnt_context_set_source(cxt, d->path);
+	mnt_context_set_target(cxt, pm->dir);
+	mnt_context_set_fstype(cxt, d->fstype);
+	mnt_context_set_options(cxt, opts);
+	rc = mnt_context_mount(cxt);
+	if (rc != 0 || mnt_context_get_status(cxt) != 1) {
+		buf[0] = '\0';
+		mnt_context_get_excode(cxt, rc, buf, sizeof(buf));
+		snprintf(err, errlen, "mount -o %s %s: %s", opts, d->path,
+		    buf[0] != '\0' ? buf : strerror(rc < 0 ? -rc : EIO));
+		/* mounted after all (a later step failed)? then undo it */
+		if (stat(pm->dir, &sd) == 0 && stat(DISKS_PROBE_BASE, &sb) ==
+		    0 && sd.st_dev != sb.st_dev)
+			pm->mounted = true;
+		mnt_free_context(cxt);
+		return -1;
+	}
+	pm->mounted = true;
+	mnt_free_context(cxt);
+	if ((fd = open(pm->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", pm->dir, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+/* --- inspect: the request ---------------------------------------------- */
+
+enum { INSPECT_MDADM, INSPECT_VGCHANGE, INSPECT_PROBE };
+
+struct inspect_state {
+	int phase;
+	pid_t pid;		/* the running tool, or 0 */
+	bool exited, killed, cancelled;
+	int status;
+	int outfd;		/* memfd with the tool's output */
+	uint64_t deadline;
+	json_t *tools, *notes;
+	dev_t *only;		/* devices asked for, or NULL for all */
+	size_t nonly;
+};
+
+static const struct {
+	const char *name;
+	const char *argv[4];
+	const char *missing;
+} inspect_tools[] = {
+	{ "mdadm", { "mdadm", "--assemble", "--scan", NULL },
+	  "mdadm not found: md arrays were not assembled" },
+	{ "vgchange", { "vgchange", "-ay", NULL },
+	  "vgchange not found: LVM volumes were not activated" },
+};
+
+static bool
+inspect_find_tool(const char *name, char *path, size_t len)
+{
+	const char *p = disks_env[0] + strlen("PATH="), *e;
+
+	while (*p != '\0') {
+		e = p + strcspn(p, ":");
+		snprintf(path, len, "%.*s/%s", (int)(e - p), p, name);
+		if (access(path, X_OK) == 0)
+			return true;
+		p = *e == ':' ? e + 1 : e;
+	}
+	return false;
+}
+
+static int
+inspect_spawn(struct inspect_state *st, const char *path,
+    const char *const *argv)
+{
+	sigset_t none;
+	int nul, sig;
+
+	if ((st->outfd = memfd_create("inspect-tool", MFD_CLOEXEC)) < 0)
+		return -errno;
+	if ((st->pid = fork()) < 0) {
+		st->pid = 0;
+		return -errno;
+	}
+	if (st->pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		for (sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		setsid();
+		if ((nul = open("/dev/null", O_RDONLY)) < 0 ||
+		    dup2(nul, 0) < 0 || dup2(st->outfd, 1) < 0 ||
+		    dup2(st->outfd, 2) < 0)
+			_exit(127);
+		execve(path, (char *const *)argv, (char *const *)disks_env);
+		_exit(127);
+	}
+	st->exited = st->killed = false;
+	st->deadline = ll_now_ms() + DISKS_TOOL_MS;
+	return 0;
+}
+
+/* The tool that ended: its status and the tail of its output. */
+static void
+inspect_tool_done(struct inspect_state *st)
+{
+	char buf[DISKS_TOOL_OUT_MAX + 1];
+	json_t *t = json_array_get(st->tools, json_array_size(st->tools) - 1);
+	off_t end;
+	ssize_t n;
+
+	if (WIFEXITED(st->status))
+		json_object_set_new(t, "exit_status",
+		    json_integer(WEXITSTATUS(st->status)));
+	else if (WIFSIGNALED(st->status))
+		json_object_set_new(t, "signal",
+		    json_integer(WTERMSIG(st->status)));
+	if (st->killed)
+		json_object_set_new(t, "timed_out", json_true());
+	end = lseek(st->outfd, 0, SEEK_END);
+	if (end > DISKS_TOOL_OUT_MAX)
+		lseek(st->outfd, end - DISKS_TOOL_OUT_MAX, SEEK_SET);
+	else
+		lseek(st->outfd, 0, SEEK_SET);
+	n = read(st->outfd, buf, DISKS_TOOL_OUT_MAX);
+	buf[n > 0 ? n : 0] = '\0';
+	{
+		json_t *s = json_string(buf);
+
+		json_object_set_new(t, "output", s != NULL ? s :
+		    json_string("(not UTF-8)"));
+	}
+	close(st->outfd);
+	st->outfd = -1;
+	st->pid = 0;
+}
+
+static int inspect_probe(struct request *r);
+
+/* Start the next tool, or probe when none is left.  0, or -1 when done. */
+static int
+inspect_next(struct request *r)
+{
+	struct inspect_state *st = r->state;
+	char path[PATH_MAX];
+	json_t *t;
+	int rc;
+
+	while (st->phase < INSPECT_PROBE) {
+		const char *name = inspect_tools[st->phase].name;
+		json_t *argv = json_array();
+		int i;
+
+		for (i = 0; inspect_tools[st->phase].argv[i] != NULL; i++)
+			json_array_append_new(argv, json_string(
+			    inspect_tools[st->phase].argv[i]));
+		t = json_pack("{s:s,s:o}", "tool", name, "argv", argv);
+		json_array_append_new(st->tools, t);
+		if (!inspect_find_tool(name, path, sizeof(path))) {
+			json_object_set_new(t, "ran", json_false());
+			json_object_set_new(t, "message", json_string(
+			    inspect_tools[st->phase].missing));
+			json_array_append_new(st->notes, json_string(
+			    inspect_tools[st->phase].missing));
+			st->phase++;
+			continue;
+		}
+		json_object_set_new(t, "ran", json_true());
+		json_object_set_new(t, "path", json_string(path));
+		if ((rc = inspect_spawn(st, path,
+		    inspect_tools[st->phase].argv)) != 0) {
+			json_object_set_new(t, "ran", json_false());
+			json_object_set_new(t, "message", json_string(
+			    strerror(-rc)));
+			if (st->outfd >= 0) {
+				close(st->outfd);
+				st->outfd = -1;
+			}
+			st->phase++;
+			continue;
+		}
+		log_info("%s: request %u: running %s (pid %d)", r->conn->name,
+		    r->id, path, (int)st->pid);
+		return 0;
+	}
+	inspect_probe(r);
+	return -1;
+}
+
+static bool
+inspect_root_capable(const char *fstype)
+{
+	return disks_root_options(fstype) != NULL;
+}
+
+static bool
+inspect_wanted(const struct inspect_state *st, const struct disks_dev *d)
+{
+	size_t i;
+
+	if (st->only == NULL)
+		return true;
+	for (i = 0; i < st->nonly; i++)
+		if (st->only[i] == d->devno)
+			return true;
+	return false;
+}
+
+/* One device: its verdict in o; true when it holds an OS root. */
+static bool
+inspect_device(const struct disks_list *l, const struct disks_dev *d,
+    json_t *o)
+{
+	struct disks_probe_mount pm;
+	char err[512];
+	const char *opts;
+	bool is_root = false;
+	int fd;
+
+	json_object_set_new(o, "device", json_string(d->path));
+	disks_set_str(o, "fstype", d->fstype);
+	disks_set_str(o, "uuid", d->uuid);
+	disks_set_str(o, "label", d->label);
+	if (d->rescue_root) {
+		json_object_set_new(o, "skipped", json_string(
+		    "the rescue host's own root filesystem"));
+		return false;
+	}
+	if (d->fstype[0] == '\0') {
+		json_object_set_new(o, "skipped", json_string(
+		    d->pttype[0] != '\0' ? "a partition table, no filesystem" :
+		    "no filesystem found"));
+		return false;
+	}
+	if (disks_marker(d->fstype) != NULL) {
+		json_object_set_new(o, "skipped", json_string(
+		    "a member of an md array, LVM or LUKS"));
+		return false;
+	}
+	if (!inspect_root_capable(d->fstype)) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "%s cannot hold a Linux root",
+		    d->fstype);
+		json_object_set_new(o, "skipped", json_string(why));
+		return false;
+	}
+	if (d->mountpoint == NULL && json_array_size(d->mounts) > 0) {
+		/* a bind mount of a subtree: the filesystem is in use, and
+		 * a probe would share its superblock */
+		json_object_set_new(o, "skipped", json_string("only a subtree "
+		    "of it is mounted here: not probed"));
+		return false;
+	}
+	if (d->mountpoint != NULL) {
+		/* mounted already: look through it, change nothing */
+		json_object_set_new(o, "via", json_string("mounted"));
+		json_object_set_new(o, "mountpoint",
+		    json_string(d->mountpoint));
+		fd = open(d->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			snprintf(err, sizeof(err), "%s: %s", d->mountpoint,
+			    strerror(errno));
+			json_object_set_new(o, "error", json_string(err));
+			return false;
+		}
+		is_root = disks_examine(l, fd, o);
+		close(fd);
+		return is_root;
+	}
+	opts = disks_root_options(d->fstype);
+	json_object_set_new(o, "via", json_string("probe mount"));
+	json_object_set_new(o, "mount_options", json_string(opts));
+	fd = disks_probe_mount(d, &pm, opts, err, sizeof(err));
+	if (fd < 0 && strcmp(d->fstype, "btrfs") == 0 && pm.blkfd >= 0 &&
+	    !pm.mounted) {
+		/* kernels before 5.9 know only the old option name */
+		disks_unprobe(&pm, o);
+		opts = "ro,nodev,nosuid,noexec,nologreplay";
+		json_object_set_new(o, "mount_options", json_string(opts));
+		fd = disks_probe_mount(d, &pm, opts, err, sizeof(err));
+	}
+	if (fd < 0)
+		json_object_set_new(o, "error", json_string(err));
+	else {
+		is_root = disks_examine(l, fd, o);
+		close(fd);
+	}
+	disks_unprobe(&pm, o);
+	return is_root;
+}
+
+static int
+inspect_probe(struct request *r)
+{
+	struct inspect_state *st = r->state;
+	struct disks_list l;
+	json_t *res, *roots, *others, *o, *os;
+	size_t i;
+	int rc, n = 0;
+
+	if ((rc = disks_scan(&l)) != 0)
+		return request_error(r, LL_EC_INTERNAL, "/sys/block: %s",
+		    strerror(-rc));
+	roots = json_array();
+	others = json_array();
+	agent_target.ninspected = 0;
+	for (i = 0; i < l.n; i++) {
+		const struct disks_dev *d = &l.v[i];
+
+		if (!inspect_wanted(st, d))
+			continue;
+		/* without a filter, what has no filesystem is not news */
+		if (st->only == NULL && d->fstype[0] == '\0' &&
+		    !d->rescue_root)
+			continue;
+		o = json_object();
+		if (!inspect_device(&l, d, o)) {
+			json_array_append_new(others, o);
+			continue;
+		}
+		json_array_append_new(roots, o);
+		if (n < (int)(sizeof(agent_target.inspected) /
+		    sizeof(agent_target.inspected[0]))) {
+			const char *name = NULL;
+
+			os = json_object_get(o, "os");
+			name = json_string_value(json_object_get(os,
+			    "PRETTY_NAME"));
+			if (name == NULL)
+				name = json_string_value(json_object_get(os,
+				    "NAME"));
+			snprintf(agent_target.inspected[n],
+			    sizeof(agent_target.inspected[n]), "%s", d->path);
+			snprintf(agent_target.inspected_os[n],
+			    sizeof(agent_target.inspected_os[n]), "%s",
+			    name != NULL ? name : "unknown Linux");
+			agent_target.ninspected = ++n;
+		}
+	}
+	res = json_object();
+	json_object_set_new(res, "tools", json_incref(st->tools));
+	json_object_set_new(res, "notes", json_incref(st->notes));
+	json_object_set_new(res, "roots", roots);
+	json_object_set_new(res, "others", others);
+	json_object_set_new(res, "duplicate_uuids", disks_duplicates(&l));
+	disks_free(&l);
+	return disks_reply(r, res);
+}
+
+static void
+inspect_state_free(struct inspect_state *st)
+{
+	if (st == NULL)
+		return;
+	if (st->pid > 0 && !st->exited) {
+		/* the client went away: the tool does not outlive it */
+		kill(-st->pid, SIGKILL);
+		kill(st->pid, SIGKILL);
+		waitpid(st->pid, NULL, 0);
+	}
+	if (st->outfd >= 0)
+		close(st->outfd);
+	json_decref(st->tools);
+	json_decref(st->notes);
+	free(st->only);
+	free(st);
+}
+
+static int
+op_inspect_start(struct request *r, json_t *args)
+{
+	struct inspect_state *st;
+	json_t *devs, *v, *one;
+	char path[PATH_MAX];
+	dev_t rdev;
+	size_t i;
+
+	devs = json_object_get(args, "devices");
+	if (devs != NULL && !json_is_array(devs)) {
+		request_error(r, LL_EC_BAD_REQUEST, "argument \"devices\" must "
+		    "be an array of device paths or UUID=, LABEL= specs");
+		return -1;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		request_error(r, LL_EC_INTERNAL, "out of memory");
+		return -1;
+	}
+	st->outfd = -1;
+	st->tools = json_array();
+	st->notes = json_array();
+	if (devs != NULL && json_array_size(devs) > 0) {
+		if (json_array_size(devs) > DISKS_MAX ||
+		    (st->only = calloc(json_array_size(devs),
+		    sizeof(*st->only))) == NULL) {
+			request_error(r, LL_EC_BAD_REQUEST, "too many devices");
+			inspect_state_free(st);
+			return -1;
+		}
+		json_array_foreach(devs, i, v) {
+			one = json_pack("{s:O}", "devices", v);
+			if (arg_device(r, one, "devices", path, sizeof(path),
+			    &rdev) != 0) {
+				json_decref(one);
+				inspect_state_free(st);
+				return -1;
+			}
+			json_decref(one);
+			st->only[st->nonly++] = rdev;
+		}
+	}
+	r->state = st;
+	inspect_next(r);
+	return 0;
+}
+
+static int
+op_inspect_pollfds(struct request *r, struct pollfd *pfd, int max,
+    int *timeout_ms)
+{
+	struct inspect_state *st = r->state;
+	uint64_t now = ll_now_ms();
+	int ms;
+
+	(void)pfd;
+	(void)max;
+	if (st == NULL || st->pid <= 0 || st->exited || st->killed)
+		return 0;
+	ms = st->deadline > now ? (int)(st->deadline - now) : 0;
+	if (*timeout_ms < 0 || ms < *timeout_ms)
+		*timeout_ms = ms;
+	return 0;
+}
+
+static void
+op_inspect_io(struct request *r, uint64_t now)
+{
+	struct inspect_state *st = r->state;
+
+	if (r->done || st == NULL || st->pid <= 0)
+		return;
+	if (!st->exited) {
+		if (!st->killed && now >= st->deadline) {
+			log_warn("%s: request %u: pid %d timed out",
+			    r->conn->name, r->id, (int)st->pid);
+			kill(-st->pid, SIGKILL);
+			kill(st->pid, SIGKILL);
+			st->killed = true;
+		}
+		return;
+	}
+	inspect_tool_done(st);
+	if (st->cancelled) {
+		request_error(r, LL_EC_CANCELLED, "cancelled while %s ran",
+		    inspect_tools[st->phase].name);
+		return;
+	}
+	st->phase++;
+	inspect_next(r);
+}
+
+static bool
+op_inspect_child(struct request *r, pid_t pid, int status)
+{
+	struct inspect_state *st = r->state;
+
+	if (st == NULL || st->pid != pid || st->exited)
+		return false;
+	st->exited = true;
+	st->status = status;
+	return true;
+}
+
+static void
+op_inspect_cancel(struct request *r)
+{
+	struct inspect_state *st = r->state;
+
+	if (st == NULL || st->pid <= 0 || st->exited)
+		return;
+	st->cancelled = true;
+	kill(-st->pid, SIGTERM);
+	kill(st->pid, SIGTERM);
+}
+
+static void
+op_inspect_free(struct request *r)
+{
+	inspect_state_free(r->state);
+	r->state = NULL;
+}
+
+const struct agent_op op_disks_ops[] = {
+	{ .name = "disks", .start = op_disks },
+	/*
+	 * inspect changes nothing on any device, but assembling md arrays
+	 * and activating LVM changes the rescue host's state.
+	 */
+	{ .name = "inspect", .writes = true, .start = op_inspect_start,
+	  .pollfds = op_inspect_pollfds, .io = op_inspect_io,
+	  .child = op_inspect_child, .cancel = op_inspect_cancel,
+	  .free = op_inspect_free },
+	{ .name = NULL }
+};

@@ -1,4 +1,716 @@
-/* placeholder: operations being written */
+/*
+ * fsck: check and repair one unmounted filesystem.
+ *
+ * The device is resolved by arg_device (a path, UUID=, LABEL=, ...) to a
+ * block device number.  That number, not a name, is compared with every
+ * mount in /proc/self/mountinfo (libmount), so any symlink or other name of
+ * a mounted device is refused; a device held by an exclusive open (a swap
+ * area, an md member, a running checker) is refused as in use.  The checker
+ * follows the libblkid TYPE and is looked up in the clean PATH before
+ * anything runs, so a missing one names its package.
+ *
+ * The checker runs like exec's commands: argv, clean environment, stdin
+ * /dev/null, its own process group; stdout and stderr stream as DATA on
+ * channels 1 and 2, read only while the session has room.  e2fsck also gets
+ * "-C 3" on a third pipe: its progress lines ("pass current max device")
+ * become progress EVENTs, at most about four a second.  The REPLY carries
+ * the checker's exit status with its meaning in the checker's own terms.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <blkid.h>
+#include <libmount.h>
+
 #include "agent.h"
-const struct agent_op op_fsck_ops[] = { { .name = NULL } };
+#include "args.h"
+#include "log.h"
+#include "msg.h"
+
+#define FSCK_KILL_GRACE_MS	2000
+#define FSCK_READ_MAX		(16 * 1024)
+#define FSCK_EVENT_MS		250	/* at most ~4 progress events a second */
+#define FSCK_PROGRESS_FD	3	/* e2fsck -C 3 in the child */
+#define FSCK_ARGV_MAX		8
+
+static const char *const fsck_env[] = {
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"HOME=/root", "TERM=dumb", "LC_ALL=C", "SHELL=/bin/sh", NULL
+};
+
+static const char *const fsck_path[] = {
+	"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin",
+	"/bin", NULL
+};
+
+enum fsck_kind { FSCK_E2FSCK, FSCK_XFS, FSCK_VFAT, FSCK_BTRFS };
+
+struct fsck_checker {
+	const char *type;	/* libblkid TYPE */
+	enum fsck_kind kind;
+	const char *program;
+	const char *package;	/* the same name on Alpine and Debian */
+};
+
+static const struct fsck_checker fsck_checkers[] = {
+	{ "ext2", FSCK_E2FSCK, "e2fsck", "e2fsprogs" },
+	{ "ext3", FSCK_E2FSCK, "e2fsck", "e2fsprogs" },
+	{ "ext4", FSCK_E2FSCK, "e2fsck", "e2fsprogs" },
+	{ "xfs", FSCK_XFS, "xfs_repair", "xfsprogs" },
+	{ "vfat", FSCK_VFAT, "fsck.vfat", "dosfstools" },
+	{ "msdos", FSCK_VFAT, "fsck.vfat", "dosfstools" },
+	{ "btrfs", FSCK_BTRFS, "btrfs", "btrfs-progs" },
+	{ NULL, 0, NULL, NULL }
+};
+
+struct fsck_state {
+	const struct fsck_checker *ck;
+	json_t *argv;
+	char device[4096];
+	char type[64];
+	bool dry_run;
+	pid_t pid;
+	int fd[3];		/* [1] stdout, [2] stderr */
+	int prog_fd;		/* e2fsck progress, -1 when none */
+	char prog_line[256];
+	size_t prog_len;
+	int last_pass;
+	uint64_t last_event;
+	bool exited, cancelled;
+	int status;
+	uint64_t started, kill_at;
+};
+
+/* The full path of program in the clean PATH; "exists but is not an
+ * executable regular file" counts as missing. */
+static bool
+fsck_find_program(const char *program, char *out, size_t outlen)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; fsck_path[i] != NULL; i++) {
+		snprintf(out, outlen, "%s/%s", fsck_path[i], program);
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 0111) != 0 && access(out, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Is the device mounted anywhere?  Compare device numbers, so every name
+ * (by-id/by-uuid links, other nodes) of the same device is caught.  Returns
+ * 1 with *where set, 0 when not, -1 when mountinfo could not be read.
+ */
+static int
+fsck_mounted(dev_t rdev, char *where, size_t wlen, char *src, size_t slen)
+{
+	struct libmnt_table *tb;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs;
+	int rc = 0;
+
+	if ((tb = mnt_new_table_from_file("/proc/self/mountinfo")) == NULL)
+		return -1;
+	if ((it = mnt_new_iter(MNT_ITER_FORWARD)) == NULL) {
+		mnt_unref_table(tb);
+		return -1;
+	}
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		const char *t, *s;
+
+		if (mnt_fs_get_devno(fs) != rdev)
+			continue;
+		t = mnt_fs_get_target(fs);
+		s = mnt_fs_get_source(fs);
+		snprintf(where, wlen, "%s", t != NULL ? t : "?");
+		snprintf(src, slen, "%s", s != NULL ? s : "");
+		rc = 1;
+		break;
+	}
+	mnt_free_iter(it);
+	mnt_unref_table(tb);
+	return rc;
+}
+
+/* The libblkid TYPE of dev into type ("" when no filesystem); -1 on error
+ * with the message in err. */
+static int
+fsck_probe(const char *dev, char *type, size_t tlen, char *err, size_t elen)
+{
+	blkid_probe pr;
+	const char *v = NULL;
+	int rc;
+
+	type[0] = '\0';
+	if ((pr = blkid_new_probe_from_filename(dev)) == NULL) {
+		snprintf(err, elen, "cannot probe %.300s: %s", dev,
+		    strerror(errno));
+		return -1;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	rc = blkid_do_safeprobe(pr);
+	if (rc == -2) {
+		snprintf(err, elen, "%.300s carries signatures of more than "
+		    "one filesystem: refusing to guess which to check", dev);
+		blkid_free_probe(pr);
+		return -1;
+	}
+	if (rc < 0) {
+		snprintf(err, elen, "cannot probe %.300s", dev);
+		blkid_free_probe(pr);
+		return -1;
+	}
+	if (rc == 0 && blkid_probe_lookup_value(pr, "TYPE", &v, NULL) == 0 &&
+	    v != NULL)
+		snprintf(type, tlen, "%s", v);
+	blkid_free_probe(pr);
+	return 0;
+}
+
+static void
+fsck_child(char *const *argv, int out, int err, int prog, int errpipe)
+{
+	sigset_t none;
+	int nul, e, sig;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	setsid();
+	/* Move everything above the fds it is about to take, so no dup2
+	 * below overwrites one still to be moved. */
+	if ((out = fcntl(out, F_DUPFD_CLOEXEC, 10)) < 0 ||
+	    (err = fcntl(err, F_DUPFD_CLOEXEC, 10)) < 0)
+		goto fail;
+	if (prog >= 0 && (prog = fcntl(prog, F_DUPFD_CLOEXEC, 10)) < 0)
+		goto fail;
+	if ((nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    dup2(nul, 0) < 0 ||
+	    dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		goto fail;
+	if (prog >= 0 && dup2(prog, FSCK_PROGRESS_FD) < 0)
+		goto fail;
+	execve(argv[0], argv, (char *const *)fsck_env);
+fail:
+	e = errno;
+	if (write(errpipe, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static void
+fsck_close(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static void
+fsck_state_free(struct fsck_state *st)
+{
+	if (st == NULL)
+		return;
+	fsck_close(&st->fd[1]);
+	fsck_close(&st->fd[2]);
+	fsck_close(&st->prog_fd);
+	json_decref(st->argv);
+	free(st);
+}
+
+/* The argv for the checker, NULL-terminated in argv (pointing into json);
+ * returns the count. */
+static int
+fsck_build_argv(struct fsck_state *st, const char *path)
+{
+	json_t *a = json_array();
+
+	json_array_append_new(a, json_string(path));
+	switch (st->ck->kind) {
+	case FSCK_E2FSCK:
+		json_array_append_new(a, json_string("-f"));
+		json_array_append_new(a, json_string(st->dry_run ? "-n" :
+		    "-y"));
+		json_array_append_new(a, json_string("-C"));
+		json_array_append_new(a, json_string("3"));
+		break;
+	case FSCK_XFS:
+		if (st->dry_run)
+			json_array_append_new(a, json_string("-n"));
+		break;
+	case FSCK_VFAT:
+		json_array_append_new(a, json_string(st->dry_run ? "-n" :
+		    "-a"));
+		break;
+	case FSCK_BTRFS:
+		json_array_append_new(a, json_string("check"));
+		json_array_append_new(a, json_string("--readonly"));
+		break;
+	}
+	json_array_append_new(a, json_string(st->device));
+	st->argv = a;
+	return (int)json_array_size(a);
+}
+
+static int
+op_fsck_start(struct request *r, json_t *args)
+{
+	struct fsck_state *st = NULL;
+	char *argv[FSCK_ARGV_MAX + 1];
+	char path[4096], where[4096], src[4096], err[512];
+	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, prog[2] = { -1, -1 };
+	int ep[2] = { -1, -1 };
+	int i, n, e = 0, fd, rc = -1;
+	dev_t rdev;
+	ssize_t got;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		request_error(r, LL_EC_INTERNAL, "out of memory");
+		return -1;
+	}
+	st->fd[0] = st->fd[1] = st->fd[2] = st->prog_fd = -1;
+	if (arg_device(r, args, "device", st->device, sizeof(st->device),
+	    &rdev) != 0 || arg_bool(r, args, "dry_run", &st->dry_run) != 0)
+		goto out;
+
+	switch (fsck_mounted(rdev, where, sizeof(where), src, sizeof(src))) {
+	case 1:
+		request_error(r, LL_EC_BUSY, "%s is mounted on %s: unmount it "
+		    "first (lifeline umount)", st->device, where);
+		goto out;
+	case -1:
+		request_error(r, LL_EC_INTERNAL, "cannot read "
+		    "/proc/self/mountinfo, so cannot tell whether %s is "
+		    "mounted: %s", st->device, strerror(errno));
+		goto out;
+	}
+	/* Held exclusively (swap, md/dm member, another checker)? */
+	if ((fd = open(st->device, O_RDONLY | O_EXCL | O_CLOEXEC)) < 0) {
+		if (errno == EBUSY)
+			request_error(r, LL_EC_BUSY, "%s is in use (held open "
+			    "exclusively: a swap area, a RAID/LVM member or "
+			    "a running check?)", st->device);
+		else
+			request_error(r, LL_EC_PERMISSION, "cannot open %s: %s",
+			    st->device, strerror(errno));
+		goto out;
+	}
+	close(fd);
+
+	if (fsck_probe(st->device, st->type, sizeof(st->type), err,
+	    sizeof(err)) != 0) {
+		request_error(r, LL_EC_BAD_REQUEST, "%s", err);
+		goto out;
+	}
+	if (st->type[0] == '\0') {
+		request_error(r, LL_EC_BAD_REQUEST, "%s holds no filesystem "
+		    "that libblkid recognizes: nothing to check", st->device);
+		goto out;
+	}
+	for (i = 0; fsck_checkers[i].type != NULL; i++) {
+		if (strcmp(fsck_checkers[i].type, st->type) == 0)
+			break;
+	}
+	if (fsck_checkers[i].type == NULL) {
+		request_error(r, LL_EC_BAD_REQUEST, "%s holds a \"%s\" area: "
+		    "lifeline has no checker for \"%s\" (it checks ext2, ext3, "
+		    "ext4, xfs, vfat and, read-only, btrfs)", st->device,
+		    st->type, st->type);
+		goto out;
+	}
+	st->ck = &fsck_checkers[i];
+	if (st->ck->kind == FSCK_BTRFS && !st->dry_run) {
+		request_error(r, LL_EC_BAD_REQUEST, "%s is btrfs: lifeline "
+		    "only checks btrfs read-only (lifeline fsck -n); repairs "
+		    "(btrfs check --repair, btrfs rescue) can make damage "
+		    "worse and are for the btrfs tools by hand, through "
+		    "lifeline exec", st->device);
+		goto out;
+	}
+	if (!fsck_find_program(st->ck->program, path, sizeof(path))) {
+		request_error(r, LL_EC_EXEC_FAILED, "%s not found: install %s "
+		    "(Alpine: apk add %s; Debian: apt-get install %s)",
+		    st->ck->program, st->ck->package, st->ck->package,
+		    st->ck->package);
+		goto out;
+	}
+	n = fsck_build_argv(st, path);
+	for (i = 0; i < n && i < FSCK_ARGV_MAX; i++)
+		argv[i] = (char *)json_string_value(json_array_get(st->argv,
+		    (size_t)i));
+	argv[i] = NULL;
+
+	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 ||
+	    pipe2(ep, O_CLOEXEC) != 0 || (st->ck->kind == FSCK_E2FSCK &&
+	    pipe2(prog, O_CLOEXEC) != 0)) {
+		request_error(r, LL_EC_INTERNAL, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	if ((st->pid = fork()) < 0) {
+		request_error(r, LL_EC_INTERNAL, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (st->pid == 0)
+		fsck_child(argv, out[1], errp[1], prog[1], ep[1]);
+	fsck_close(&ep[1]);
+	do {
+		got = read(ep[0], &e, sizeof(e));
+	} while (got < 0 && errno == EINTR);
+	if (got == sizeof(e)) {
+		waitpid(st->pid, NULL, 0);
+		request_error(r, LL_EC_EXEC_FAILED, "cannot run %s: %s", path,
+		    strerror(e));
+		goto out;
+	}
+	st->fd[1] = out[0];
+	st->fd[2] = errp[0];
+	st->prog_fd = prog[0];
+	out[0] = errp[0] = prog[0] = -1;
+	fcntl(st->fd[1], F_SETFL, O_NONBLOCK);
+	fcntl(st->fd[2], F_SETFL, O_NONBLOCK);
+	if (st->prog_fd >= 0)
+		fcntl(st->prog_fd, F_SETFL, O_NONBLOCK);
+	st->started = ll_now_ms();
+	log_info("%s: request %u: fsck %s (%s) with %s%s (pid %d)",
+	    r->conn->name, r->id, st->device, st->type, path,
+	    st->dry_run ? ", dry run" : "", (int)st->pid);
+	r->state = st;
+	st = NULL;
+	rc = 0;
+out:
+	for (i = 0; i < 2; i++) {
+		fsck_close(&out[i]);
+		fsck_close(&errp[i]);
+		fsck_close(&prog[i]);
+		fsck_close(&ep[i]);
+	}
+	fsck_state_free(st);
+	return rc;
+}
+
+static int
+op_fsck_pollfds(struct request *r, struct pollfd *pfd, int max,
+    int *timeout_ms)
+{
+	struct fsck_state *st = r->state;
+	uint64_t now = ll_now_ms();
+	bool room = ll_session_room(r->conn->s) > 0;
+	int n = 0, ch;
+
+	for (ch = 1; ch <= 2 && n < max; ch++) {
+		if (st->fd[ch] < 0)
+			continue;
+		pfd[n].fd = st->fd[ch];
+		pfd[n].events = room ? POLLIN : 0;
+		pfd[n].revents = 0;
+		n++;
+	}
+	/* Progress lines are tiny and dropped when too frequent: always
+	 * read them, so e2fsck never blocks on that pipe. */
+	if (st->prog_fd >= 0 && n < max) {
+		pfd[n].fd = st->prog_fd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		n++;
+	}
+	if (st->kill_at != 0) {
+		int ms = st->kill_at > now ? (int)(st->kill_at - now) : 0;
+
+		if (*timeout_ms < 0 || ms < *timeout_ms)
+			*timeout_ms = ms;
+	}
+	return n;
+}
+
+/* One e2fsck progress line: "pass current max [device]". */
+static void
+fsck_progress_line(struct request *r, const char *line, uint64_t now)
+{
+	struct fsck_state *st = r->state;
+	unsigned long long cur, max;
+	int pass, pct;
+	json_t *ev;
+
+	if (sscanf(line, "%d %llu %llu", &pass, &cur, &max) != 3 ||
+	    pass < 1 || max == 0)
+		return;
+	/* The first line of each pass always goes, so no pass is missed;
+	 * the rest at most every FSCK_EVENT_MS. */
+	if (pass == st->last_pass && now - st->last_event < FSCK_EVENT_MS)
+		return;
+	st->last_pass = pass;
+	st->last_event = now;
+	pct = cur >= max ? 100 : (int)(cur * 100 / max);
+	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "progress",
+	    "pass", pass, "current", (json_int_t)cur, "max", (json_int_t)max,
+	    "percent", pct);
+	if (ev != NULL) {
+		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
+		json_decref(ev);
+	}
+}
+
+static void
+fsck_read_progress(struct request *r, uint64_t now)
+{
+	struct fsck_state *st = r->state;
+	char buf[1024];
+	ssize_t n, i;
+
+	while (st->prog_fd >= 0) {
+		n = read(st->prog_fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			fsck_close(&st->prog_fd);
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				st->prog_line[st->prog_len] = '\0';
+				fsck_progress_line(r, st->prog_line, now);
+				st->prog_len = 0;
+			} else if (st->prog_len + 1 < sizeof(st->prog_line))
+				st->prog_line[st->prog_len++] = buf[i];
+		}
+	}
+}
+
+static void
+fsck_meaning_add(json_t *m, const char *s)
+{
+	json_array_append_new(m, json_string(s));
+}
+
+/* What the checker's exit status means, in its own terms. */
+static json_t *
+fsck_meaning(const struct fsck_state *st, int code)
+{
+	static const struct {
+		int bit;
+		const char *text;
+	} e2[] = {
+		{ 1, "errors corrected" },
+		{ 2, "reboot needed" },
+		{ 4, "errors left uncorrected" },
+		{ 8, "operational error" },
+		{ 16, "usage or syntax error" },
+		{ 32, "cancelled by request" },
+		{ 128, "shared-library error" },
+	};
+	json_t *m = json_array();
+	size_t i;
+
+	if (code == 0) {
+		fsck_meaning_add(m, "no errors");
+		return m;
+	}
+	switch (st->ck->kind) {
+	case FSCK_E2FSCK:
+		for (i = 0; i < sizeof(e2) / sizeof(e2[0]); i++) {
+			if (code & e2[i].bit)
+				fsck_meaning_add(m, e2[i].text);
+		}
+		break;
+	case FSCK_XFS:
+		if (code == 1 && st->dry_run)
+			fsck_meaning_add(m, "corruption detected");
+		else if (code == 1)
+			fsck_meaning_add(m, "runtime error: the repair did "
+			    "not complete; run it again");
+		else if (code == 2)
+			fsck_meaning_add(m, "the log is dirty: mount and "
+			    "unmount the filesystem to replay it, or repair "
+			    "with xfs_repair -L (loses the log's changes)");
+		break;
+	case FSCK_VFAT:
+		if (code == 1)
+			fsck_meaning_add(m, st->dry_run ? "errors detected" :
+			    "errors detected and corrected, or an internal "
+			    "inconsistency");
+		else if (code == 2)
+			fsck_meaning_add(m, "usage error: the filesystem was "
+			    "not accessed");
+		break;
+	case FSCK_BTRFS:
+		fsck_meaning_add(m, "errors found, or the check failed");
+		break;
+	}
+	if (json_array_size(m) == 0)
+		fsck_meaning_add(m, "unknown exit status");
+	return m;
+}
+
+static void
+fsck_finish(struct request *r)
+{
+	struct fsck_state *st = r->state;
+	json_t *res;
+
+	if (st->cancelled) {
+		if (WIFSIGNALED(st->status))
+			request_error(r, LL_EC_CANCELLED, "cancelled; %s "
+			    "ended by %s", st->ck->program,
+			    strsignal(WTERMSIG(st->status)));
+		else
+			request_error(r, LL_EC_CANCELLED, "cancelled; %s "
+			    "stopped with exit status %d", st->ck->program,
+			    WEXITSTATUS(st->status));
+		return;
+	}
+	res = json_object();
+	if (WIFEXITED(st->status)) {
+		json_object_set_new(res, "exit_status",
+		    json_integer(WEXITSTATUS(st->status)));
+		json_object_set_new(res, "meaning", fsck_meaning(st,
+		    WEXITSTATUS(st->status)));
+	} else if (WIFSIGNALED(st->status)) {
+		json_object_set_new(res, "signal",
+		    json_integer(WTERMSIG(st->status)));
+		json_object_set_new(res, "signal_name",
+		    json_string(strsignal(WTERMSIG(st->status))));
+		json_object_set_new(res, "meaning", json_pack("[s]",
+		    "the checker was killed by a signal"));
+	}
+	json_object_set_new(res, "checker", json_string(st->ck->program));
+	json_object_set_new(res, "argv", json_incref(st->argv));
+	json_object_set_new(res, "device", json_string(st->device));
+	json_object_set_new(res, "type", json_string(st->type));
+	json_object_set_new(res, "dry_run", json_boolean(st->dry_run));
+	json_object_set_new(res, "duration_ms",
+	    json_integer((json_int_t)(ll_now_ms() - st->started)));
+	request_reply(r, res);
+}
+
+static void
+op_fsck_io(struct request *r, uint64_t now)
+{
+	struct fsck_state *st = r->state;
+	uint8_t buf[FSCK_READ_MAX];
+	int ch;
+
+	if (r->done)
+		return;
+	fsck_read_progress(r, now);
+	for (ch = 1; ch <= 2; ch++) {
+		while (st->fd[ch] >= 0) {
+			size_t room = ll_session_room(r->conn->s);
+			ssize_t n;
+
+			if (room == 0)
+				break;
+			if (room > sizeof(buf))
+				room = sizeof(buf);
+			n = read(st->fd[ch], buf, room);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n <= 0) {
+				fsck_close(&st->fd[ch]);
+				ll_session_send_eof(r->conn->s, (uint8_t)ch,
+				    r->id);
+				break;
+			}
+			ll_session_send_data(r->conn->s, (uint8_t)ch, r->id,
+			    buf, (size_t)n);
+		}
+	}
+	if (!st->exited && st->kill_at != 0 && now >= st->kill_at) {
+		kill(-st->pid, SIGKILL);
+		kill(st->pid, SIGKILL);
+		st->kill_at = 0;
+	}
+	if (st->exited && st->fd[1] < 0 && st->fd[2] < 0) {
+		/* Whatever progress is left is of no use now. */
+		fsck_close(&st->prog_fd);
+		fsck_finish(r);
+	}
+}
+
+static bool
+op_fsck_child(struct request *r, pid_t pid, int status)
+{
+	struct fsck_state *st = r->state;
+
+	if (st == NULL || st->pid != pid || st->exited)
+		return false;
+	st->exited = true;
+	st->status = status;
+	st->kill_at = 0;
+	return true;
+}
+
+static void
+op_fsck_cancel(struct request *r)
+{
+	struct fsck_state *st = r->state;
+
+	if (st == NULL || st->exited)
+		return;
+	st->cancelled = true;
+	if (st->kill_at == 0) {
+		kill(-st->pid, SIGTERM);
+		kill(st->pid, SIGTERM);
+		st->kill_at = ll_now_ms() + FSCK_KILL_GRACE_MS;
+	}
+}
+
+/* Terminate and reap pid: SIGTERM lets e2fsck stop cleanly; SIGKILL after
+ * the grace period keeps the agent from hanging on it. */
+static void
+fsck_stop(pid_t pid)
+{
+	int waited;
+
+	kill(-pid, SIGTERM);
+	kill(pid, SIGTERM);
+	for (waited = 0; waited < FSCK_KILL_GRACE_MS; waited += 50) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(50 * 1000);
+	}
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void
+op_fsck_free(struct request *r)
+{
+	struct fsck_state *st = r->state;
+
+	if (st == NULL)
+		return;
+	if (!st->exited) {
+		/*
+		 * The client went away.  A checker killed mid-repair is
+		 * still better than one left running unwatched: e2fsck and
+		 * xfs_repair are written to be restartable.
+		 */
+		fsck_stop(st->pid);
+	}
+	fsck_state_free(st);
+	r->state = NULL;
+}
+
+const struct agent_op op_fsck_ops[] = {
+	{ .name = "fsck", .writes = true, .start = op_fsck_start,
+	  .pollfds = op_fsck_pollfds, .io = op_fsck_io,
+	  .child = op_fsck_child, .cancel = op_fsck_cancel,
+	  .free = op_fsck_free },
+	{ .name = NULL }
+};

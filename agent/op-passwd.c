@@ -1,4 +1,1315 @@
-/* placeholder: operations being written */
+/*
+ * passwd-info and passwd: a user's password field in the target's
+ * etc/shadow.
+ *
+ * passwd-info returns the target's evidence for the hash method (login.defs,
+ * the methods of the hashes already in etc/shadow) so that the client makes
+ * the hash itself: no plaintext crosses the line, only the finished hash,
+ * which is never logged.
+ *
+ * passwd changes one field of one line.  It works on the target's etc
+ * directory fd with *at() calls and O_NOFOLLOW, so a symlinked etc/shadow
+ * is refused, never followed.  Everything is checked read-only first (user,
+ * file type, read-only mount, the change itself); then etc/.pwd.lock is
+ * taken (an OFD lock, which conflicts with shadow-utils' lckpwdf, polled
+ * from the event loop for up to 5 s), the file is read again and the new
+ * contents go to a temp file with the old file's mode, owner and xattrs.
+ * The old inode is kept as etc/shadow- (hard link, or a copy where links
+ * fail), the temp file is renamed over etc/shadow and the directory
+ * fsynced.  Every byte outside the changed field stays as it was.  The
+ * reply then lists what else may keep the user from logging in.
+ */
 #include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "agent.h"
-const struct agent_op op_passwd_ops[] = { { .name = NULL } };
+#include "args.h"
+#include "log.h"
+#include "msg.h"
+#include "target.h"
+
+#define PW_FILE_MAX		(16 * 1024 * 1024)
+#define PW_SMALL_MAX		(1024 * 1024)
+#define PW_HASH_MAX		512
+#define PW_LOCK_WAIT_MS		5000
+#define PW_LOCK_RETRY_MS	100
+#define PW_INCLUDE_DEPTH	8
+
+static const char pw_no_root[] =
+    "no target root is mounted: run `lifeline mount` first";
+
+enum pw_action { PW_SET, PW_CLEAR, PW_LOCK, PW_UNLOCK, PW_EXPIRE };
+
+static const char *const pw_action_names[] = {
+	"set", "clear", "lock", "unlock", "expire"
+};
+
+struct pw_state {
+	char user[64];
+	enum pw_action action;
+	char hash[PW_HASH_MAX + 1];
+	int etcfd;
+	int lockfd;
+	uint64_t deadline;
+	uint64_t next_try;
+	bool cancelled;
+};
+
+/* A file read whole. */
+struct pw_buf {
+	char *p;
+	size_t len;
+};
+
+static void
+pw_buf_free(struct pw_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = 0;
+}
+
+/* Read an open regular file whole, at most max bytes.  0 or -errno. */
+static int
+pw_read_fd(int fd, size_t max, struct pw_buf *b)
+{
+	size_t cap = 4096;
+	ssize_t n;
+	char *np;
+
+	b->len = 0;
+	if ((b->p = malloc(cap + 1)) == NULL)
+		return -ENOMEM;
+	for (;;) {
+		if (b->len == cap) {
+			if (cap >= max) {
+				pw_buf_free(b);
+				return -EFBIG;
+			}
+			cap = cap * 2 > max ? max : cap * 2;
+			if ((np = realloc(b->p, cap + 1)) == NULL) {
+				pw_buf_free(b);
+				return -ENOMEM;
+			}
+			b->p = np;
+		}
+		n = read(fd, b->p + b->len, cap - b->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			n = -errno;
+			pw_buf_free(b);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+	}
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* Read a target file (symlinks followed, confined to the target root). */
+static int
+pw_read_target(const char *path, size_t max, struct pw_buf *b)
+{
+	struct stat st;
+	int fd, rc;
+
+	b->p = NULL;
+	b->len = 0;
+	if ((fd = target_open(path, O_RDONLY | O_NONBLOCK, 0, false)) < 0)
+		return fd;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	rc = pw_read_fd(fd, max, b);
+	close(fd);
+	return rc;
+}
+
+/*
+ * The line of user in a colon-separated file: [*ls, *le) without its line
+ * end ("\n" or "\r\n").  The first match wins, as getspnam() does.
+ */
+static bool
+pw_find_line(const char *p, size_t len, const char *user, size_t *ls,
+    size_t *le)
+{
+	size_t ulen = strlen(user), s = 0, e;
+
+	while (s < len) {
+		const char *nl = memchr(p + s, '\n', len - s);
+
+		e = nl != NULL ? (size_t)(nl - p) : len;
+		if (e - s > ulen && memcmp(p + s, user, ulen) == 0 &&
+		    p[s + ulen] == ':') {
+			*ls = s;
+			*le = e;
+			if (e > s && p[e - 1] == '\r')
+				(*le)--;
+			return true;
+		}
+		s = e + 1;
+	}
+	return false;
+}
+
+/* Field idx (0-based) of the line [ls, le).  False when the line is short. */
+static bool
+pw_field(const char *p, size_t ls, size_t le, int idx, size_t *fs,
+    size_t *fe)
+{
+	size_t i = ls;
+
+	while (idx > 0) {
+		const char *c = memchr(p + i, ':', le - i);
+
+		if (c == NULL)
+			return false;
+		i = (size_t)(c - p) + 1;
+		idx--;
+	}
+	*fs = i;
+	{
+		const char *c = memchr(p + i, ':', le - i);
+
+		*fe = c != NULL ? (size_t)(c - p) : le;
+	}
+	return true;
+}
+
+/* Field idx of user's line as a new string, or NULL. */
+static char *
+pw_user_field(const struct pw_buf *b, const char *user, int idx)
+{
+	size_t ls, le, fs, fe;
+
+	if (b->p == NULL || !pw_find_line(b->p, b->len, user, &ls, &le) ||
+	    !pw_field(b->p, ls, le, idx, &fs, &fe))
+		return NULL;
+	return strndup(b->p + fs, fe - fs);
+}
+
+/* The method prefix of a shadow password field ("$y$", "des"), or "". */
+static const char *
+pw_method_of(const char *h, size_t n)
+{
+	static const char *const prefixes[] = {
+		"$y$", "$gy$", "$7$", "$2b$", "$2a$", "$2y$", "$6$", "$5$",
+		"$1$", "$sha1$", "$md5", NULL
+	};
+	size_t i;
+
+	while (n > 0 && *h == '!') {
+		h++;
+		n--;
+	}
+	for (i = 0; prefixes[i] != NULL; i++) {
+		size_t pl = strlen(prefixes[i]);
+
+		if (n > pl && strncmp(h, prefixes[i], pl) == 0)
+			return prefixes[i];
+	}
+	if (n == 13 && strspn(h, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz") == 13)
+		return "des";
+	return "";
+}
+
+/* What a password field means. */
+static const char *
+pw_state_of(const char *h, size_t n)
+{
+	if (n == 0)
+		return "empty";
+	if (h[0] == '!')
+		return "locked";
+	if (*pw_method_of(h, n) == '\0')
+		return "disabled";
+	return "hash";
+}
+
+/* The form of a finished hash: a known method, crypt's alphabet. */
+static bool
+pw_hash_is_valid(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > PW_HASH_MAX)
+		return false;
+	if (strspn(h, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz$=,") != n)
+		return false;
+	return *pw_method_of(h, n) != '\0';
+}
+
+static const char *
+pw_errno_text(int err)
+{
+	if (err == EROFS)
+		return "the target is mounted read-only";
+	if (err == EFBIG)
+		return "larger than the 16 MiB cap";
+	return strerror(err);
+}
+
+/*
+ * Open etc/shadow below etcfd without following a symlink.  Returns the fd,
+ * or -1 with an error sent.
+ */
+static int
+pw_open_shadow(struct request *r, int etcfd, struct stat *st)
+{
+	int fd;
+
+	fd = openat(etcfd, "shadow", O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			request_error(r, LL_EC_PERMISSION,
+			    "etc/shadow is a symlink: refusing");
+		else if (errno == ENOENT)
+			request_error(r, LL_EC_NOT_FOUND,
+			    "the target has no etc/shadow");
+		else
+			request_error(r, LL_EC_PERMISSION,
+			    "cannot open etc/shadow: %s",
+			    pw_errno_text(errno));
+		return -1;
+	}
+	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		request_error(r, LL_EC_PERMISSION,
+		    "etc/shadow is not a regular file: refusing");
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The user's line in shadow, or an error sent that says where the user is
+ * missing.  0 or -1.
+ */
+static int
+pw_need_user(struct request *r, const struct pw_buf *shadow,
+    const char *user, size_t *ls, size_t *le)
+{
+	struct pw_buf pw;
+	bool in_passwd = false;
+	size_t a, b;
+
+	if (pw_find_line(shadow->p, shadow->len, user, ls, le))
+		return 0;
+	if (pw_read_target("/etc/passwd", PW_FILE_MAX, &pw) == 0) {
+		in_passwd = pw_find_line(pw.p, pw.len, user, &a, &b);
+		pw_buf_free(&pw);
+	}
+	if (in_passwd)
+		request_error(r, LL_EC_NOT_FOUND, "user %s is in the target's "
+		    "etc/passwd but has no line in etc/shadow", user);
+	else
+		request_error(r, LL_EC_NOT_FOUND, "no user %s in the target",
+		    user);
+	return -1;
+}
+
+/*
+ * Apply the action to the contents of shadow: *out (malloc'd) gets the new
+ * contents, *changed whether they differ.  0, or -1 with an error sent.
+ */
+static int
+pw_apply(struct request *r, struct pw_state *st, const struct pw_buf *in,
+    struct pw_buf *out, bool *changed)
+{
+	char field[PW_HASH_MAX + 64];
+	size_t ls, le, fs, fe, flen;
+	const char *old;
+	int idx = 1;
+
+	out->p = NULL;
+	out->len = 0;
+	*changed = false;
+	if (pw_need_user(r, in, st->user, &ls, &le) != 0)
+		return -1;
+	if (st->action == PW_EXPIRE)
+		idx = 2;
+	if (!pw_field(in->p, ls, le, idx, &fs, &fe)) {
+		request_error(r, LL_EC_BAD_REQUEST, "the etc/shadow line of %s "
+		    "has too few fields", st->user);
+		return -1;
+	}
+	old = in->p + fs;
+	flen = fe - fs;
+	switch (st->action) {
+	case PW_SET:
+		snprintf(field, sizeof(field), "%s", st->hash);
+		break;
+	case PW_CLEAR:
+		field[0] = '\0';
+		break;
+	case PW_LOCK:
+		if (flen > 0 && old[0] == '!')
+			return 0;
+		if (flen + 2 > sizeof(field)) {
+			request_error(r, LL_EC_TOO_BIG, "the password field of "
+			    "%s is too long to lock", st->user);
+			return -1;
+		}
+		field[0] = '!';
+		memcpy(field + 1, old, flen);
+		field[flen + 1] = '\0';
+		break;
+	case PW_UNLOCK:
+		if (flen == 0 || old[0] != '!')
+			return 0;
+		if (flen == 1) {
+			request_error(r, LL_EC_BAD_REQUEST, "unlocking %s would "
+			    "leave an empty password: set one with --password "
+			    "or --stdin instead", st->user);
+			return -1;
+		}
+		if (flen > sizeof(field)) {
+			request_error(r, LL_EC_TOO_BIG, "the password field of "
+			    "%s is too long", st->user);
+			return -1;
+		}
+		memcpy(field, old + 1, flen - 1);
+		field[flen - 1] = '\0';
+		break;
+	case PW_EXPIRE:
+		snprintf(field, sizeof(field), "0");
+		break;
+	}
+	if (strlen(field) == flen && memcmp(field, old, flen) == 0)
+		return 0;
+	out->len = fs + strlen(field) + (in->len - fe);
+	if ((out->p = malloc(out->len + 1)) == NULL) {
+		request_error(r, LL_EC_INTERNAL, "out of memory");
+		return -1;
+	}
+	memcpy(out->p, in->p, fs);
+	memcpy(out->p + fs, field, strlen(field));
+	memcpy(out->p + fs + strlen(field), in->p + fe, in->len - fe);
+	out->p[out->len] = '\0';
+	explicit_bzero(field, sizeof(field));
+	*changed = true;
+	return 0;
+}
+
+/* A fresh temp name "PREFIX" + 8 random letters in name. */
+static void
+pw_temp_name(char *name, size_t len, const char *prefix)
+{
+	static const char az[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char rnd[8];
+	size_t i, n;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		for (i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)(rand() ^ getpid());
+	}
+	n = (size_t)snprintf(name, len, "%s", prefix);
+	for (i = 0; i < sizeof(rnd) && n + 1 < len; i++)
+		name[n++] = az[rnd[i] % (sizeof(az) - 1)];
+	name[n] = '\0';
+}
+
+/* Copy every xattr of from to to.  0, or -errno with *which set. */
+static int
+pw_copy_xattrs(int from, int to, char *which, size_t wlen)
+{
+	char *names = NULL, *val = NULL, *n;
+	ssize_t len, vlen;
+	int rc = 0;
+
+	which[0] = '\0';
+	len = flistxattr(from, NULL, 0);
+	if (len <= 0)
+		return len < 0 && errno != ENOTSUP ? -errno : 0;
+	if ((names = malloc((size_t)len)) == NULL)
+		return -ENOMEM;
+	if ((len = flistxattr(from, names, (size_t)len)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	for (n = names; n < names + len; n += strlen(n) + 1) {
+		snprintf(which, wlen, "%s", n);
+		if ((vlen = fgetxattr(from, n, NULL, 0)) < 0) {
+			rc = -errno;
+			goto out;
+		}
+		free(val);
+		if ((val = malloc((size_t)vlen + 1)) == NULL) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if ((vlen = fgetxattr(from, n, val, (size_t)vlen)) < 0 ||
+		    fsetxattr(to, n, val, (size_t)vlen, 0) != 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	which[0] = '\0';
+out:
+	free(names);
+	free(val);
+	return rc;
+}
+
+static int
+pw_write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * A new file in dirfd holding data, with the owner, mode and xattrs of
+ * like (an open fd, stat in st), fsynced.  *tmp gets its name.  0 or -errno
+ * with what failed in err.
+ */
+static int
+pw_write_like(int dirfd, const char *prefix, const char *data, size_t len,
+    int like, const struct stat *st, char *tmp, size_t tmplen, char *err,
+    size_t errlen)
+{
+	char which[256];
+	int fd = -1, rc, tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		pw_temp_name(tmp, tmplen, prefix);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot create a temp file in etc: %s",
+		    pw_errno_text(-rc));
+		return rc;
+	}
+	if (fchown(fd, st->st_uid, st->st_gid) != 0 ||
+	    fchmod(fd, st->st_mode & 07777) != 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot set the owner and mode of %s: %s",
+		    tmp, pw_errno_text(-rc));
+		goto fail;
+	}
+	if ((rc = pw_copy_xattrs(like, fd, which, sizeof(which))) != 0) {
+		snprintf(err, errlen, "cannot copy the xattr %s: %s", which,
+		    pw_errno_text(-rc));
+		goto fail;
+	}
+	if ((rc = pw_write_all(fd, data, len)) != 0 ||
+	    (fsync(fd) != 0 && (rc = -errno) != 0)) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    pw_errno_text(-rc));
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		rc = -errno;
+		fd = -1;
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    pw_errno_text(-rc));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+/*
+ * Replace etc/shadow (open as oldfd, contents old) with data: the old inode
+ * becomes etc/shadow-.  0, or -1 with an error sent.
+ */
+static int
+pw_replace(struct request *r, int etcfd, int oldfd, const struct stat *ost,
+    const struct pw_buf *old, const struct pw_buf *data)
+{
+	char tmp[64], bak[64], err[512];
+	int rc;
+
+	if (pw_write_like(etcfd, ".shadow.lifeline-", data->p, data->len,
+	    oldfd, ost, tmp, sizeof(tmp), err, sizeof(err)) != 0) {
+		request_error(r, LL_EC_PERMISSION, "%s", err);
+		return -1;
+	}
+	/* The old inode itself as the backup: same bytes, owner, xattrs. */
+	pw_temp_name(bak, sizeof(bak), ".shadow-.lifeline-");
+	if (linkat(oldfd, "", etcfd, bak, AT_EMPTY_PATH) != 0 &&
+	    pw_write_like(etcfd, ".shadow-.lifeline-", old->p, old->len,
+	    oldfd, ost, bak, sizeof(bak), err, sizeof(err)) != 0) {
+		unlinkat(etcfd, tmp, 0);
+		request_error(r, LL_EC_PERMISSION, "cannot keep the old file: "
+		    "%s", err);
+		return -1;
+	}
+	if (renameat(etcfd, bak, etcfd, "shadow-") != 0) {
+		rc = errno;
+		unlinkat(etcfd, bak, 0);
+		unlinkat(etcfd, tmp, 0);
+		request_error(r, LL_EC_PERMISSION, "cannot rename the backup "
+		    "to etc/shadow-: %s", pw_errno_text(rc));
+		return -1;
+	}
+	if (renameat(etcfd, tmp, etcfd, "shadow") != 0) {
+		rc = errno;
+		unlinkat(etcfd, tmp, 0);
+		request_error(r, LL_EC_PERMISSION, "cannot rename the new file "
+		    "to etc/shadow: %s", pw_errno_text(rc));
+		return -1;
+	}
+	if (fsync(etcfd) != 0)
+		log_warn("fsync of the target's etc: %s", strerror(errno));
+	return 0;
+}
+
+/* ---- what else may keep the user out ---------------------------------- */
+
+struct pw_sshd {
+	char prl[64], prl_src[300];	/* PermitRootLogin, where */
+	char pa[64], pa_src[300];	/* PasswordAuthentication */
+	char pea[64];			/* PermitEmptyPasswords */
+	bool allow_seen, allowed, denied;
+	char deny_src[300], allow_src[300];
+	bool stop;			/* a Match block: the rest is conditional */
+};
+
+/* Next whitespace-separated token of *s (quotes removed), or NULL. */
+static char *
+pw_token(char **s)
+{
+	char *p = *s, *t;
+
+	while (*p == ' ' || *p == '\t' || *p == '=')
+		p++;
+	if (*p == '\0')
+		return NULL;
+	if (*p == '"') {
+		t = ++p;
+		while (*p != '\0' && *p != '"')
+			p++;
+	} else {
+		t = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '=')
+			p++;
+	}
+	if (*p != '\0')
+		*p++ = '\0';
+	*s = p;
+	return t;
+}
+
+static void pw_sshd_file(struct pw_sshd *e, const char *path,
+    const char *user, int depth);
+
+/* Include: each pattern relative to /etc/ssh, globbing the last part. */
+static void
+pw_sshd_include(struct pw_sshd *e, const char *pat, const char *user,
+    int depth)
+{
+	char full[4096], dir[4096], sub[4096];
+	const char *base;
+	char **names = NULL;
+	struct dirent *de;
+	size_t n = 0, i;
+	DIR *d;
+	int fd;
+
+	if (pat[0] == '/')
+		snprintf(full, sizeof(full), "%s", pat);
+	else
+		snprintf(full, sizeof(full), "/etc/ssh/%s", pat);
+	if (strpbrk(full, "*?[") == NULL) {
+		pw_sshd_file(e, full, user, depth + 1);
+		return;
+	}
+	base = strrchr(full, '/') + 1;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - full), full);
+	if (strpbrk(dir, "*?[") != NULL)
+		return;
+	if ((fd = target_open(dir, O_RDONLY | O_DIRECTORY, 0, false)) < 0)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL && n < 256) {
+		char **nn;
+
+		if (fnmatch(base, de->d_name, FNM_PERIOD) != 0)
+			continue;
+		if ((nn = realloc(names, (n + 1) * sizeof(*names))) == NULL)
+			break;
+		names = nn;
+		if ((names[n] = strdup(de->d_name)) != NULL)
+			n++;
+	}
+	closedir(d);
+	/* sshd processes glob(3) results in sorted order */
+	for (i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = i + 1; j < n; j++) {
+			if (strcmp(names[j], names[i]) < 0) {
+				char *t = names[i];
+
+				names[i] = names[j];
+				names[j] = t;
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(sub, sizeof(sub), "%s%s", dir, names[i]);
+		if (!e->stop)
+			pw_sshd_file(e, sub, user, depth + 1);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* Whether user matches an AllowUsers/DenyUsers pattern (USER[@HOST]). */
+static bool
+pw_user_matches(const char *pat, const char *user)
+{
+	char p[256];
+	char *at;
+
+	snprintf(p, sizeof(p), "%s", pat);
+	if ((at = strchr(p, '@')) != NULL)
+		*at = '\0';
+	return fnmatch(p, user, 0) == 0;
+}
+
+static void
+pw_sshd_file(struct pw_sshd *e, const char *path, const char *user, int depth)
+{
+	struct pw_buf b;
+	char *line, *next, *kw, *v, *s;
+	char src[300];
+	int lineno = 0;
+
+	if (depth > PW_INCLUDE_DEPTH || e->stop ||
+	    pw_read_target(path, PW_SMALL_MAX, &b) != 0)
+		return;
+	for (line = b.p; line != NULL && !e->stop; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		lineno++;
+		line[strcspn(line, "\r")] = '\0';
+		s = line;
+		if ((kw = pw_token(&s)) == NULL || kw[0] == '#')
+			continue;
+		snprintf(src, sizeof(src), "%s:%d", path + 1, lineno);
+		if (strcasecmp(kw, "Match") == 0) {
+			e->stop = true;
+			break;
+		}
+		if (strcasecmp(kw, "Include") == 0) {
+			while ((v = pw_token(&s)) != NULL && !e->stop)
+				pw_sshd_include(e, v, user, depth);
+			continue;
+		}
+		if ((v = pw_token(&s)) == NULL)
+			continue;
+		if (strcasecmp(kw, "PermitRootLogin") == 0 &&
+		    e->prl[0] == '\0') {
+			snprintf(e->prl, sizeof(e->prl), "%s", v);
+			snprintf(e->prl_src, sizeof(e->prl_src), "%s", src);
+		} else if (strcasecmp(kw, "PasswordAuthentication") == 0 &&
+		    e->pa[0] == '\0') {
+			snprintf(e->pa, sizeof(e->pa), "%s", v);
+			snprintf(e->pa_src, sizeof(e->pa_src), "%s", src);
+		} else if (strcasecmp(kw, "PermitEmptyPasswords") == 0 &&
+		    e->pea[0] == '\0') {
+			snprintf(e->pea, sizeof(e->pea), "%s", v);
+		} else if (strcasecmp(kw, "AllowUsers") == 0) {
+			if (!e->allow_seen)
+				snprintf(e->allow_src, sizeof(e->allow_src),
+				    "%s", src);
+			e->allow_seen = true;
+			for (; v != NULL; v = pw_token(&s))
+				if (pw_user_matches(v, user))
+					e->allowed = true;
+		} else if (strcasecmp(kw, "DenyUsers") == 0) {
+			for (; v != NULL; v = pw_token(&s)) {
+				if (pw_user_matches(v, user) && !e->denied) {
+					e->denied = true;
+					snprintf(e->deny_src,
+					    sizeof(e->deny_src), "%s", src);
+				}
+			}
+		}
+	}
+	pw_buf_free(&b);
+}
+
+static void
+pw_add(json_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+pw_add(json_t *a, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	json_array_append_new(a, json_string(text));
+}
+
+static void
+pw_blockers_sshd(json_t *a, const char *user, const char *pwfield)
+{
+	struct pw_sshd e;
+	struct stat st;
+	int fd;
+
+	if ((fd = target_open("/etc/ssh/sshd_config", O_PATH, 0, false)) < 0)
+		return;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	memset(&e, 0, sizeof(e));
+	pw_sshd_file(&e, "/etc/ssh/sshd_config", user, 0);
+	if (strcmp(user, "root") == 0) {
+		const char *v = e.prl[0] != '\0' ? e.prl : "prohibit-password";
+		const char *src = e.prl[0] != '\0' ? e.prl_src :
+		    "sshd's default";
+
+		if (strcasecmp(v, "no") == 0)
+			pw_add(a, "sshd: PermitRootLogin no (%s): root cannot "
+			    "log in over ssh at all", src);
+		else if (strcasecmp(v, "yes") != 0)
+			pw_add(a, "sshd: PermitRootLogin %s (%s): root cannot "
+			    "log in over ssh with a password (keys only: see "
+			    "`lifeline authorize-key`)", v, src);
+	}
+	if (e.pa[0] != '\0' && strcasecmp(e.pa, "no") == 0)
+		pw_add(a, "sshd: PasswordAuthentication no (%s): password "
+		    "logins over ssh are off", e.pa_src);
+	if (pwfield[0] == '\0' && strcasecmp(e.pea, "yes") != 0)
+		pw_add(a, "sshd: PermitEmptyPasswords is not yes: sshd refuses "
+		    "the empty password");
+	if (e.denied)
+		pw_add(a, "sshd: DenyUsers (%s) matches %s", e.deny_src, user);
+	if (e.allow_seen && !e.allowed)
+		pw_add(a, "sshd: AllowUsers (%s) does not list %s",
+		    e.allow_src, user);
+	if (e.stop)
+		pw_add(a, "sshd: the configuration has Match blocks, which "
+		    "were not evaluated and may change the above");
+}
+
+/* Days since the epoch as a date. */
+static void
+pw_day(long day, char *out, size_t len)
+{
+	time_t t = (time_t)day * 86400;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%d", &tm);
+}
+
+/* The fields of user's shadow line (a copy) split at ':'. */
+static int
+pw_split(const struct pw_buf *b, const char *user, char **copy,
+    char *f[9])
+{
+	size_t ls, le;
+	char *p;
+	int n = 0;
+
+	memset(f, 0, 9 * sizeof(*f));
+	if (!pw_find_line(b->p, b->len, user, &ls, &le) ||
+	    (*copy = strndup(b->p + ls, le - ls)) == NULL)
+		return -1;
+	for (p = *copy; n < 9; n++) {
+		f[n] = p;
+		if ((p = strchr(p, ':')) == NULL)
+			break;
+		*p++ = '\0';
+	}
+	return 0;
+}
+
+static json_t *
+pw_blockers(const char *user, const struct pw_buf *shadow)
+{
+	json_t *a = json_array();
+	struct pw_buf pw;
+	struct stat st;
+	char *copy = NULL, *f[9], *shell = NULL, d[32];
+	long today = (long)(time(NULL) / 86400), v, last = -1;
+	int fd;
+
+	if (pw_split(shadow, user, &copy, f) == 0) {
+		const char *h = f[1] != NULL ? f[1] : "";
+
+		if (h[0] == '!')
+			pw_add(a, "the password of %s is locked (\"!\" "
+			    "prefix): `lifeline passwd --unlock` or set a new "
+			    "one", user);
+		else if (h[0] == '\0')
+			pw_add(a, "%s has no password: anyone at the console "
+			    "can log in as %s without one", user, user);
+		else if (strcmp(pw_state_of(h, strlen(h)), "disabled") == 0)
+			pw_add(a, "the password field of %s (\"%s\") matches "
+			    "no password", user, h);
+		if (f[2] != NULL && f[2][0] != '\0') {
+			last = strtol(f[2], NULL, 10);
+			if (last == 0)
+				pw_add(a, "a password change is forced at the "
+				    "next login of %s (last change is 0)",
+				    user);
+		}
+		if (last > 0 && f[4] != NULL && f[4][0] != '\0' &&
+		    (v = strtol(f[4], NULL, 10)) >= 0 && v < 99999 &&
+		    last + v < today) {
+			pw_day(last + v, d, sizeof(d));
+			pw_add(a, "the password of %s is past its maximum age "
+			    "(since %s): a change is asked at login", user, d);
+		}
+		if (f[7] != NULL && f[7][0] != '\0' &&
+		    (v = strtol(f[7], NULL, 10)) >= 0 && v <= today) {
+			pw_day(v, d, sizeof(d));
+			pw_add(a, "the account %s expired on %s (shadow field "
+			    "8): logins are refused", user, d);
+		}
+	}
+	free(copy);
+	copy = NULL;
+	if ((fd = target_open("/etc/nologin", O_PATH, 0, false)) >= 0) {
+		close(fd);
+		pw_add(a, "etc/nologin exists: logins of users other than "
+		    "root are refused");
+	}
+	if (pw_read_target("/etc/passwd", PW_FILE_MAX, &pw) == 0) {
+		shell = pw_user_field(&pw, user, 6);
+		pw_buf_free(&pw);
+		if (shell != NULL && shell[0] == '\0') {
+			free(shell);
+			shell = strdup("/bin/sh");
+		}
+	}
+	if (shell != NULL) {
+		const char *b = strrchr(shell, '/');
+
+		b = b != NULL ? b + 1 : shell;
+		if (shell[0] != '/')
+			pw_add(a, "the login shell of %s (\"%s\") is not an "
+			    "absolute path", user, shell);
+		else if ((fd = target_open(shell, O_PATH, 0, false)) < 0)
+			pw_add(a, "the login shell of %s, %s, does not exist in "
+			    "the target", user, shell);
+		else {
+			if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+			    (st.st_mode & 0111) == 0)
+				pw_add(a, "the login shell of %s, %s, is not an "
+				    "executable file", user, shell);
+			else if (strcmp(b, "nologin") == 0 ||
+			    strcmp(b, "false") == 0)
+				pw_add(a, "the login shell of %s is %s, which "
+				    "refuses logins", user, shell);
+			close(fd);
+		}
+		free(shell);
+	}
+	pw_blockers_sshd(a, user, pw_split(shadow, user, &copy, f) == 0 &&
+	    f[1] != NULL ? f[1] : "x");
+	free(copy);
+	return a;
+}
+
+/* ---- passwd-info ------------------------------------------------------- */
+
+static json_t *
+pw_login_defs(void)
+{
+	static const char *const keys[] = {
+		"ENCRYPT_METHOD", "YESCRYPT_COST_FACTOR",
+		"SHA_CRYPT_MIN_ROUNDS", "SHA_CRYPT_MAX_ROUNDS",
+		"BCRYPT_MIN_ROUNDS", "BCRYPT_MAX_ROUNDS", "MD5_CRYPT_ENAB",
+		NULL
+	};
+	json_t *o = json_object();
+	struct pw_buf b;
+	char *line, *next, *s, *k, *v;
+	int i;
+
+	if (pw_read_target("/etc/login.defs", PW_SMALL_MAX, &b) != 0)
+		return o;
+	for (line = b.p; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line[strcspn(line, "\r")] = '\0';
+		s = line;
+		if ((k = pw_token(&s)) == NULL || k[0] == '#' ||
+		    (v = pw_token(&s)) == NULL)
+			continue;
+		for (i = 0; keys[i] != NULL; i++) {
+			/* the last setting wins, as getdef() reads it */
+			if (strcmp(k, keys[i]) == 0 && strlen(v) < 64)
+				json_object_set_new(o, k, json_string(v));
+		}
+	}
+	pw_buf_free(&b);
+	return o;
+}
+
+static int
+pw_open_etc(struct request *r)
+{
+	int fd;
+
+	if (!target_has_root()) {
+		request_error(r, LL_EC_NOT_FOUND, "%s", pw_no_root);
+		return -1;
+	}
+	fd = target_open("/etc", O_RDONLY | O_DIRECTORY, 0, false);
+	if (fd < 0)
+		request_error(r, LL_EC_NOT_FOUND, "cannot open the target's "
+		    "etc directory: %s", strerror(-fd));
+	return fd;
+}
+
+static int
+op_passwd_info(struct request *r, json_t *args)
+{
+	struct pw_buf shadow;
+	struct stat st;
+	json_t *res, *others, *cur;
+	const char *user;
+	size_t ls, le, fs, fe, s, e;
+	int etcfd, fd, rc;
+
+	if (arg_user(r, args, "user", false, &user) != 0)
+		return -1;
+	if (user == NULL)
+		user = "root";
+	if ((etcfd = pw_open_etc(r)) < 0)
+		return -1;
+	fd = pw_open_shadow(r, etcfd, &st);
+	close(etcfd);
+	if (fd < 0)
+		return -1;
+	rc = pw_read_fd(fd, PW_FILE_MAX, &shadow);
+	close(fd);
+	if (rc != 0)
+		return request_error(r, LL_EC_PERMISSION, "cannot read "
+		    "etc/shadow: %s", pw_errno_text(-rc));
+	if (pw_need_user(r, &shadow, user, &ls, &le) != 0) {
+		pw_buf_free(&shadow);
+		return -1;
+	}
+	res = json_object();
+	json_object_set_new(res, "user", json_string(user));
+	json_object_set_new(res, "login_defs", pw_login_defs());
+	cur = json_object();
+	if (pw_field(shadow.p, ls, le, 1, &fs, &fe)) {
+		json_object_set_new(cur, "prefix", json_string(
+		    pw_method_of(shadow.p + fs, fe - fs)));
+		json_object_set_new(cur, "state", json_string(
+		    pw_state_of(shadow.p + fs, fe - fs)));
+	}
+	json_object_set_new(res, "current", cur);
+	/* The methods of the other users' hashes: what the target uses. */
+	others = json_object();
+	for (s = 0; s < shadow.len; s = e + 1) {
+		const char *nl = memchr(shadow.p + s, '\n', shadow.len - s);
+		const char *m;
+		json_t *cnt;
+
+		e = nl != NULL ? (size_t)(nl - shadow.p) : shadow.len;
+		if (s == ls || !pw_field(shadow.p, s, e, 1, &fs, &fe) ||
+		    fs == s)
+			continue;
+		if (fe > fs && shadow.p[fe - 1] == '\r')
+			fe--;
+		m = pw_method_of(shadow.p + fs, fe - fs);
+		if (*m == '\0' || shadow.p[fs] == '!')
+			continue;
+		cnt = json_object_get(others, m);
+		json_object_set_new(others, m, json_integer(cnt != NULL ?
+		    json_integer_value(cnt) + 1 : 1));
+	}
+	json_object_set_new(res, "others", others);
+	pw_buf_free(&shadow);
+	return request_reply(r, res);
+}
+
+/* ---- passwd ------------------------------------------------------------ */
+
+/* Under the lock: read again, change, replace, report. */
+static void
+pw_commit(struct request *r)
+{
+	struct pw_state *st = r->state;
+	struct pw_buf in = { NULL, 0 }, out = { NULL, 0 };
+	struct stat sst;
+	json_t *res;
+	bool changed;
+	int fd, rc;
+
+	if ((fd = pw_open_shadow(r, st->etcfd, &sst)) < 0)
+		goto out;
+	if ((rc = pw_read_fd(fd, PW_FILE_MAX, &in)) != 0) {
+		request_error(r, LL_EC_PERMISSION, "cannot read etc/shadow: %s",
+		    pw_errno_text(-rc));
+		goto out;
+	}
+	if (pw_apply(r, st, &in, &out, &changed) != 0)
+		goto out;
+	if (changed && pw_replace(r, st->etcfd, fd, &sst, &in, &out) != 0)
+		goto out;
+	log_info("%s: passwd %s of %s in the target: %s", r->conn->name,
+	    pw_action_names[st->action], st->user,
+	    changed ? "changed" : "already so");
+	res = json_object();
+	json_object_set_new(res, "user", json_string(st->user));
+	json_object_set_new(res, "action",
+	    json_string(pw_action_names[st->action]));
+	json_object_set_new(res, "changed", json_boolean(changed));
+	if (changed)
+		json_object_set_new(res, "backup", json_string("etc/shadow-"));
+	json_object_set_new(res, "blockers",
+	    pw_blockers(st->user, changed ? &out : &in));
+	request_reply(r, res);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (in.p != NULL)
+		explicit_bzero(in.p, in.len);
+	if (out.p != NULL)
+		explicit_bzero(out.p, out.len);
+	pw_buf_free(&in);
+	pw_buf_free(&out);
+	if (st->lockfd >= 0) {
+		close(st->lockfd);
+		st->lockfd = -1;
+	}
+}
+
+/* Try the lock once.  1 taken, 0 busy, -1 error sent. */
+static int
+pw_try_lock(struct request *r)
+{
+	struct pw_state *st = r->state;
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(st->lockfd, F_OFD_SETLK, &fl) == 0)
+		return 1;
+	if (errno == EAGAIN || errno == EACCES)
+		return 0;
+	request_error(r, LL_EC_INTERNAL, "cannot lock etc/.pwd.lock: %s",
+	    strerror(errno));
+	return -1;
+}
+
+static int
+op_passwd(struct request *r, json_t *args)
+{
+	struct pw_state *st;
+	struct pw_buf in = { NULL, 0 }, out = { NULL, 0 };
+	struct statvfs vfs;
+	struct stat sst;
+	const char *user, *action, *hash;
+	bool changed;
+	int i, fd, rc;
+
+	if (arg_user(r, args, "user", false, &user) != 0 ||
+	    arg_string(r, args, "action", true, 16, &action) != 0 ||
+	    arg_string(r, args, "hash", false, PW_HASH_MAX, &hash) != 0)
+		return -1;
+	if (user == NULL)
+		user = "root";
+	for (i = 0; i < 5; i++)
+		if (strcmp(action, pw_action_names[i]) == 0)
+			break;
+	if (i == 5)
+		return request_error(r, LL_EC_BAD_REQUEST, "argument "
+		    "\"action\": \"%s\" is not one of set, clear, lock, "
+		    "unlock, expire", action), -1;
+	if ((i == PW_SET) != (hash != NULL))
+		return request_error(r, LL_EC_BAD_REQUEST, "argument \"hash\" "
+		    "is needed with action set and only with it"), -1;
+	if (hash != NULL && !pw_hash_is_valid(hash))
+		return request_error(r, LL_EC_BAD_REQUEST, "argument \"hash\" "
+		    "is not a crypt(3) hash of a known method"), -1;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return request_error(r, LL_EC_INTERNAL, "out of memory"), -1;
+	r->state = st;
+	st->etcfd = -1;
+	st->lockfd = -1;
+	snprintf(st->user, sizeof(st->user), "%s", user);
+	st->action = (enum pw_action)i;
+	if (hash != NULL)
+		snprintf(st->hash, sizeof(st->hash), "%s", hash);
+	if ((st->etcfd = pw_open_etc(r)) < 0)
+		return -1;
+
+	/* Everything that can be checked read-only, before any change. */
+	if ((fd = pw_open_shadow(r, st->etcfd, &sst)) < 0)
+		return -1;
+	rc = pw_read_fd(fd, PW_FILE_MAX, &in);
+	close(fd);
+	if (rc != 0)
+		return request_error(r, LL_EC_PERMISSION, "cannot read "
+		    "etc/shadow: %s", pw_errno_text(-rc)), -1;
+	rc = pw_apply(r, st, &in, &out, &changed);
+	explicit_bzero(in.p, in.len);
+	pw_buf_free(&in);
+	if (out.p != NULL)
+		explicit_bzero(out.p, out.len);
+	pw_buf_free(&out);
+	if (rc != 0)
+		return -1;
+	if (changed && fstatvfs(st->etcfd, &vfs) == 0 &&
+	    (vfs.f_flag & ST_RDONLY))
+		return request_error(r, LL_EC_PERMISSION,
+		    "the target is mounted read-only"), -1;
+	if (!changed) {
+		pw_commit(r);
+		return 0;
+	}
+
+	st->lockfd = openat(st->etcfd, ".pwd.lock", O_WRONLY | O_CREAT |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (st->lockfd < 0)
+		return request_error(r, LL_EC_PERMISSION, "cannot open "
+		    "etc/.pwd.lock: %s", errno == ELOOP ? "it is a symlink" :
+		    pw_errno_text(errno)), -1;
+	switch (pw_try_lock(r)) {
+	case 1:
+		pw_commit(r);
+		return 0;
+	case 0:
+		st->deadline = ll_now_ms() + PW_LOCK_WAIT_MS;
+		st->next_try = ll_now_ms() + PW_LOCK_RETRY_MS;
+		log_info("%s: etc/.pwd.lock of the target is busy; waiting",
+		    r->conn->name);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int
+op_passwd_pollfds(struct request *r, struct pollfd *pfd, int max,
+    int *timeout_ms)
+{
+	struct pw_state *st = r->state;
+	uint64_t now = ll_now_ms();
+	int ms;
+
+	(void)pfd;
+	(void)max;
+	ms = st->next_try > now ? (int)(st->next_try - now) : 0;
+	if (*timeout_ms < 0 || ms < *timeout_ms)
+		*timeout_ms = ms;
+	return 0;
+}
+
+static void
+op_passwd_io(struct request *r, uint64_t now)
+{
+	struct pw_state *st = r->state;
+
+	if (r->done || now < st->next_try)
+		return;
+	if (st->cancelled) {
+		request_error(r, LL_EC_CANCELLED, "cancelled while waiting for "
+		    "etc/.pwd.lock; nothing was changed");
+		return;
+	}
+	switch (pw_try_lock(r)) {
+	case 1:
+		pw_commit(r);
+		break;
+	case 0:
+		if (now >= st->deadline)
+			request_error(r, LL_EC_BUSY, "etc/.pwd.lock of the "
+			    "target is held by another process (waited %d s); "
+			    "try again", PW_LOCK_WAIT_MS / 1000);
+		else
+			st->next_try = now + PW_LOCK_RETRY_MS;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Answered from io(): a session being reset frees the request at once. */
+static void
+op_passwd_cancel(struct request *r)
+{
+	struct pw_state *st = r->state;
+
+	if (st != NULL) {
+		st->cancelled = true;
+		st->next_try = 0;
+	}
+}
+
+static void
+op_passwd_free(struct request *r)
+{
+	struct pw_state *st = r->state;
+
+	if (st == NULL)
+		return;
+	if (st->etcfd >= 0)
+		close(st->etcfd);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	explicit_bzero(st, sizeof(*st));
+	free(st);
+	r->state = NULL;
+}
+
+const struct agent_op op_passwd_ops[] = {
+	{ .name = "passwd-info", .start = op_passwd_info },
+	{ .name = "passwd", .writes = true, .start = op_passwd,
+	  .pollfds = op_passwd_pollfds, .io = op_passwd_io,
+	  .cancel = op_passwd_cancel, .free = op_passwd_free },
+	{ .name = NULL }
+};

@@ -1,10 +1,78 @@
-/* placeholder: subcommand being written */
+/*
+ * lifeline reboot --yes: the agent syncs, unmounts everything lifeline
+ * mounted and reboots the rescue host about a second after its reply.
+ * Without --yes nothing is sent: the usage message says what it would do.
+ * Mounts that would not come down are reported; the reboot goes on.
+ */
 #include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "client.h"
+
 int
 cmd_reboot(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	msg_error("reboot: not available yet");
+	static const struct option longopts[] = {
+		{ "yes", no_argument, NULL, 'y' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conn c;
+	json_t *res = NULL, *v, *e;
+	bool yes = false;
+	size_t i;
+	int ch, rc;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+y", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'y':
+			yes = true;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc)
+		goto usage;
+	if (!yes) {
+		msg_error("reboot: this syncs the disks, unmounts everything "
+		    "lifeline mounted and reboots the rescue host (the "
+		    "agent's machine), which ends the link; nothing was done. "
+		    "To go ahead: lifeline reboot --yes");
+		return EXIT_USAGE;
+	}
+	if ((rc = conn_open(&c)) != 0 ||
+	    (rc = conn_call(&c, "reboot", NULL, NULL, &res)) != 0) {
+		msg_error("%s", c.err);
+		conn_close(&c);
+		return rc;
+	}
+	conn_close(&c);
+	if (client_opts.json) {
+		print_json(res);
+		return EXIT_OK;
+	}
+	v = json_object_get(res, "unmounted");
+	for (i = 0; i < json_array_size(v); i++)
+		printf("unmounted %s\n", json_string_value(json_array_get(v,
+		    i)));
+	v = json_object_get(res, "failed");
+	for (i = 0; i < json_array_size(v); i++) {
+		e = json_array_get(v, i);
+		msg_warn("could not unmount %s: %s%s",
+		    json_string_value(json_object_get(e, "target")),
+		    json_string_value(json_object_get(e, "error")),
+		    json_is_true(json_object_get(e, "remounted_ro")) ?
+		    " (remounted read-only)" : "");
+	}
+	printf("the rescue host reboots in about a second; the link will "
+	    "drop until its agent is back\n");
+	json_decref(res);
+	return EXIT_OK;
+usage:
+	msg_error("usage: lifeline reboot --yes");
 	return EXIT_USAGE;
 }

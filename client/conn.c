@@ -176,14 +176,17 @@ conn_close(struct conn *c)
 		ll_link_stats(ll_session_link(c->s), &st);
 		msg_verbose("link: %llu frames sent (%llu retransmitted), %llu "
 		    "received, %llu CRC errors, %llu duplicates, %llu echoes; "
-		    "srtt %u ms, rto %u ms, frame payload %zu, alphabet %u",
+		    "srtt %u ms, rto %u ms, frame payload %zu, alphabet %u; "
+		    "wire bytes %llu out, %llu in",
 		    (unsigned long long)st.frames_sent,
 		    (unsigned long long)st.retransmits,
 		    (unsigned long long)st.frames_received,
 		    (unsigned long long)st.crc_errors,
 		    (unsigned long long)st.duplicates,
 		    (unsigned long long)st.echoes, st.srtt_ms, st.rto_ms,
-		    st.frame_payload, st.radix);
+		    st.frame_payload, st.radix,
+		    (unsigned long long)st.bytes_sent,
+		    (unsigned long long)st.bytes_received);
 	}
 	if (c->s != NULL) {
 		ll_session_close(c->s, 3000);

@@ -30,6 +30,10 @@
 /* Limbs for R^d(LL_RADIX_GROUP) during alphabet init (R >= 64). */
 #define RADIX_POW_LIMBS		(LL_RADIX_GROUP / 4 + 2)
 #define ALPHABET_MIN		64
+/* Text lines after a failed frame within which its tail may still come. */
+#define SPLICE_LINES		4
+/* The longest message text that may sit at the end of a split frame's head. */
+#define SPLICE_TEXT_MAX		256
 #define FRAME_RAW_MAX \
 	(LL_FRAME_HEADER_LEN + LL_FRAME_PAYLOAD_MAX + LL_FRAME_CRC_LEN)
 /* Body symbols that fit in a line: MARKER TAG BODY LF. */
@@ -481,37 +485,37 @@ ev_text(struct ll_frame_decoder *d, struct ll_frame_event *ev)
 	return LL_FEV_TEXT;
 }
 
-/* Decode the finished body in d->line into ev. */
-static enum ll_frame_event_kind
-frame_finish(struct ll_frame_decoder *d, struct ll_frame_event *ev)
+/* Decode the body line[0..len) of a frame tagged tag into f. */
+static int
+frame_parse(struct ll_frame_decoder *d, uint8_t tag, const uint8_t *line,
+    size_t len, struct ll_frame *f)
 {
 	const struct ll_alphabet	*a;
 	const uint8_t			*p;
-	struct ll_frame			*f = &ev->frame;
 	size_t				 n;
 	uint32_t			 crc;
 	int				 r;
 
-	if (d->tag == LL_FRAME_TAG_8BIT && !d->have_a8)
-		return ev_bad(d, ev, LL_ERR_FORMAT);
-	a = d->tag == LL_FRAME_TAG_8BIT ? &d->a8 : &d->a7;
+	if (tag == LL_FRAME_TAG_8BIT && !d->have_a8)
+		return LL_ERR_FORMAT;
+	a = tag == LL_FRAME_TAG_8BIT ? &d->a8 : &d->a7;
 	ll_buf_reset(&d->scratch);
-	if ((r = ll_radix_decode(a, d->line, d->line_len, &d->scratch)) != 0)
-		return ev_bad(d, ev, r);
+	if ((r = ll_radix_decode(a, line, len, &d->scratch)) != 0)
+		return r;
 	p = ll_buf_ptr(&d->scratch);
 	n = ll_buf_avail(&d->scratch);
 	if (n < LL_FRAME_HEADER_LEN + LL_FRAME_CRC_LEN)
-		return ev_bad(d, ev, LL_ERR_FORMAT);
+		return LL_ERR_FORMAT;
 	n -= LL_FRAME_CRC_LEN;
 	crc = (uint32_t)p[n] << 24 | (uint32_t)p[n + 1] << 16 |
 	    (uint32_t)p[n + 2] << 8 | p[n + 3];
 	/* CRC before any field: line noise is by far the likeliest fault. */
 	if (frame_crc(p[0] & 0x0f, &d->ep, p, n) != crc)
-		return ev_bad(d, ev, LL_ERR_CRC);
+		return LL_ERR_CRC;
 	if ((p[0] >> 5) != LL_PROTO_VERSION)
-		return ev_bad(d, ev, LL_ERR_VERSION);
+		return LL_ERR_VERSION;
 	if ((p[1] & 0xf0) != 0)
-		return ev_bad(d, ev, LL_ERR_FORMAT);
+		return LL_ERR_FORMAT;
 	f->type = p[0] & 0x0f;
 	f->dir = (p[0] >> 4) & 1;
 	f->stream = p[1];
@@ -519,11 +523,95 @@ frame_finish(struct ll_frame_decoder *d, struct ll_frame_event *ev)
 	f->ack = (uint16_t)(p[4] << 8 | p[5]);
 	f->len = (uint16_t)(p[6] << 8 | p[7]);
 	if (f->len != n - LL_FRAME_HEADER_LEN)
-		return ev_bad(d, ev, LL_ERR_FORMAT);
+		return LL_ERR_FORMAT;
 	memcpy(f->payload, p + LL_FRAME_HEADER_LEN, f->len);
+	return 0;
+}
+
+/*
+ * Decode the finished body in d->line into ev.  A body that fails is kept
+ * as the head of a possibly split frame (see decoder_splice).
+ */
+static enum ll_frame_event_kind
+frame_finish(struct ll_frame_decoder *d, struct ll_frame_event *ev)
+{
+	int r;
+
+	if ((r = frame_parse(d, d->tag, d->line, d->line_len,
+	    &ev->frame)) != 0) {
+		if (r == LL_ERR_CRC || r == LL_ERR_FORMAT) {
+			memcpy(d->held, d->line, d->line_len);
+			d->held_len = d->line_len;
+			d->held_tag = d->tag;
+			d->holding = true;
+			d->held_lines = 0;
+			d->cand_len = 0;
+		}
+		return ev_bad(d, ev, r);
+	}
+	d->holding = false;
 	d->stats.frames++;
 	ev->kind = LL_FEV_FRAME;
 	return LL_FEV_FRAME;
+}
+
+/*
+ * A kernel message printed into the console interrupts a frame at any
+ * byte: the kernel writes "message CR LF" right into the frame, so the head
+ * of the frame ends with the message's text at that CR, and the rest of the
+ * frame arrives as a line of its own (a message that starts with its own
+ * CR LF leaves the head clean).  When a frame has just failed and a later
+ * text line consists of symbols of its alphabet, try the head, cut before
+ * each place the message may have started, with that line; the CRC (bound
+ * to the session) decides.  Returns true with ev filled when a splice held.
+ */
+static bool
+decoder_splice(struct ll_frame_decoder *d, struct ll_frame_event *ev)
+{
+	const struct ll_alphabet *a;
+	size_t i, k, lo, hi;
+
+	if (!d->holding || d->cand_len == 0)
+		return false;
+	if (d->held_tag == LL_FRAME_TAG_8BIT && !d->have_a8)
+		return false;
+	a = d->held_tag == LL_FRAME_TAG_8BIT ? &d->a8 : &d->a7;
+	for (i = 0; i < d->cand_len; i++) {
+		if (a->val[d->cand[i]] < 0)
+			return false;
+	}
+	/* The head is frame symbols only up to where the message began. */
+	for (hi = 0; hi < d->held_len && a->val[d->held[hi]] >= 0; hi++)
+		;
+	lo = d->held_len > SPLICE_TEXT_MAX ? d->held_len - SPLICE_TEXT_MAX : 0;
+	memcpy(d->line, d->held, hi);
+	for (k = hi + 1; k-- > lo;) {
+		memcpy(d->line + k, d->cand, d->cand_len);
+		if (frame_parse(d, d->held_tag, d->line, k + d->cand_len,
+		    &ev->frame) != 0)
+			continue;
+		d->holding = false;
+		d->stats.frames++;
+		d->stats.spliced++;
+		/* What interrupted the frame is console text, handed up next. */
+		d->text_len = d->held_len - k < LL_CONSOLE_LINE_MAX - 1 ?
+		    d->held_len - k : LL_CONSOLE_LINE_MAX - 1;
+		memcpy(d->text, d->held + k, d->text_len);
+		if (d->text_len > 0)
+			d->text[d->text_len++] = '\n';
+		ev->kind = LL_FEV_FRAME;
+		return true;
+	}
+	return false;
+}
+
+/* End of a text line while a failed frame is held. */
+static void
+decoder_held_line(struct ll_frame_decoder *d)
+{
+	if (d->cand_len > 0 && ++d->held_lines >= SPLICE_LINES)
+		d->holding = false;
+	d->cand_len = 0;
 }
 
 /*
@@ -547,10 +635,30 @@ decoder_byte(struct ll_frame_decoder *d, uint8_t c, bool *eat,
 		return LL_FEV_NONE;
 	case ST_TEXT:
 		if (c == LL_FRAME_MARKER) {
+			/* A new frame: the tail of a held one is not coming. */
+			d->holding = false;
 			d->state = ST_TAG;
 			if (d->text_len > 0)
 				return ev_text(d, ev);
 			return LL_FEV_NONE;
+		}
+		if (d->holding && is_terminator(c)) {
+			size_t pending = d->text_len;
+
+			/* The "text" was the frame's tail, not text. */
+			d->text_len = 0;
+			if (decoder_splice(d, ev)) {
+				d->cand_len = 0;
+				d->state = ST_EOL;
+				return LL_FEV_FRAME;
+			}
+			d->text_len = pending;
+			decoder_held_line(d);
+		} else if (d->holding) {
+			if (d->held_len + d->cand_len < FRAME_BODY_MAX)
+				d->cand[d->cand_len++] = c;
+			else
+				d->holding = false;
 		}
 		d->text[d->text_len++] = c;
 		if (is_terminator(c) || d->text_len == LL_CONSOLE_LINE_MAX)

@@ -16,7 +16,9 @@
  *
  * The decoder is a pure state machine: bytes in, events out.  Bytes outside
  * frames come back as console text; a marker always restarts framing, so a
- * cut or garbled frame costs at most that frame.
+ * cut or garbled frame costs at most that frame.  A frame split by a line of
+ * console text (a kernel message printed in the middle of it) is rebuilt
+ * when its tail follows within a few lines and the CRC of the whole holds.
  */
 #ifndef LL_FRAME_H
 #define LL_FRAME_H
@@ -130,6 +132,7 @@ struct ll_frame_event {
 
 struct ll_frame_stats {
 	uint64_t frames, crc_errors, format_errors, oversized, text_bytes;
+	uint64_t spliced;	/* frames rebuilt around an interrupting line */
 };
 
 struct ll_frame_decoder {
@@ -143,6 +146,14 @@ struct ll_frame_decoder {
 	bool overflow;
 	uint8_t text[LL_CONSOLE_LINE_MAX];
 	size_t text_len;
+	/* A frame that failed at a line end, and what may be its tail. */
+	bool holding;
+	uint8_t held[LL_FRAME_WIRE_MAX];
+	size_t held_len;
+	uint8_t held_tag;
+	unsigned held_lines;
+	uint8_t cand[LL_FRAME_WIRE_MAX];
+	size_t cand_len;
 	struct ll_buf scratch;
 	struct ll_frame_stats stats;
 };

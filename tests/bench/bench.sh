@@ -45,14 +45,22 @@ goodput "BER 1e-5 + kmsg every 2 s, 8-bit" 8bit --ber 1e-5 --kmsg-interval-ms 20
 goodput "clean line, 7-bit" 7bit
 
 start
-n=20
-out=$("$top_builddir/client/lifeline" --insecure --via "serial:$T/b,115200" --json ping -c $n -i 0.1 2>/dev/null)
+# Ping: round trips, and the time their bytes take on the wire.  The wire
+# bytes of one ping are the difference between a session of 21 pings and one
+# of 1 (hello and probing cancel out), both directions, at 11520 B/s.
+wire() {	# wire COUNT: total wire bytes (out + in) of a session of COUNT pings
+	"$top_builddir/client/lifeline" --insecure --via "serial:$T/b,115200" -v \
+		ping -c "$1" -i 0.05 2>&1 >/dev/null |
+		sed -n 's/.*wire bytes \([0-9]*\) out, \([0-9]*\) in.*/\1 \2/p' |
+		awk '{ print $1 + $2 }'
+}
+w1=$(wire 1); w21=$(wire 21)
+out=$("$top_builddir/client/lifeline" --insecure --via "serial:$T/b,115200" --json ping -c 20 -i 0.1 2>/dev/null)
 kill $PIDS 2>/dev/null; wait 2>/dev/null; PIDS=""
 echo "$out" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print("ping at 115200, no added latency: min %.1f / avg %.1f / max %.1f ms over %d" % (d["min_ms"], d["avg_ms"], d["max_ms"], d["count"]))'
-if [ -f "$T/emu.stats" ]; then
-	echo "emulator totals for the ping run (including hello and probing):"
-	sed 's/^/  /' "$T/emu.stats"
-fi
+per = (int(sys.argv[2]) - int(sys.argv[1])) / 20.0
+wire_ms = per / 11520.0 * 1000
+print("ping at 115200, no added latency: min %.1f / avg %.1f / max %.1f ms over %d" % (d["min_ms"], d["avg_ms"], d["max_ms"], d["count"]))
+print("  one ping puts %.0f bytes on the wire (both directions, acks included): %.1f ms; avg round trip = %.2fx that" % (per, wire_ms, d["avg_ms"] / wire_ms))' "$w1" "$w21"

@@ -28,7 +28,12 @@ cleanup() {
 	for m in $MOUNTS $(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done
-	for l in $LOOPS; do losetup -d "$l" 2>/dev/null; done
+	# Loop devices: those recorded by attach (it runs in $(...) subshells,
+	# so it records them in a file) and any other backed by a file in $T.
+	for l in $LOOPS $(cat "$T/.loops" 2>/dev/null) \
+	    $(losetup -n -l -O NAME,BACK-FILE 2>/dev/null | awk -v t="$T" 'index($2, t) == 1 { print $1 }'); do
+		losetup -d "$l" 2>/dev/null
+	done
 	if [ "$tap_failed" -gt 0 ] && [ -f "$T/agent.log" ]; then
 		echo "# last lines of the agent log:"
 		tail -n 20 "$T/agent.log" | sed 's/^/#   /'
@@ -164,6 +169,7 @@ attach() {
 	img=$1; shift
 	dev=$(losetup -f --show "$@" "$img") || { echo "Bail out! losetup $img failed"; exit 1; }
 	LOOPS="$dev $LOOPS"
+	echo "$dev" >>"$T/.loops"
 	echo "$dev"
 }
 

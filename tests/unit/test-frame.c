@@ -8,6 +8,7 @@
  * Set LL_GOLDEN_WRITE=1 to (re)write the golden files instead of comparing:
  * only when the wire format changes on purpose.
  */
+#define _GNU_SOURCE	/* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -643,6 +644,73 @@ test_decoder_text(void **state)
 	decoder_free(d);
 }
 
+/*
+ * A kernel message printed into the middle of a frame: with or without a
+ * line end of its own before it, at every cut point, the frame is rebuilt
+ * from its head and tail and the message is handed up as text; a text line
+ * that is not the tail never makes a frame.
+ */
+static void
+test_decoder_splice(void **state)
+{
+	static const char *const msgs[] = {
+		"\r\n[   12.345678] usb 1-1: new high-speed USB device\r\n",
+		"[   12.345678] EXT4-fs (sda3): mounted filesystem\r\n",
+	};
+	struct ll_frame_decoder	*d = decoder_new();
+	struct events		*e = events_new();
+	struct ll_buf		 f, w;
+	size_t			 cut, m, flen;
+
+	ll_buf_init(&f, 65536);
+	ll_buf_init(&w, 65536);
+	put_frame(&f, LL_FT_DATA, 7, "the payload of a frame that is cut");
+	flen = ll_buf_avail(&f);
+	for (m = 0; m < 2; m++) {
+		/* After marker and tag, before the final LF. */
+		for (cut = 2; cut < flen - 1; cut++) {
+			ll_buf_reset(&w);
+			ll_buf_put(&w, ll_buf_ptr(&f), cut);
+			ll_buf_put(&w, msgs[m], strlen(msgs[m]));
+			ll_buf_put(&w, ll_buf_ptr(&f) + cut, flen - cut);
+			put_frame(&w, LL_FT_DATA, 8, "next");
+			memset(e, 0, offsetof(struct events, frame));
+			feed(d, ll_buf_ptr(&w), ll_buf_avail(&w), 5, e);
+			if (e->frames != 2)
+				print_message("# msg %zu cut %zu\n", m, cut);
+			assert_int_equal(e->frames, 2);
+			assert_int_equal(e->frame->seq, 8);
+			assert_non_null(memmem(e->text, e->text_len,
+			    "12.345678]", 10));
+		}
+	}
+	assert_true(d->stats.spliced >= 2 * (flen - 3));
+
+	/* A failed frame followed by unrelated lines stays lost. */
+	ll_buf_reset(&w);
+	ll_buf_put(&w, ll_buf_ptr(&f), flen / 2);
+	ll_buf_put(&w, "\nhello\nworld\nagain\n", 19);
+	memset(e, 0, offsetof(struct events, frame));
+	feed(d, ll_buf_ptr(&w), ll_buf_avail(&w), 3, e);
+	assert_int_equal(e->frames, 0);
+	assert_int_equal(e->bad, 1);
+
+	/* A frame of another session never comes back by splicing. */
+	ll_buf_reset(&w);
+	ll_buf_put(&w, ll_buf_ptr(&f), flen / 2);
+	ll_buf_put(&w, msgs[0], strlen(msgs[0]));
+	ll_buf_put(&w, ll_buf_ptr(&f) + flen / 2, flen - flen / 2);
+	ll_frame_decoder_set_epochs(d, &ep2);
+	memset(e, 0, offsetof(struct events, frame));
+	feed(d, ll_buf_ptr(&w), ll_buf_avail(&w), 3, e);
+	assert_int_equal(e->frames, 0);
+	ll_buf_cleanup(&f);
+	ll_buf_cleanup(&w);
+	events_free(e);
+	decoder_free(d);
+	(void)state;
+}
+
 static void
 test_decoder_terminators(void **state)
 {
@@ -1108,6 +1176,7 @@ main(void)
 		cmocka_unit_test(test_encode_invalid),
 		cmocka_unit_test(test_decoder_text),
 		cmocka_unit_test(test_decoder_terminators),
+		cmocka_unit_test(test_decoder_splice),
 		cmocka_unit_test(test_decoder_resync),
 		cmocka_unit_test(test_decoder_crc),
 		cmocka_unit_test(test_probe),
