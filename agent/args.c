@@ -155,6 +155,76 @@ arg_user(struct request *r, json_t *args, const char *name, bool required,
 	return 0;
 }
 
+/*
+ * Resolve TAG=value to exactly one device.  Two devices with the same UUID
+ * or label (a cloned disk, a rescue image that shares the target's labels)
+ * must not be guessed between: that is an error listing them.
+ */
+static int
+arg_tag_devices(struct request *r, const char *spec, char **dev)
+{
+	char *type = NULL, *value = NULL, names[1024] = "";
+	blkid_cache cache = NULL;
+	blkid_dev_iterate it;
+	blkid_dev d;
+	int n = 0, rc = -1;
+
+	*dev = NULL;
+	if (blkid_parse_tag_string(spec, &type, &value) != 0 || type == NULL ||
+	    value == NULL) {
+		request_error(r, LL_EC_BAD_REQUEST, "\"%s\" is not TAG=value",
+		    spec);
+		goto out;
+	}
+	if (blkid_get_cache(&cache, "/dev/null") != 0 ||
+	    blkid_probe_all(cache) != 0) {
+		request_error(r, LL_EC_INTERNAL, "cannot scan block devices");
+		goto out;
+	}
+	it = blkid_dev_iterate_begin(cache);
+	blkid_dev_set_search(it, type, value);
+	while (blkid_dev_next(it, &d) == 0) {
+		const char *nm;
+
+		if ((d = blkid_verify(cache, d)) == NULL)
+			continue;
+		nm = blkid_dev_devname(d);
+		if (n++ == 0)
+			*dev = strdup(nm);
+		if (strlen(names) + strlen(nm) + 3 < sizeof(names)) {
+			if (names[0] != '\0')
+				strcat(names, ", ");
+			strcat(names, nm);
+		}
+	}
+	blkid_dev_iterate_end(it);
+	if (n == 0) {
+		request_error(r, LL_EC_NOT_FOUND, "no block device has %s",
+		    spec);
+		goto out;
+	}
+	if (n > 1) {
+		request_error(r, LL_EC_BAD_REQUEST, "%s is ambiguous: %d devices "
+		    "have it (%s); name the device instead", spec, n, names);
+		goto out;
+	}
+	if (*dev == NULL) {
+		request_error(r, LL_EC_INTERNAL, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		free(*dev);
+		*dev = NULL;
+	}
+	if (cache != NULL)
+		blkid_put_cache(cache);
+	free(type);
+	free(value);
+	return rc;
+}
+
 int
 arg_device(struct request *r, json_t *args, const char *name, char *out,
     size_t outlen, dev_t *rdev)
@@ -167,12 +237,8 @@ arg_device(struct request *r, json_t *args, const char *name, char *out,
 	if (arg_string(r, args, name, true, ARG_PATH_MAX - 1, &spec) != 0)
 		return -1;
 	if (strchr(spec, '=') != NULL) {
-		dev = blkid_evaluate_tag(spec, NULL, NULL);
-		if (dev == NULL) {
-			request_error(r, LL_EC_NOT_FOUND, "no block device has "
-			    "%s", spec);
+		if (arg_tag_devices(r, spec, &dev) != 0)
 			goto out;
-		}
 	} else if (spec[0] != '/') {
 		request_error(r, LL_EC_BAD_REQUEST, "argument \"%s\": \"%s\" is "
 		    "neither a device path nor UUID=, LABEL=, PARTUUID=, "

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need mkswap unshare python3 e2label script
-plan 51
+plan 53
 
 label="llfsck$$"
 make_tree "$T/tree"
@@ -257,3 +257,13 @@ else
 	ok "# SKIP no mount to keep busy"
 	ok "# SKIP no mount to keep busy"
 fi
+
+# Two devices with the same label: LABEL= must not pick one of them.
+make_image twin1 8; make_image twin2 8
+mkfs.ext4 -q -F -L "${label}tw" "$T/twin1.img" >/dev/null 2>&1
+cp "$T/twin1.img" "$T/twin2.img"
+t1=$(attach "$T/twin1.img"); LOOPS="$t1 $LOOPS"
+t2=$(attach "$T/twin2.img"); LOOPS="$t2 $LOOPS"
+ll fsck -n "LABEL=${label}tw" >/dev/null 2>"$T/err"
+is "an ambiguous LABEL= is refused (exit 1)" "$?" 1
+grep -q "ambiguous: 2 devices" "$T/err" && ok "and both devices are named" || not_ok "ambiguous label: $(cat "$T/err")"
