@@ -4,7 +4,7 @@
  * on a terminal, e2fsck's progress EVENTs draw a bar on stderr, erased
  * before any output is written so the two never mix.  The checker's exit
  * status becomes ours (scripts test fsck's own bits); lifeline's own
- * failures use the EXIT_* codes.  With --json the output is collected and
+ * failures exit 255, as exec's do, since 1..128 belong to the checker.  With --json the output is collected and
  * printed with the result in one object.
  */
 #include "config.h"
@@ -185,12 +185,13 @@ cmd_fsck(int argc, char **argv)
 		conn_close(&c);
 		free(x.buf[1]);
 		free(x.buf[2]);
-		return rc;
+		/* The checker's status space is 0..128: ours is 255. */
+		return EXIT_EXEC_OWN;
 	}
 	fsck_bar_erase(&x);
 	json_decref(args);
 	conn_close(&c);
-	rc = EXIT_FAILED;
+	rc = EXIT_EXEC_OWN;
 	if (json_is_integer(v = json_object_get(res, "exit_status")))
 		rc = (int)json_integer_value(v);
 	else if (json_is_integer(v = json_object_get(res, "signal")))

@@ -1,10 +1,831 @@
-/* placeholder: subcommand being written */
+/*
+ * lifeline run: a script of lifeline commands.  The whole script is read and
+ * split into words first (a small shell-like splitter: quotes, backslashes,
+ * $NAME and ${NAME} from the environment, # comments, \-newline
+ * continuations; no command substitution, globbing, pipes or redirections),
+ * so a mistake on line 9 is reported before line 1 runs.  Then each command
+ * runs as a child process of this same binary (/proc/self/exe) with the
+ * global options of this invocation that matter, so a line behaves exactly
+ * as it would on the command line.  Children read /dev/null.  The first
+ * failure stops the script and becomes our exit status; with --keep-going
+ * the rest still runs and the first failure's status is returned at the end.
+ * With --json each child's output is captured and one transcript object is
+ * printed at the end.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
 #include "client.h"
+#include "link.h"
+
+#define RUN_SCRIPT_MAX	(1024 * 1024)		/* bytes of script */
+#define RUN_OUTPUT_MAX	(16 * 1024 * 1024)	/* --json: per stream */
+
+/* One command of the script: its words and the line it starts on. */
+struct run_step {
+	int line;
+	int argc;
+	char **argv;
+};
+
+struct run_script {
+	const char *name;	/* for messages */
+	struct run_step *steps;
+	size_t nsteps;
+};
+
+/* A growing string, for a word being built. */
+struct run_word {
+	char *p;
+	size_t len, cap;
+	bool started;		/* "" is a word too */
+};
+
+/* Output of a child captured for --json. */
+struct run_capture {
+	char *buf;
+	size_t len;
+	bool truncated;
+};
+
+static volatile sig_atomic_t run_child_pid;
+static volatile sig_atomic_t run_stop;
+
+static int
+run_word_add(struct run_word *w, char c)
+{
+	char *np;
+
+	w->started = true;
+	if (w->len + 2 > w->cap) {
+		size_t ncap = w->cap == 0 ? 64 : w->cap * 2;
+
+		if ((np = realloc(w->p, ncap)) == NULL)
+			return -1;
+		w->p = np;
+		w->cap = ncap;
+	}
+	w->p[w->len++] = c;
+	w->p[w->len] = '\0';
+	return 0;
+}
+
+static int
+run_word_adds(struct run_word *w, const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (run_word_add(w, *s) != 0)
+			return -1;
+	return 0;
+}
+
+static void
+run_script_free(struct run_script *sc)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < sc->nsteps; i++) {
+		for (j = 0; j < sc->steps[i].argc; j++)
+			free(sc->steps[i].argv[j]);
+		free(sc->steps[i].argv);
+	}
+	free(sc->steps);
+	sc->steps = NULL;
+	sc->nsteps = 0;
+}
+
+static bool
+run_is_name_start(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool
+run_is_name(char c)
+{
+	return run_is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* The splitter's position in the script, and where errors go. */
+struct run_lexer {
+	const char *buf;
+	size_t n, i;
+	int line;
+	char *err;
+	size_t errlen;
+};
+
+static int
+run_lex_error(struct run_lexer *lx, int line, const char *what)
+{
+	snprintf(lx->err, lx->errlen, "line %d: %s", line, what);
+	return -1;
+}
+
+/*
+ * A $ at the lexer's position: append the expansion to w.  Values are never
+ * split or globbed (unlike a shell's unquoted expansion), so a value with
+ * spaces stays one argument.
+ */
+static int
+run_lex_dollar(struct run_lexer *lx, struct run_word *w)
+{
+	static const char only[] = "only $NAME and ${NAME} expansions are "
+	    "supported";
+	const char *buf = lx->buf, *v;
+	char name[128];
+	size_t j = lx->i + 1, k = 0, n = lx->n;
+	bool brace = false;
+
+	if (j < n && buf[j] == '(')
+		return run_lex_error(lx, lx->line, "command substitution "
+		    "($(...)) is not allowed in a script");
+	if (j < n && buf[j] == '{') {
+		brace = true;
+		j++;
+	}
+	if (j >= n || !run_is_name_start(buf[j])) {
+		if (brace || (j < n && strchr("0123456789?#@*!$-", buf[j])))
+			return run_lex_error(lx, lx->line, only);
+		/* A lone $ stays itself, as in a shell. */
+		lx->i = j;
+		return run_word_add(w, '$');
+	}
+	while (j < n && run_is_name(buf[j])) {
+		if (k + 1 >= sizeof(name))
+			return run_lex_error(lx, lx->line, "variable name too "
+			    "long");
+		name[k++] = buf[j++];
+	}
+	name[k] = '\0';
+	if (brace) {
+		if (j >= n || buf[j] != '}')
+			return run_lex_error(lx, lx->line, only);
+		j++;
+	}
+	if ((v = getenv(name)) == NULL) {
+		snprintf(lx->err, lx->errlen, "line %d: $%s is not set",
+		    lx->line, name);
+		return -1;
+	}
+	lx->i = j;
+	return run_word_adds(w, v);
+}
+
+/* A double-quoted part, from its opening quote. */
+static int
+run_lex_dquote(struct run_lexer *lx, struct run_word *w)
+{
+	int qline = lx->line;
+	char c;
+
+	w->started = true;
+	for (lx->i++; lx->i < lx->n && lx->buf[lx->i] != '"';) {
+		c = lx->buf[lx->i];
+		if (c == '`')
+			return run_lex_error(lx, lx->line, "command "
+			    "substitution (`...`) is not allowed in a script");
+		if (c == '$') {
+			if (run_lex_dollar(lx, w) != 0)
+				return -1;
+			continue;
+		}
+		/* Only these are escaped inside double quotes, as in sh. */
+		if (c == '\\' && lx->i + 1 < lx->n &&
+		    strchr("$`\"\\\n", lx->buf[lx->i + 1]) != NULL) {
+			c = lx->buf[++lx->i];
+			if (c == '\n') {
+				lx->line++;
+				lx->i++;
+				continue;
+			}
+		} else if (c == '\n')
+			lx->line++;
+		if (run_word_add(w, c) != 0)
+			return -1;
+		lx->i++;
+	}
+	if (lx->i >= lx->n)
+		return run_lex_error(lx, qline, "unterminated double quote");
+	lx->i++;
+	return 0;
+}
+
+/* One word, from its first character to the blank that ends it. */
+static int
+run_lex_word(struct run_lexer *lx, struct run_word *w)
+{
+	const char *buf = lx->buf;
+	char c, msg[160];
+	int qline;
+
+	while (lx->i < lx->n) {
+		c = buf[lx->i];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			break;
+		if (c == '\0')
+			return run_lex_error(lx, lx->line, "a NUL byte");
+		if (c == '\'') {
+			qline = lx->line;
+			w->started = true;
+			for (lx->i++; lx->i < lx->n && buf[lx->i] != '\'';
+			    lx->i++) {
+				if (buf[lx->i] == '\n')
+					lx->line++;
+				if (run_word_add(w, buf[lx->i]) != 0)
+					return -1;
+			}
+			if (lx->i >= lx->n)
+				return run_lex_error(lx, qline,
+				    "unterminated single quote");
+			lx->i++;
+		} else if (c == '"') {
+			if (run_lex_dquote(lx, w) != 0)
+				return -1;
+		} else if (c == '\\') {
+			if (lx->i + 1 >= lx->n)
+				return run_lex_error(lx, lx->line, "a "
+				    "backslash at the end of the script");
+			/* backslash-newline: a continuation, also mid-word */
+			if (buf[lx->i + 1] == '\n')
+				lx->line++;
+			else if (run_word_add(w, buf[lx->i + 1]) != 0)
+				return -1;
+			lx->i += 2;
+		} else if (c == '`') {
+			return run_lex_error(lx, lx->line, "command "
+			    "substitution (`...`) is not allowed in a script");
+		} else if (c == '$') {
+			if (run_lex_dollar(lx, w) != 0)
+				return -1;
+		} else if (strchr("|&;<>()", c) != NULL) {
+			snprintf(msg, sizeof(msg), "unquoted '%c': a script "
+			    "has no pipes, redirections or lists (quote it, "
+			    "or use exec -- sh -c '...')", c);
+			return run_lex_error(lx, lx->line, msg);
+		} else {
+			if (run_word_add(w, c) != 0)
+				return -1;
+			lx->i++;
+		}
+	}
+	return 0;
+}
+
+static int
+run_push_step(struct run_script *sc, int line, char **words, int nwords)
+{
+	struct run_step *ns;
+
+	ns = reallocarray(sc->steps, sc->nsteps + 1, sizeof(*ns));
+	if (ns == NULL)
+		return -1;
+	sc->steps = ns;
+	ns[sc->nsteps].line = line;
+	ns[sc->nsteps].argc = nwords;
+	ns[sc->nsteps].argv = words;
+	sc->nsteps++;
+	return 0;
+}
+
+/*
+ * Split the script into commands.  0, or -1 with a message naming the line
+ * in err (and nothing in sc).
+ */
+static int
+run_parse(struct run_script *sc, const char *buf, size_t n, char *err,
+    size_t errlen)
+{
+	struct run_lexer lx = { buf, n, 0, 1, err, errlen };
+	struct run_word w = { NULL, 0, 0, false };
+	char **words = NULL, **nw;
+	int nwords = 0, cmd_line = 0;
+	char c;
+
+	err[0] = '\0';
+	for (;;) {
+		/* Between words: blanks, newlines, comments, continuations. */
+		while (lx.i < n) {
+			c = buf[lx.i];
+			if (c == ' ' || c == '\t' || c == '\r')
+				lx.i++;
+			else if (c == '\\' && lx.i + 1 < n &&
+			    buf[lx.i + 1] == '\n') {
+				lx.i += 2;
+				lx.line++;
+			} else if (c == '#') {
+				while (lx.i < n && buf[lx.i] != '\n')
+					lx.i++;
+			} else if (c == '\n') {
+				/* The end of a command. */
+				if (nwords > 0) {
+					if (run_push_step(sc, cmd_line, words,
+					    nwords) != 0)
+						goto fail;
+					words = NULL;
+					nwords = 0;
+				}
+				lx.i++;
+				lx.line++;
+			} else
+				break;
+		}
+		if (lx.i >= n)
+			break;
+		if (nwords == 0)
+			cmd_line = lx.line;
+		if (run_lex_word(&lx, &w) != 0)
+			goto fail;
+		if (!w.started)
+			continue;	/* an unquoted empty $VAR: no word */
+		if ((nw = reallocarray(words, nwords + 2,
+		    sizeof(*words))) == NULL)
+			goto fail;
+		words = nw;
+		if ((words[nwords] = w.p != NULL ? w.p : strdup("")) == NULL)
+			goto fail;
+		words[++nwords] = NULL;
+		memset(&w, 0, sizeof(w));
+	}
+	if (nwords > 0 && run_push_step(sc, cmd_line, words, nwords) != 0)
+		goto fail;
+	return 0;
+fail:
+	if (err[0] == '\0')
+		snprintf(err, errlen, "out of memory");
+	free(w.p);
+	while (nwords > 0)
+		free(words[--nwords]);
+	free(words);
+	run_script_free(sc);
+	return -1;
+}
+
+/* Commands a script may not hold: checked before anything runs. */
+static int
+run_check(const struct run_script *sc, char *err, size_t errlen)
+{
+	const struct run_step *st;
+	size_t i;
+
+	for (i = 0; i < sc->nsteps; i++) {
+		st = &sc->steps[i];
+		if (st->argv[0][0] == '-') {
+			snprintf(err, errlen, "line %d: a line starts with a "
+			    "command, not an option (global options such as "
+			    "%s belong on the `lifeline run` command line)",
+			    st->line, st->argv[0]);
+			return -1;
+		}
+		if (strcmp(st->argv[0], "run") == 0) {
+			snprintf(err, errlen, "line %d: run cannot be used "
+			    "inside a script", st->line);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Read the whole script (a file, or stdin for "-"). */
+static char *
+run_read(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	char *buf = NULL, *nb;
+	size_t len = 0, cap = 0;
+	ssize_t r;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (len + 4096 > cap) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "reading %s: %s", path,
+			    strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > RUN_SCRIPT_MAX) {
+			snprintf(err, errlen, "%s is larger than %d bytes",
+			    path, RUN_SCRIPT_MAX);
+			goto fail;
+		}
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	*lenp = len;
+	return buf;
+fail:
+	if (fd != STDIN_FILENO)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* A word as a shell would need it written: bare when safe, else quoted. */
+static void
+run_print_word(FILE *f, const char *s)
+{
+	const char *p;
+
+	if (*s != '\0' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-") == strlen(s)) {
+		fputs(s, f);
+		return;
+	}
+	fputc('\'', f);
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*p, f);
+	}
+	fputc('\'', f);
+}
+
+static void
+run_header(const struct run_step *st)
+{
+	int i;
+
+	fprintf(stderr, "== [%d]", st->line);
+	for (i = 0; i < st->argc; i++) {
+		fputc(' ', stderr);
+		run_print_word(stderr, st->argv[i]);
+	}
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+/*
+ * The child's argument vector: "lifeline", the global options of this
+ * invocation that shape a connection, then the line's words.
+ */
+static char **
+run_child_argv(const struct run_step *st)
+{
+	static char baud[32], timeout[32];
+	char **av;
+	int n = 0, i;
+
+	av = calloc((size_t)st->argc + 16 + (size_t)client_opts.verbose,
+	    sizeof(*av));
+	if (av == NULL)
+		return NULL;
+	av[n++] = "lifeline";
+	if (client_opts.via != NULL) {
+		av[n++] = "--via";
+		av[n++] = (char *)client_opts.via;
+	}
+	if (client_opts.insecure)
+		av[n++] = "--insecure";
+	if (client_opts.encoding == LL_ENC_7BIT ||
+	    client_opts.encoding == LL_ENC_8BIT) {
+		av[n++] = "--encoding";
+		av[n++] = client_opts.encoding == LL_ENC_7BIT ? "7bit" :
+		    "8bit";
+	}
+	if (client_opts.baud != 0) {
+		snprintf(baud, sizeof(baud), "%u", client_opts.baud);
+		av[n++] = "--baud";
+		av[n++] = baud;
+	}
+	snprintf(timeout, sizeof(timeout), "%g",
+	    client_opts.timeout_ms / 1000.0);
+	av[n++] = "--timeout";
+	av[n++] = timeout;
+	for (i = 0; i < client_opts.verbose; i++)
+		av[n++] = "-v";
+	if (client_opts.json)
+		av[n++] = "--json";
+	for (i = 0; i < st->argc; i++)
+		av[n++] = st->argv[i];
+	av[n] = NULL;
+	return av;
+}
+
+/* Forward a termination request to the running step, then stop. */
+static void
+run_on_signal(int sig)
+{
+	run_stop = 1;
+	conn_interrupted++;
+	if (run_child_pid > 0 && sig != SIGINT)
+		kill((pid_t)run_child_pid, SIGTERM);
+}
+
+static void
+run_capture_add(struct run_capture *cap, const char *p, size_t n)
+{
+	char *nb;
+
+	if (cap->len + n > RUN_OUTPUT_MAX) {
+		cap->truncated = true;
+		n = RUN_OUTPUT_MAX - cap->len;
+	}
+	if (n == 0)
+		return;
+	if ((nb = realloc(cap->buf, cap->len + n + 1)) == NULL) {
+		cap->truncated = true;
+		return;
+	}
+	memcpy(nb + cap->len, p, n);
+	cap->buf = nb;
+	cap->len += n;
+	cap->buf[cap->len] = '\0';
+}
+
+/* Read both pipes until both end (--json). */
+static void
+run_collect(int fds[2], struct run_capture cap[2])
+{
+	struct pollfd pfd[2];
+	char buf[16384];
+	ssize_t r;
+	int i, open_fds = 2;
+
+	while (open_fds > 0) {
+		for (i = 0; i < 2; i++) {
+			pfd[i].fd = fds[i];
+			pfd[i].events = POLLIN;
+		}
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (fds[i] < 0 || pfd[i].revents == 0)
+				continue;
+			r = read(fds[i], buf, sizeof(buf));
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				close(fds[i]);
+				fds[i] = -1;
+				open_fds--;
+				continue;
+			}
+			run_capture_add(&cap[i], buf, (size_t)r);
+		}
+	}
+}
+
+/*
+ * Run one step; its exit status (128 + N for a signal N, 255 when it could
+ * not be started).  With cap (--json) stdout and stderr are captured.
+ */
+static int
+run_step_exec(const struct run_step *st, struct run_capture cap[2])
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, fds[2];
+	char **av;
+	pid_t pid;
+	int status, devnull;
+
+	if ((av = run_child_argv(st)) == NULL) {
+		msg_error("run: out of memory");
+		return EXIT_EXEC_OWN;
+	}
+	if (cap != NULL && (pipe2(out, O_CLOEXEC) != 0 ||
+	    pipe2(err, O_CLOEXEC) != 0)) {
+		msg_error("run: pipe: %s", strerror(errno));
+		goto fail;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		msg_error("run: fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0) {
+		if ((devnull = open("/dev/null", O_RDONLY)) < 0 ||
+		    dup2(devnull, STDIN_FILENO) < 0)
+			_exit(EXIT_EXEC_OWN);
+		if (cap != NULL && (dup2(out[1], STDOUT_FILENO) < 0 ||
+		    dup2(err[1], STDERR_FILENO) < 0))
+			_exit(EXIT_EXEC_OWN);
+		execv("/proc/self/exe", av);
+		dprintf(STDERR_FILENO, "lifeline: run: cannot run "
+		    "/proc/self/exe: %s\n", strerror(errno));
+		_exit(EXIT_EXEC_OWN);
+	}
+	run_child_pid = pid;
+	free(av);
+	av = NULL;
+	if (cap != NULL) {
+		close(out[1]);
+		close(err[1]);
+		fds[0] = out[0];
+		fds[1] = err[0];
+		run_collect(fds, cap);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			run_child_pid = 0;
+			msg_error("run: waitpid: %s", strerror(errno));
+			return EXIT_EXEC_OWN;
+		}
+	}
+	run_child_pid = 0;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_EXEC_OWN;
+fail:
+	free(av);
+	if (out[0] >= 0) {
+		close(out[0]);
+		close(out[1]);
+	}
+	if (err[0] >= 0) {
+		close(err[0]);
+		close(err[1]);
+	}
+	return EXIT_EXEC_OWN;
+}
+
+/* Captured bytes as "key" when UTF-8, else "key_base64". */
+static void
+run_json_output(json_t *obj, const char *key, const struct run_capture *cap)
+{
+	json_t *s = json_stringn(cap->buf != NULL ? cap->buf : "", cap->len);
+	unsigned char *b;
+	char k64[32];
+	size_t bcap;
+
+	if (cap->truncated) {
+		snprintf(k64, sizeof(k64), "%s_truncated", key);
+		json_object_set_new(obj, k64, json_true());
+	}
+	if (s != NULL) {
+		json_object_set_new(obj, key, s);
+		return;
+	}
+	bcap = 4 * ((cap->len + 2) / 3) + 1;
+	if ((b = malloc(bcap)) == NULL)
+		return;
+	EVP_EncodeBlock(b, (const unsigned char *)cap->buf, (int)cap->len);
+	snprintf(k64, sizeof(k64), "%s_base64", key);
+	json_object_set_new(obj, k64, json_string((char *)b));
+	free(b);
+}
+
+static json_t *
+run_json_step(const struct run_step *st, int status, long long ms,
+    const struct run_capture cap[2])
+{
+	json_t *o, *av, *res;
+	int i;
+
+	av = json_array();
+	for (i = 0; i < st->argc; i++)
+		json_array_append_new(av, json_string(st->argv[i]));
+	o = json_pack("{s:i, s:o, s:i, s:I}", "line", st->line, "argv", av,
+	    "exit_status", status, "duration_ms", (json_int_t)ms);
+	run_json_output(o, "stdout", &cap[0]);
+	run_json_output(o, "stderr", &cap[1]);
+	/* Each step ran with --json: its result, parsed, when it is one. */
+	if (cap[0].len > 0 && (res = json_loadb(cap[0].buf, cap[0].len,
+	    JSON_DECODE_ANY, NULL)) != NULL)
+		json_object_set_new(o, "result", res);
+	return o;
+}
+
+static long long
+run_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int
 cmd_run(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	msg_error("run: not available yet");
+	static const struct option longopts[] = {
+		{ "keep-going", no_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct run_script sc = { NULL, NULL, 0 };
+	struct run_capture cap[2];
+	struct sigaction sa;
+	json_t *jsteps = NULL, *o;
+	bool keep_going = false;
+	char err[512], *buf;
+	size_t len, i, ran = 0;
+	int ch, status, first = 0, failed = 0;
+	long long t0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+k", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			keep_going = true;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc - 1)
+		goto usage;
+	sc.name = argv[optind];
+	if ((buf = run_read(sc.name, &len, err, sizeof(err))) == NULL) {
+		msg_error("run: %s", err);
+		return EXIT_USAGE;
+	}
+	if (run_parse(&sc, buf, len, err, sizeof(err)) != 0 ||
+	    run_check(&sc, err, sizeof(err)) != 0) {
+		free(buf);
+		run_script_free(&sc);
+		msg_error("run: %s: %s", strcmp(sc.name, "-") == 0 ?
+		    "stdin" : sc.name, err);
+		return EXIT_USAGE;
+	}
+	free(buf);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = run_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (client_opts.json)
+		jsteps = json_array();
+	for (i = 0; i < sc.nsteps && !run_stop; i++) {
+		memset(cap, 0, sizeof(cap));
+		if (!client_opts.json)
+			run_header(&sc.steps[i]);
+		t0 = run_now_ms();
+		status = run_step_exec(&sc.steps[i],
+		    client_opts.json ? cap : NULL);
+		ran++;
+		if (jsteps != NULL)
+			json_array_append_new(jsteps, run_json_step(
+			    &sc.steps[i], status, run_now_ms() - t0, cap));
+		free(cap[0].buf);
+		free(cap[1].buf);
+		if (status == 0)
+			continue;
+		failed++;
+		if (first == 0)
+			first = status;
+		if (!client_opts.json)
+			msg_error("run: line %d (%s) failed with exit status "
+			    "%d", sc.steps[i].line, sc.steps[i].argv[0],
+			    status);
+		if (!keep_going)
+			break;
+	}
+	if (run_stop && first == 0)
+		first = 130;
+	if (!client_opts.json && ran < sc.nsteps)
+		msg_error("run: stopped; %zu of %zu commands not run%s",
+		    sc.nsteps - ran, sc.nsteps, run_stop ? " (interrupted)" :
+		    " (--keep-going runs them)");
+	else if (!client_opts.json && failed > 0)
+		msg_error("run: %d of %zu commands failed", failed, sc.nsteps);
+	if (jsteps != NULL) {
+		o = json_pack("{s:o, s:i, s:I, s:b}", "steps", jsteps,
+		    "failed", failed, "not_run", (json_int_t)(sc.nsteps - ran),
+		    "interrupted", run_stop != 0);
+		print_json(o);
+	}
+	run_script_free(&sc);
+	return first;
+usage:
+	msg_error("usage: lifeline run [--keep-going] SCRIPT|-");
 	return EXIT_USAGE;
 }

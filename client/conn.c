@@ -209,8 +209,9 @@ conn_call(struct conn *c, const char *op, json_t *args,
 
 	if (reply != NULL)
 		*reply = NULL;
-	req = json_pack("{s:s, s:O}", "op", op, "args",
-	    args != NULL ? args : json_object());
+	/* "o" takes the reference: a borrowed args gets one of its own. */
+	req = json_pack("{s:s, s:o}", "op", op, "args",
+	    args != NULL ? json_incref(args) : json_object());
 	rc = ll_session_send_json(c->s, LL_MSG_REQUEST, id, req);
 	json_decref(req);
 	if (rc != 0)
