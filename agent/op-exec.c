@@ -8,7 +8,8 @@
  * error, not as an exit status.  Output is read only while the session has
  * room for it, so a fast producer on a slow line is held back by the pipe,
  * and memory stays bounded.  The request ends when the child has been reaped
- * and both pipes are at EOF.
+ * and both pipes are at EOF.  With "chroot" the child enters the target
+ * root (through its fd, not its path) before the exec.
  */
 #include "config.h"
 
@@ -23,10 +24,12 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "args.h"
 #include "error.h"
 #include "ll-limits.h"
 #include "log.h"
 #include "msg.h"
+#include "target.h"
 
 #define EXEC_ARGV_MAX	1024
 #define EXEC_KILL_GRACE_MS 2000
@@ -48,7 +51,8 @@ static const char *const exec_env[] = {
 };
 
 static void
-exec_child(char **argv, const char *cwd, int out, int err, int errpipe)
+exec_child(char **argv, const char *cwd, bool chroot_target, int out, int err,
+    int errpipe)
 {
 	sigset_t none;
 	int nul, e, sig;
@@ -60,6 +64,9 @@ exec_child(char **argv, const char *cwd, int out, int err, int errpipe)
 	setsid();
 	if ((nul = open("/dev/null", O_RDONLY)) < 0 || dup2(nul, 0) < 0 ||
 	    dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		goto fail;
+	if (chroot_target && (fchdir(agent_target.root_fd) != 0 ||
+	    chroot(".") != 0 || chdir("/") != 0))
 		goto fail;
 	if (cwd != NULL && chdir(cwd) != 0)
 		goto fail;
@@ -91,6 +98,7 @@ op_exec_start(struct request *r, json_t *args)
 	char *argv[EXEC_ARGV_MAX + 1];
 	json_t *jargv, *v, *jt;
 	const char *cwd;
+	bool chroot_target = false;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, ep[2] = { -1, -1 };
 	int e = 0, rc = -1;
 	size_t i, n;
@@ -129,6 +137,13 @@ op_exec_start(struct request *r, json_t *args)
 		    "timeout_ms must be a non-negative integer");
 		goto out;
 	}
+	if (arg_bool(r, args, "chroot", &chroot_target) != 0)
+		goto out;
+	if (chroot_target && !target_has_root()) {
+		request_error(r, LL_EC_NOT_FOUND, "no target root is mounted: "
+		    "run `lifeline mount` first");
+		goto out;
+	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		request_error(r, LL_EC_INTERNAL, "out of memory");
 		goto out;
@@ -145,7 +160,7 @@ op_exec_start(struct request *r, json_t *args)
 		goto out;
 	}
 	if (st->pid == 0)
-		exec_child(argv, cwd, out[1], err[1], ep[1]);
+		exec_child(argv, cwd, chroot_target, out[1], err[1], ep[1]);
 	close(ep[1]);
 	ep[1] = -1;
 	do {

@@ -1,4 +1,947 @@
-/* placeholder: operations being written */
+/*
+ * get and put: files and directory trees between the client and the target
+ * root (or, with "rescue_host", the rescue system's own files).
+ *
+ * The client drives the walk; the agent answers small requests:
+ *
+ *   file-stat   lstat one path
+ *   file-list   one page of a directory's entries, each lstat'ed
+ *   get         stream one regular file: an EVENT says from which offset,
+ *               DATA on LL_CH_FILE, EOF, then a REPLY with the SHA-256
+ *   put-begin   what a previous, cut upload left: length and SHA-256 of
+ *               the partial temp file
+ *   put         receive one regular file into the temp file, check its
+ *               SHA-256, then set mode/owner/times and replace atomically
+ *   put-entry   create or update a directory, or replace a symlink
+ *
+ * Every path is resolved with target_open()/target_open_parent() (openat2
+ * RESOLVE_IN_ROOT), and the last component is only touched with *at() calls
+ * that never follow it, so a symlink in the target cannot take us outside
+ * it.  Files are read only while the session has room and written as DATA
+ * arrives, so memory stays bounded whatever their size.
+ *
+ * Resuming: get hashes the prefix the client already has and continues
+ * after it when it matches.  put writes into ".NAME.lifeline-part" (0600)
+ * beside NAME and keeps it when cut; put-begin reports it, and the client
+ * continues after the prefix it verified.  Replacing keeps the previous
+ * entry as NAME.lifeline-bak (a hard link made before the rename, so NAME
+ * never disappears), one backup per name.
+ */
 #include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
 #include "agent.h"
-const struct agent_op op_files_ops[] = { { .name = NULL } };
+#include "args.h"
+#include "ll-limits.h"
+#include "log.h"
+#include "msg.h"
+#include "target.h"
+
+#define FILES_CHUNK		LL_DATA_CHUNK_MAX
+#define FILES_LIST_BYTES	(96 * 1024)	/* JSON budget of one page */
+#define FILES_LIST_MAX		512		/* entries in one page */
+#define FILES_PART_SUFFIX	".lifeline-part"
+#define FILES_BAK_SUFFIX	".lifeline-bak"
+#define FILES_NAME_MAX		(NAME_MAX - 20)	/* room for the suffixes */
+
+struct files_state {
+	int fd;			/* get: the file; put: the temp file */
+	int dirfd;		/* put: parent directory (O_PATH) */
+	char base[NAME_MAX + 1];
+	char tmp[NAME_MAX + 1];
+	EVP_MD_CTX *md;
+	uint64_t offset;	/* where this transfer started */
+	uint64_t pos;		/* bytes of the file done */
+	uint64_t size;		/* put: announced size */
+	char sha256[65];	/* put: announced hash */
+	bool rescue_host;
+	bool cancelled;
+	bool failed;
+	/* put: metadata to apply on commit */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool has_owner;
+	struct timespec times[2];
+};
+
+static const char *
+files_type(mode_t m)
+{
+	if (S_ISREG(m))
+		return "file";
+	if (S_ISDIR(m))
+		return "dir";
+	if (S_ISLNK(m))
+		return "symlink";
+	return "other";
+}
+
+static void
+files_hex(const unsigned char *d, unsigned n, char *out)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	out[2 * n] = '\0';
+}
+
+/* The digest so far, without ending ctx. */
+static int
+files_digest(EVP_MD_CTX *ctx, char out[65])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+
+	if (copy == NULL || !EVP_MD_CTX_copy_ex(copy, ctx) ||
+	    !EVP_DigestFinal_ex(copy, d, &n)) {
+		EVP_MD_CTX_free(copy);
+		return -1;
+	}
+	EVP_MD_CTX_free(copy);
+	files_hex(d, n, out);
+	return 0;
+}
+
+/* Hash the first len bytes of fd into ctx.  0, or -1 when shorter/error. */
+static int
+files_hash_prefix(int fd, uint64_t len, EVP_MD_CTX *ctx)
+{
+	static unsigned char buf[FILES_CHUNK];
+	uint64_t at = 0;
+
+	while (at < len) {
+		size_t want = len - at > sizeof(buf) ? sizeof(buf) :
+		    (size_t)(len - at);
+		ssize_t n = pread(fd, buf, want, (off_t)at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		at += (uint64_t)n;
+	}
+	return 0;
+}
+
+static EVP_MD_CTX *
+files_md_new(void)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx != NULL && !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+static bool
+files_is_hex64(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != 64)
+		return false;
+	for (i = 0; i < 64; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* The JSON description of an entry (lstat'ed as name in dirfd). */
+static json_t *
+files_entry(int dirfd, const char *name, const struct stat *st)
+{
+	json_t *e;
+
+	e = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i, s:I, s:i}",
+	    "name", name, "type", files_type(st->st_mode),
+	    "mode", (int)(st->st_mode & 07777),
+	    "uid", (json_int_t)st->st_uid, "gid", (json_int_t)st->st_gid,
+	    "size", (json_int_t)(S_ISREG(st->st_mode) ? st->st_size : 0),
+	    "mtime", (json_int_t)st->st_mtim.tv_sec,
+	    "mtime_ns", (int)st->st_mtim.tv_nsec,
+	    "atime", (json_int_t)st->st_atim.tv_sec,
+	    "atime_ns", (int)st->st_atim.tv_nsec);
+	if (e != NULL && S_ISLNK(st->st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+
+		if (n >= 0) {
+			target[n] = '\0';
+			json_object_set_new(e, "target", json_string(target));
+		}
+	}
+	return e;
+}
+
+/* Send the error for a failed target_open*() of path; returns -1. */
+static int
+files_open_error(struct request *r, const char *what, const char *path,
+    int err)
+{
+	const char *code = LL_EC_INTERNAL;
+
+	if (err == ENOENT || err == ENOTDIR)
+		code = LL_EC_NOT_FOUND;
+	else if (err == EACCES || err == EPERM || err == EROFS)
+		code = LL_EC_PERMISSION;
+	else if (err == ELOOP || err == EXDEV || err == EINVAL ||
+	    err == EISDIR)
+		code = LL_EC_BAD_REQUEST;
+	if (err == ELOOP)
+		request_error(r, code, "%s %s: it is a symbolic link, which is "
+		    "never followed", what, path);
+	else if (err == EXDEV)
+		request_error(r, code, "%s %s: the path leaves the root",
+		    what, path);
+	else
+		request_error(r, code, "%s %s: %s", what, path, strerror(err));
+	return -1;
+}
+
+/*
+ * Common arguments: path (absolute) and rescue_host; fails when the target
+ * root is needed and missing.
+ */
+static int
+files_args(struct request *r, json_t *args, const char **path, bool *rh)
+{
+	*rh = false;
+	if (arg_path(r, args, "path", true, path) != 0 ||
+	    arg_bool(r, args, "rescue_host", rh) != 0)
+		return -1;
+	if (!*rh && !target_has_root()) {
+		request_error(r, LL_EC_NOT_FOUND, "no target root is mounted: "
+		    "run `lifeline mount` first");
+		return -1;
+	}
+	return 0;
+}
+
+/* Open the parent of path; *base the last component (checked). */
+static int
+files_parent(struct request *r, const char *path, bool rh, const char **base)
+{
+	int fd;
+
+	fd = target_open_parent(path, base, rh);
+	if (fd == -EINVAL) {
+		request_error(r, LL_EC_BAD_REQUEST, "path %s does not name an "
+		    "entry (it ends in \"/\", \".\" or \"..\", or is /)", path);
+		return -1;
+	}
+	if (fd < 0)
+		return files_open_error(r, "cannot open the directory of",
+		    path, -fd);
+	return fd;
+}
+
+static void
+files_state_free(struct files_state *st)
+{
+	if (st == NULL)
+		return;
+	if (st->fd >= 0)
+		close(st->fd);
+	if (st->dirfd >= 0)
+		close(st->dirfd);
+	EVP_MD_CTX_free(st->md);
+	free(st);
+}
+
+static struct files_state *
+files_state_new(void)
+{
+	struct files_state *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		return NULL;
+	st->fd = st->dirfd = -1;
+	if ((st->md = files_md_new()) == NULL) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* --- file-stat, file-list ---------------------------------------------- */
+
+static int
+op_file_stat_start(struct request *r, json_t *args)
+{
+	const char *path, *base;
+	struct stat st;
+	bool rh;
+	int dfd;
+
+	if (files_args(r, args, &path, &rh) != 0)
+		return -1;
+	if (strspn(path, "/") == strlen(path)) {
+		/* the root itself: a directory with no parent to lstat in */
+		if ((dfd = target_open("/", O_PATH | O_DIRECTORY, 0, rh)) < 0)
+			return files_open_error(r, "cannot open", path, -dfd);
+		if (fstat(dfd, &st) != 0) {
+			close(dfd);
+			return files_open_error(r, "cannot stat", path, errno);
+		}
+		close(dfd);
+		request_reply(r, files_entry(-1, "/", &st));
+		return 0;
+	}
+	if ((dfd = files_parent(r, path, rh, &base)) < 0)
+		return -1;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		close(dfd);
+		return files_open_error(r, "cannot stat", path, errno);
+	}
+	request_reply(r, files_entry(dfd, base, &st));
+	close(dfd);
+	return 0;
+}
+
+static int
+op_file_list_start(struct request *r, json_t *args)
+{
+	const char *path;
+	struct dirent *de;
+	struct stat st;
+	json_t *list, *e;
+	int64_t start = 0, i = 0;
+	size_t bytes = 0;
+	bool rh, more = false;
+	DIR *d;
+	int fd;
+
+	if (files_args(r, args, &path, &rh) != 0 ||
+	    arg_int(r, args, "start", 0, INT64_MAX, &start) != 0)
+		return -1;
+	fd = target_open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, rh);
+	if (fd < 0)
+		return files_open_error(r, "cannot open the directory", path,
+		    -fd);
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return files_open_error(r, "cannot read", path, errno);
+	}
+	list = json_array();
+	/* readdir order is stable for an unchanged directory */
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (i++ < start)
+			continue;
+		if (json_array_size(list) >= FILES_LIST_MAX ||
+		    bytes >= FILES_LIST_BYTES) {
+			more = true;
+			break;
+		}
+		if (fstatat(dirfd(d), de->d_name, &st,
+		    AT_SYMLINK_NOFOLLOW) != 0)
+			continue;	/* vanished meanwhile */
+		e = files_entry(dirfd(d), de->d_name, &st);
+		bytes += 200 + strlen(de->d_name) + (S_ISLNK(st.st_mode) ?
+		    (size_t)st.st_size : 0);
+		json_array_append_new(list, e);
+	}
+	closedir(d);
+	request_reply(r, json_pack("{s:o, s:o}", "entries", list, "next",
+	    more ? json_integer((json_int_t)(start +
+	    (int64_t)json_array_size(list))) : json_null()));
+	return 0;
+}
+
+/* --- get ----------------------------------------------------------------- */
+
+static int
+op_get_start(struct request *r, json_t *args)
+{
+	struct files_state *st = NULL;
+	const char *path, *prefix = NULL;
+	struct stat sb;
+	int64_t offset = 0;
+	char have[65];
+	bool rh;
+
+	if (files_args(r, args, &path, &rh) != 0 ||
+	    arg_int(r, args, "offset", 0, INT64_MAX, &offset) != 0 ||
+	    arg_string(r, args, "prefix_sha256", offset > 0, 64, &prefix) != 0)
+		return -1;
+	if (offset > 0 && !files_is_hex64(prefix)) {
+		request_error(r, LL_EC_BAD_REQUEST, "prefix_sha256 must be 64 "
+		    "lower-case hex digits");
+		return -1;
+	}
+	if ((st = files_state_new()) == NULL) {
+		request_error(r, LL_EC_INTERNAL, "out of memory");
+		return -1;
+	}
+	/* O_NONBLOCK: a FIFO must not hang the agent before fstat says so */
+	st->fd = target_open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, rh);
+	if (st->fd < 0) {
+		int e = -st->fd;
+
+		st->fd = -1;
+		files_state_free(st);
+		return files_open_error(r, "cannot open", path, e);
+	}
+	if (fstat(st->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		request_error(r, LL_EC_BAD_REQUEST, "%s is not a regular file "
+		    "(%s)", path, files_type(sb.st_mode));
+		files_state_free(st);
+		return -1;
+	}
+	st->size = (uint64_t)sb.st_size;
+	if (offset > 0 && (uint64_t)offset <= st->size &&
+	    files_hash_prefix(st->fd, (uint64_t)offset, st->md) == 0 &&
+	    files_digest(st->md, have) == 0 && strcmp(have, prefix) == 0)
+		st->offset = (uint64_t)offset;
+	else if (offset > 0) {
+		/* the client's prefix is not ours: start over */
+		EVP_DigestInit_ex(st->md, EVP_sha256(), NULL);
+		st->offset = 0;
+	}
+	st->pos = st->offset;
+	st->rescue_host = rh;
+	log_info("%s: request %u: get %s%s: %llu bytes from offset %llu",
+	    r->conn->name, r->id, rh ? "(rescue host) " : "", path,
+	    (unsigned long long)st->size, (unsigned long long)st->offset);
+	{
+		json_t *ev = files_entry(-1, path, &sb);
+
+		json_object_set_new(ev, "offset",
+		    json_integer((json_int_t)st->offset));
+		json_object_set_new(ev, "resumed",
+		    json_boolean(offset > 0 && st->offset == (uint64_t)offset));
+		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
+		json_decref(ev);
+	}
+	r->state = st;
+	return 0;
+}
+
+static void
+op_get_io(struct request *r, uint64_t now)
+{
+	struct files_state *st = r->state;
+	static unsigned char buf[FILES_CHUNK];
+	char hex[65];
+
+	(void)now;
+	if (r->done || st == NULL)
+		return;
+	if (st->cancelled) {
+		ll_session_send_eof(r->conn->s, LL_CH_FILE, r->id);
+		request_error(r, LL_EC_CANCELLED, "cancelled after %llu bytes",
+		    (unsigned long long)(st->pos - st->offset));
+		return;
+	}
+	for (;;) {
+		size_t room = ll_session_room(r->conn->s);
+		ssize_t n;
+
+		if (room == 0)
+			return;
+		if (room > sizeof(buf))
+			room = sizeof(buf);
+		n = pread(st->fd, buf, room, (off_t)st->pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ll_session_send_eof(r->conn->s, LL_CH_FILE, r->id);
+			request_error(r, LL_EC_INTERNAL, "read error at byte "
+			    "%llu: %s", (unsigned long long)st->pos,
+			    strerror(errno));
+			return;
+		}
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(st->md, buf, (size_t)n);
+		ll_session_send_data(r->conn->s, LL_CH_FILE, r->id, buf,
+		    (size_t)n);
+		st->pos += (uint64_t)n;
+	}
+	ll_session_send_eof(r->conn->s, LL_CH_FILE, r->id);
+	files_digest(st->md, hex);
+	log_info("%s: request %u: get sent %llu bytes (file of %llu, "
+	    "sha256 %s)", r->conn->name, r->id,
+	    (unsigned long long)(st->pos - st->offset),
+	    (unsigned long long)st->pos, hex);
+	request_reply(r, json_pack("{s:I, s:I, s:I, s:s}",
+	    "size", (json_int_t)st->pos, "offset", (json_int_t)st->offset,
+	    "bytes", (json_int_t)(st->pos - st->offset), "sha256", hex));
+}
+
+static void
+op_files_cancel(struct request *r)
+{
+	struct files_state *st = r->state;
+
+	if (st != NULL)
+		st->cancelled = true;
+}
+
+static void
+op_files_free(struct request *r)
+{
+	files_state_free(r->state);
+	r->state = NULL;
+}
+
+/* --- put ----------------------------------------------------------------- */
+
+/*
+ * Check that base in dirfd is not a directory (we replace files and links
+ * only) and build the temp name.  -1 with the error sent.
+ */
+static int
+files_put_target(struct request *r, const char *path, int dirfd,
+    const char *base, bool want_dir, char *tmp, size_t tmplen)
+{
+	struct stat sb;
+
+	if (strlen(base) > FILES_NAME_MAX) {
+		request_error(r, LL_EC_BAD_REQUEST, "name too long for put "
+		    "(at most %d bytes): %s", FILES_NAME_MAX, path);
+		return -1;
+	}
+	if (fstatat(dirfd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(sb.st_mode) && !want_dir) {
+			request_error(r, LL_EC_BAD_REQUEST, "%s is a directory: "
+			    "refusing to replace a directory with a %s", path,
+			    "file or link");
+			return -1;
+		}
+		if (!S_ISDIR(sb.st_mode) && want_dir) {
+			request_error(r, LL_EC_BAD_REQUEST, "%s exists and is "
+			    "not a directory (%s): refusing to replace it with "
+			    "a directory", path, files_type(sb.st_mode));
+			return -1;
+		}
+	} else if (errno != ENOENT) {
+		return files_open_error(r, "cannot stat", path, errno);
+	}
+	if (tmp != NULL)
+		snprintf(tmp, tmplen, ".%s%s", base, FILES_PART_SUFFIX);
+	return 0;
+}
+
+/* Metadata arguments: mode, uid/gid (both or neither), mtime[_ns]. */
+static int
+files_meta_args(struct request *r, json_t *args, struct files_state *st)
+{
+	int64_t mode = 0644, uid = -1, gid = -1, mt = -1, mtn = 0;
+	int64_t at = -1, atn = 0;
+
+	if (arg_int(r, args, "mode", 0, 07777, &mode) != 0 ||
+	    arg_int(r, args, "uid", -1, (int64_t)UINT32_MAX - 1, &uid) != 0 ||
+	    arg_int(r, args, "gid", -1, (int64_t)UINT32_MAX - 1, &gid) != 0 ||
+	    arg_int(r, args, "mtime", -1, INT64_MAX, &mt) != 0 ||
+	    arg_int(r, args, "mtime_ns", 0, 999999999, &mtn) != 0 ||
+	    arg_int(r, args, "atime", -1, INT64_MAX, &at) != 0 ||
+	    arg_int(r, args, "atime_ns", 0, 999999999, &atn) != 0)
+		return -1;
+	if ((uid < 0) != (gid < 0)) {
+		request_error(r, LL_EC_BAD_REQUEST, "give both uid and gid, "
+		    "or neither");
+		return -1;
+	}
+	st->mode = (mode_t)mode;
+	st->has_owner = uid >= 0;
+	st->uid = (uid_t)uid;
+	st->gid = (gid_t)gid;
+	st->times[1].tv_sec = mt;
+	st->times[1].tv_nsec = mt < 0 ? UTIME_OMIT : mtn;
+	st->times[0].tv_sec = at < 0 ? mt : at;
+	st->times[0].tv_nsec = at < 0 ? st->times[1].tv_nsec : atn;
+	return 0;
+}
+
+/*
+ * Backup and replace: NAME (if any) is hard-linked as NAME.lifeline-bak
+ * (through a temp name and a rename, so the old backup is replaced
+ * atomically too), then tmp is renamed over NAME and the directory synced.
+ * A hard link rather than a rename keeps NAME present at every moment.  When
+ * the filesystem has no hard links we fall back to renaming NAME away.
+ * Returns 0, or -1 with the error sent (NAME untouched).
+ */
+static int
+files_commit(struct request *r, const char *path, int dirfd, const char *base,
+    const char *tmp, bool *backed_up)
+{
+	char bak[NAME_MAX + 1], bakt[NAME_MAX + 1];
+	struct stat sb;
+	int fd;
+
+	*backed_up = false;
+	snprintf(bak, sizeof(bak), "%s%s", base, FILES_BAK_SUFFIX);
+	snprintf(bakt, sizeof(bakt), ".%s%s", base, ".lifeline-bakt");
+	if (fstatat(dirfd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (S_ISDIR(sb.st_mode)) {
+			request_error(r, LL_EC_BAD_REQUEST, "%s became a "
+			    "directory: not replaced", path);
+			return -1;
+		}
+		unlinkat(dirfd, bakt, 0);
+		if (linkat(dirfd, base, dirfd, bakt, 0) == 0) {
+			if (renameat(dirfd, bakt, dirfd, bak) != 0) {
+				int e = errno;
+
+				unlinkat(dirfd, bakt, 0);
+				request_error(r, LL_EC_INTERNAL, "cannot keep "
+				    "the backup %s%s: %s; %s not replaced",
+				    path, FILES_BAK_SUFFIX, strerror(e), path);
+				return -1;
+			}
+		} else if (renameat(dirfd, base, dirfd, bak) != 0) {
+			request_error(r, LL_EC_INTERNAL, "cannot keep the "
+			    "backup %s%s: %s; %s not replaced", path,
+			    FILES_BAK_SUFFIX, strerror(errno), path);
+			return -1;
+		}
+		*backed_up = true;
+	}
+	if (renameat(dirfd, tmp, dirfd, base) != 0) {
+		request_error(r, LL_EC_INTERNAL, "cannot rename the new file "
+		    "over %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	return 0;
+}
+
+static int
+op_put_begin_start(struct request *r, json_t *args)
+{
+	const char *path, *base;
+	char tmp[NAME_MAX + 1], hex[65] = "";
+	struct stat sb;
+	uint64_t len = 0;
+	EVP_MD_CTX *md;
+	bool rh;
+	int dfd, fd;
+
+	if (files_args(r, args, &path, &rh) != 0)
+		return -1;
+	if ((dfd = files_parent(r, path, rh, &base)) < 0)
+		return -1;
+	if (files_put_target(r, path, dfd, base, false, tmp,
+	    sizeof(tmp)) != 0) {
+		close(dfd);
+		return -1;
+	}
+	md = files_md_new();
+	fd = openat(dfd, tmp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    md != NULL && files_hash_prefix(fd, (uint64_t)sb.st_size,
+	    md) == 0 && files_digest(md, hex) == 0)
+		len = (uint64_t)sb.st_size;
+	else
+		files_digest(md, hex);	/* of nothing */
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(md);
+	close(dfd);
+	request_reply(r, json_pack("{s:I, s:s}", "partial", (json_int_t)len,
+	    "partial_sha256", hex));
+	return 0;
+}
+
+static int
+op_put_start(struct request *r, json_t *args)
+{
+	struct files_state *st = NULL;
+	const char *path, *base, *sha;
+	int64_t size = 0, offset = 0;
+	struct stat sb;
+	bool rh;
+
+	if (files_args(r, args, &path, &rh) != 0 ||
+	    arg_int(r, args, "size", 0, INT64_MAX, &size) != 0 ||
+	    arg_int(r, args, "offset", 0, INT64_MAX, &offset) != 0 ||
+	    arg_string(r, args, "sha256", true, 64, &sha) != 0)
+		return -1;
+	if (!files_is_hex64(sha)) {
+		request_error(r, LL_EC_BAD_REQUEST, "sha256 must be 64 "
+		    "lower-case hex digits");
+		return -1;
+	}
+	if (offset > size) {
+		request_error(r, LL_EC_BAD_REQUEST, "offset %lld is beyond "
+		    "the size %lld", (long long)offset, (long long)size);
+		return -1;
+	}
+	if ((st = files_state_new()) == NULL) {
+		request_error(r, LL_EC_INTERNAL, "out of memory");
+		return -1;
+	}
+	if (files_meta_args(r, args, st) != 0)
+		goto fail;
+	if ((st->dirfd = files_parent(r, path, rh, &base)) < 0)
+		goto fail;
+	snprintf(st->base, sizeof(st->base), "%s", base);
+	if (files_put_target(r, path, st->dirfd, base, false, st->tmp,
+	    sizeof(st->tmp)) != 0)
+		goto fail;
+	st->fd = openat(st->dirfd, st->tmp, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC, 0600);
+	if (st->fd < 0) {
+		files_open_error(r, "cannot create the temp file for", path,
+		    errno);
+		goto fail;
+	}
+	if (fstat(st->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		request_error(r, LL_EC_BAD_REQUEST, "the temp file %s%s is not "
+		    "a regular file", st->tmp, "");
+		goto fail;
+	}
+	if ((uint64_t)sb.st_size < (uint64_t)offset ||
+	    files_hash_prefix(st->fd, (uint64_t)offset, st->md) != 0) {
+		request_error(r, LL_EC_BAD_REQUEST, "cannot resume at %lld: "
+		    "the partial upload holds %lld bytes; start from 0",
+		    (long long)offset, (long long)sb.st_size);
+		goto fail;
+	}
+	if (fchmod(st->fd, 0600) != 0 || ftruncate(st->fd, offset) != 0) {
+		request_error(r, LL_EC_INTERNAL, "cannot prepare %s: %s",
+		    st->tmp, strerror(errno));
+		goto fail;
+	}
+	st->offset = st->pos = (uint64_t)offset;
+	st->size = (uint64_t)size;
+	snprintf(st->sha256, sizeof(st->sha256), "%s", sha);
+	st->rescue_host = rh;
+	log_info("%s: request %u: put %s%s: %lld bytes from offset %lld",
+	    r->conn->name, r->id, rh ? "(rescue host) " : "", path,
+	    (long long)size, (long long)offset);
+	r->state = st;
+	return 0;
+fail:
+	files_state_free(st);
+	return -1;
+}
+
+static void
+op_put_data(struct request *r, uint8_t channel, const uint8_t *p, size_t n)
+{
+	struct files_state *st = r->state;
+
+	if (r->done || st == NULL || st->failed || channel != LL_CH_FILE)
+		return;
+	if (st->pos + n > st->size) {
+		st->failed = true;
+		request_error(r, LL_EC_TOO_BIG, "more data than the announced "
+		    "%llu bytes", (unsigned long long)st->size);
+		return;
+	}
+	while (n > 0) {
+		ssize_t w = pwrite(st->fd, p, n, (off_t)st->pos);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			st->failed = true;
+			request_error(r, LL_EC_INTERNAL, "write error at byte "
+			    "%llu of %s: %s", (unsigned long long)st->pos,
+			    st->tmp, strerror(w < 0 ? errno : ENOSPC));
+			return;
+		}
+		EVP_DigestUpdate(st->md, p, (size_t)w);
+		st->pos += (uint64_t)w;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+op_put_eof(struct request *r, uint8_t channel)
+{
+	struct files_state *st = r->state;
+	char hex[65];
+	bool backed_up;
+
+	if (r->done || st == NULL || st->failed || channel != LL_CH_FILE)
+		return;
+	if (st->pos != st->size) {
+		request_error(r, LL_EC_BAD_REQUEST, "short upload: %llu of "
+		    "%llu bytes; the partial file is kept for a resume",
+		    (unsigned long long)st->pos, (unsigned long long)st->size);
+		return;
+	}
+	files_digest(st->md, hex);
+	if (strcmp(hex, st->sha256) != 0) {
+		/* the bytes are wrong somewhere: do not resume from them */
+		unlinkat(st->dirfd, st->tmp, 0);
+		request_error(r, LL_EC_BAD_REQUEST, "SHA-256 mismatch for %s: "
+		    "received %s, expected %s; nothing was replaced",
+		    st->base, hex, st->sha256);
+		return;
+	}
+	if (fsync(st->fd) != 0 ||
+	    (st->has_owner && fchown(st->fd, st->uid, st->gid) != 0) ||
+	    fchmod(st->fd, st->mode) != 0 ||
+	    (st->times[1].tv_nsec != UTIME_OMIT &&
+	    futimens(st->fd, st->times) != 0)) {
+		request_error(r, LL_EC_INTERNAL, "cannot set the metadata of "
+		    "%s: %s; nothing was replaced", st->tmp, strerror(errno));
+		return;
+	}
+	if (files_commit(r, st->base, st->dirfd, st->base, st->tmp,
+	    &backed_up) != 0)
+		return;
+	log_info("%s: request %u: put received %llu bytes (file of %llu, "
+	    "sha256 %s)", r->conn->name, r->id,
+	    (unsigned long long)(st->pos - st->offset),
+	    (unsigned long long)st->pos, hex);
+	request_reply(r, json_pack("{s:I, s:I, s:I, s:s, s:b}",
+	    "size", (json_int_t)st->pos, "offset", (json_int_t)st->offset,
+	    "bytes", (json_int_t)(st->pos - st->offset), "sha256", hex,
+	    "backup", backed_up));
+}
+
+static void
+op_put_io(struct request *r, uint64_t now)
+{
+	struct files_state *st = r->state;
+
+	(void)now;
+	if (!r->done && st != NULL && st->cancelled)
+		request_error(r, LL_EC_CANCELLED, "cancelled after %llu bytes; "
+		    "the partial file is kept for a resume",
+		    (unsigned long long)(st->pos - st->offset));
+}
+
+static int
+files_apply_meta(struct request *r, const char *path, int dirfd,
+    const char *name, const struct files_state *m)
+{
+	if (m->has_owner && fchownat(dirfd, name, m->uid, m->gid,
+	    AT_SYMLINK_NOFOLLOW) != 0)
+		return files_open_error(r, "cannot change the owner of", path,
+		    errno);
+	if (m->times[1].tv_nsec != UTIME_OMIT && utimensat(dirfd, name,
+	    m->times, AT_SYMLINK_NOFOLLOW) != 0)
+		return files_open_error(r, "cannot set the times of", path,
+		    errno);
+	return 0;
+}
+
+static int
+op_put_entry_start(struct request *r, json_t *args)
+{
+	struct files_state m;
+	const char *path, *base, *type, *target = NULL;
+	char tmp[NAME_MAX + 1];
+	bool rh, is_dir, created = false, backed_up = false;
+	int dfd = -1, fd = -1, rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	if (files_args(r, args, &path, &rh) != 0 ||
+	    arg_string(r, args, "type", true, 16, &type) != 0 ||
+	    files_meta_args(r, args, &m) != 0)
+		return -1;
+	is_dir = strcmp(type, "dir") == 0;
+	if (!is_dir && strcmp(type, "symlink") != 0) {
+		request_error(r, LL_EC_BAD_REQUEST, "type must be \"dir\" or "
+		    "\"symlink\", not \"%s\"", type);
+		return -1;
+	}
+	if (!is_dir && arg_string(r, args, "target", true, PATH_MAX - 1,
+	    &target) != 0)
+		return -1;
+	if (target != NULL && target[0] == '\0') {
+		request_error(r, LL_EC_BAD_REQUEST, "a symlink target cannot "
+		    "be empty");
+		return -1;
+	}
+	if ((dfd = files_parent(r, path, rh, &base)) < 0)
+		return -1;
+	if (files_put_target(r, path, dfd, base, is_dir, tmp,
+	    sizeof(tmp)) != 0)
+		goto out;
+	if (is_dir) {
+		if (mkdirat(dfd, base, 0700) == 0)
+			created = true;
+		else if (errno != EEXIST) {
+			files_open_error(r, "cannot create the directory",
+			    path, errno);
+			goto out;
+		}
+		fd = openat(dfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd < 0) {
+			files_open_error(r, "cannot open the directory", path,
+			    errno);
+			goto out;
+		}
+		if ((m.has_owner && fchown(fd, m.uid, m.gid) != 0) ||
+		    fchmod(fd, m.mode) != 0 ||
+		    (m.times[1].tv_nsec != UTIME_OMIT &&
+		    futimens(fd, m.times) != 0)) {
+			files_open_error(r, "cannot set the metadata of", path,
+			    errno);
+			goto out;
+		}
+	} else {
+		/* a stale partial upload of the same name is dropped */
+		if (unlinkat(dfd, tmp, 0) != 0 && errno != ENOENT) {
+			files_open_error(r, "cannot remove the old temp file "
+			    "for", path, errno);
+			goto out;
+		}
+		if (symlinkat(target, dfd, tmp) != 0) {
+			files_open_error(r, "cannot create the link", path,
+			    errno);
+			goto out;
+		}
+		if (files_apply_meta(r, path, dfd, tmp, &m) != 0 ||
+		    files_commit(r, path, dfd, base, tmp, &backed_up) != 0) {
+			unlinkat(dfd, tmp, 0);
+			goto out;
+		}
+	}
+	log_info("%s: request %u: put-entry %s %s%s", r->conn->name, r->id,
+	    type, path, created ? " (created)" : "");
+	request_reply(r, json_pack("{s:b, s:b}", "created", created ||
+	    (!is_dir && !backed_up), "backup", backed_up));
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dfd);
+	return rc;
+}
+
+const struct agent_op op_files_ops[] = {
+	{ .name = "file-stat", .start = op_file_stat_start },
+	{ .name = "file-list", .start = op_file_list_start },
+	{ .name = "get", .start = op_get_start, .io = op_get_io,
+	  .cancel = op_files_cancel, .free = op_files_free },
+	{ .name = "put-begin", .start = op_put_begin_start },
+	{ .name = "put", .writes = true, .start = op_put_start,
+	  .io = op_put_io, .data = op_put_data, .eof = op_put_eof,
+	  .cancel = op_files_cancel, .free = op_files_free },
+	{ .name = "put-entry", .writes = true, .start = op_put_entry_start },
+	{ .name = NULL }
+};

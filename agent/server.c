@@ -155,7 +155,7 @@ static void
 server_hello(struct conn *c, const struct ll_msg *m)
 {
 	char err[256];
-	json_t *hello;
+	json_t *hello, *caps;
 	int version;
 
 	if (ll_msg_hello_check(m->json, &version, err, sizeof(err)) != 0) {
@@ -163,7 +163,9 @@ server_hello(struct conn *c, const struct ll_msg *m)
 		ll_session_send_error(c->s, 0, LL_EC_VERSION, "%s", err);
 		return;
 	}
-	hello = ll_msg_hello_new("agent", PACKAGE_STRING, server_caps());
+	caps = server_caps();
+	hello = ll_msg_hello_new("agent", PACKAGE_STRING, caps);
+	json_decref(caps);
 	if (agent_opts.insecure)
 		json_object_set_new(hello, "insecure", json_true());
 	ll_session_send_json(c->s, LL_MSG_HELLO, 0, hello);

@@ -2,7 +2,8 @@
  * lifeline exec: run a command on the agent's host.  The remote stdout and
  * stderr stream to ours as they arrive; the remote exit status becomes ours
  * (128 + N for death by signal N, as a shell reports it).  With --json the
- * output is collected instead and printed in one object at the end.
+ * output is collected instead and printed in one object at the end.  With
+ * --chroot the command runs chrooted into the target root.
  */
 #include "config.h"
 
@@ -108,6 +109,7 @@ cmd_exec(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "timeout", required_argument, NULL, 't' },
 		{ "cwd", required_argument, NULL, 'C' },
+		{ "chroot", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct call_handlers h = { .data = exec_data, .eof = exec_eof,
@@ -116,6 +118,7 @@ cmd_exec(int argc, char **argv)
 	struct conn c;
 	json_t *args, *jargv, *res = NULL, *v;
 	const char *cwd = NULL;
+	bool chroot_target = false;
 	double timeout = 0;
 	char *end;
 	int ch, rc, i;
@@ -134,6 +137,9 @@ cmd_exec(int argc, char **argv)
 		case 'C':
 			cwd = optarg;
 			break;
+		case 'R':
+			chroot_target = true;
+			break;
 		default:
 			goto usage;
 		}
@@ -148,6 +154,8 @@ cmd_exec(int argc, char **argv)
 	args = json_pack("{s:o}", "argv", jargv);
 	if (cwd != NULL)
 		json_object_set_new(args, "cwd", json_string(cwd));
+	if (chroot_target)
+		json_object_set_new(args, "chroot", json_true());
 	if (timeout > 0)
 		json_object_set_new(args, "timeout_ms",
 		    json_integer((json_int_t)(timeout * 1000)));
@@ -188,7 +196,7 @@ cmd_exec(int argc, char **argv)
 		msg_error("exec: writing the command's output failed");
 	return rc;
 usage:
-	msg_error("usage: lifeline exec [--timeout SECONDS] [--cwd DIR] -- "
-	    "COMMAND [ARG...]");
+	msg_error("usage: lifeline exec [--timeout SECONDS] [--cwd DIR] "
+	    "[--chroot] -- COMMAND [ARG...]");
 	return EXIT_USAGE;
 }

@@ -1,10 +1,734 @@
-/* placeholder: subcommand being written */
+/*
+ * lifeline get: copy files and directory trees from the target (or, with
+ * --rescue-host, from the rescue system) to here, like `cp -a`.
+ *
+ * The walk is ours: file-stat says what REMOTE is, file-list gives a
+ * directory's entries page by page, and each regular file comes from one
+ * `get` request as DATA on the file channel, written as it arrives into
+ * ".NAME.lifeline-part" beside the destination while we hash it.  The
+ * agent's SHA-256 of what it read must equal ours of what we wrote; then
+ * mode, owner (only when we run as root) and times are set and the part
+ * file is renamed over NAME.  A part file left by a cut transfer is offered
+ * to the agent as a prefix (length and SHA-256): when its own file starts
+ * the same, only the rest crosses the line.  Symlinks are recreated as
+ * links and never followed, here or there.
+ *
+ * This file also holds what get and put share (client/xfer.h).
+ */
 #include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "client.h"
+#include "msg.h"
+#include "xfer.h"
+
+/* --- shared helpers (xfer.h) --------------------------------------------- */
+
+static void
+xfer_size(char *out, size_t len, double v)
+{
+	const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, len, i == 0 ? "%.0f %s" : "%.1f %s", v, unit[i]);
+}
+
+static void
+xfer_progress_draw(struct xfer_progress *p, uint64_t now, bool last)
+{
+	char done[32], total[32], rate[32], eta[32] = "--:--";
+	double secs = (double)(now - p->t0) / 1000.0;
+	double r = secs > 0.2 ? (double)(p->done - p->first) / secs : 0;
+	int pct = p->total > 0 ? (int)(p->done * 100 / p->total) : 100;
+
+	xfer_size(done, sizeof(done), (double)p->done);
+	xfer_size(total, sizeof(total), (double)p->total);
+	xfer_size(rate, sizeof(rate), r);
+	if (r > 0 && !last) {
+		uint64_t left = (uint64_t)((double)(p->total - p->done) / r);
+
+		snprintf(eta, sizeof(eta), "%02llu:%02llu",
+		    (unsigned long long)(left / 60),
+		    (unsigned long long)(left % 60));
+	} else if (last) {
+		snprintf(eta, sizeof(eta), "%.1fs", secs);
+	}
+	fprintf(stderr, "\r%-28.28s %3d%% %10s / %-10s %10s/s %s %s\033[K",
+	    p->name, pct, done, total, rate, last ? "in" : "ETA", eta);
+	if (last)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+void
+xfer_progress_start(struct xfer_progress *p, const char *name,
+    uint64_t total, uint64_t done)
+{
+	memset(p, 0, sizeof(*p));
+	p->on = !client_opts.json && isatty(STDERR_FILENO);
+	if (name == NULL)
+		name = "";
+	snprintf(p->name, sizeof(p->name), "%s",
+	    xfer_base(name)[0] != '\0' ? xfer_base(name) : name);
+	p->total = total;
+	p->done = p->first = done;
+	p->t0 = p->last = ll_now_ms();
+	if (p->on)
+		xfer_progress_draw(p, p->t0, false);
+}
+
+void
+xfer_progress_update(struct xfer_progress *p, uint64_t done)
+{
+	uint64_t now;
+
+	p->done = done;
+	if (!p->on)
+		return;
+	now = ll_now_ms();
+	if (now - p->last < 200)
+		return;
+	p->last = now;
+	xfer_progress_draw(p, now, false);
+}
+
+void
+xfer_progress_end(struct xfer_progress *p)
+{
+	if (p->on)
+		xfer_progress_draw(p, ll_now_ms(), true);
+	p->on = false;
+}
+
+EVP_MD_CTX *
+xfer_md_new(void)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx != NULL && !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		ctx = NULL;
+	}
+	return ctx;
+}
+
+int
+xfer_hash_prefix(int fd, uint64_t len, EVP_MD_CTX *ctx)
+{
+	static unsigned char buf[XFER_CHUNK];
+	uint64_t at = 0;
+
+	while (at < len) {
+		size_t want = len - at > sizeof(buf) ? sizeof(buf) :
+		    (size_t)(len - at);
+		ssize_t n = pread(fd, buf, want, (off_t)at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		at += (uint64_t)n;
+	}
+	return 0;
+}
+
+void
+xfer_digest(EVP_MD_CTX *ctx, char out[65])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned n = 0, i;
+	EVP_MD_CTX *copy = EVP_MD_CTX_new();
+
+	out[0] = '\0';
+	if (copy == NULL || !EVP_MD_CTX_copy_ex(copy, ctx) ||
+	    !EVP_DigestFinal_ex(copy, d, &n)) {
+		EVP_MD_CTX_free(copy);
+		return;
+	}
+	EVP_MD_CTX_free(copy);
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+int
+xfer_remote_path(const char *cmd, const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	const char *p;
+
+	if (in[0] != '/') {
+		msg_error("%s: remote paths are absolute (inside the target "
+		    "root, or the rescue host's with --rescue-host): \"%s\"",
+		    cmd, in);
+		return -1;
+	}
+	for (p = in; *p != '\0'; p++) {
+		if (*p == '/' && o > 0 && out[o - 1] == '/')
+			continue;
+		if (o + 1 >= len) {
+			msg_error("%s: remote path too long: %s", cmd, in);
+			return -1;
+		}
+		out[o++] = *p;
+	}
+	while (o > 1 && out[o - 1] == '/')
+		o--;
+	out[o] = '\0';
+	return 0;
+}
+
+const char *
+xfer_base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s != NULL ? s + 1 : path;
+}
+
+int
+xfer_join(char *out, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(out, len, "%s%s%s", dir,
+	    dir[0] != '\0' && dir[strlen(dir) - 1] == '/' ? "" : "/", name);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int
+xfer_stat(struct xfer *x, const char *path, json_t **entry)
+{
+	json_t *args;
+	int rc;
+
+	args = json_pack("{s:s, s:b}", "path", path, "rescue_host",
+	    x->rescue_host);
+	rc = conn_call(&x->c, "file-stat", args, NULL, entry);
+	json_decref(args);
+	return rc;
+}
+
+void
+xfer_record(struct xfer *x, const char *type, const char *remote,
+    const char *local, uint64_t size, uint64_t offset, uint64_t bytes,
+    const char *sha256)
+{
+	json_t *f;
+
+	x->nfiles++;
+	x->bytes += bytes;
+	if (x->files == NULL)
+		return;
+	f = json_pack("{s:s, s:s, s:s}", "type", type, "remote", remote,
+	    "local", local);
+	if (strcmp(type, "file") == 0) {
+		json_object_set_new(f, "size", json_integer((json_int_t)size));
+		json_object_set_new(f, "offset",
+		    json_integer((json_int_t)offset));
+		json_object_set_new(f, "bytes", json_integer((json_int_t)bytes));
+		json_object_set_new(f, "sha256", json_string(sha256));
+	}
+	json_array_append_new(x->files, f);
+}
+
+void
+xfer_summary(struct xfer *x, const char *verb, uint64_t t0)
+{
+	uint64_t ms = ll_now_ms() - t0;
+	char b[32];
+
+	if (client_opts.json) {
+		print_json(json_pack("{s:o, s:I, s:I, s:I}", "files",
+		    x->files != NULL ? json_incref(x->files) : json_array(),
+		    "entries", (json_int_t)x->nfiles,
+		    "bytes", (json_int_t)x->bytes,
+		    "duration_ms", (json_int_t)ms));
+		return;
+	}
+	xfer_size(b, sizeof(b), (double)x->bytes);
+	printf("%s %llu entr%s, %s transferred in %.1f s\n", verb,
+	    (unsigned long long)x->nfiles, x->nfiles == 1 ? "y" : "ies", b,
+	    (double)ms / 1000.0);
+}
+
+/* --- get ----------------------------------------------------------------- */
+
+struct get_file {
+	int fd;
+	EVP_MD_CTX *md;
+	uint64_t have;		/* length of the part file we offered */
+	uint64_t offset, pos;
+	bool started, eof;
+	char err[256];
+	struct xfer_progress prog;
+};
+
+static void
+get_event(void *ctx, json_t *ev)
+{
+	struct get_file *g = ctx;
+	json_t *o = json_object_get(ev, "offset");
+	json_t *sz = json_object_get(ev, "size");
+
+	if (g->started || !json_is_integer(o))
+		return;
+	g->offset = (uint64_t)json_integer_value(o);
+	if (g->offset != g->have) {
+		/* the agent's file starts differently: from scratch */
+		g->offset = 0;
+		EVP_DigestInit_ex(g->md, EVP_sha256(), NULL);
+		if (ftruncate(g->fd, 0) != 0)
+			snprintf(g->err, sizeof(g->err), "cannot truncate the "
+			    "part file: %s", strerror(errno));
+	}
+	g->pos = g->offset;
+	g->started = true;
+	xfer_progress_start(&g->prog, json_string_value(json_object_get(ev,
+	    "name")), (uint64_t)json_integer_value(sz), g->pos);
+}
+
+static void
+get_data(void *ctx, uint8_t ch, const uint8_t *p, size_t n)
+{
+	struct get_file *g = ctx;
+
+	if (ch != LL_CH_FILE || g->err[0] != '\0')
+		return;
+	if (!g->started) {
+		snprintf(g->err, sizeof(g->err), "file data arrived before "
+		    "the agent said where it starts");
+		return;
+	}
+	while (n > 0) {
+		ssize_t w = pwrite(g->fd, p, n, (off_t)g->pos);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			snprintf(g->err, sizeof(g->err), "write error: %s",
+			    strerror(w < 0 ? errno : ENOSPC));
+			return;
+		}
+		EVP_DigestUpdate(g->md, p, (size_t)w);
+		g->pos += (uint64_t)w;
+		p += w;
+		n -= (size_t)w;
+	}
+	xfer_progress_update(&g->prog, g->pos);
+}
+
+static void
+get_eof(void *ctx, uint8_t ch)
+{
+	struct get_file *g = ctx;
+
+	if (ch == LL_CH_FILE)
+		g->eof = true;
+}
+
+static bool
+get_complete(void *ctx)
+{
+	return ((struct get_file *)ctx)->eof;
+}
+
+/* Owner (only as root), mode (not for links) and times of a local entry. */
+static int
+get_apply_meta(struct xfer *x, int dirfd, const char *name, json_t *e,
+    bool is_link, const char *local)
+{
+	struct timespec ts[2];
+
+	if (x->is_root && fchownat(dirfd, name,
+	    (uid_t)json_integer_value(json_object_get(e, "uid")),
+	    (gid_t)json_integer_value(json_object_get(e, "gid")),
+	    AT_SYMLINK_NOFOLLOW) != 0) {
+		msg_error("get: cannot set the owner of %s: %s", local,
+		    strerror(errno));
+		return -1;
+	}
+	if (!is_link && fchmodat(dirfd, name,
+	    (mode_t)json_integer_value(json_object_get(e, "mode")), 0) != 0) {
+		msg_error("get: cannot set the mode of %s: %s", local,
+		    strerror(errno));
+		return -1;
+	}
+	ts[0].tv_sec = json_integer_value(json_object_get(e, "atime"));
+	ts[0].tv_nsec = json_integer_value(json_object_get(e, "atime_ns"));
+	ts[1].tv_sec = json_integer_value(json_object_get(e, "mtime"));
+	ts[1].tv_nsec = json_integer_value(json_object_get(e, "mtime_ns"));
+	if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) != 0) {
+		msg_error("get: cannot set the times of %s: %s", local,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Is name in dirfd a directory (want_dir) or not?  -1 with a message. */
+static int
+get_check_kind(int dirfd, const char *name, bool want_dir, const char *local)
+{
+	struct stat sb;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	if (S_ISDIR(sb.st_mode) && !want_dir) {
+		msg_error("get: %s is a directory: refusing to replace a "
+		    "directory with a file or link", local);
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode) && want_dir) {
+		msg_error("get: %s exists and is not a directory: refusing to "
+		    "replace it with a directory", local);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
+    const char *name, const char *local)
+{
+	struct call_handlers h = { .data = get_data, .eof = get_eof,
+	    .event = get_event, .complete = get_complete };
+	struct get_file g;
+	char part[NAME_MAX + 1], hex[65], prefix[65];
+	const char *theirs;
+	json_t *args, *res = NULL;
+	struct stat sb;
+	int rc = EXIT_FAILED;
+
+	memset(&g, 0, sizeof(g));
+	h.ctx = &g;
+	if (strlen(name) + sizeof(XFER_PART_SUFFIX) + 1 > NAME_MAX) {
+		msg_error("get: name too long for a part file: %s", local);
+		return EXIT_FAILED;
+	}
+	snprintf(part, sizeof(part), ".%s%s", name, XFER_PART_SUFFIX);
+	g.fd = openat(dirfd, part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (g.fd < 0 || fstat(g.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		msg_error("get: cannot open the part file %s%s for %s: %s",
+		    ".", part + 1, local, strerror(errno));
+		goto out;
+	}
+	if ((g.md = xfer_md_new()) == NULL)
+		goto out;
+	args = json_pack("{s:s, s:b}", "path", remote, "rescue_host",
+	    x->rescue_host);
+	if (sb.st_size > 0 && xfer_hash_prefix(g.fd, (uint64_t)sb.st_size,
+	    g.md) == 0) {
+		g.have = (uint64_t)sb.st_size;
+		xfer_digest(g.md, prefix);
+		json_object_set_new(args, "offset",
+		    json_integer((json_int_t)g.have));
+		json_object_set_new(args, "prefix_sha256", json_string(prefix));
+	} else {
+		EVP_DigestInit_ex(g.md, EVP_sha256(), NULL);
+	}
+	rc = conn_call(&x->c, "get", args, &h, &res);
+	json_decref(args);
+	xfer_progress_end(&g.prog);
+	if (rc != 0) {
+		msg_error("%s", x->c.err);
+		goto out;
+	}
+	rc = EXIT_FAILED;
+	if (g.err[0] != '\0') {
+		msg_error("get: %s: %s", local, g.err);
+		goto out;
+	}
+	xfer_digest(g.md, hex);
+	theirs = json_string_value(json_object_get(res, "sha256"));
+	if (theirs == NULL || strcmp(theirs, hex) != 0 ||
+	    (uint64_t)json_integer_value(json_object_get(res, "size")) !=
+	    g.pos) {
+		/* what we hold is wrong somewhere: do not resume from it */
+		unlinkat(dirfd, part, 0);
+		msg_error("get: SHA-256 mismatch for %s: the agent read %s, "
+		    "we wrote %s; %s left as it was", remote,
+		    theirs != NULL ? theirs : "?", hex, local);
+		goto out;
+	}
+	if (fsync(g.fd) != 0) {
+		msg_error("get: %s: fsync: %s", local, strerror(errno));
+		goto out;
+	}
+	if (get_check_kind(dirfd, name, false, local) != 0 ||
+	    get_apply_meta(x, dirfd, part, e, false, local) != 0)
+		goto out;
+	if (renameat(dirfd, part, dirfd, name) != 0) {
+		msg_error("get: cannot rename the part file to %s: %s", local,
+		    strerror(errno));
+		goto out;
+	}
+	xfer_record(x, "file", remote, local, g.pos, g.offset,
+	    g.pos - g.offset, hex);
+	rc = 0;
+out:
+	if (g.fd >= 0)
+		close(g.fd);
+	EVP_MD_CTX_free(g.md);
+	json_decref(res);
+	return rc;
+}
+
+static int get_entry(struct xfer *x, const char *remote, json_t *e,
+    int dirfd, const char *name, const char *local);
+
+static int
+get_dir(struct xfer *x, const char *remote, json_t *e, int dirfd,
+    const char *name, const char *local)
+{
+	char crem[PATH_MAX], cloc[PATH_MAX];
+	json_t *args, *res = NULL, *ent;
+	json_int_t start = 0;
+	size_t i;
+	int fd, rc = EXIT_FAILED;
+
+	if (get_check_kind(dirfd, name, true, local) != 0)
+		return EXIT_FAILED;
+	if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST) {
+		msg_error("get: cannot create %s: %s", local, strerror(errno));
+		return EXIT_FAILED;
+	}
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		msg_error("get: cannot open %s: %s", local, strerror(errno));
+		return EXIT_FAILED;
+	}
+	for (;;) {
+		args = json_pack("{s:s, s:b, s:I}", "path", remote,
+		    "rescue_host", x->rescue_host, "start", start);
+		rc = conn_call(&x->c, "file-list", args, NULL, &res);
+		json_decref(args);
+		if (rc != 0) {
+			msg_error("%s", x->c.err);
+			goto out;
+		}
+		json_array_foreach(json_object_get(res, "entries"), i, ent) {
+			const char *n = json_string_value(json_object_get(ent,
+			    "name"));
+
+			if (n == NULL || strchr(n, '/') != NULL ||
+			    strcmp(n, ".") == 0 || strcmp(n, "..") == 0) {
+				msg_error("get: the agent sent a bad name in %s",
+				    remote);
+				rc = EXIT_PROTOCOL;
+				goto out;
+			}
+			if (xfer_join(crem, sizeof(crem), remote, n) != 0 ||
+			    xfer_join(cloc, sizeof(cloc), local, n) != 0) {
+				msg_error("get: path too long below %s", remote);
+				rc = EXIT_FAILED;
+				goto out;
+			}
+			if ((rc = get_entry(x, crem, ent, fd, n, cloc)) != 0)
+				goto out;
+		}
+		if (!json_is_integer(json_object_get(res, "next")))
+			break;
+		start = json_integer_value(json_object_get(res, "next"));
+		json_decref(res);
+		res = NULL;
+	}
+	/* times last: creating the children changed them */
+	rc = EXIT_FAILED;
+	if (get_apply_meta(x, dirfd, name, e, false, local) != 0)
+		goto out;
+	xfer_record(x, "dir", remote, local, 0, 0, 0, NULL);
+	rc = 0;
+out:
+	json_decref(res);
+	close(fd);
+	return rc;
+}
+
+static int
+get_link(struct xfer *x, const char *remote, json_t *e, int dirfd,
+    const char *name, const char *local)
+{
+	const char *target = json_string_value(json_object_get(e, "target"));
+	char part[NAME_MAX + 1];
+
+	if (target == NULL || target[0] == '\0') {
+		msg_error("get: the agent could not read the link %s", remote);
+		return EXIT_FAILED;
+	}
+	if (get_check_kind(dirfd, name, false, local) != 0)
+		return EXIT_FAILED;
+	if (strlen(name) + sizeof(XFER_PART_SUFFIX) + 1 > NAME_MAX) {
+		msg_error("get: name too long: %s", local);
+		return EXIT_FAILED;
+	}
+	snprintf(part, sizeof(part), ".%s%s", name, XFER_PART_SUFFIX);
+	unlinkat(dirfd, part, 0);
+	if (symlinkat(target, dirfd, part) != 0) {
+		msg_error("get: cannot create the link %s: %s", local,
+		    strerror(errno));
+		return EXIT_FAILED;
+	}
+	if (get_apply_meta(x, dirfd, part, e, true, local) != 0) {
+		unlinkat(dirfd, part, 0);
+		return EXIT_FAILED;
+	}
+	if (renameat(dirfd, part, dirfd, name) != 0) {
+		msg_error("get: cannot put the link %s in place: %s", local,
+		    strerror(errno));
+		unlinkat(dirfd, part, 0);
+		return EXIT_FAILED;
+	}
+	xfer_record(x, "symlink", remote, local, 0, 0, 0, NULL);
+	return 0;
+}
+
+static int
+get_entry(struct xfer *x, const char *remote, json_t *e, int dirfd,
+    const char *name, const char *local)
+{
+	const char *type = json_string_value(json_object_get(e, "type"));
+
+	if (type == NULL)
+		type = "?";
+	if (strcmp(type, "file") == 0)
+		return get_file(x, remote, e, dirfd, name, local);
+	if (strcmp(type, "dir") == 0)
+		return get_dir(x, remote, e, dirfd, name, local);
+	if (strcmp(type, "symlink") == 0)
+		return get_link(x, remote, e, dirfd, name, local);
+	msg_warn("get: skipping %s: not a file, directory or link", remote);
+	return 0;
+}
+
 int
 cmd_get(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	msg_error("get: not available yet");
+	static const struct option longopts[] = {
+		{ "rescue-host", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct xfer x;
+	struct stat sb;
+	char remote[PATH_MAX], local[PATH_MAX], ldir[PATH_MAX], lpath[PATH_MAX];
+	const char *lname, *dest;
+	json_t *e = NULL;
+	bool into_dir, rh = false;
+	uint64_t t0;
+	int ch, i, nremote, dfd = -1, rc = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+H", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'H':
+			rh = true;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	nremote = argc - optind - 1;
+	if (nremote < 1)
+		goto usage;
+	dest = argv[argc - 1];
+	for (i = optind; i < argc - 1; i++) {
+		if (xfer_remote_path("get", argv[i], remote,
+		    sizeof(remote)) != 0)
+			return EXIT_USAGE;
+	}
+	into_dir = stat(dest, &sb) == 0 && S_ISDIR(sb.st_mode);
+	if (nremote > 1 && !into_dir) {
+		msg_error("get: %s must be an existing directory when several "
+		    "remote paths are given", dest);
+		return EXIT_USAGE;
+	}
+	/* the destination's parent (or itself, when copying into it) */
+	snprintf(local, sizeof(local), "%s", dest);
+	while (strlen(local) > 1 && local[strlen(local) - 1] == '/')
+		local[strlen(local) - 1] = '\0';
+	if (into_dir) {
+		snprintf(ldir, sizeof(ldir), "%s", local);
+		lname = NULL;
+	} else {
+		char *s = strrchr(local, '/');
+
+		if (s == NULL) {
+			snprintf(ldir, sizeof(ldir), ".");
+			lname = local;
+		} else {
+			*s = '\0';
+			snprintf(ldir, sizeof(ldir), "%s", s == local ? "/" :
+			    local);
+			lname = s + 1;
+		}
+		if (strcmp(lname, ".") == 0 || strcmp(lname, "..") == 0 ||
+		    lname[0] == '\0') {
+			msg_error("get: %s does not exist", dest);
+			return EXIT_USAGE;
+		}
+	}
+	if ((dfd = open(ldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		msg_error("get: cannot open the directory %s: %s", ldir,
+		    strerror(errno));
+		return EXIT_FAILED;
+	}
+	memset(&x, 0, sizeof(x));
+	x.rescue_host = rh;
+	x.is_root = geteuid() == 0;
+	if (client_opts.json)
+		x.files = json_array();
+	if ((rc = conn_open(&x.c)) != 0) {
+		msg_error("%s", x.c.err);
+		goto close;
+	}
+	t0 = ll_now_ms();
+	for (i = optind; i < argc - 1 && rc == 0; i++) {
+		const char *name;
+
+		xfer_remote_path("get", argv[i], remote, sizeof(remote));
+		if ((rc = xfer_stat(&x, remote, &e)) != 0) {
+			msg_error("%s", x.c.err);
+			break;
+		}
+		name = into_dir ? xfer_base(remote) : lname;
+		if (name[0] == '\0') {
+			msg_error("get: cannot copy / into a directory: name "
+			    "the entries below it");
+			rc = EXIT_USAGE;
+			break;
+		}
+		if (into_dir)
+			xfer_join(lpath, sizeof(lpath), ldir, name);
+		else
+			snprintf(lpath, sizeof(lpath), "%s", dest);
+		rc = get_entry(&x, remote, e, dfd, name, lpath);
+		json_decref(e);
+		e = NULL;
+	}
+	if (rc == 0)
+		xfer_summary(&x, "got", t0);
+close:
+	conn_close(&x.c);
+	json_decref(x.files);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+usage:
+	msg_error("usage: lifeline get [--rescue-host] REMOTE... LOCAL");
 	return EXIT_USAGE;
 }

@@ -1,10 +1,112 @@
-/* placeholder: subcommand being written */
+/*
+ * lifeline mount: mount the original root on the rescue host (the agent's
+ * target root), optionally with the target's own fstab below it and the
+ * bind mounts a chroot needs.  Prints what was mounted and what was
+ * skipped; warnings (an fstab entry that failed) go to stderr and do not
+ * make the command fail.
+ */
 #include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "client.h"
+
+static void
+mount_print(json_t *res)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "mounted"), i, v) {
+		const char *opts = json_string_value(json_object_get(v,
+		    "options"));
+
+		printf("mounted %s on %s (%s%s%s)\n",
+		    json_string_value(json_object_get(v, "source")),
+		    json_string_value(json_object_get(v, "target")),
+		    json_string_value(json_object_get(v, "fstype")),
+		    opts != NULL && opts[0] != '\0' ? ", " : "",
+		    opts != NULL ? opts : "");
+	}
+	json_array_foreach(json_object_get(res, "skipped"), i, v)
+		printf("skipped %s %s: %s\n",
+		    json_string_value(json_object_get(v, "source")),
+		    json_string_value(json_object_get(v, "mountpoint")),
+		    json_string_value(json_object_get(v, "reason")));
+	json_array_foreach(json_object_get(res, "warnings"), i, v)
+		msg_warn("%s", json_string_value(v));
+	if (json_is_string(v = json_object_get(res, "target_root")))
+		printf("target root is %s\n", json_string_value(v));
+}
+
 int
 cmd_mount(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	msg_error("mount: not available yet");
+	static const struct option longopts[] = {
+		{ "options", required_argument, NULL, 'o' },
+		{ "type", required_argument, NULL, 't' },
+		{ "ro", no_argument, NULL, 'r' },
+		{ "fstab", no_argument, NULL, 'f' },
+		{ "chroot", no_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conn c;
+	json_t *args, *res = NULL;
+	int ch, rc;
+
+	args = json_object();
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+o:t:r", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			json_object_set_new(args, "options",
+			    json_string(optarg));
+			break;
+		case 't':
+			json_object_set_new(args, "fstype",
+			    json_string(optarg));
+			break;
+		case 'r':
+			json_object_set_new(args, "ro", json_true());
+			break;
+		case 'f':
+			json_object_set_new(args, "fstab", json_true());
+			break;
+		case 'c':
+			json_object_set_new(args, "chroot", json_true());
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (argc - optind > 2)
+		goto usage;
+	if (optind < argc)
+		json_object_set_new(args, "source", json_string(argv[optind]));
+	if (optind + 1 < argc)
+		json_object_set_new(args, "target",
+		    json_string(argv[optind + 1]));
+	if ((rc = conn_open(&c)) != 0 ||
+	    (rc = conn_call(&c, "mount", args, NULL, &res)) != 0) {
+		msg_error("%s", c.err);
+		json_decref(args);
+		conn_close(&c);
+		return rc;
+	}
+	json_decref(args);
+	conn_close(&c);
+	if (client_opts.json) {
+		print_json(res);
+		return EXIT_OK;
+	}
+	mount_print(res);
+	json_decref(res);
+	return EXIT_OK;
+usage:
+	json_decref(args);
+	msg_error("usage: lifeline mount [-o OPTS] [-t TYPE] [--ro] [--fstab] "
+	    "[--chroot] [SOURCE] [TARGET]");
 	return EXIT_USAGE;
 }

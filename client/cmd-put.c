@@ -1,10 +1,391 @@
-/* placeholder: subcommand being written */
+/*
+ * lifeline put: copy files and directory trees from here into the target
+ * (or, with --rescue-host, onto the rescue system), like `cp -a`.
+ *
+ * We walk the local tree without following symlinks.  Directories and links
+ * are one put-entry request each (a directory twice: created first, its
+ * times set again after its contents).  A regular file is hashed first;
+ * put-begin tells what a cut upload left in the agent's temp file, and when
+ * our file starts with the same bytes we send only the rest.  The `put`
+ * request carries the metadata, the size and the SHA-256; the bytes follow
+ * as DATA on the file channel, sent only while the session has room, and
+ * the agent replaces the file only when its hash of what it wrote matches.
+ */
 #include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "client.h"
+#include "msg.h"
+#include "xfer.h"
+
+struct put_file {
+	struct xfer *x;
+	int fd;
+	uint64_t pos, size;
+	bool eof_sent;
+	struct xfer_progress prog;
+};
+
+static int
+put_produce(void *ctx, struct ll_session *s, uint32_t id)
+{
+	static unsigned char buf[XFER_CHUNK];
+	struct put_file *p = ctx;
+
+	while (p->pos < p->size) {
+		size_t room = ll_session_room(s);
+		size_t want = p->size - p->pos > sizeof(buf) ? sizeof(buf) :
+		    (size_t)(p->size - p->pos);
+		ssize_t n;
+
+		if (room == 0)
+			break;
+		if (want > room)
+			want = room;
+		n = pread(p->fd, buf, want, (off_t)p->pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return conn_set_error(&p->x->c, EXIT_FAILED, "put: read "
+			    "error at byte %llu (did the file shrink?): %s",
+			    (unsigned long long)p->pos,
+			    n < 0 ? strerror(errno) : "end of file");
+		ll_session_send_data(s, LL_CH_FILE, id, buf, (size_t)n);
+		p->pos += (uint64_t)n;
+	}
+	xfer_progress_update(&p->prog, p->pos);
+	if (p->pos == p->size && !p->eof_sent) {
+		ll_session_send_eof(s, LL_CH_FILE, id);
+		p->eof_sent = true;
+	}
+	return 0;
+}
+
+/* The metadata arguments of a local entry. */
+static json_t *
+put_args(struct xfer *x, const char *remote, const struct stat *sb)
+{
+	return json_pack("{s:s, s:b, s:i, s:I, s:I, s:I, s:i, s:I, s:i}",
+	    "path", remote, "rescue_host", x->rescue_host,
+	    "mode", (int)(sb->st_mode & 07777),
+	    "uid", (json_int_t)sb->st_uid, "gid", (json_int_t)sb->st_gid,
+	    "mtime", (json_int_t)sb->st_mtim.tv_sec,
+	    "mtime_ns", (int)sb->st_mtim.tv_nsec,
+	    "atime", (json_int_t)sb->st_atim.tv_sec,
+	    "atime_ns", (int)sb->st_atim.tv_nsec);
+}
+
+static int
+put_file(struct xfer *x, int dirfd, const char *name, const char *local,
+    const char *remote)
+{
+	struct call_handlers h = { .produce = put_produce };
+	struct put_file p;
+	struct stat sb;
+	EVP_MD_CTX *md = NULL;
+	char hex[65], prefix[65];
+	const char *theirs;
+	json_t *args, *res = NULL;
+	uint64_t partial;
+	int rc = EXIT_FAILED;
+
+	memset(&p, 0, sizeof(p));
+	p.x = x;
+	h.ctx = &p;
+	p.fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (p.fd < 0 || fstat(p.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		msg_error("put: cannot open %s: %s", local, strerror(errno));
+		goto out;
+	}
+	p.size = (uint64_t)sb.st_size;
+	if ((md = xfer_md_new()) == NULL ||
+	    xfer_hash_prefix(p.fd, p.size, md) != 0) {
+		msg_error("put: cannot read %s: %s", local, strerror(errno));
+		goto out;
+	}
+	xfer_digest(md, hex);
+
+	/* what a cut upload left over there, and is it our prefix? */
+	args = json_pack("{s:s, s:b}", "path", remote, "rescue_host",
+	    x->rescue_host);
+	rc = conn_call(&x->c, "put-begin", args, NULL, &res);
+	json_decref(args);
+	if (rc != 0) {
+		msg_error("%s", x->c.err);
+		goto out;
+	}
+	partial = (uint64_t)json_integer_value(json_object_get(res,
+	    "partial"));
+	theirs = json_string_value(json_object_get(res, "partial_sha256"));
+	if (partial > 0 && partial <= p.size && theirs != NULL) {
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		if (xfer_hash_prefix(p.fd, partial, md) == 0) {
+			xfer_digest(md, prefix);
+			if (strcmp(prefix, theirs) == 0)
+				p.pos = partial;
+		}
+	}
+	json_decref(res);
+	res = NULL;
+
+	args = put_args(x, remote, &sb);
+	json_object_set_new(args, "size", json_integer((json_int_t)p.size));
+	json_object_set_new(args, "offset", json_integer((json_int_t)p.pos));
+	json_object_set_new(args, "sha256", json_string(hex));
+	xfer_progress_start(&p.prog, remote, p.size, p.pos);
+	{
+		uint64_t offset = p.pos;
+
+		rc = conn_call(&x->c, "put", args, &h, &res);
+		json_decref(args);
+		xfer_progress_end(&p.prog);
+		if (rc != 0) {
+			msg_error("%s", x->c.err);
+			goto out;
+		}
+		theirs = json_string_value(json_object_get(res, "sha256"));
+		if (theirs == NULL || strcmp(theirs, hex) != 0) {
+			msg_error("put: the agent reports SHA-256 %s for %s, "
+			    "ours is %s", theirs != NULL ? theirs : "?", remote,
+			    hex);
+			rc = EXIT_FAILED;
+			goto out;
+		}
+		xfer_record(x, "file", remote, local, p.size, offset,
+		    p.size - offset, hex);
+	}
+	rc = 0;
+out:
+	if (p.fd >= 0)
+		close(p.fd);
+	EVP_MD_CTX_free(md);
+	json_decref(res);
+	return rc;
+}
+
+static int
+put_call_entry(struct xfer *x, const char *remote, const struct stat *sb,
+    const char *type, const char *target, bool times)
+{
+	json_t *args = put_args(x, remote, sb);
+	int rc;
+
+	json_object_set_new(args, "type", json_string(type));
+	if (target != NULL)
+		json_object_set_new(args, "target", json_string(target));
+	if (!times) {
+		json_object_del(args, "mtime");
+		json_object_del(args, "atime");
+	}
+	rc = conn_call(&x->c, "put-entry", args, NULL, NULL);
+	json_decref(args);
+	if (rc != 0)
+		msg_error("%s", x->c.err);
+	return rc;
+}
+
+static int
+put_entry(struct xfer *x, int dirfd, const char *name, const char *local,
+    const char *remote)
+{
+	char clocal[PATH_MAX], cremote[PATH_MAX], target[PATH_MAX];
+	struct dirent *de;
+	struct stat sb;
+	ssize_t n;
+	DIR *d;
+	int fd, rc;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		msg_error("put: %s: %s", local, strerror(errno));
+		return EXIT_FAILED;
+	}
+	if (S_ISREG(sb.st_mode))
+		return put_file(x, dirfd, name, local, remote);
+	if (S_ISLNK(sb.st_mode)) {
+		if ((n = readlinkat(dirfd, name, target, sizeof(target) - 1)) <
+		    0) {
+			msg_error("put: cannot read the link %s: %s", local,
+			    strerror(errno));
+			return EXIT_FAILED;
+		}
+		target[n] = '\0';
+		if ((rc = put_call_entry(x, remote, &sb, "symlink", target,
+		    true)) == 0)
+			xfer_record(x, "symlink", remote, local, 0, 0, 0, NULL);
+		return rc;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		msg_warn("put: skipping %s: not a file, directory or link",
+		    local);
+		return 0;
+	}
+	if ((rc = put_call_entry(x, remote, &sb, "dir", NULL, false)) != 0)
+		return rc;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		msg_error("put: cannot read the directory %s: %s", local,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_FAILED;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (xfer_join(clocal, sizeof(clocal), local, de->d_name) != 0 ||
+		    xfer_join(cremote, sizeof(cremote), remote,
+		    de->d_name) != 0) {
+			msg_error("put: path too long below %s", local);
+			rc = EXIT_FAILED;
+			break;
+		}
+		rc = put_entry(x, fd, de->d_name, clocal, cremote);
+	}
+	closedir(d);
+	if (rc != 0)
+		return rc;
+	/* again, now that its contents no longer change its times */
+	if ((rc = put_call_entry(x, remote, &sb, "dir", NULL, true)) == 0)
+		xfer_record(x, "dir", remote, local, 0, 0, 0, NULL);
+	return rc;
+}
+
 int
 cmd_put(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	msg_error("put: not available yet");
+	static const struct option longopts[] = {
+		{ "rescue-host", no_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct xfer x;
+	char remote[PATH_MAX], dest[PATH_MAX], local[PATH_MAX];
+	char ldir[PATH_MAX], real[PATH_MAX];
+	const char *type = NULL, *lname;
+	json_t *e = NULL;
+	bool into_dir = false, rh = false;
+	uint64_t t0;
+	int ch, i, nlocal, dfd, rc = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+H", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'H':
+			rh = true;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	nlocal = argc - optind - 1;
+	if (nlocal < 1)
+		goto usage;
+	if (xfer_remote_path("put", argv[argc - 1], remote,
+	    sizeof(remote)) != 0)
+		return EXIT_USAGE;
+	for (i = optind; i < argc - 1; i++) {
+		struct stat sb;
+
+		if (lstat(argv[i], &sb) != 0) {
+			msg_error("put: %s: %s", argv[i], strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
+	memset(&x, 0, sizeof(x));
+	x.rescue_host = rh;
+	if (client_opts.json)
+		x.files = json_array();
+	if ((rc = conn_open(&x.c)) != 0) {
+		msg_error("%s", x.c.err);
+		goto close;
+	}
+	t0 = ll_now_ms();
+	/* cp -a: into REMOTE when it is a directory, else as REMOTE */
+	rc = xfer_stat(&x, remote, &e);
+	if (rc == 0) {
+		type = json_string_value(json_object_get(e, "type"));
+		into_dir = type != NULL && strcmp(type, "dir") == 0;
+	} else if (rc != EXIT_FAILED || strcmp(x.c.err_code, "not_found") != 0 ||
+	    strstr(x.c.err, "no target root") != NULL) {
+		msg_error("%s", x.c.err);
+		goto close;
+	}
+	rc = 0;
+	if (nlocal > 1 && !into_dir) {
+		msg_error("put: %s must be an existing directory when several "
+		    "local paths are given", remote);
+		rc = EXIT_USAGE;
+		goto close;
+	}
+	for (i = optind; i < argc - 1 && rc == 0; i++) {
+		char *s;
+
+		snprintf(local, sizeof(local), "%s", argv[i]);
+		while (strlen(local) > 1 && local[strlen(local) - 1] == '/')
+			local[strlen(local) - 1] = '\0';
+		if ((s = strrchr(local, '/')) == NULL) {
+			snprintf(ldir, sizeof(ldir), ".");
+			lname = local;
+		} else {
+			snprintf(ldir, sizeof(ldir), "%.*s", s == local ? 1 :
+			    (int)(s - local), local);
+			lname = s + 1;
+		}
+		if (strcmp(lname, ".") == 0 || strcmp(lname, "..") == 0 ||
+		    strcmp(local, "/") == 0) {
+			/* name the directory by what it really is */
+			if (realpath(local, real) == NULL ||
+			    strcmp(real, "/") == 0) {
+				msg_error("put: name the entries below %s",
+				    local);
+				rc = EXIT_USAGE;
+				break;
+			}
+			snprintf(local, sizeof(local), "%s", real);
+			s = strrchr(local, '/');
+			snprintf(ldir, sizeof(ldir), "%.*s", s == local ? 1 :
+			    (int)(s - local), local);
+			lname = s + 1;
+		}
+		if (into_dir) {
+			if (xfer_join(dest, sizeof(dest), remote, lname) != 0) {
+				msg_error("put: remote path too long");
+				rc = EXIT_USAGE;
+				break;
+			}
+		} else {
+			snprintf(dest, sizeof(dest), "%s", remote);
+		}
+		if ((dfd = open(ldir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) < 0) {
+			msg_error("put: cannot open %s: %s", ldir,
+			    strerror(errno));
+			rc = EXIT_FAILED;
+			break;
+		}
+		rc = put_entry(&x, dfd, lname, argv[i], dest);
+		close(dfd);
+	}
+	if (rc == 0)
+		xfer_summary(&x, "put", t0);
+close:
+	json_decref(e);
+	conn_close(&x.c);
+	json_decref(x.files);
+	return rc;
+usage:
+	msg_error("usage: lifeline put [--rescue-host] LOCAL... REMOTE");
 	return EXIT_USAGE;
 }

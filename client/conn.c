@@ -129,7 +129,7 @@ conn_open(struct conn *c)
 		    "up to %zu bytes", client_opts.via, st.radix,
 		    st.frame_payload);
 	}
-	hello = ll_msg_hello_new("client", PACKAGE_STRING, json_array());
+	hello = ll_msg_hello_new("client", PACKAGE_STRING, NULL);
 	rc = ll_session_send_json(c->s, LL_MSG_HELLO, 0, hello);
 	json_decref(hello);
 	if (rc != 0)

@@ -344,6 +344,19 @@ ll_session_io(struct ll_session *s, const struct pollfd *pfd, uint64_t now)
 	(void)pfd;	/* non-blocking I/O: trying is cheap and always safe */
 	if ((err = session_read(s, now)) != 0)
 		return err;
+	if (ll_link_session(s->link) != s->generation) {
+		/*
+		 * A new client replaced the old one.  What was queued for the
+		 * old one must not reach the new one's fresh streams, not even
+		 * the rest of a half-sent record: drop it before anything is
+		 * fed to the link.
+		 */
+		s->generation = ll_link_session(s->link);
+		for (int i = 0; i < 2; i++) {
+			ll_buf_reset(&s->tx[i]);
+			ll_buf_reset(&s->rx[i]);
+		}
+	}
 	session_console(s);
 	session_drain_link(s);
 	session_feed_link(s);
@@ -363,14 +376,6 @@ ll_session_io(struct ll_session *s, const struct pollfd *pfd, uint64_t now)
 			    "session", s->t->spec);
 		return session_fail(s, err != 0 ? err : LL_ERR_IO, "%s: link "
 		    "failed: %s", s->t->spec, ll_strerror(err));
-	}
-	if (ll_link_session(s->link) != s->generation) {
-		/* A new client replaced the old one: its bytes are gone. */
-		s->generation = ll_link_session(s->link);
-		for (int i = 0; i < 2; i++) {
-			ll_buf_reset(&s->tx[i]);
-			ll_buf_reset(&s->rx[i]);
-		}
 	}
 	return 0;
 }

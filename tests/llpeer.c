@@ -194,7 +194,7 @@ cmd_raw(int argc, char **argv)
 		return 1;
 	}
 	{
-		json_t *hello = ll_msg_hello_new("client", "llpeer", json_array());
+		json_t *hello = ll_msg_hello_new("client", "llpeer", NULL);
 
 		ll_session_send_json(s, LL_MSG_HELLO, 0, hello);
 		json_decref(hello);
