@@ -32,53 +32,21 @@ img=$D/disk.img
 tree=$D/tree
 rm -rf "$tree" "$img" "$D/root.img" "$D/boot.img"
 
-# The original OS's root, as make_tree in tests/sys/lib.sh builds it, with
-# root/demo kept small (a few KiB) so the demo copies it quickly at 115200
-# baud, and a few files to damage.
+# The original OS's root: the tests' tree (tests/sys/tree.sh), with
+# root/demo replaced by a few small files (the demo copies them at 115200
+# baud), stand-ins for the login shells, and a few files to damage.
+. "$(dirname "$0")/sys/tree.sh"
 build_tree() {
 	d=$1
-	mkdir -p "$d/etc/ssh" "$d/root/demo/sub" "$d/home/alice" "$d/tmp" \
-		"$d/dev" "$d/proc" "$d/sys" "$d/run" "$d/var/log" "$d/boot" \
-		"$d/bin" "$d/usr/sbin"
-	chmod 700 "$d/root"; chmod 1777 "$d/tmp"
+	make_tree "$d"
+	rm -rf "$d/root/demo"
+	mkdir -p "$d/root/demo/sub" "$d/boot" "$d/bin" "$d/usr/sbin"
 	# the login shells named in etc/passwd (stand-ins)
 	printf '#!/bin/sh\nexit 0\n' >"$d/bin/bash"
 	printf '#!/bin/sh\necho "This account is currently not available."\nexit 1\n' \
 		>"$d/usr/sbin/nologin"
 	chmod 755 "$d/bin/bash" "$d/usr/sbin/nologin"
-	cat >"$d/etc/os-release" <<-'E'
-	PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"
-	NAME="Debian GNU/Linux"
-	VERSION_ID="12"
-	VERSION="12 (bookworm)"
-	ID=debian
-	E
-	cat >"$d/etc/fstab" <<-'E'
-	# <file system> <mount point> <type> <options> <dump> <pass>
-	LABEL=origroot / ext4 errors=remount-ro 0 1
-	LABEL=origboot /boot ext4 defaults 0 2
-	/swapfile none swap sw 0 0
-	E
-	cat >"$d/etc/passwd" <<-'E'
-	root:x:0:0:root:/root:/bin/bash
-	daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
-	alice:x:1000:1000:Alice,,,:/home/alice:/bin/bash
-	E
-	# root's hash: of a random password nobody knows
-	cat >"$d/etc/shadow" <<-'E'
-	root:$y$j9T$5mLyEBAFpWaX3kq9VzXbN/$FeVgY1Gd5t7.0yxZJYcNjR6Jq3JgJhvSVn3rJ2vIvP5:19700:0:99999:7:::
-	daemon:*:19700:0:99999:7:::
-	alice:$6$rounds=5000$saltsaltsalt$3Yg0WcKpYbdQ5vZ2cN9QpS5Yf8x4n6wM1u2L0pVfJ0e8Tq7r6Z5yX4wV3uT2sR1qP0oN9mL8kJ7iH6gF5eD4c:19700:0:99999:7:::
-	E
-	chmod 640 "$d/etc/shadow"
-	cat >"$d/etc/group" <<-'E'
-	root:x:0:
-	shadow:x:42:
-	alice:x:1000:
-	E
 	echo broken-server >"$d/etc/hostname"
-	printf 'ENCRYPT_METHOD YESCRYPT\nYESCRYPT_COST_FACTOR 5\n' >"$d/etc/login.defs"
-	printf 'PermitRootLogin prohibit-password\nPasswordAuthentication yes\n' >"$d/etc/ssh/sshd_config"
 	cat >"$d/root/demo/notes.txt" <<-'E'
 	Things to remember about this server:
 	- the database dump is in db-dump.sql
@@ -100,9 +68,6 @@ build_tree() {
 for i in range(400): print("Jan  1 00:00:%02d broken-server kernel: line %d" % (i % 60, i))' \
 		>"$d/var/log/syslog.1"
 	printf 'an old log\n' >"$d/var/log/old.log"
-	if [ "$(id -u)" = 0 ]; then
-		chown -R 1000:1000 "$d/home/alice"
-	fi
 }
 
 mkdir -p "$tree"

@@ -17,22 +17,11 @@
 
 #include "buf.h"
 #include "error.h"
+#include "testutil.h"
 
 #define FUZZ_SEED	0x5eedb0f1U
 #define FUZZ_STEPS	20000
 #define FUZZ_MAX	4096
-
-/* xorshift32: a tiny PRNG so runs reproduce on every libc. */
-static uint32_t
-rnd(uint32_t *s)
-{
-	uint32_t	x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
 
 static void
 test_put_get_be(void **state)

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "error.h"
 #include "frame.h"
+#include "testutil.h"
 
 #define SEED		0x1f4a3e5dU
 #define RANDOM_FRAMES	1500
@@ -32,17 +33,6 @@
 
 static const struct ll_epochs ep1 = { 0x12345678, 0x9abcdef0 };
 static const struct ll_epochs ep2 = { 0x12345678, 0x9abcdef1 };
-
-static uint32_t
-rnd(uint32_t *s)
-{
-	uint32_t	x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
 
 static bool
 is_never(uint8_t c)

@@ -23,22 +23,11 @@
 #include "error.h"
 #include "ll-limits.h"
 #include "msg.h"
+#include "testutil.h"
 
 #define BIG_BUF		(LL_MSG_HEADER_LEN + LL_MSG_MAX)
 #define PROP_SEED	0x6c69666cU	/* "lifl" */
 #define PROP_ROUNDS	1000
-
-/* xorshift32: a small PRNG of our own so the sequence is the same anywhere. */
-static uint32_t
-rnd(uint32_t *s)
-{
-	uint32_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return (*s = x);
-}
 
 static uint32_t
 rnd_below(uint32_t *s, uint32_t n)

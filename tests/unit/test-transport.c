@@ -34,6 +34,7 @@
 
 #include "error.h"
 #include "transport.h"
+#include "testutil.h"
 
 #define SEED		0x7a2b5eedU
 #define IO_TIMEOUT_MS	3000
@@ -43,17 +44,6 @@ struct fixture {
 	char	a[96], b[96], sock[96];
 	pid_t	socat;
 };
-
-static uint32_t
-rnd(uint32_t *s)
-{
-	uint32_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return *s = x;
-}
 
 static void
 fill(uint8_t *p, size_t n, uint32_t seed)
