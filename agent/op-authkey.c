@@ -22,10 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <libssh/libssh.h>
@@ -34,13 +32,13 @@
 #include "args.h"
 #include "log.h"
 #include "msg.h"
+#include "safe-file.h"
 #include "target.h"
 
 #define AK_KEYS_MAX	64
 #define AK_LINE_MAX	16384
 #define AK_FILE_MAX	(4 * 1024 * 1024)
 #define AK_PASSWD_MAX	(16 * 1024 * 1024)
-#define AK_SELINUX	"security.selinux"
 
 struct ak_key {
 	const char *line;
@@ -49,46 +47,6 @@ struct ak_key {
 	char *fingerprint;
 	bool present;
 };
-
-static int
-ak_read_fd(int fd, size_t max, char **out, size_t *outlen)
-{
-	size_t cap = 4096, len = 0;
-	char *p = malloc(cap + 1), *np;
-	ssize_t n;
-
-	if (p == NULL)
-		return -ENOMEM;
-	for (;;) {
-		if (len == cap) {
-			if (cap >= max) {
-				free(p);
-				return -EFBIG;
-			}
-			cap = cap * 2 > max ? max : cap * 2;
-			if ((np = realloc(p, cap + 1)) == NULL) {
-				free(p);
-				return -ENOMEM;
-			}
-			p = np;
-		}
-		n = read(fd, p + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			n = -errno;
-			free(p);
-			return (int)n;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	p[len] = '\0';
-	*out = p;
-	*outlen = len;
-	return 0;
-}
 
 /* Next token of a key line; double quotes (options) kept inside it. */
 static size_t
@@ -194,7 +152,7 @@ ak_lookup(struct request *r, const char *user, uid_t *uid, gid_t *gid,
 		return request_error(r, LL_EC_NOT_FOUND, "the target's "
 		    "etc/passwd is not a regular file"), -1;
 	}
-	rc = ak_read_fd(fd, AK_PASSWD_MAX, &buf, &len);
+	rc = sf_read_fd(fd, AK_PASSWD_MAX, &buf, &len);
 	close(fd);
 	if (rc != 0)
 		return request_error(r, LL_EC_NOT_FOUND, "cannot read the "
@@ -232,58 +190,6 @@ ak_lookup(struct request *r, const char *user, uid_t *uid, gid_t *gid,
 	    "target's etc/passwd", user), -1;
 }
 
-/* Give fd the security.selinux label of parent, when it has one. */
-static int
-ak_label_like(int parent, int fd)
-{
-	char label[1024];
-	ssize_t n;
-
-	n = fgetxattr(parent, AK_SELINUX, label, sizeof(label));
-	if (n <= 0)
-		return 0;
-	return fsetxattr(fd, AK_SELINUX, label, (size_t)n, 0) == 0 ? 0 :
-	    -errno;
-}
-
-static int
-ak_copy_xattrs(int from, int to)
-{
-	char *names = NULL, *val = NULL, *n;
-	ssize_t len, vlen;
-	int rc = 0;
-
-	len = flistxattr(from, NULL, 0);
-	if (len <= 0)
-		return len < 0 && errno != ENOTSUP ? -errno : 0;
-	if ((names = malloc((size_t)len)) == NULL)
-		return -ENOMEM;
-	if ((len = flistxattr(from, names, (size_t)len)) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (n = names; n < names + len; n += strlen(n) + 1) {
-		if ((vlen = fgetxattr(from, n, NULL, 0)) < 0) {
-			rc = -errno;
-			goto out;
-		}
-		free(val);
-		if ((val = malloc((size_t)vlen + 1)) == NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if ((vlen = fgetxattr(from, n, val, (size_t)vlen)) < 0 ||
-		    fsetxattr(to, n, val, (size_t)vlen, 0) != 0) {
-			rc = -errno;
-			goto out;
-		}
-	}
-out:
-	free(names);
-	free(val);
-	return rc;
-}
-
 static const char *
 ak_errno_text(int err)
 {
@@ -299,71 +205,19 @@ static int
 ak_replace(struct request *r, int sshfd, int oldfd, uid_t uid, gid_t gid,
     const char *data, size_t len)
 {
-	static const char az[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char rnd[8];
-	struct stat st;
-	char tmp[64];
-	size_t i, off = 0;
-	int fd = -1, rc, tries;
+	struct sf_like like = { .fd = oldfd, .mode = 0600, .uid = uid,
+	    .gid = gid, .label_fd = sshfd };
+	struct sf_fail f;
+	int rc;
 
-	for (tries = 0; tries < 16; tries++) {
-		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-			memset(rnd, tries, sizeof(rnd));
-		snprintf(tmp, sizeof(tmp), ".authorized_keys.lifeline-");
-		for (i = 0; i < sizeof(rnd); i++)
-			tmp[26 + i] = az[rnd[i] % (sizeof(az) - 1)];
-		tmp[26 + sizeof(rnd)] = '\0';
-		fd = openat(sshfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (fd < 0)
+	rc = sf_replace(sshfd, "authorized_keys", data, len, &like, &f);
+	if (rc == 0)
+		return 0;
+	if (f.step == SF_STEP_CREATE)
 		return request_error(r, LL_EC_PERMISSION, "cannot create a "
-		    "temp file in .ssh: %s", ak_errno_text(errno)), -1;
-	if (oldfd >= 0 && fstat(oldfd, &st) == 0) {
-		uid = st.st_uid;
-		gid = st.st_gid;
-	} else {
-		st.st_mode = 0600;
-	}
-	if (fchown(fd, uid, gid) != 0 || fchmod(fd, st.st_mode & 07777) != 0) {
-		rc = errno;
-		goto fail;
-	}
-	if ((rc = -(oldfd >= 0 ? ak_copy_xattrs(oldfd, fd) :
-	    ak_label_like(sshfd, fd))) != 0)
-		goto fail;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			rc = errno;
-			goto fail;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		rc = errno;
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(sshfd, tmp, sshfd, "authorized_keys") != 0) {
-		rc = errno;
-		goto fail;
-	}
-	if (fsync(sshfd) != 0)
-		log_warn("fsync of .ssh: %s", strerror(errno));
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlinkat(sshfd, tmp, 0);
+		    "temp file in .ssh: %s", ak_errno_text(-rc)), -1;
 	return request_error(r, LL_EC_PERMISSION, "cannot write "
-	    "authorized_keys: %s", ak_errno_text(rc)), -1;
+	    "authorized_keys: %s", ak_errno_text(-rc)), -1;
 }
 
 /* Does the authorized_keys text hold a key with this type and base64? */
@@ -484,7 +338,7 @@ op_authorize_key(struct request *r, json_t *args)
 		}
 		akfd = openat(sshfd, "authorized_keys", O_RDONLY | O_NOFOLLOW |
 		    O_NONBLOCK | O_CLOEXEC);
-		if (akfd < 0 || (rc = ak_read_fd(akfd, AK_FILE_MAX, &old,
+		if (akfd < 0 || (rc = sf_read_fd(akfd, AK_FILE_MAX, &old,
 		    &oldlen)) != 0) {
 			request_error(r, LL_EC_PERMISSION, "cannot read %s/.ssh/"
 			    "authorized_keys: %s", home, strerror(akfd < 0 ?
@@ -546,7 +400,7 @@ op_authorize_key(struct request *r, json_t *args)
 			    O_NOFOLLOW | O_CLOEXEC);
 			if (sshfd < 0 || fchown(sshfd, uid, gid) != 0 ||
 			    fchmod(sshfd, 0700) != 0 ||
-			    ak_label_like(homefd, sshfd) != 0) {
+			    sf_copy_label(homefd, sshfd) != 0) {
 				request_error(r, LL_EC_PERMISSION, "cannot set "
 				    "up %s/.ssh: %s", home, strerror(errno));
 				goto out;
@@ -555,7 +409,7 @@ op_authorize_key(struct request *r, json_t *args)
 		if (ak_replace(r, sshfd, akfd, uid, gid, data, len) != 0)
 			goto out;
 		if (made_dir)
-			fsync(homefd);
+			sf_sync_dir(homefd);
 	}
 
 	warn = json_array();

@@ -46,6 +46,7 @@
 #include "ll-limits.h"
 #include "log.h"
 #include "msg.h"
+#include "safe-file.h"
 #include "target.h"
 
 #define FILES_CHUNK		LL_DATA_CHUNK_MAX
@@ -589,7 +590,6 @@ files_commit(struct request *r, const char *path, int dirfd, const char *base,
 {
 	char bak[NAME_MAX + 1], bakt[NAME_MAX + 1];
 	struct stat sb;
-	int fd;
 
 	*backed_up = false;
 	snprintf(bak, sizeof(bak), "%s%s", base, FILES_BAK_SUFFIX);
@@ -624,10 +624,7 @@ files_commit(struct request *r, const char *path, int dirfd, const char *base,
 		    "over %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
+	sf_sync_dir(dirfd);
 	return 0;
 }
 

@@ -9,18 +9,18 @@
  * follows the libblkid TYPE and is looked up in the clean PATH before
  * anything runs, so a missing one names its package.
  *
- * The checker runs like exec's commands: argv, clean environment, stdin
- * /dev/null, its own process group; stdout and stderr stream as DATA on
- * channels 1 and 2, read only while the session has room.  e2fsck also gets
- * "-C 3" on a third pipe: its progress lines ("pass current max device")
- * become progress EVENTs, at most about four a second.  The REPLY carries
- * the checker's exit status with its meaning in the checker's own terms.
+ * The checker runs as a child.c process, like exec's commands: argv, clean
+ * environment, stdin /dev/null, its own process group; stdout and stderr
+ * stream as DATA on channels 1 and 2, read only while the session has room.
+ * e2fsck also gets "-C 3" on a third pipe: its progress lines ("pass
+ * current max device") become progress EVENTs, at most about four a second.
+ * The REPLY carries the checker's exit status with its meaning in the
+ * checker's own terms.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,19 +34,14 @@
 
 #include "agent.h"
 #include "args.h"
+#include "child.h"
 #include "log.h"
 #include "msg.h"
 
-#define FSCK_KILL_GRACE_MS	2000
-#define FSCK_READ_MAX		(16 * 1024)
+#define FSCK_KILL_GRACE_MS	2000	/* to stop cleanly when abandoned */
 #define FSCK_EVENT_MS		250	/* at most ~4 progress events a second */
 #define FSCK_PROGRESS_FD	3	/* e2fsck -C 3 in the child */
 #define FSCK_ARGV_MAX		8
-
-static const char *const fsck_env[] = {
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	"HOME=/root", "TERM=dumb", "LC_ALL=C", "SHELL=/bin/sh", NULL
-};
 
 static const char *const fsck_path[] = {
 	"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin",
@@ -74,21 +69,18 @@ static const struct fsck_checker fsck_checkers[] = {
 };
 
 struct fsck_state {
+	struct child child;	/* first: see child_op_reaped() */
 	const struct fsck_checker *ck;
 	json_t *argv;
 	char device[4096];
 	char type[64];
 	bool dry_run;
-	pid_t pid;
-	int fd[3];		/* [1] stdout, [2] stderr */
 	int prog_fd;		/* e2fsck progress, -1 when none */
 	char prog_line[256];
 	size_t prog_len;
 	int last_pass;
 	uint64_t last_event;
-	bool exited, cancelled;
-	int status;
-	uint64_t started, kill_at;
+	bool cancelled;
 };
 
 /* The full path of program in the clean PATH; "exists but is not an
@@ -181,38 +173,6 @@ fsck_probe(const char *dev, char *type, size_t tlen, char *err, size_t elen)
 }
 
 static void
-fsck_child(char *const *argv, int out, int err, int prog, int errpipe)
-{
-	sigset_t none;
-	int nul, e, sig;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	setsid();
-	/* Move everything above the fds it is about to take, so no dup2
-	 * below overwrites one still to be moved. */
-	if ((out = fcntl(out, F_DUPFD_CLOEXEC, 10)) < 0 ||
-	    (err = fcntl(err, F_DUPFD_CLOEXEC, 10)) < 0)
-		goto fail;
-	if (prog >= 0 && (prog = fcntl(prog, F_DUPFD_CLOEXEC, 10)) < 0)
-		goto fail;
-	if ((nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
-	    dup2(nul, 0) < 0 ||
-	    dup2(out, 1) < 0 || dup2(err, 2) < 0)
-		goto fail;
-	if (prog >= 0 && dup2(prog, FSCK_PROGRESS_FD) < 0)
-		goto fail;
-	execve(argv[0], argv, (char *const *)fsck_env);
-fail:
-	e = errno;
-	if (write(errpipe, &e, sizeof(e)) < 0)
-		_exit(127);
-	_exit(127);
-}
-
-static void
 fsck_close(int *fd)
 {
 	if (*fd >= 0) {
@@ -226,8 +186,7 @@ fsck_state_free(struct fsck_state *st)
 {
 	if (st == NULL)
 		return;
-	fsck_close(&st->fd[1]);
-	fsck_close(&st->fd[2]);
+	child_cleanup(&st->child, FSCK_KILL_GRACE_MS);
 	fsck_close(&st->prog_fd);
 	json_decref(st->argv);
 	free(st);
@@ -272,18 +231,19 @@ op_fsck_start(struct request *r, json_t *args)
 {
 	struct fsck_state *st = NULL;
 	char *argv[FSCK_ARGV_MAX + 1];
+	struct child_opts opts = { .root_fd = -1 };
 	char path[4096], where[4096], src[4096], err[512];
-	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, prog[2] = { -1, -1 };
-	int ep[2] = { -1, -1 };
-	int i, n, e = 0, fd, rc = -1;
+	int prog[2] = { -1, -1 };
+	int i, n, fd, rc = -1;
+	const char *ec;
 	dev_t rdev;
-	ssize_t got;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		request_error(r, LL_EC_INTERNAL, "out of memory");
 		return -1;
 	}
-	st->fd[0] = st->fd[1] = st->fd[2] = st->prog_fd = -1;
+	child_init(&st->child);
+	st->prog_fd = -1;
 	if (arg_device(r, args, "device", st->device, sizeof(st->device),
 	    &rdev) != 0 || arg_bool(r, args, "dry_run", &st->dry_run) != 0)
 		goto out;
@@ -355,50 +315,33 @@ op_fsck_start(struct request *r, json_t *args)
 		    (size_t)i));
 	argv[i] = NULL;
 
-	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 ||
-	    pipe2(ep, O_CLOEXEC) != 0 || (st->ck->kind == FSCK_E2FSCK &&
-	    pipe2(prog, O_CLOEXEC) != 0)) {
-		request_error(r, LL_EC_INTERNAL, "pipe: %s", strerror(errno));
+	if (st->ck->kind == FSCK_E2FSCK) {
+		if (pipe2(prog, O_CLOEXEC) != 0) {
+			request_error(r, LL_EC_INTERNAL, "pipe: %s",
+			    strerror(errno));
+			goto out;
+		}
+		opts.extra_fd = prog[1];
+		opts.extra_as = FSCK_PROGRESS_FD;
+	}
+	if ((ec = child_spawn(&st->child, argv, &opts, err,
+	    sizeof(err))) != NULL) {
+		request_error(r, ec, "%s", err);
 		goto out;
 	}
-	if ((st->pid = fork()) < 0) {
-		request_error(r, LL_EC_INTERNAL, "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (st->pid == 0)
-		fsck_child(argv, out[1], errp[1], prog[1], ep[1]);
-	fsck_close(&ep[1]);
-	do {
-		got = read(ep[0], &e, sizeof(e));
-	} while (got < 0 && errno == EINTR);
-	if (got == sizeof(e)) {
-		waitpid(st->pid, NULL, 0);
-		request_error(r, LL_EC_EXEC_FAILED, "cannot run %s: %s", path,
-		    strerror(e));
-		goto out;
-	}
-	st->fd[1] = out[0];
-	st->fd[2] = errp[0];
 	st->prog_fd = prog[0];
-	out[0] = errp[0] = prog[0] = -1;
-	fcntl(st->fd[1], F_SETFL, O_NONBLOCK);
-	fcntl(st->fd[2], F_SETFL, O_NONBLOCK);
+	prog[0] = -1;
 	if (st->prog_fd >= 0)
 		fcntl(st->prog_fd, F_SETFL, O_NONBLOCK);
-	st->started = ll_now_ms();
 	log_info("%s: request %u: fsck %s (%s) with %s%s (pid %d)",
 	    r->conn->name, r->id, st->device, st->type, path,
-	    st->dry_run ? ", dry run" : "", (int)st->pid);
+	    st->dry_run ? ", dry run" : "", (int)st->child.pid);
 	r->state = st;
 	st = NULL;
 	rc = 0;
 out:
-	for (i = 0; i < 2; i++) {
-		fsck_close(&out[i]);
-		fsck_close(&errp[i]);
-		fsck_close(&prog[i]);
-		fsck_close(&ep[i]);
-	}
+	fsck_close(&prog[0]);
+	fsck_close(&prog[1]);
 	fsck_state_free(st);
 	return rc;
 }
@@ -408,18 +351,9 @@ op_fsck_pollfds(struct request *r, struct pollfd *pfd, int max,
     int *timeout_ms)
 {
 	struct fsck_state *st = r->state;
-	uint64_t now = ll_now_ms();
-	bool room = ll_session_room(r->conn->s) > 0;
-	int n = 0, ch;
+	int n;
 
-	for (ch = 1; ch <= 2 && n < max; ch++) {
-		if (st->fd[ch] < 0)
-			continue;
-		pfd[n].fd = st->fd[ch];
-		pfd[n].events = room ? POLLIN : 0;
-		pfd[n].revents = 0;
-		n++;
-	}
+	n = child_pollfds(&st->child, r, pfd, max, timeout_ms);
 	/* Progress lines are tiny and dropped when too frequent: always
 	 * read them, so e2fsck never blocks on that pipe. */
 	if (st->prog_fd >= 0 && n < max) {
@@ -427,12 +361,6 @@ op_fsck_pollfds(struct request *r, struct pollfd *pfd, int max,
 		pfd[n].events = POLLIN;
 		pfd[n].revents = 0;
 		n++;
-	}
-	if (st->kill_at != 0) {
-		int ms = st->kill_at > now ? (int)(st->kill_at - now) : 0;
-
-		if (*timeout_ms < 0 || ms < *timeout_ms)
-			*timeout_ms = ms;
 	}
 	return n;
 }
@@ -563,37 +491,29 @@ fsck_finish(struct request *r)
 	json_t *res;
 
 	if (st->cancelled) {
-		if (WIFSIGNALED(st->status))
+		if (WIFSIGNALED(st->child.status))
 			request_error(r, LL_EC_CANCELLED, "cancelled; %s "
 			    "ended by %s", st->ck->program,
-			    strsignal(WTERMSIG(st->status)));
+			    strsignal(WTERMSIG(st->child.status)));
 		else
 			request_error(r, LL_EC_CANCELLED, "cancelled; %s "
 			    "stopped with exit status %d", st->ck->program,
-			    WEXITSTATUS(st->status));
+			    WEXITSTATUS(st->child.status));
 		return;
 	}
 	res = json_object();
-	if (WIFEXITED(st->status)) {
-		json_object_set_new(res, "exit_status",
-		    json_integer(WEXITSTATUS(st->status)));
+	child_result(&st->child, res);
+	if (WIFEXITED(st->child.status))
 		json_object_set_new(res, "meaning", fsck_meaning(st,
-		    WEXITSTATUS(st->status)));
-	} else if (WIFSIGNALED(st->status)) {
-		json_object_set_new(res, "signal",
-		    json_integer(WTERMSIG(st->status)));
-		json_object_set_new(res, "signal_name",
-		    json_string(strsignal(WTERMSIG(st->status))));
+		    WEXITSTATUS(st->child.status)));
+	else if (WIFSIGNALED(st->child.status))
 		json_object_set_new(res, "meaning", json_pack("[s]",
 		    "the checker was killed by a signal"));
-	}
 	json_object_set_new(res, "checker", json_string(st->ck->program));
 	json_object_set_new(res, "argv", json_incref(st->argv));
 	json_object_set_new(res, "device", json_string(st->device));
 	json_object_set_new(res, "type", json_string(st->type));
 	json_object_set_new(res, "dry_run", json_boolean(st->dry_run));
-	json_object_set_new(res, "duration_ms",
-	    json_integer((json_int_t)(ll_now_ms() - st->started)));
 	request_reply(r, res);
 }
 
@@ -601,57 +521,16 @@ static void
 op_fsck_io(struct request *r, uint64_t now)
 {
 	struct fsck_state *st = r->state;
-	uint8_t buf[FSCK_READ_MAX];
-	int ch;
 
 	if (r->done)
 		return;
 	fsck_read_progress(r, now);
-	for (ch = 1; ch <= 2; ch++) {
-		while (st->fd[ch] >= 0) {
-			size_t room = ll_session_room(r->conn->s);
-			ssize_t n;
-
-			if (room == 0)
-				break;
-			if (room > sizeof(buf))
-				room = sizeof(buf);
-			n = read(st->fd[ch], buf, room);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				break;
-			if (n <= 0) {
-				fsck_close(&st->fd[ch]);
-				ll_session_send_eof(r->conn->s, (uint8_t)ch,
-				    r->id);
-				break;
-			}
-			ll_session_send_data(r->conn->s, (uint8_t)ch, r->id,
-			    buf, (size_t)n);
-		}
-	}
-	if (!st->exited && st->kill_at != 0 && now >= st->kill_at) {
-		kill(-st->pid, SIGKILL);
-		kill(st->pid, SIGKILL);
-		st->kill_at = 0;
-	}
-	if (st->exited && st->fd[1] < 0 && st->fd[2] < 0) {
+	child_pump(&st->child, r, now);
+	if (child_is_done(&st->child)) {
 		/* Whatever progress is left is of no use now. */
 		fsck_close(&st->prog_fd);
 		fsck_finish(r);
 	}
-}
-
-static bool
-op_fsck_child(struct request *r, pid_t pid, int status)
-{
-	struct fsck_state *st = r->state;
-
-	if (st == NULL || st->pid != pid || st->exited)
-		return false;
-	st->exited = true;
-	st->status = status;
-	st->kill_at = 0;
-	return true;
 }
 
 static void
@@ -659,58 +538,29 @@ op_fsck_cancel(struct request *r)
 {
 	struct fsck_state *st = r->state;
 
-	if (st == NULL || st->exited)
+	if (st == NULL || st->child.exited)
 		return;
 	st->cancelled = true;
-	if (st->kill_at == 0) {
-		kill(-st->pid, SIGTERM);
-		kill(st->pid, SIGTERM);
-		st->kill_at = ll_now_ms() + FSCK_KILL_GRACE_MS;
-	}
-}
-
-/* Terminate and reap pid: SIGTERM lets e2fsck stop cleanly; SIGKILL after
- * the grace period keeps the agent from hanging on it. */
-static void
-fsck_stop(pid_t pid)
-{
-	int waited;
-
-	kill(-pid, SIGTERM);
-	kill(pid, SIGTERM);
-	for (waited = 0; waited < FSCK_KILL_GRACE_MS; waited += 50) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return;
-		usleep(50 * 1000);
-	}
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	child_terminate(&st->child, ll_now_ms());
 }
 
 static void
 op_fsck_free(struct request *r)
 {
-	struct fsck_state *st = r->state;
-
-	if (st == NULL)
-		return;
-	if (!st->exited) {
-		/*
-		 * The client went away.  A checker killed mid-repair is
-		 * still better than one left running unwatched: e2fsck and
-		 * xfs_repair are written to be restartable.
-		 */
-		fsck_stop(st->pid);
-	}
-	fsck_state_free(st);
+	/*
+	 * If the client went away, the checker is stopped (SIGTERM, then
+	 * SIGKILL): killed mid-repair is still better than left running
+	 * unwatched, and e2fsck and xfs_repair are written to be
+	 * restartable.
+	 */
+	fsck_state_free(r->state);
 	r->state = NULL;
 }
 
 const struct agent_op op_fsck_ops[] = {
 	{ .name = "fsck", .writes = true, .start = op_fsck_start,
 	  .pollfds = op_fsck_pollfds, .io = op_fsck_io,
-	  .child = op_fsck_child, .cancel = op_fsck_cancel,
+	  .child = child_op_reaped, .cancel = op_fsck_cancel,
 	  .free = op_fsck_free },
 	{ .name = NULL }
 };

@@ -31,10 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +40,7 @@
 #include "args.h"
 #include "log.h"
 #include "msg.h"
+#include "safe-file.h"
 #include "target.h"
 
 #define PW_FILE_MAX		(16 * 1024 * 1024)
@@ -85,46 +84,6 @@ pw_buf_free(struct pw_buf *b)
 	b->len = 0;
 }
 
-/* Read an open regular file whole, at most max bytes.  0 or -errno. */
-static int
-pw_read_fd(int fd, size_t max, struct pw_buf *b)
-{
-	size_t cap = 4096;
-	ssize_t n;
-	char *np;
-
-	b->len = 0;
-	if ((b->p = malloc(cap + 1)) == NULL)
-		return -ENOMEM;
-	for (;;) {
-		if (b->len == cap) {
-			if (cap >= max) {
-				pw_buf_free(b);
-				return -EFBIG;
-			}
-			cap = cap * 2 > max ? max : cap * 2;
-			if ((np = realloc(b->p, cap + 1)) == NULL) {
-				pw_buf_free(b);
-				return -ENOMEM;
-			}
-			b->p = np;
-		}
-		n = read(fd, b->p + b->len, cap - b->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			n = -errno;
-			pw_buf_free(b);
-			return (int)n;
-		}
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
-	}
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 /* Read a target file (symlinks followed, confined to the target root). */
 static int
 pw_read_target(const char *path, size_t max, struct pw_buf *b)
@@ -140,7 +99,7 @@ pw_read_target(const char *path, size_t max, struct pw_buf *b)
 		close(fd);
 		return -EINVAL;
 	}
-	rc = pw_read_fd(fd, max, b);
+	rc = sf_read_fd(fd, max, &b->p, &b->len);
 	close(fd);
 	return rc;
 }
@@ -414,139 +373,41 @@ pw_apply(struct request *r, struct pw_state *st, const struct pw_buf *in,
 	return 0;
 }
 
-/* A fresh temp name "PREFIX" + 8 random letters in name. */
-static void
-pw_temp_name(char *name, size_t len, const char *prefix)
-{
-	static const char az[] = "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	unsigned char rnd[8];
-	size_t i, n;
-
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-		for (i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (unsigned char)(rand() ^ getpid());
-	}
-	n = (size_t)snprintf(name, len, "%s", prefix);
-	for (i = 0; i < sizeof(rnd) && n + 1 < len; i++)
-		name[n++] = az[rnd[i] % (sizeof(az) - 1)];
-	name[n] = '\0';
-}
-
-/* Copy every xattr of from to to.  0, or -errno with *which set. */
-static int
-pw_copy_xattrs(int from, int to, char *which, size_t wlen)
-{
-	char *names = NULL, *val = NULL, *n;
-	ssize_t len, vlen;
-	int rc = 0;
-
-	which[0] = '\0';
-	len = flistxattr(from, NULL, 0);
-	if (len <= 0)
-		return len < 0 && errno != ENOTSUP ? -errno : 0;
-	if ((names = malloc((size_t)len)) == NULL)
-		return -ENOMEM;
-	if ((len = flistxattr(from, names, (size_t)len)) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	for (n = names; n < names + len; n += strlen(n) + 1) {
-		snprintf(which, wlen, "%s", n);
-		if ((vlen = fgetxattr(from, n, NULL, 0)) < 0) {
-			rc = -errno;
-			goto out;
-		}
-		free(val);
-		if ((val = malloc((size_t)vlen + 1)) == NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if ((vlen = fgetxattr(from, n, val, (size_t)vlen)) < 0 ||
-		    fsetxattr(to, n, val, (size_t)vlen, 0) != 0) {
-			rc = -errno;
-			goto out;
-		}
-	}
-	which[0] = '\0';
-out:
-	free(names);
-	free(val);
-	return rc;
-}
-
-static int
-pw_write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
- * A new file in dirfd holding data, with the owner, mode and xattrs of
- * like (an open fd, stat in st), fsynced.  *tmp gets its name.  0 or -errno
- * with what failed in err.
+ * A temp file for name in etc holding data, with the owner, mode and xattrs
+ * of like (an open fd), fsynced.  *tmp gets its name.  0 or -errno with what
+ * failed in err.
  */
 static int
-pw_write_like(int dirfd, const char *prefix, const char *data, size_t len,
-    int like, const struct stat *st, char *tmp, size_t tmplen, char *err,
-    size_t errlen)
+pw_write_like(int etcfd, const char *name, const struct pw_buf *data,
+    int like, char *tmp, size_t tmplen, char *err, size_t errlen)
 {
-	char which[256];
-	int fd = -1, rc, tries;
+	struct sf_like l = { .fd = like, .label_fd = -1 };
+	struct sf_fail f;
+	int rc;
 
-	for (tries = 0; tries < 16; tries++) {
-		pw_temp_name(tmp, tmplen, prefix);
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		rc = -errno;
+	rc = sf_write_temp(etcfd, name, data->p, data->len, &l, tmp, tmplen,
+	    &f);
+	if (rc == 0)
+		return 0;
+	switch (f.step) {
+	case SF_STEP_CREATE:
 		snprintf(err, errlen, "cannot create a temp file in etc: %s",
 		    pw_errno_text(-rc));
-		return rc;
-	}
-	if (fchown(fd, st->st_uid, st->st_gid) != 0 ||
-	    fchmod(fd, st->st_mode & 07777) != 0) {
-		rc = -errno;
+		break;
+	case SF_STEP_OWNER:
 		snprintf(err, errlen, "cannot set the owner and mode of %s: %s",
 		    tmp, pw_errno_text(-rc));
-		goto fail;
-	}
-	if ((rc = pw_copy_xattrs(like, fd, which, sizeof(which))) != 0) {
-		snprintf(err, errlen, "cannot copy the xattr %s: %s", which,
+		break;
+	case SF_STEP_XATTR:
+		snprintf(err, errlen, "cannot copy the xattr %s: %s", f.xattr,
 		    pw_errno_text(-rc));
-		goto fail;
-	}
-	if ((rc = pw_write_all(fd, data, len)) != 0 ||
-	    (fsync(fd) != 0 && (rc = -errno) != 0)) {
+		break;
+	default:
 		snprintf(err, errlen, "cannot write %s: %s", tmp,
 		    pw_errno_text(-rc));
-		goto fail;
+		break;
 	}
-	if (close(fd) != 0) {
-		rc = -errno;
-		fd = -1;
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-		    pw_errno_text(-rc));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlinkat(dirfd, tmp, 0);
 	return rc;
 }
 
@@ -555,22 +416,22 @@ fail:
  * becomes etc/shadow-.  0, or -1 with an error sent.
  */
 static int
-pw_replace(struct request *r, int etcfd, int oldfd, const struct stat *ost,
-    const struct pw_buf *old, const struct pw_buf *data)
+pw_replace(struct request *r, int etcfd, int oldfd, const struct pw_buf *old,
+    const struct pw_buf *data)
 {
-	char tmp[64], bak[64], err[512];
+	char tmp[SF_TEMP_MAX], bak[SF_TEMP_MAX], err[512];
 	int rc;
 
-	if (pw_write_like(etcfd, ".shadow.lifeline-", data->p, data->len,
-	    oldfd, ost, tmp, sizeof(tmp), err, sizeof(err)) != 0) {
+	if (pw_write_like(etcfd, "shadow", data, oldfd, tmp, sizeof(tmp), err,
+	    sizeof(err)) != 0) {
 		request_error(r, LL_EC_PERMISSION, "%s", err);
 		return -1;
 	}
 	/* The old inode itself as the backup: same bytes, owner, xattrs. */
-	pw_temp_name(bak, sizeof(bak), ".shadow-.lifeline-");
-	if (linkat(oldfd, "", etcfd, bak, AT_EMPTY_PATH) != 0 &&
-	    pw_write_like(etcfd, ".shadow-.lifeline-", old->p, old->len,
-	    oldfd, ost, bak, sizeof(bak), err, sizeof(err)) != 0) {
+	if ((sf_temp_name("shadow-", bak, sizeof(bak)) != 0 ||
+	    linkat(oldfd, "", etcfd, bak, AT_EMPTY_PATH) != 0) &&
+	    pw_write_like(etcfd, "shadow-", old, oldfd, bak, sizeof(bak), err,
+	    sizeof(err)) != 0) {
 		unlinkat(etcfd, tmp, 0);
 		request_error(r, LL_EC_PERMISSION, "cannot keep the old file: "
 		    "%s", err);
@@ -591,8 +452,8 @@ pw_replace(struct request *r, int etcfd, int oldfd, const struct stat *ost,
 		    "to etc/shadow: %s", pw_errno_text(rc));
 		return -1;
 	}
-	if (fsync(etcfd) != 0)
-		log_warn("fsync of the target's etc: %s", strerror(errno));
+	if ((rc = sf_sync_dir(etcfd)) != 0)
+		log_warn("fsync of the target's etc: %s", strerror(-rc));
 	return 0;
 }
 
@@ -1029,7 +890,7 @@ op_passwd_info(struct request *r, json_t *args)
 	close(etcfd);
 	if (fd < 0)
 		return -1;
-	rc = pw_read_fd(fd, PW_FILE_MAX, &shadow);
+	rc = sf_read_fd(fd, PW_FILE_MAX, &shadow.p, &shadow.len);
 	close(fd);
 	if (rc != 0)
 		return request_error(r, LL_EC_PERMISSION, "cannot read "
@@ -1089,14 +950,14 @@ pw_commit(struct request *r)
 
 	if ((fd = pw_open_shadow(r, st->etcfd, &sst)) < 0)
 		goto out;
-	if ((rc = pw_read_fd(fd, PW_FILE_MAX, &in)) != 0) {
+	if ((rc = sf_read_fd(fd, PW_FILE_MAX, &in.p, &in.len)) != 0) {
 		request_error(r, LL_EC_PERMISSION, "cannot read etc/shadow: %s",
 		    pw_errno_text(-rc));
 		goto out;
 	}
 	if (pw_apply(r, st, &in, &out, &changed) != 0)
 		goto out;
-	if (changed && pw_replace(r, st->etcfd, fd, &sst, &in, &out) != 0)
+	if (changed && pw_replace(r, st->etcfd, fd, &in, &out) != 0)
 		goto out;
 	log_info("%s: passwd %s of %s in the target: %s", r->conn->name,
 	    pw_action_names[st->action], st->user,
@@ -1190,7 +1051,7 @@ op_passwd(struct request *r, json_t *args)
 	/* Everything that can be checked read-only, before any change. */
 	if ((fd = pw_open_shadow(r, st->etcfd, &sst)) < 0)
 		return -1;
-	rc = pw_read_fd(fd, PW_FILE_MAX, &in);
+	rc = sf_read_fd(fd, PW_FILE_MAX, &in.p, &in.len);
 	close(fd);
 	if (rc != 0)
 		return request_error(r, LL_EC_PERMISSION, "cannot read "

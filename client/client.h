@@ -75,6 +75,14 @@ void conn_close(struct conn *c);
  */
 int conn_call(struct conn *c, const char *op, json_t *args,
     const struct call_handlers *h, json_t **reply);
+/*
+ * The whole of a one-request command: open a session, call op, close.  0 with
+ * *reply (caller decrefs) on REPLY; otherwise the EXIT_* code of conn_open or
+ * conn_call, its message already printed, and *reply NULL.  args stays the
+ * caller's; h and reply may be NULL.
+ */
+int conn_run(const char *op, json_t *args, const struct call_handlers *h,
+    json_t **reply);
 int conn_set_error(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Cancel the call in progress (from a signal-driven flag). */
@@ -85,7 +93,41 @@ void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void print_json(json_t *obj);	/* to stdout, one line; steals obj */
+/* A command's result: print_json with --json, else human(res).  Steals res,
+ * returns EXIT_OK. */
+int print_reply(json_t *res, void (*human)(json_t *res));
 void console_text(void *ctx, const uint8_t *p, size_t n);
+
+/*
+ * Remote stdout and stderr of a call (DATA on channels 1 and 2): written to
+ * our fds 1 and 2 as they come, or with collect (--json) kept in buf, up to
+ * 16 MiB a channel, for stream_out_json.  Use stream_out_data, _eof and
+ * _complete as the call_handlers with ctx the struct stream_out.
+ */
+struct stream_out {
+	bool collect;
+	bool eof[3];
+	bool write_failed;	/* a write to fd 1 or 2 failed; rest dropped */
+	char *buf[3];		/* collected bytes, indexed by channel */
+	size_t len[3];
+	/* Called before DATA is written (not collected): fsck's bar erase. */
+	void (*before_write)(struct stream_out *o);
+	void *hook_ctx;		/* the hook's own state */
+};
+void stream_out_init(struct stream_out *o, bool collect);
+/* Frees the buffers; with failed, prints it if a write failed. */
+void stream_out_cleanup(struct stream_out *o, const char *failed);
+/* All n bytes to fd, retrying EINTR; a failure sets write_failed. */
+void stream_out_write(struct stream_out *o, int fd, const void *p, size_t n);
+void stream_out_data(void *ctx, uint8_t ch, const uint8_t *p, size_t n);
+void stream_out_eof(void *ctx, uint8_t ch);
+bool stream_out_complete(void *ctx);	/* EOF seen on stdout and stderr */
+/*
+ * Sets obj's "stdout" and "stderr" to the collected bytes as strings.  Bytes
+ * that are not UTF-8 go, with base64, to "stdout_base64"/"stderr_base64"
+ * instead, else the key is null.
+ */
+void stream_out_json(json_t *obj, const struct stream_out *o, bool base64);
 
 /* Subcommands: one file each, one line each in the table in lifeline.c. */
 struct client_cmd {

@@ -141,16 +141,37 @@ authkey_read(const char *path, json_t *keys)
 	return rc;
 }
 
+static void
+authkey_print(json_t *res)
+{
+	json_t *v;
+	const char *fp;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "keys"), i, v) {
+		fp = json_string_value(json_object_get(v, "fingerprint"));
+		printf("%s %s: %s\n", json_string_value(json_object_get(v,
+		    "type")), fp != NULL ? fp : "", json_string_value(
+		    json_object_get(v, "status")));
+	}
+	printf("%s (owner uid %lld, gid %lld)%s\n", json_string_value(
+	    json_object_get(res, "file")),
+	    (long long)json_integer_value(json_object_get(res, "uid")),
+	    (long long)json_integer_value(json_object_get(res, "gid")),
+	    json_is_true(json_object_get(res, "created_ssh_dir")) ?
+	    "; .ssh was created" : "");
+	json_array_foreach(json_object_get(res, "warnings"), i, v)
+		msg_warn("%s", json_string_value(v));
+}
+
 int
 cmd_authorize_key(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ NULL, 0, NULL, 0 }
 	};
-	struct conn c;
-	json_t *keys, *args, *res = NULL, *v;
+	json_t *keys, *args, *res;
 	const char *user = "root", *path;
-	size_t i;
 	int ch, rc;
 
 	optind = 0;
@@ -167,37 +188,11 @@ cmd_authorize_key(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	args = json_pack("{s:s, s:o}", "user", user, "keys", keys);
-	if ((rc = conn_open(&c)) != 0 ||
-	    (rc = conn_call(&c, "authorize-key", args, NULL, &res)) != 0) {
-		msg_error("%s", c.err);
-		json_decref(args);
-		conn_close(&c);
-		return rc;
-	}
+	rc = conn_run("authorize-key", args, NULL, &res);
 	json_decref(args);
-	conn_close(&c);
-	if (client_opts.json) {
-		print_json(res);
-		return EXIT_OK;
-	}
-	json_array_foreach(json_object_get(res, "keys"), i, v) {
-		const char *fp = json_string_value(json_object_get(v,
-		    "fingerprint"));
-
-		printf("%s %s: %s\n", json_string_value(json_object_get(v,
-		    "type")), fp != NULL ? fp : "", json_string_value(
-		    json_object_get(v, "status")));
-	}
-	printf("%s (owner uid %lld, gid %lld)%s\n", json_string_value(
-	    json_object_get(res, "file")),
-	    (long long)json_integer_value(json_object_get(res, "uid")),
-	    (long long)json_integer_value(json_object_get(res, "gid")),
-	    json_is_true(json_object_get(res, "created_ssh_dir")) ?
-	    "; .ssh was created" : "");
-	json_array_foreach(json_object_get(res, "warnings"), i, v)
-		msg_warn("%s", json_string_value(v));
-	json_decref(res);
-	return EXIT_OK;
+	if (rc != 0)
+		return rc;
+	return print_reply(res, authkey_print);
 usage:
 	msg_error("usage: lifeline authorize-key [USER] KEYFILE");
 	return EXIT_USAGE;

@@ -189,8 +189,7 @@ cmd_disks(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ NULL, 0, NULL, 0 }
 	};
-	struct conn c;
-	json_t *res = NULL;
+	json_t *res;
 	int ch, rc;
 
 	optind = 0;
@@ -198,20 +197,9 @@ cmd_disks(int argc, char **argv)
 		goto usage;
 	if (optind != argc)
 		goto usage;
-	if ((rc = conn_open(&c)) != 0 ||
-	    (rc = conn_call(&c, "disks", NULL, NULL, &res)) != 0) {
-		msg_error("%s", c.err);
-		conn_close(&c);
+	if ((rc = conn_run("disks", NULL, NULL, &res)) != 0)
 		return rc;
-	}
-	conn_close(&c);
-	if (client_opts.json) {
-		print_json(res);
-		return EXIT_OK;
-	}
-	disks_print(res);
-	json_decref(res);
-	return EXIT_OK;
+	return print_reply(res, disks_print);
 usage:
 	msg_error("usage: lifeline disks");
 	return EXIT_USAGE;

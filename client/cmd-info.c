@@ -16,29 +16,11 @@ info_line(json_t *res, const char *key, const char *label)
 		printf("%-10s %lld\n", label, (long long)json_integer_value(v));
 }
 
-int
-cmd_info(int argc, char **argv)
+static void
+info_print(json_t *res)
 {
-	struct conn c;
-	json_t *res = NULL, *v;
-	int rc;
+	json_t *v;
 
-	(void)argv;
-	if (argc != 1) {
-		msg_error("usage: lifeline info");
-		return EXIT_USAGE;
-	}
-	if ((rc = conn_open(&c)) != 0 ||
-	    (rc = conn_call(&c, "info", NULL, NULL, &res)) != 0) {
-		msg_error("%s", c.err);
-		conn_close(&c);
-		return rc;
-	}
-	conn_close(&c);
-	if (client_opts.json) {
-		print_json(res);
-		return EXIT_OK;
-	}
 	info_line(res, "version", "agent");
 	info_line(res, "hostname", "host");
 	info_line(res, "os", "os");
@@ -54,6 +36,20 @@ cmd_info(int argc, char **argv)
 	info_line(res, "pid", "pid");
 	if (json_is_true(json_object_get(res, "insecure")))
 		printf("%-10s %s\n", "auth", "none (--insecure)");
-	json_decref(res);
-	return EXIT_OK;
+}
+
+int
+cmd_info(int argc, char **argv)
+{
+	json_t *res;
+	int rc;
+
+	(void)argv;
+	if (argc != 1) {
+		msg_error("usage: lifeline info");
+		return EXIT_USAGE;
+	}
+	if ((rc = conn_run("info", NULL, NULL, &res)) != 0)
+		return rc;
+	return print_reply(res, info_print);
 }

@@ -186,8 +186,7 @@ cmd_inspect(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ NULL, 0, NULL, 0 }
 	};
-	struct conn c;
-	json_t *res = NULL, *args, *devs;
+	json_t *res, *args, *devs;
 	int ch, rc, i;
 
 	optind = 0;
@@ -200,22 +199,11 @@ cmd_inspect(int argc, char **argv)
 			json_array_append_new(devs, json_string(argv[i]));
 		json_object_set_new(args, "devices", devs);
 	}
-	if ((rc = conn_open(&c)) != 0 ||
-	    (rc = conn_call(&c, "inspect", args, NULL, &res)) != 0) {
-		msg_error("%s", c.err);
-		json_decref(args);
-		conn_close(&c);
-		return rc;
-	}
+	rc = conn_run("inspect", args, NULL, &res);
 	json_decref(args);
-	conn_close(&c);
-	if (client_opts.json) {
-		print_json(res);
-		return EXIT_OK;
-	}
-	inspect_print(res);
-	json_decref(res);
-	return EXIT_OK;
+	if (rc != 0)
+		return rc;
+	return print_reply(res, inspect_print);
 usage:
 	msg_error("usage: lifeline inspect [DEVICE...]");
 	return EXIT_USAGE;

@@ -52,8 +52,7 @@ cmd_mount(int argc, char **argv)
 		{ "chroot", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct conn c;
-	json_t *args, *res = NULL;
+	json_t *args, *res;
 	int ch, rc;
 
 	args = json_object();
@@ -88,22 +87,11 @@ cmd_mount(int argc, char **argv)
 	if (optind + 1 < argc)
 		json_object_set_new(args, "target",
 		    json_string(argv[optind + 1]));
-	if ((rc = conn_open(&c)) != 0 ||
-	    (rc = conn_call(&c, "mount", args, NULL, &res)) != 0) {
-		msg_error("%s", c.err);
-		json_decref(args);
-		conn_close(&c);
-		return rc;
-	}
+	rc = conn_run("mount", args, NULL, &res);
 	json_decref(args);
-	conn_close(&c);
-	if (client_opts.json) {
-		print_json(res);
-		return EXIT_OK;
-	}
-	mount_print(res);
-	json_decref(res);
-	return EXIT_OK;
+	if (rc != 0)
+		return rc;
+	return print_reply(res, mount_print);
 usage:
 	json_decref(args);
 	msg_error("usage: lifeline mount [-o OPTS] [-t TYPE] [--ro] [--fstab] "

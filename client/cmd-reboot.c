@@ -12,6 +12,29 @@
 
 #include "client.h"
 
+static void
+reboot_print(json_t *res)
+{
+	json_t *v, *e;
+	size_t i;
+
+	v = json_object_get(res, "unmounted");
+	for (i = 0; i < json_array_size(v); i++)
+		printf("unmounted %s\n", json_string_value(json_array_get(v,
+		    i)));
+	v = json_object_get(res, "failed");
+	for (i = 0; i < json_array_size(v); i++) {
+		e = json_array_get(v, i);
+		msg_warn("could not unmount %s: %s%s",
+		    json_string_value(json_object_get(e, "target")),
+		    json_string_value(json_object_get(e, "error")),
+		    json_is_true(json_object_get(e, "remounted_ro")) ?
+		    " (remounted read-only)" : "");
+	}
+	printf("the rescue host reboots in about a second; the link will "
+	    "drop until its agent is back\n");
+}
+
 int
 cmd_reboot(int argc, char **argv)
 {
@@ -19,10 +42,8 @@ cmd_reboot(int argc, char **argv)
 		{ "yes", no_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct conn c;
-	json_t *res = NULL, *v, *e;
+	json_t *res;
 	bool yes = false;
-	size_t i;
 	int ch, rc;
 
 	optind = 0;
@@ -44,34 +65,9 @@ cmd_reboot(int argc, char **argv)
 		    "To go ahead: lifeline reboot --yes");
 		return EXIT_USAGE;
 	}
-	if ((rc = conn_open(&c)) != 0 ||
-	    (rc = conn_call(&c, "reboot", NULL, NULL, &res)) != 0) {
-		msg_error("%s", c.err);
-		conn_close(&c);
+	if ((rc = conn_run("reboot", NULL, NULL, &res)) != 0)
 		return rc;
-	}
-	conn_close(&c);
-	if (client_opts.json) {
-		print_json(res);
-		return EXIT_OK;
-	}
-	v = json_object_get(res, "unmounted");
-	for (i = 0; i < json_array_size(v); i++)
-		printf("unmounted %s\n", json_string_value(json_array_get(v,
-		    i)));
-	v = json_object_get(res, "failed");
-	for (i = 0; i < json_array_size(v); i++) {
-		e = json_array_get(v, i);
-		msg_warn("could not unmount %s: %s%s",
-		    json_string_value(json_object_get(e, "target")),
-		    json_string_value(json_object_get(e, "error")),
-		    json_is_true(json_object_get(e, "remounted_ro")) ?
-		    " (remounted read-only)" : "");
-	}
-	printf("the rescue host reboots in about a second; the link will "
-	    "drop until its agent is back\n");
-	json_decref(res);
-	return EXIT_OK;
+	return print_reply(res, reboot_print);
 usage:
 	msg_error("usage: lifeline reboot --yes");
 	return EXIT_USAGE;

@@ -10,15 +10,27 @@
 
 #include "client.h"
 
+static void
+umount_print(json_t *res)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "warnings"), i, v)
+		msg_warn("%s", json_string_value(v));
+	json_array_foreach(json_object_get(res, "unmounted"), i, v)
+		printf("unmounted %s\n", json_string_value(v));
+	if (json_array_size(json_object_get(res, "unmounted")) == 0)
+		printf("nothing to unmount\n");
+}
+
 int
 cmd_umount(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ NULL, 0, NULL, 0 }
 	};
-	struct conn c;
-	json_t *args, *res = NULL, *v;
-	size_t i;
+	json_t *args, *res;
 	int ch, rc;
 
 	optind = 0;
@@ -29,27 +41,11 @@ cmd_umount(int argc, char **argv)
 	args = json_object();
 	if (optind < argc)
 		json_object_set_new(args, "target", json_string(argv[optind]));
-	if ((rc = conn_open(&c)) != 0 ||
-	    (rc = conn_call(&c, "umount", args, NULL, &res)) != 0) {
-		msg_error("%s", c.err);
-		json_decref(args);
-		conn_close(&c);
-		return rc;
-	}
+	rc = conn_run("umount", args, NULL, &res);
 	json_decref(args);
-	conn_close(&c);
-	if (client_opts.json) {
-		print_json(res);
-		return EXIT_OK;
-	}
-	json_array_foreach(json_object_get(res, "warnings"), i, v)
-		msg_warn("%s", json_string_value(v));
-	json_array_foreach(json_object_get(res, "unmounted"), i, v)
-		printf("unmounted %s\n", json_string_value(v));
-	if (json_array_size(json_object_get(res, "unmounted")) == 0)
-		printf("nothing to unmount\n");
-	json_decref(res);
-	return EXIT_OK;
+	if (rc != 0)
+		return rc;
+	return print_reply(res, umount_print);
 usage:
 	msg_error("usage: lifeline umount [TARGET]");
 	return EXIT_USAGE;

@@ -2,7 +2,8 @@
  * The client's side of a session: open the --via transport, bring the link
  * up, exchange HELLO messages, then run requests one at a time, pumping the
  * session from a poll() loop while streamed data and events go to the
- * caller's handlers.
+ * caller's handlers.  conn_run() wraps the whole of it for the commands that
+ * make one request per session.
  */
 #include "config.h"
 
@@ -285,4 +286,27 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		}
 	}
 	return result;
+}
+
+int
+conn_run(const char *op, json_t *args, const struct call_handlers *h,
+    json_t **reply)
+{
+	struct conn c;
+	int rc;
+
+	if (reply != NULL)
+		*reply = NULL;
+	if ((rc = conn_open(&c)) != 0 ||
+	    (rc = conn_call(&c, op, args, h, reply)) != 0) {
+		msg_error("%s", c.err);
+		/* A link lost after the REPLY still fails the command. */
+		if (reply != NULL) {
+			json_decref(*reply);
+			*reply = NULL;
+		}
+	}
+	/* After the message: with -v the link's statistics follow it. */
+	conn_close(&c);
+	return rc;
 }
