@@ -45,6 +45,7 @@
 #include "args.h"
 #include "ll-limits.h"
 #include "log.h"
+#include "digest.h"
 #include "msg.h"
 #include "safe-file.h"
 #include "target.h"
@@ -87,83 +88,6 @@ files_type(mode_t m)
 	if (S_ISLNK(m))
 		return "symlink";
 	return "other";
-}
-
-static void
-files_hex(const unsigned char *d, unsigned n, char *out)
-{
-	unsigned i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-	out[2 * n] = '\0';
-}
-
-/* The digest so far, without ending ctx. */
-static int
-files_digest(EVP_MD_CTX *ctx, char out[65])
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-	EVP_MD_CTX *copy = EVP_MD_CTX_new();
-
-	if (copy == NULL || !EVP_MD_CTX_copy_ex(copy, ctx) ||
-	    !EVP_DigestFinal_ex(copy, d, &n)) {
-		EVP_MD_CTX_free(copy);
-		return -1;
-	}
-	EVP_MD_CTX_free(copy);
-	files_hex(d, n, out);
-	return 0;
-}
-
-/* Hash the first len bytes of fd into ctx.  0, or -1 when shorter/error. */
-static int
-files_hash_prefix(int fd, uint64_t len, EVP_MD_CTX *ctx)
-{
-	static unsigned char buf[FILES_CHUNK];
-	uint64_t at = 0;
-
-	while (at < len) {
-		size_t want = len - at > sizeof(buf) ? sizeof(buf) :
-		    (size_t)(len - at);
-		ssize_t n = pread(fd, buf, want, (off_t)at);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		at += (uint64_t)n;
-	}
-	return 0;
-}
-
-static EVP_MD_CTX *
-files_md_new(void)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	if (ctx != NULL && !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(ctx);
-		ctx = NULL;
-	}
-	return ctx;
-}
-
-static bool
-files_is_hex64(const char *s)
-{
-	size_t i;
-
-	if (s == NULL || strlen(s) != 64)
-		return false;
-	for (i = 0; i < 64; i++) {
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return true;
 }
 
 /* The JSON description of an entry (lstat'ed as name in dirfd). */
@@ -276,7 +200,7 @@ files_state_new(void)
 	if (st == NULL)
 		return NULL;
 	st->fd = st->dirfd = -1;
-	if ((st->md = files_md_new()) == NULL) {
+	if ((st->md = ll_digest_new()) == NULL) {
 		free(st);
 		return NULL;
 	}
@@ -386,7 +310,7 @@ op_get_start(struct request *r, json_t *args)
 	    arg_int(r, args, "offset", 0, INT64_MAX, &offset) != 0 ||
 	    arg_string(r, args, "prefix_sha256", offset > 0, 64, &prefix) != 0)
 		return -1;
-	if (offset > 0 && !files_is_hex64(prefix)) {
+	if (offset > 0 && !ll_digest_is_hex(prefix)) {
 		request_error(r, LL_EC_BAD_REQUEST, "prefix_sha256 must be 64 "
 		    "lower-case hex digits");
 		return -1;
@@ -412,8 +336,8 @@ op_get_start(struct request *r, json_t *args)
 	}
 	st->size = (uint64_t)sb.st_size;
 	if (offset > 0 && (uint64_t)offset <= st->size &&
-	    files_hash_prefix(st->fd, (uint64_t)offset, st->md) == 0 &&
-	    files_digest(st->md, have) == 0 && strcmp(have, prefix) == 0)
+	    ll_digest_prefix(st->fd, (uint64_t)offset, st->md) == 0 &&
+	    ll_digest_hex(st->md, have) == 0 && strcmp(have, prefix) == 0)
 		st->offset = (uint64_t)offset;
 	else if (offset > 0) {
 		/* the client's prefix is not ours: start over */
@@ -481,7 +405,7 @@ op_get_io(struct request *r, uint64_t now)
 		st->pos += (uint64_t)n;
 	}
 	ll_session_send_eof(r->conn->s, LL_CH_FILE, r->id);
-	files_digest(st->md, hex);
+	ll_digest_hex(st->md, hex);
 	log_info("%s: request %u: get sent %llu bytes (file of %llu, "
 	    "sha256 %s)", r->conn->name, r->id,
 	    (unsigned long long)(st->pos - st->offset),
@@ -648,14 +572,14 @@ op_put_begin_start(struct request *r, json_t *args)
 		close(dfd);
 		return -1;
 	}
-	md = files_md_new();
+	md = ll_digest_new();
 	fd = openat(dfd, tmp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    md != NULL && files_hash_prefix(fd, (uint64_t)sb.st_size,
-	    md) == 0 && files_digest(md, hex) == 0)
+	    md != NULL && ll_digest_prefix(fd, (uint64_t)sb.st_size,
+	    md) == 0 && ll_digest_hex(md, hex) == 0)
 		len = (uint64_t)sb.st_size;
 	else
-		files_digest(md, hex);	/* of nothing */
+		ll_digest_hex(md, hex);	/* of nothing */
 	if (fd >= 0)
 		close(fd);
 	EVP_MD_CTX_free(md);
@@ -679,7 +603,7 @@ op_put_start(struct request *r, json_t *args)
 	    arg_int(r, args, "offset", 0, INT64_MAX, &offset) != 0 ||
 	    arg_string(r, args, "sha256", true, 64, &sha) != 0)
 		return -1;
-	if (!files_is_hex64(sha)) {
+	if (!ll_digest_is_hex(sha)) {
 		request_error(r, LL_EC_BAD_REQUEST, "sha256 must be 64 "
 		    "lower-case hex digits");
 		return -1;
@@ -714,7 +638,7 @@ op_put_start(struct request *r, json_t *args)
 		goto fail;
 	}
 	if ((uint64_t)sb.st_size < (uint64_t)offset ||
-	    files_hash_prefix(st->fd, (uint64_t)offset, st->md) != 0) {
+	    ll_digest_prefix(st->fd, (uint64_t)offset, st->md) != 0) {
 		request_error(r, LL_EC_BAD_REQUEST, "cannot resume at %lld: "
 		    "the partial upload holds %lld bytes; start from 0",
 		    (long long)offset, (long long)sb.st_size);
@@ -786,7 +710,7 @@ op_put_eof(struct request *r, uint8_t channel)
 		    (unsigned long long)st->pos, (unsigned long long)st->size);
 		return;
 	}
-	files_digest(st->md, hex);
+	ll_digest_hex(st->md, hex);
 	if (strcmp(hex, st->sha256) != 0) {
 		/* the bytes are wrong somewhere: do not resume from them */
 		unlinkat(st->dirfd, st->tmp, 0);

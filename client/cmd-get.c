@@ -114,57 +114,6 @@ xfer_progress_end(struct xfer_progress *p)
 	p->on = false;
 }
 
-EVP_MD_CTX *
-xfer_md_new(void)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	if (ctx != NULL && !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(ctx);
-		ctx = NULL;
-	}
-	return ctx;
-}
-
-int
-xfer_hash_prefix(int fd, uint64_t len, EVP_MD_CTX *ctx)
-{
-	static unsigned char buf[XFER_CHUNK];
-	uint64_t at = 0;
-
-	while (at < len) {
-		size_t want = len - at > sizeof(buf) ? sizeof(buf) :
-		    (size_t)(len - at);
-		ssize_t n = pread(fd, buf, want, (off_t)at);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		at += (uint64_t)n;
-	}
-	return 0;
-}
-
-void
-xfer_digest(EVP_MD_CTX *ctx, char out[65])
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned n = 0, i;
-	EVP_MD_CTX *copy = EVP_MD_CTX_new();
-
-	out[0] = '\0';
-	if (copy == NULL || !EVP_MD_CTX_copy_ex(copy, ctx) ||
-	    !EVP_DigestFinal_ex(copy, d, &n)) {
-		EVP_MD_CTX_free(copy);
-		return;
-	}
-	EVP_MD_CTX_free(copy);
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
 int
 xfer_remote_path(const char *cmd, const char *in, char *out, size_t len)
 {
@@ -427,14 +376,14 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 		    ".", part + 1, local, strerror(errno));
 		goto out;
 	}
-	if ((g.md = xfer_md_new()) == NULL)
+	if ((g.md = ll_digest_new()) == NULL)
 		goto out;
 	args = json_pack("{s:s, s:b}", "path", remote, "rescue_host",
 	    x->rescue_host);
-	if (sb.st_size > 0 && xfer_hash_prefix(g.fd, (uint64_t)sb.st_size,
+	if (sb.st_size > 0 && ll_digest_prefix(g.fd, (uint64_t)sb.st_size,
 	    g.md) == 0) {
 		g.have = (uint64_t)sb.st_size;
-		xfer_digest(g.md, prefix);
+		ll_digest_hex(g.md, prefix);
 		json_object_set_new(args, "offset",
 		    json_integer((json_int_t)g.have));
 		json_object_set_new(args, "prefix_sha256", json_string(prefix));
@@ -453,7 +402,7 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 		msg_error("get: %s: %s", local, g.err);
 		goto out;
 	}
-	xfer_digest(g.md, hex);
+	ll_digest_hex(g.md, hex);
 	theirs = json_string_value(json_object_get(res, "sha256"));
 	if (theirs == NULL || strcmp(theirs, hex) != 0 ||
 	    (uint64_t)json_integer_value(json_object_get(res, "size")) !=

@@ -109,12 +109,12 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 		goto out;
 	}
 	p.size = (uint64_t)sb.st_size;
-	if ((md = xfer_md_new()) == NULL ||
-	    xfer_hash_prefix(p.fd, p.size, md) != 0) {
+	if ((md = ll_digest_new()) == NULL ||
+	    ll_digest_prefix(p.fd, p.size, md) != 0) {
 		msg_error("put: cannot read %s: %s", local, strerror(errno));
 		goto out;
 	}
-	xfer_digest(md, hex);
+	ll_digest_hex(md, hex);
 
 	/* what a cut upload left over there, and is it our prefix? */
 	args = json_pack("{s:s, s:b}", "path", remote, "rescue_host",
@@ -130,8 +130,8 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	theirs = json_string_value(json_object_get(res, "partial_sha256"));
 	if (partial > 0 && partial <= p.size && theirs != NULL) {
 		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		if (xfer_hash_prefix(p.fd, partial, md) == 0) {
-			xfer_digest(md, prefix);
+		if (ll_digest_prefix(p.fd, partial, md) == 0) {
+			ll_digest_hex(md, prefix);
 			if (strcmp(prefix, theirs) == 0)
 				p.pos = partial;
 		}

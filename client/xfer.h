@@ -1,6 +1,6 @@
 /*
  * Shared by `lifeline get` and `lifeline put` (defined in cmd-get.c): the
- * progress bar, SHA-256 helpers, remote path checks and the transfer
+ * progress bar, remote path checks and the transfer
  * summary.
  */
 #ifndef LL_CLIENT_XFER_H
@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "client.h"
+#include "digest.h"
 
 #define XFER_PART_SUFFIX	".lifeline-part"
 #define XFER_CHUNK		(64 * 1024)
@@ -39,11 +40,6 @@ void xfer_progress_start(struct xfer_progress *p, const char *name,
 void xfer_progress_update(struct xfer_progress *p, uint64_t done);
 void xfer_progress_end(struct xfer_progress *p);
 
-EVP_MD_CTX *xfer_md_new(void);
-/* Hash the first len bytes of fd into ctx: 0, or -1 if shorter or failed. */
-int xfer_hash_prefix(int fd, uint64_t len, EVP_MD_CTX *ctx);
-/* Hex digest of what ctx has seen so far (ctx goes on). */
-void xfer_digest(EVP_MD_CTX *ctx, char out[65]);
 
 /*
  * Check and normalise a remote path: absolute, trailing slashes and "//"
