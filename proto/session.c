@@ -28,6 +28,7 @@
 #define SESSION_TX_MAX	(LL_MSG_MAX + 2 * LL_DATA_CHUNK_MAX)
 #define SESSION_RX_MAX	(LL_MSG_MAX + LL_MSG_HEADER_LEN)
 #define SESSION_BULK_HIGH (2 * LL_DATA_CHUNK_MAX) /* queue bound for room() */
+#define SESSION_ROOM_MIN (LL_DATA_CHUNK_MAX / 4)	/* room offered at least */
 #define SESSION_WIRE_MAX (64 * 1024)
 #define SESSION_BURST_MS 30		/* pacing bucket depth */
 #define SESSION_WAKE_BYTES 64		/* tokens worth waking up for */
@@ -476,7 +477,13 @@ ll_session_room(const struct ll_session *s)
 {
 	size_t q = ll_buf_avail(&s->tx[1]);
 
-	return q >= SESSION_BULK_HIGH ? 0 : SESSION_BULK_HIGH - q;
+	/*
+	 * Only offer room in large pieces: once the queues are full, room
+	 * frees up a frame at a time, and a producer reading that little
+	 * would put a record header on every frame's worth of data.
+	 */
+	return q + SESSION_ROOM_MIN > SESSION_BULK_HIGH ? 0 :
+	    SESSION_BULK_HIGH - q;
 }
 
 bool

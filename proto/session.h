@@ -76,7 +76,8 @@ int ll_session_send_error(struct ll_session *s, uint32_t id, const char *code,
 int ll_session_send_data(struct ll_session *s, uint8_t channel, uint32_t id,
     const void *p, size_t n);
 int ll_session_send_eof(struct ll_session *s, uint8_t channel, uint32_t id);
-/* Bulk bytes that may be queued now without exceeding the bound. */
+/* Bulk bytes that may be queued now without exceeding the bound; 0 until
+ * at least a quarter of a data chunk is free. */
 size_t ll_session_room(const struct ll_session *s);
 /* true when nothing is queued or unacknowledged */
 bool ll_session_is_drained(const struct ll_session *s);
