@@ -34,7 +34,7 @@ struct agent_options agent_opts;
 static LIST_HEAD(, conn) conns = LIST_HEAD_INITIALIZER(conns);
 
 /* A connection whose device vanished waits here to be reopened. */
-struct reopen {
+static struct reopen {
 	char spec[300];
 	char name[64];
 	uint64_t at;

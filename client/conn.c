@@ -20,8 +20,6 @@
 
 volatile int conn_interrupted;
 
-#define conn_fail conn_set_error
-
 int
 conn_set_error(struct conn *c, int code, const char *fmt, ...)
 {
@@ -42,7 +40,7 @@ conn_session_failed(struct conn *c, int rc, bool was_up)
 
 	if (!was_up)
 		code = rc == LL_ERR_TIMEOUT ? EXIT_NOAGENT : EXIT_CONNECT;
-	return conn_fail(c, code, "%s", ll_session_error_text(c->s));
+	return conn_set_error(c, code, "%s", ll_session_error_text(c->s));
 }
 
 static void
@@ -86,14 +84,14 @@ conn_open(struct conn *c)
 
 	memset(c, 0, sizeof(*c));
 	if (client_opts.via == NULL)
-		return conn_fail(c, EXIT_USAGE, "no path to the agent: give "
+		return conn_set_error(c, EXIT_USAGE, "no path to the agent: give "
 		    "--via SPEC or set LIFELINE_VIA");
 	if (!client_opts.insecure)
-		return conn_fail(c, EXIT_USAGE, "authenticated sessions (SSH "
+		return conn_set_error(c, EXIT_USAGE, "authenticated sessions (SSH "
 		    "inside the link) are not available yet; give --insecure "
 		    "to use an unauthenticated session");
 	if (ll_transport_open(client_opts.via, &t, err, sizeof(err)) != 0)
-		return conn_fail(c, EXIT_CONNECT, "%s", err);
+		return conn_set_error(c, EXIT_CONNECT, "%s", err);
 	if (t->err[0] != '\0')
 		msg_verbose("%s", t->err);
 	memset(&cfg, 0, sizeof(cfg));
@@ -109,7 +107,7 @@ conn_open(struct conn *c)
 	cfg.log = link_log;
 	if ((c->s = ll_session_new(t, &cfg, ll_now_ms())) == NULL) {
 		ll_transport_close(t);
-		return conn_fail(c, EXIT_FAILED, "out of memory");
+		return conn_set_error(c, EXIT_FAILED, "out of memory");
 	}
 	if (client_opts.verbose > 0)
 		ll_session_set_console(c->s, console_text, NULL);
@@ -119,7 +117,7 @@ conn_open(struct conn *c)
 		if ((rc = conn_pump(c, 1000)) != 0)
 			return conn_session_failed(c, rc, false);
 		if (conn_interrupted)
-			return conn_fail(c, EXIT_NOAGENT, "interrupted while "
+			return conn_set_error(c, EXIT_NOAGENT, "interrupted while "
 			    "connecting to %s", client_opts.via);
 	}
 	{
@@ -134,13 +132,13 @@ conn_open(struct conn *c)
 	rc = ll_session_send_json(c->s, LL_MSG_HELLO, 0, hello);
 	json_decref(hello);
 	if (rc != 0)
-		return conn_fail(c, EXIT_FAILED, "hello: %s", ll_strerror(rc));
+		return conn_set_error(c, EXIT_FAILED, "hello: %s", ll_strerror(rc));
 	for (;;) {
 		if ((rc = conn_pump(c, 1000)) != 0)
 			return conn_session_failed(c, rc, true);
 		rc = ll_session_recv(c->s, &m);
 		if (rc < 0)
-			return conn_fail(c, EXIT_PROTOCOL, "bad message from "
+			return conn_set_error(c, EXIT_PROTOCOL, "bad message from "
 			    "the agent: %s", ll_strerror(rc));
 		if (rc == 0)
 			continue;
@@ -148,7 +146,7 @@ conn_open(struct conn *c)
 			if (ll_msg_hello_check(m.json, &version, err,
 			    sizeof(err)) != 0) {
 				ll_msg_cleanup(&m);
-				return conn_fail(c, EXIT_PROTOCOL, "%s", err);
+				return conn_set_error(c, EXIT_PROTOCOL, "%s", err);
 			}
 			c->agent_hello = json_incref(m.json);
 			ll_msg_cleanup(&m);
@@ -158,7 +156,7 @@ conn_open(struct conn *c)
 			const char *text = json_string_value(
 			    json_object_get(m.json, "message"));
 
-			conn_fail(c, EXIT_PROTOCOL, "the agent refused the "
+			conn_set_error(c, EXIT_PROTOCOL, "the agent refused the "
 			    "session: %s", text != NULL ? text : "?");
 			ll_msg_cleanup(&m);
 			return c->err_exit;
@@ -216,7 +214,7 @@ conn_call(struct conn *c, const char *op, json_t *args,
 	rc = ll_session_send_json(c->s, LL_MSG_REQUEST, id, req);
 	json_decref(req);
 	if (rc != 0)
-		return conn_fail(c, EXIT_FAILED, "%s: cannot send the request: "
+		return conn_set_error(c, EXIT_FAILED, "%s: cannot send the request: "
 		    "%s", op, ll_strerror(rc));
 	while (result < 0 || (replied && h != NULL && h->complete != NULL &&
 	    !h->complete(h->ctx))) {
@@ -228,7 +226,7 @@ conn_call(struct conn *c, const char *op, json_t *args,
 			    op);
 		}
 		if (conn_interrupted > 1)
-			return conn_fail(c, EXIT_LOST, "%s: interrupted", op);
+			return conn_set_error(c, EXIT_LOST, "%s: interrupted", op);
 		if (h != NULL && h->produce != NULL && !replied && result < 0 &&
 		    h->produce(h->ctx, c->s, id) < 0) {
 			if (!cancelled)
@@ -241,7 +239,7 @@ conn_call(struct conn *c, const char *op, json_t *args,
 			return conn_session_failed(c, rc, true);
 		while ((rc = ll_session_recv(c->s, &m)) != 0) {
 			if (rc < 0)
-				return conn_fail(c, EXIT_PROTOCOL, "bad message "
+				return conn_set_error(c, EXIT_PROTOCOL, "bad message "
 				    "from the agent: %s", ll_strerror(rc));
 			if (m.id != id) {
 				ll_msg_cleanup(&m);
@@ -275,7 +273,7 @@ conn_call(struct conn *c, const char *op, json_t *args,
 
 				snprintf(c->err_code, sizeof(c->err_code), "%s",
 				    code != NULL ? code : "?");
-				result = conn_fail(c, EXIT_FAILED, "%s: %s", op,
+				result = conn_set_error(c, EXIT_FAILED, "%s: %s", op,
 				    text != NULL ? text : "failed");
 				break;
 			}

@@ -412,12 +412,12 @@ ll_session_recv(struct ll_session *s, struct ll_msg *m)
 	return 0;
 }
 
+/* A record was queued (r == 0): hand what the link takes to it now. */
 static int
-session_queued(struct ll_session *s, int stream, int r)
+session_queued(struct ll_session *s, int r)
 {
 	if (r == 0)
 		session_feed_link(s);
-	(void)stream;
 	return r;
 }
 
@@ -425,7 +425,7 @@ int
 ll_session_send_json(struct ll_session *s, uint8_t kind, uint32_t id,
     const json_t *obj)
 {
-	return session_queued(s, 0, ll_msg_put_json(&s->tx[0], kind, id, obj));
+	return session_queued(s, ll_msg_put_json(&s->tx[0], kind, id, obj));
 }
 
 int
@@ -462,14 +462,14 @@ ll_session_send_data(struct ll_session *s, uint8_t channel, uint32_t id,
 		cp += chunk;
 		n -= chunk;
 	}
-	return session_queued(s, 1, r);
+	return session_queued(s, r);
 }
 
 int
 ll_session_send_eof(struct ll_session *s, uint8_t channel, uint32_t id)
 {
-	return session_queued(s, 1,
-	    ll_msg_put_data(&s->tx[1], LL_MSG_EOF, channel, id, NULL, 0));
+	return session_queued(s, ll_msg_put_data(&s->tx[1], LL_MSG_EOF,
+	    channel, id, NULL, 0));
 }
 
 size_t

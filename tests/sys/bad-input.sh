@@ -39,7 +39,6 @@ for i in $(seq 50); do
 	"$LLPEER" frame --type 3 --epochs "$i,$((i * 7))" --payload-hex 0000000000 >"$line"
 done
 check "after frames from old session epochs the agent answers" pings
-grep -q 'crc' "$T/agent.log" 2>/dev/null || true
 
 # Message layer: a record with a huge length, bad JSON, an unknown kind.
 out=$("$LLPEER" raw --via "$VIA" --stream 0 --hex 0000000802000000000a7b226f70223a317d --wait-ms 1500)
