@@ -68,6 +68,11 @@ struct agent_options {
 	const char *serial;
 	bool stdio;
 	const char *listen;
+	const char *listen_ssh;		/* --listen-ssh [ADDR:]PORT */
+	const char *host_key;		/* --host-key FILE */
+	const char *authorized_keys;	/* --authorized-keys FILE */
+	const char **allow;		/* allowed operations; NULL: all */
+	bool read_only;			/* refuse operations that write */
 	bool insecure;
 	int encoding;
 	int verbose;

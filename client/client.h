@@ -34,6 +34,12 @@ struct client_options {
 	int encoding;
 	unsigned baud;			/* pacing when the path's rate is known */
 	int timeout_ms;			/* connect timeout */
+	/* SSH (docs/lifeline.1, SECURITY) */
+	const char *identity;		/* --identity FILE */
+	bool no_pty;			/* --no-pty (ssh:// gateways) */
+	bool accept_new_host_key;	/* --accept-new-host-key */
+	const char *host_key_fingerprint; /* --host-key-fingerprint SHA256:.. */
+	const char *known_hosts;	/* --known-hosts FILE (agent keys) */
 };
 
 extern struct client_options client_opts;
@@ -66,6 +72,11 @@ struct conn {
 };
 
 /* conn.c */
+/*
+ * The next conn_open() uses t, already open (attach logged in on it), instead
+ * of opening --via; conn_open takes ownership.
+ */
+void conn_preset_transport(struct ll_transport *t);
 int conn_open(struct conn *c);		/* 0 or EXIT_*, message in c->err */
 void conn_close(struct conn *c);
 /*
@@ -87,6 +98,9 @@ int conn_set_error(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Cancel the call in progress (from a signal-driven flag). */
 extern volatile int conn_interrupted;
+
+/* lifeline.c: run the subcommand argv[0] with its arguments. */
+int client_dispatch(int argc, char **argv);
 
 /* output.c */
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -19,6 +19,13 @@
 #include "msg.h"
 
 volatile int conn_interrupted;
+static struct ll_transport *preset_transport;
+
+void
+conn_preset_transport(struct ll_transport *t)
+{
+	preset_transport = t;
+}
 
 int
 conn_set_error(struct conn *c, int code, const char *fmt, ...)
@@ -90,7 +97,11 @@ conn_open(struct conn *c)
 		return conn_set_error(c, EXIT_USAGE, "authenticated sessions (SSH "
 		    "inside the link) are not available yet; give --insecure "
 		    "to use an unauthenticated session");
-	if (ll_transport_open(client_opts.via, &t, err, sizeof(err)) != 0)
+	if (preset_transport != NULL) {
+		t = preset_transport;
+		preset_transport = NULL;
+	} else if (ll_transport_open(client_opts.via, &t, err,
+	    sizeof(err)) != 0)
 		return conn_set_error(c, EXIT_CONNECT, "%s", err);
 	if (t->err[0] != '\0')
 		msg_verbose("%s", t->err);

@@ -51,6 +51,19 @@ static const struct client_cmd commands[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
+int
+client_dispatch(int argc, char **argv)
+{
+	const struct client_cmd *c;
+
+	for (c = commands; c->name != NULL; c++) {
+		if (strcmp(c->name, argv[0]) == 0)
+			return c->run(argc, argv);
+	}
+	msg_error("unknown command \"%s\" (try lifeline --help)", argv[0]);
+	return EXIT_USAGE;
+}
+
 static void
 usage(FILE *f)
 {
@@ -169,13 +182,5 @@ main(int argc, char **argv)
 	sa.sa_handler = on_interrupt;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	for (c = commands; c->name != NULL; c++) {
-		if (strcmp(c->name, argv[optind]) == 0) {
-			optind++;
-			return c->run(argc - optind + 1, argv + optind - 1);
-		}
-	}
-	msg_error("unknown command \"%s\" (try lifeline --help)",
-	    argv[optind]);
-	return EXIT_USAGE;
+	return client_dispatch(argc - optind, argv + optind);
 }

@@ -1,0 +1,43 @@
+/*
+ * authorized_keys, as OpenSSH's sshd(8) documents the format: one key per
+ * line, optionally preceded by comma-separated options.  libssh has no
+ * parser for it, so this is lifelined's own; keys themselves are decoded by
+ * libssh (ssh_pki_import_pubkey_base64) and compared with ssh_key_cmp.
+ *
+ * Options lifelined can honour are honoured (from= against the peer's
+ * address, expiry-time=); options that only restrict what lifelined never
+ * offers are accepted (restrict, no-pty, no-port-forwarding,
+ * no-agent-forwarding, no-X11-forwarding, no-user-rc, no-touch-required);
+ * every other option makes the line refuse the key, with the reason: a
+ * command= key must not get a full lifeline session.
+ */
+#ifndef LL_AUTHKEYS_H
+#define LL_AUTHKEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libssh/libssh.h>
+
+struct authkeys_result {
+	bool allowed;
+	int line;			/* matching line, 0 when none */
+	char fingerprint[96];		/* SHA256:... of the offered key */
+	char comment[128];		/* the matching line's comment */
+	char reason[256];		/* why refused (or "" when allowed) */
+};
+
+/*
+ * Is key authorized by the file at path?  peer is the client's address
+ * ("192.0.2.1" or "::1") for a TCP listener, NULL on a console, where a
+ * from= option cannot be checked and so refuses the line.  The file is read
+ * afresh each call, so an added key works without a restart.
+ *
+ * Returns 0 with *res filled (allowed or not, and why), or a negative errno
+ * when the file cannot be read (res->reason says so).  Malformed lines are
+ * skipped; res->reason mentions the first one when no line matched.
+ */
+int authkeys_check(const char *path, ssh_key key, const char *peer,
+    struct authkeys_result *res);
+
+#endif
