@@ -110,7 +110,6 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const struct client_cmd *c;
 	struct sigaction sa;
 	char *end;
 	double secs;
