@@ -31,6 +31,9 @@ struct conn;
 struct agent_op {
 	const char *name;
 	bool writes;			/* changes something (for read-only mode) */
+	/* A boolean argument that, when true, makes a writing operation
+	 * read-only ("ro" for mount, "dry_run" for fsck); or NULL. */
+	const char *readonly_arg;
 	int (*start)(struct request *r, json_t *args);
 	int (*pollfds)(struct request *r, struct pollfd *pfd, int max,
 	    int *timeout_ms);
@@ -53,8 +56,11 @@ struct request {
 	LIST_ENTRY(request) entry;
 };
 
+struct ssh_serving;
+
 struct conn {
 	struct ll_session *s;
+	struct ssh_serving *ssh;	/* its SSH engine, NULL when insecure */
 	uint32_t generation;
 	char name[64];
 	bool hello_done;
@@ -79,6 +85,7 @@ struct agent_options {
 	const char *debug_file;
 	const char *console_name;	/* what info reports as the console */
 	const char *target_root;	/* --target-root */
+	const char *config;		/* --config FILE */
 };
 
 extern struct agent_options agent_opts;
@@ -90,6 +97,9 @@ void server_conn_reset(struct conn *c);	/* cancel and free its requests */
 void request_finish(struct request *r);	/* mark done; freed by the loop */
 void server_reap(struct conn *c);	/* free done requests */
 const struct agent_op *server_find_op(const char *name);
+/* Who drives c, for the audit trail: the key's SHA256 fingerprint, or
+ * "insecure" / "unauthenticated" before a key is known. */
+void server_identity(struct conn *c, char *who, size_t len);
 json_t *server_caps(void);		/* names of every operation */
 int request_reply(struct request *r, json_t *result);	/* steals result */
 int request_error(struct request *r, const char *code, const char *fmt, ...)

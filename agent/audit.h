@@ -7,7 +7,13 @@
  * Failed authentications are rate-limited: after AUDIT_FAIL_BURST failures
  * within AUDIT_FAIL_WINDOW_MS, new attempts are refused (and not logged one
  * by one) until the window has passed; one line then says how many were
- * suppressed.
+ * suppressed.  The limit is one for the whole agent (all peers, console
+ * included); times are milliseconds on the caller's monotonic clock.  The
+ * functions may be called from several threads at once.
+ *
+ * Every line starts with "audit: "; client-chosen strings in it are quoted
+ * with control characters, quotes and non-ASCII bytes escaped, so a line is
+ * always one line.  NULL strings are shown as "-".
  */
 #ifndef LL_AUDIT_H
 #define LL_AUDIT_H
@@ -20,14 +26,22 @@
 #define AUDIT_FAIL_BURST	5
 #define AUDIT_FAIL_WINDOW_MS	60000
 
-void audit_open(bool use_syslog);	/* openlog when use_syslog */
+/*
+ * use_syslog: lines also go to syslog as LOG_AUTHPRIV | LOG_NOTICE (and to
+ * the agent log at debug level only); otherwise to the agent log at info.
+ */
+void audit_open(bool use_syslog);
 
 /* peer: "tcp 192.0.2.1:5555" or "console /dev/ttyS1"; fp: SHA256:...  */
 void audit_auth_ok(const char *peer, const char *user, const char *fp,
     const char *comment);
 void audit_auth_failed(const char *peer, const char *user, const char *fp,
     const char *why, uint64_t now);
-/* false while failures are over the limit: refuse the attempt. */
+/*
+ * Ask before each attempt: false while failures are over the limit, and the
+ * caller then refuses the attempt without calling audit_auth_failed (the
+ * refusal is counted here).
+ */
 bool audit_auth_allowed(uint64_t now);
 
 /* who: the session's key fingerprint, or "insecure" */
@@ -39,7 +53,12 @@ void audit_op_end(const char *who, uint32_t id, const char *op,
 /* A refused operation (allow-list, read-only). */
 void audit_op_refused(const char *who, const char *op, const char *why);
 
-/* args with secrets hidden, as one JSON text (caller frees). */
+/*
+ * args with secrets hidden, as one compact ASCII JSON text of at most 1024
+ * bytes (longer ones end in "..."), caller frees; NULL when out of memory.
+ * A field is secret when its name is password, hash, passphrase or secret,
+ * or contains password, passphrase or secret (any case), at any depth.
+ */
 char *audit_redact(const json_t *args);
 
 #endif

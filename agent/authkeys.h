@@ -7,9 +7,12 @@
  * Options lifelined can honour are honoured (from= against the peer's
  * address, expiry-time=); options that only restrict what lifelined never
  * offers are accepted (restrict, no-pty, no-port-forwarding,
- * no-agent-forwarding, no-X11-forwarding, no-user-rc, no-touch-required);
- * every other option makes the line refuse the key, with the reason: a
- * command= key must not get a full lifeline session.
+ * no-agent-forwarding, no-X11-forwarding, no-user-rc, no-touch-required),
+ * and so are pty, port-forwarding, agent-forwarding, X11-forwarding and
+ * user-rc, which undo restrict for those same features; every other option
+ * (command, environment, permitopen, permitlisten, principals, tunnel,
+ * cert-authority, verify-required, unknown ones) makes the line refuse the
+ * key, with the reason: a command= key must not get a full lifeline session.
  */
 #ifndef LL_AUTHKEYS_H
 #define LL_AUTHKEYS_H
@@ -34,8 +37,19 @@ struct authkeys_result {
  * afresh each call, so an added key works without a restart.
  *
  * Returns 0 with *res filled (allowed or not, and why), or a negative errno
- * when the file cannot be read (res->reason says so).  Malformed lines are
- * skipped; res->reason mentions the first one when no line matched.
+ * when the file cannot be read (res->reason says so): -ENOENT and the like
+ * from open, -EISDIR or -EINVAL for a directory or another non-regular
+ * file, -EPERM for a file writable by group or others or owned by neither
+ * root nor us (as sshd's StrictModes), -EIO on a read error.  A symlink to
+ * a good file is fine.  res->fingerprint is filled in every case.
+ *
+ * Malformed lines (bad syntax, an unknown or undecodable key, more than
+ * 8192 bytes) are skipped; res->reason mentions the first one when no line
+ * matched.  When the key matches only refused lines, res->line and
+ * res->reason name the first of them.  Option names are case-insensitive;
+ * expiry-time is local time unless it ends in Z; from= compares addresses
+ * (v4-mapped IPv6 as IPv4), CIDR blocks, and * ? patterns against the
+ * address text, and any matching !negation or bad entry refuses.
  */
 int authkeys_check(const char *path, ssh_key key, const char *peer,
     struct authkeys_result *res);

@@ -18,9 +18,16 @@
 
 /*
  * Read path into o, setting only the fields that are still unset (NULL, or
- * the zero value).  A missing file is fine unless must_exist.  On error
- * returns -1 with "PATH:LINE: what is wrong" in err and o unchanged as far
- * as the bad line goes.  Strings are kept for the process's lifetime.
+ * the zero value: read-only only turns on, encoding only replaces auto).
+ * serial and listen pick the console transport: when o already has one
+ * (serial, stdio or listen) the file's is ignored; giving both in the file
+ * is an error.  A missing file is fine unless must_exist.  The file is
+ * refused when it is not a regular file, is writable by group or others,
+ * or (running as root) is not owned by root, as sshd's StrictModes.
+ *
+ * Returns 0, or -1 with "PATH:LINE: what is wrong" (or "PATH: ...") in err
+ * and o unchanged: the file is applied only when every line is good.
+ * Strings are kept for the process's lifetime.
  */
 int conf_load(const char *path, bool must_exist, struct agent_options *o,
     char *err, size_t errlen);
@@ -28,7 +35,9 @@ int conf_load(const char *path, bool must_exist, struct agent_options *o,
 /*
  * Parse an allow-list "info,exec,get" (comma or space separated) against the
  * operation table (server_find_op): 0, or -1 with err naming the unknown
- * operation.  *out is a NULL-terminated array kept for the process's life.
+ * operation (or saying the list is empty).  *out is a NULL-terminated array
+ * of the table's own names, duplicates dropped; the array is malloc'd and
+ * kept for the process's life.
  */
 int conf_parse_allow(const char *list, const char ***out, char *err,
     size_t errlen);

@@ -3,27 +3,38 @@
  *
  * It serves the lifeline protocol on a serial port (--serial), on its own
  * tty (--stdio, e.g. started from a console login) or on a socket listener
- * (--listen).  Everything runs in one poll() loop: signals arrive through a
- * signalfd, each connection is a session (transport + link + messages), and
- * running requests contribute their own fds.
+ * (--listen), and as an SSH server (--listen-ssh).  Everything runs in one
+ * poll() loop: signals arrive through a signalfd, each connection is a
+ * session (transport + link + messages), and running requests contribute
+ * their own fds.
+ *
+ * Unless --insecure, every session is SSH: on a console the link carries an
+ * SSH session (ssh-server.c) whose "lifeline" channel carries the records;
+ * on --listen-ssh the records go straight on the channel.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "audit.h"
+#include "conf.h"
 #include "error.h"
 #include "log.h"
 #include "session.h"
+#include "ssh-common.h"
+#include "ssh-server.h"
 #include "target.h"
 
 #define AGENT_POLL_MAX	64
@@ -45,14 +56,24 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: lifelined (--serial DEV[,BAUD] | --stdio | --listen unix:PATH|tcp:[ADDR:]PORT)\n"
-"                 [--insecure] [--encoding auto|7bit|8bit] [--debug-file FILE]\n"
-"                 [--target-root DIR] [-v]\n"
+"usage: lifelined [--serial DEV[,BAUD] | --stdio | --listen unix:PATH|tcp:[ADDR:]PORT]\n"
+"                 [--listen-ssh [ADDR:]PORT] [--host-key FILE]\n"
+"                 [--authorized-keys FILE] [--allow OP,...] [--read-only]\n"
+"                 [--config FILE] [--insecure] [--encoding auto|7bit|8bit]\n"
+"                 [--debug-file FILE] [--target-root DIR] [-v]\n"
 "\n"
 "  --serial DEV[,BAUD]  serve on a serial port (libserialport; termios for PTYs)\n"
 "  --stdio              serve on this process's own tty or stdin/stdout\n"
 "  --listen SPEC        accept connections on a unix or tcp socket\n"
-"  --insecure           accept unauthenticated sessions (required for now)\n"
+"  --listen-ssh [ADDR:]PORT  SSH server; the \"lifeline\" subsystem\n"
+"  --host-key FILE      SSH host key (default " SSH_SERVER_KEY_DEFAULT ",\n"
+"                       generated when missing)\n"
+"  --authorized-keys FILE  keys allowed in (default " SSH_SERVER_AUTHKEYS_DEFAULT ")\n"
+"  --allow OP,...       only these operations (default: all)\n"
+"  --read-only          refuse every operation that changes something\n"
+"  --config FILE        settings file (default " CONF_DEFAULT_PATH ")\n"
+"  --insecure           no SSH on the console link: anyone who can write to\n"
+"                       it can run commands (labs and tests only)\n"
 "  --encoding E         refuse 8-bit coding when E is 7bit\n"
 "  --debug-file FILE    append a detailed log to FILE\n"
 "  --target-root DIR    act on the original root already mounted at DIR\n"
@@ -80,6 +101,37 @@ agent_link_config(struct ll_link_config *cfg)
 	cfg->encoding = (enum ll_encoding)agent_opts.encoding;
 	cfg->epoch = agent_epoch();
 	cfg->log = log_link;
+	cfg->ssh = !agent_opts.insecure;
+}
+
+/*
+ * A new client session started on a console link: a fresh SSH engine for
+ * it (the previous client's engine ends when the session closes its fds).
+ */
+static int
+agent_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
+{
+	struct conn *c = ctx;
+	char peer[96];
+	int fds[2], rc;
+
+	ssh_serving_release(c->ssh);
+	c->ssh = NULL;
+	if ((rc = ll_ssh_socketpair(fds)) != 0) {
+		log_error("%s: socketpair: %s", c->name, strerror(-rc));
+		return LL_ERR_IO;
+	}
+	snprintf(peer, sizeof(peer), "console %s", c->name);
+	if ((rc = ssh_server_start(fds[1], peer, NULL, plain_fd,
+	    &c->ssh)) != 0) {
+		if (rc == LL_ERR_BUSY)
+			log_warn("%s: too many failed authentications; "
+			    "refusing new sessions for a while", c->name);
+		close(fds[0]);
+		return rc;
+	}
+	*cipher_fd = fds[0];
+	return 0;
 }
 
 static struct conn *
@@ -98,6 +150,8 @@ agent_add(struct ll_transport *t, const char *name, uint64_t now)
 		return NULL;
 	}
 	server_conn_init(c, s, name);
+	if (!agent_opts.insecure)
+		ll_session_set_tunnel(s, agent_tunnel, c);
 	LIST_INSERT_HEAD(&conns, c, entry);
 	return c;
 }
@@ -108,7 +162,63 @@ agent_drop(struct conn *c)
 	server_conn_reset(c);
 	LIST_REMOVE(c, entry);
 	ll_session_free(c->s);
+	ssh_serving_release(c->ssh);
 	free(c);
+}
+
+/* A connection on --listen-ssh: SSH on the socket, records on the channel. */
+static void
+agent_accept_ssh(struct ll_listener *lsn)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa);
+	char host[64] = "?", port[16] = "?", peer[96], spec[32], err[512];
+	struct ll_transport *t;
+	struct ssh_serving *ss;
+	struct ll_session *s;
+	struct conn *c;
+	int fd, plain, rc;
+
+	while ((rc = ll_listener_accept(lsn, &t, err, sizeof(err))) == 0) {
+		fd = dup(t->rfd);
+		ll_transport_close(t);
+		if (fd < 0)
+			continue;
+		if (getpeername(fd, (struct sockaddr *)&sa, &salen) == 0)
+			getnameinfo((struct sockaddr *)&sa, salen, host,
+			    sizeof(host), port, sizeof(port),
+			    NI_NUMERICHOST | NI_NUMERICSERV);
+		snprintf(peer, sizeof(peer), "tcp %s port %s", host, port);
+		if ((rc = ssh_server_start(fd, peer, host, &plain, &ss)) != 0) {
+			log_warn("%s: %s", peer, rc == LL_ERR_BUSY ?
+			    "too many failed authentications; refused" :
+			    "cannot start SSH");
+			continue;
+		}
+		snprintf(spec, sizeof(spec), "fd:%d,%d", plain, plain);
+		if (ll_transport_open(spec, &t, err, sizeof(err)) != 0) {
+			log_error("%s: %s", peer, err);
+			close(plain);
+			ssh_serving_release(ss);
+			continue;
+		}
+		if ((c = malloc(sizeof(*c))) == NULL ||
+		    (s = ll_session_new_direct(t)) == NULL) {
+			log_error("%s: out of memory", peer);
+			free(c);
+			ll_transport_close(t);	/* ends the engine */
+			ssh_serving_release(ss);
+			continue;
+		}
+		snprintf(t->spec, sizeof(t->spec), "ssh %s:%s", host, port);
+		server_conn_init(c, s, peer);
+		c->ssh = ss;
+		LIST_INSERT_HEAD(&conns, c, entry);
+		log_info("connection on %s from %s", agent_opts.listen_ssh,
+		    peer);
+	}
+	if (rc != LL_ERR_AGAIN)
+		log_warn("%s", err);
 }
 
 static int
@@ -159,7 +269,7 @@ agent_children(void)
 }
 
 static int
-agent_loop(int sigfd, struct ll_listener *lsn)
+agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 {
 	struct pollfd pfd[AGENT_POLL_MAX];
 	struct conn *c, *cnext;
@@ -177,8 +287,12 @@ agent_loop(int sigfd, struct ll_listener *lsn)
 			pfd[n].fd = ll_listener_fd(lsn);
 			pfd[n++].events = POLLIN;
 		}
+		if (sshlsn != NULL) {
+			pfd[n].fd = ll_listener_fd(sshlsn);
+			pfd[n++].events = POLLIN;
+		}
 		LIST_FOREACH(c, &conns, entry) {
-			if (n + 2 > AGENT_POLL_MAX)
+			if (n + LL_SESSION_POLLFDS_MAX > AGENT_POLL_MAX)
 				break;
 			n += ll_session_pollfds(c->s, &pfd[n], now, &timeout);
 			LIST_FOREACH(r, &c->requests, entry) {
@@ -226,6 +340,8 @@ agent_loop(int sigfd, struct ll_listener *lsn)
 			if (rc != LL_ERR_AGAIN)
 				log_warn("%s", err);
 		}
+		if (sshlsn != NULL)
+			agent_accept_ssh(sshlsn);
 		if (reopen_slot.active && now >= reopen_slot.at) {
 			if (agent_open_device(reopen_slot.spec,
 			    reopen_slot.name, now) == 0)
@@ -281,30 +397,55 @@ main(int argc, char **argv)
 		{ "encoding", required_argument, NULL, 'e' },
 		{ "debug-file", required_argument, NULL, 'd' },
 		{ "target-root", required_argument, NULL, 'r' },
+		{ "listen-ssh", required_argument, NULL, 'S' },
+		{ "host-key", required_argument, NULL, 'H' },
+		{ "authorized-keys", required_argument, NULL, 'A' },
+		{ "allow", required_argument, NULL, 'a' },
+		{ "read-only", no_argument, NULL, 'R' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ll_listener *lsn = NULL;
+	struct ll_listener *lsn = NULL, *sshlsn = NULL;
 	char spec[300], err[512];
 	sigset_t mask;
-	int ch, modes = 0, sigfd, rc = 1;
+	int ch, modes, sigfd, rc = 1;
 	uint64_t now;
 
 	while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			agent_opts.serial = optarg;
-			modes++;
 			break;
 		case 'i':
 			agent_opts.stdio = true;
-			modes++;
 			break;
 		case 'l':
 			agent_opts.listen = optarg;
-			modes++;
+			break;
+		case 'S':
+			agent_opts.listen_ssh = optarg;
+			break;
+		case 'H':
+			agent_opts.host_key = optarg;
+			break;
+		case 'A':
+			agent_opts.authorized_keys = optarg;
+			break;
+		case 'a':
+			if (conf_parse_allow(optarg, &agent_opts.allow, err,
+			    sizeof(err)) != 0) {
+				fprintf(stderr, "lifelined: --allow: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'R':
+			agent_opts.read_only = true;
+			break;
+		case 'c':
+			agent_opts.config = optarg;
 			break;
 		case 'k':
 			agent_opts.insecure = true;
@@ -342,19 +483,31 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || modes != 1) {
-		fprintf(stderr, "lifelined: give exactly one of --serial, "
-		    "--stdio, --listen\n");
+	if (optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if (!agent_opts.insecure) {
-		fprintf(stderr, "lifelined: authenticated sessions (SSH inside "
-		    "the link) are not available yet; start with --insecure to "
-		    "accept unauthenticated sessions\n");
+	if (conf_load(agent_opts.config != NULL ? agent_opts.config :
+	    CONF_DEFAULT_PATH, agent_opts.config != NULL, &agent_opts, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "lifelined: %s\n", err);
+		return 2;
+	}
+	modes = (agent_opts.serial != NULL) + agent_opts.stdio +
+	    (agent_opts.listen != NULL);
+	if (modes > 1 || (modes == 0 && agent_opts.listen_ssh == NULL)) {
+		fprintf(stderr, "lifelined: give one of --serial, --stdio, "
+		    "--listen, and/or --listen-ssh\n");
+		usage(stderr);
 		return 2;
 	}
 	log_open("lifelined", agent_opts.debug_file, true, agent_opts.verbose);
+	audit_open(true);
+	if ((!agent_opts.insecure || agent_opts.listen_ssh != NULL) &&
+	    ssh_server_init(err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return 1;
+	}
 	target_init();
 	if (agent_opts.target_root != NULL &&
 	    (rc = target_set_root(agent_opts.target_root)) != 0) {
@@ -363,8 +516,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	rc = 1;
-	log_warn("running with --insecure: sessions are NOT authenticated; "
-	    "anyone who can write to the console can run commands as root");
+	if (agent_opts.insecure && modes > 0)
+		log_warn("running with --insecure: sessions on %s are NOT "
+		    "authenticated; anyone who can write to it can run "
+		    "commands as root", agent_opts.serial != NULL ?
+		    agent_opts.serial : agent_opts.stdio ? "this tty" :
+		    agent_opts.listen);
+	if (agent_opts.read_only)
+		log_info("read-only: operations that change anything are "
+		    "refused");
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -391,7 +551,7 @@ main(int argc, char **argv)
 		if (agent_open_device("stdio", tty != NULL ? tty : "stdio",
 		    now) != 0)
 			goto out;
-	} else {
+	} else if (agent_opts.listen != NULL) {
 		if (ll_listener_open(agent_opts.listen, &lsn, err,
 		    sizeof(err)) != 0) {
 			log_error("%s", err);
@@ -399,7 +559,16 @@ main(int argc, char **argv)
 		}
 		log_info("listening on %s", agent_opts.listen);
 	}
-	rc = agent_loop(sigfd, lsn);
+	if (agent_opts.listen_ssh != NULL) {
+		snprintf(spec, sizeof(spec), "tcp:%s", agent_opts.listen_ssh);
+		if (ll_listener_open(spec, &sshlsn, err, sizeof(err)) != 0) {
+			log_error("--listen-ssh: %s", err);
+			goto out;
+		}
+		log_info("SSH listener on %s (subsystem \"%s\")",
+		    agent_opts.listen_ssh, LL_SSH_SUBSYSTEM);
+	}
+	rc = agent_loop(sigfd, lsn, sshlsn);
 out:
 	while (!LIST_EMPTY(&conns)) {
 		/* Tell a connected client we are going, rather than vanish. */
@@ -408,6 +577,9 @@ out:
 	}
 	if (lsn != NULL)
 		ll_listener_close(lsn);
+	if (sshlsn != NULL)
+		ll_listener_close(sshlsn);
+	ssh_server_shutdown();
 	close(sigfd);
 	log_close();
 	return rc;

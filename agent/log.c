@@ -55,7 +55,7 @@ log_vat(int level, const char *func, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *name[] = { "error", "warning", "info", "debug" };
-	char msg[1024];
+	char msg[2048];	/* room for an audit line with its arguments */
 
 	if (level > max_level && debug_fp == NULL)
 		return;

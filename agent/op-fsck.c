@@ -558,7 +558,8 @@ op_fsck_free(struct request *r)
 }
 
 const struct agent_op op_fsck_ops[] = {
-	{ .name = "fsck", .writes = true, .start = op_fsck_start,
+	{ .name = "fsck", .writes = true, .readonly_arg = "dry_run",
+	  .start = op_fsck_start,
 	  .pollfds = op_fsck_pollfds, .io = op_fsck_io,
 	  .child = child_op_reaped, .cancel = op_fsck_cancel,
 	  .free = op_fsck_free },

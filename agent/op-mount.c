@@ -917,7 +917,9 @@ busy:
 }
 
 const struct agent_op op_mount_ops[] = {
-	{ .name = "mount", .writes = true, .start = op_mount_start },
-	{ .name = "umount", .writes = true, .start = op_umount_start },
+	{ .name = "mount", .writes = true, .readonly_arg = "ro",
+	  .start = op_mount_start },
+	/* Taking down lifeline's own mounts leaves the disks as they were. */
+	{ .name = "umount", .start = op_umount_start },
 	{ .name = NULL }
 };

@@ -5,6 +5,10 @@
  * list until it is done, then the loop frees it.  When the link reports a new
  * client session, every request of the old one is cancelled first, so two
  * clients' work is never mixed.
+ *
+ * Before an operation starts, the allow-list and read-only mode may refuse
+ * it; every request, refused or not, goes to the audit trail with the
+ * identity of the key that drives the session.
  */
 #include "config.h"
 
@@ -14,9 +18,12 @@
 #include <string.h>
 
 #include "agent.h"
+#include "audit.h"
 #include "error.h"
 #include "log.h"
 #include "msg.h"
+#include "ssh-common.h"
+#include "ssh-server.h"
 
 static const struct agent_op *const op_tables[] = {
 	op_info_ops,
@@ -57,6 +64,17 @@ server_caps(void)
 			json_array_append_new(caps, json_string(op->name));
 	}
 	return caps;
+}
+
+void
+server_identity(struct conn *c, char *who, size_t len)
+{
+	if (c->ssh != NULL)
+		ssh_serving_identity(c->ssh, who, len);
+	else
+		snprintf(who, len, "%s", agent_opts.insecure ? "insecure" : "");
+	if (who[0] == '\0')
+		snprintf(who, len, "unauthenticated");
 }
 
 void
@@ -113,13 +131,14 @@ int
 request_reply(struct request *r, json_t *result)
 {
 	int err;
+	char who[LL_SSH_FP_MAX];
 
 	if (result == NULL)
 		result = json_object();
 	err = ll_session_send_json(r->conn->s, LL_MSG_REPLY, r->id, result);
 	json_decref(result);
-	log_info("%s: request %u (%s) done", r->conn->name, r->id,
-	    r->op->name);
+	server_identity(r->conn, who, sizeof(who));
+	audit_op_end(who, r->id, r->op->name, "ok");
 	request_finish(r);
 	return err;
 }
@@ -127,14 +146,15 @@ request_reply(struct request *r, json_t *result)
 int
 request_error(struct request *r, const char *code, const char *fmt, ...)
 {
-	char text[512];
+	char text[512], result[600], who[LL_SSH_FP_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	log_info("%s: request %u (%s) failed: %s: %s", r->conn->name, r->id,
-	    r->op->name, code, text);
+	snprintf(result, sizeof(result), "%s: %s", code, text);
+	server_identity(r->conn, who, sizeof(who));
+	audit_op_end(who, r->id, r->op->name, result);
 	request_finish(r);
 	return ll_session_send_error(r->conn->s, r->id, code, "%s", text);
 }
@@ -174,6 +194,39 @@ server_hello(struct conn *c, const struct ll_msg *m)
 	log_info("%s: client session started (protocol %d)", c->name, version);
 }
 
+/* Refuse op by the allow-list or read-only mode: true when refused. */
+static bool
+server_refuse(struct conn *c, uint32_t id, const struct agent_op *op,
+    json_t *args)
+{
+	char who[LL_SSH_FP_MAX], why[160];
+	const char **a;
+
+	why[0] = '\0';
+	if (agent_opts.allow != NULL) {
+		for (a = agent_opts.allow; *a != NULL; a++) {
+			if (strcmp(*a, op->name) == 0)
+				break;
+		}
+		if (*a == NULL)
+			snprintf(why, sizeof(why), "\"%s\" is not in this "
+			    "agent's allow-list", op->name);
+	}
+	if (why[0] == '\0' && agent_opts.read_only && op->writes &&
+	    !(op->readonly_arg != NULL && json_is_true(json_object_get(args,
+	    op->readonly_arg))))
+		snprintf(why, sizeof(why), "the agent is read-only and \"%s\" "
+		    "changes things%s", op->name, op->readonly_arg == NULL ?
+		    "" : " (its read-only form is allowed: mount --ro, "
+		    "fsck -n)");
+	if (why[0] == '\0')
+		return false;
+	server_identity(c, who, sizeof(who));
+	audit_op_refused(who, op->name, why);
+	ll_session_send_error(c->s, id, LL_EC_FORBIDDEN, "%s", why);
+	return true;
+}
+
 static void
 server_request(struct conn *c, const struct ll_msg *m)
 {
@@ -181,6 +234,7 @@ server_request(struct conn *c, const struct ll_msg *m)
 	struct request *r;
 	json_t *args;
 	const char *name;
+	char who[LL_SSH_FP_MAX];
 
 	if (!c->hello_done) {
 		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
@@ -204,6 +258,8 @@ server_request(struct conn *c, const struct ll_msg *m)
 		    "unknown operation \"%s\"", name);
 		return;
 	}
+	if (server_refuse(c, m->id, op, args))
+		return;
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		ll_session_send_error(c->s, m->id, LL_EC_INTERNAL,
 		    "out of memory");
@@ -213,7 +269,8 @@ server_request(struct conn *c, const struct ll_msg *m)
 	r->op = op;
 	r->conn = c;
 	LIST_INSERT_HEAD(&c->requests, r, entry);
-	log_info("%s: request %u: %s", c->name, r->id, op->name);
+	server_identity(c, who, sizeof(who));
+	audit_op_start(who, r->id, op->name, args);
 	args = args != NULL ? json_incref(args) : json_object();
 	if (op->start(r, args) != 0)
 		request_finish(r);

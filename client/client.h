@@ -62,8 +62,11 @@ struct call_handlers {
 	void *ctx;
 };
 
+struct ll_ssh_client;
+
 struct conn {
 	struct ll_session *s;
+	struct ll_ssh_client *ssh;	/* SSH inside the link, or NULL */
 	json_t *agent_hello;
 	uint32_t next_id;
 	char err[512];
@@ -164,5 +167,7 @@ int cmd_get(int argc, char **argv);
 int cmd_put(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_reboot(int argc, char **argv);
+int cmd_console(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
 
 #endif

@@ -4,12 +4,19 @@
  * session from a poll() loop while streamed data and events go to the
  * caller's handlers.  conn_run() wraps the whole of it for the commands that
  * make one request per session.
+ *
+ * Unless --insecure, the link carries an SSH session (ssh-client.c, tunnel
+ * mode) and the records travel on its "lifeline" channel; the agent's host
+ * key is checked against lifeline's known-hosts file.  On lifeline+ssh://
+ * and lifeline+exec: paths the records go directly on the transport, which
+ * is an SSH channel already.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -17,6 +24,11 @@
 #include "client.h"
 #include "error.h"
 #include "msg.h"
+#include "ssh-client.h"
+#include "ssh-common.h"
+
+#define CONN_DIRECT_SSH		"lifeline+ssh://"
+#define CONN_DIRECT_EXEC	"lifeline+exec:"
 
 volatile int conn_interrupted;
 static struct ll_transport *preset_transport;
@@ -39,15 +51,89 @@ conn_set_error(struct conn *c, int code, const char *fmt, ...)
 	return code;
 }
 
-/* EXIT_* for a session that ended. */
+/* EXIT_* for a session that ended; the SSH engine's reason when it has one. */
 static int
 conn_session_failed(struct conn *c, int rc, bool was_up)
 {
 	int code = EXIT_LOST;
+	char why[512];
 
 	if (!was_up)
 		code = rc == LL_ERR_TIMEOUT ? EXIT_NOAGENT : EXIT_CONNECT;
+	if (c->ssh != NULL) {
+		why[0] = '\0';
+		switch (ll_ssh_client_state(c->ssh, why, sizeof(why))) {
+		case LL_SSH_FAILED:
+			return conn_set_error(c, EXIT_CONNECT, "%s: %s",
+			    client_opts.via, why);
+		case LL_SSH_ENDED:
+			if (why[0] != '\0')
+				return conn_set_error(c, code, "%s: %s",
+				    client_opts.via, why);
+			break;
+		default:
+			break;
+		}
+	}
 	return conn_set_error(c, code, "%s", ll_session_error_text(c->s));
+}
+
+/* Where lifeline keeps the agents' host keys: --known-hosts, else XDG. */
+static const char *
+conn_known_hosts(void)
+{
+	static char path[4096];
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+	if (client_opts.known_hosts != NULL)
+		return client_opts.known_hosts;
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(path, sizeof(path), "%s/lifeline/known_hosts", xdg);
+	else
+		snprintf(path, sizeof(path), "%s/.config/lifeline/known_hosts",
+		    home != NULL ? home : "");
+	return path;
+}
+
+/* The SSH options every mode shares, from the command line. */
+static void
+conn_ssh_config(struct ll_ssh_client_config *cfg, enum ll_ssh_mode mode)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = mode;
+	cfg->identity = client_opts.identity;
+	cfg->no_pty = client_opts.no_pty;
+	cfg->accept_new = client_opts.accept_new_host_key;
+	cfg->interactive = isatty(0) && isatty(2);
+	cfg->verbose = client_opts.verbose;
+}
+
+/* The link session started: an SSH client engine for it (session.h). */
+static int
+conn_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
+{
+	struct conn *c = ctx;
+	struct ll_ssh_client_config cfg;
+	char err[512];
+	int fds[2];
+
+	if (c->ssh != NULL)
+		return LL_ERR_RESET;	/* one link session per client */
+	if (ll_ssh_socketpair(fds) != 0)
+		return LL_ERR_IO;
+	conn_ssh_config(&cfg, LL_SSH_TUNNEL);
+	cfg.user = "root";
+	cfg.known_hosts = conn_known_hosts();
+	cfg.label = client_opts.via;
+	cfg.pin = client_opts.host_key_fingerprint;
+	if (ll_ssh_client_start(&cfg, fds[1], plain_fd, &c->ssh, err,
+	    sizeof(err)) != 0) {
+		msg_error("%s", err);
+		close(fds[0]);
+		return LL_ERR_IO;
+	}
+	*cipher_fd = fds[0];
+	return 0;
 }
 
 static void
@@ -69,7 +155,7 @@ link_log(void *ctx, int level, const char *fmt, ...)
 static int
 conn_pump(struct conn *c, int max_wait_ms)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[LL_SESSION_POLLFDS_MAX];
 	uint64_t now = ll_now_ms();
 	int timeout = max_wait_ms, n;
 
@@ -82,29 +168,42 @@ conn_pump(struct conn *c, int max_wait_ms)
 int
 conn_open(struct conn *c)
 {
+	struct ll_ssh_client_config sshcfg;
 	struct ll_link_config cfg;
 	struct ll_transport *t;
 	struct ll_msg m;
 	char err[512];
 	json_t *hello;
+	const char *via = client_opts.via;
+	bool direct;
 	int rc, version;
 
 	memset(c, 0, sizeof(*c));
-	if (client_opts.via == NULL)
+	if (via == NULL)
 		return conn_set_error(c, EXIT_USAGE, "no path to the agent: give "
 		    "--via SPEC or set LIFELINE_VIA");
-	if (!client_opts.insecure)
-		return conn_set_error(c, EXIT_USAGE, "authenticated sessions (SSH "
-		    "inside the link) are not available yet; give --insecure "
-		    "to use an unauthenticated session");
+	/* lifeline+exec:CMD is exec:CMD carrying records, no link. */
+	direct = strncmp(via, CONN_DIRECT_SSH, strlen(CONN_DIRECT_SSH)) == 0 ||
+	    strncmp(via, CONN_DIRECT_EXEC, strlen(CONN_DIRECT_EXEC)) == 0;
+	if (strncmp(via, CONN_DIRECT_EXEC, strlen(CONN_DIRECT_EXEC)) == 0)
+		via += strlen("lifeline+");
+	conn_ssh_config(&sshcfg, LL_SSH_GATEWAY);
+	sshcfg.pin = direct ? client_opts.host_key_fingerprint : NULL;
+	ll_transport_ssh_defaults(&sshcfg);
 	if (preset_transport != NULL) {
 		t = preset_transport;
 		preset_transport = NULL;
-	} else if (ll_transport_open(client_opts.via, &t, err,
-	    sizeof(err)) != 0)
+	} else if (ll_transport_open(via, &t, err, sizeof(err)) != 0)
 		return conn_set_error(c, EXIT_CONNECT, "%s", err);
 	if (t->err[0] != '\0')
 		msg_verbose("%s", t->err);
+	if (direct) {
+		if ((c->s = ll_session_new_direct(t)) == NULL) {
+			ll_transport_close(t);
+			return conn_set_error(c, EXIT_FAILED, "out of memory");
+		}
+		goto hello;
+	}
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.is_agent = false;
 	cfg.encoding = (enum ll_encoding)client_opts.encoding;
@@ -116,13 +215,17 @@ conn_open(struct conn *c)
 	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
 	cfg.line_rate = client_opts.baud / 10;
 	cfg.log = link_log;
+	cfg.ssh = !client_opts.insecure;
 	if ((c->s = ll_session_new(t, &cfg, ll_now_ms())) == NULL) {
 		ll_transport_close(t);
 		return conn_set_error(c, EXIT_FAILED, "out of memory");
 	}
 	if (client_opts.verbose > 0)
 		ll_session_set_console(c->s, console_text, NULL);
-	msg_warn("--insecure: this session is not authenticated");
+	if (client_opts.insecure)
+		msg_warn("--insecure: this session is not authenticated");
+	else
+		ll_session_set_tunnel(c->s, conn_tunnel, c);
 
 	while (!ll_session_is_up(c->s)) {
 		if ((rc = conn_pump(c, 1000)) != 0)
@@ -139,6 +242,7 @@ conn_open(struct conn *c)
 		    "up to %zu bytes", client_opts.via, st.radix,
 		    st.frame_payload);
 	}
+hello:
 	hello = ll_msg_hello_new("client", PACKAGE_STRING, NULL);
 	rc = ll_session_send_json(c->s, LL_MSG_HELLO, 0, hello);
 	json_decref(hello);
@@ -146,7 +250,14 @@ conn_open(struct conn *c)
 		return conn_set_error(c, EXIT_FAILED, "hello: %s", ll_strerror(rc));
 	for (;;) {
 		if ((rc = conn_pump(c, 1000)) != 0)
-			return conn_session_failed(c, rc, true);
+			return conn_session_failed(c, rc, c->ssh == NULL);
+		if (c->ssh != NULL && ll_ssh_client_state(c->ssh, err,
+		    sizeof(err)) == LL_SSH_FAILED)
+			return conn_set_error(c, EXIT_CONNECT, "%s: %s",
+			    client_opts.via, err);
+		if (conn_interrupted)
+			return conn_set_error(c, EXIT_NOAGENT, "interrupted while "
+			    "connecting to %s", client_opts.via);
 		rc = ll_session_recv(c->s, &m);
 		if (rc < 0)
 			return conn_set_error(c, EXIT_PROTOCOL, "bad message from "
@@ -180,7 +291,8 @@ conn_open(struct conn *c)
 void
 conn_close(struct conn *c)
 {
-	if (c->s != NULL && client_opts.verbose > 0) {
+	if (c->s != NULL && client_opts.verbose > 0 &&
+	    ll_session_link(c->s) != NULL) {
 		struct ll_link_stats st;
 
 		ll_link_stats(ll_session_link(c->s), &st);
@@ -202,6 +314,8 @@ conn_close(struct conn *c)
 		ll_session_close(c->s, 3000);
 		ll_session_free(c->s);
 	}
+	ll_ssh_client_free(c->ssh);
+	c->ssh = NULL;
 	json_decref(c->agent_hello);
 	c->s = NULL;
 	c->agent_hello = NULL;

@@ -48,6 +48,10 @@ static const struct client_cmd commands[] = {
 	  "commands", cmd_run },
 	{ "reboot", "reboot --yes", "sync, unmount, reboot the rescue host",
 	  cmd_reboot },
+	{ "console", "console [--escape ^X|CHAR|none] [--drain SECONDS]",
+	  "an interactive terminal on the --via path", cmd_console },
+	{ "attach", "attach [--user U] [--password-file F] [-- COMMAND...]",
+	  "log in on the console, start the agent, run COMMAND", cmd_attach },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -71,12 +75,23 @@ usage(FILE *f)
 
 	fprintf(f,
 "usage: lifeline [--via SPEC] [--insecure] [--encoding auto|7bit|8bit]\n"
-"                [--baud N] [--timeout SECONDS] [--json] [-v] COMMAND [ARGS]\n"
+"                [--baud N] [--timeout SECONDS] [--json] [-v]\n"
+"                [-i KEYFILE] [--no-pty] [--accept-new-host-key]\n"
+"                [--host-key-fingerprint SHA256:...] [--known-hosts FILE]\n"
+"                COMMAND [ARGS]\n"
 "\n"
 "  --via SPEC     path to the agent (default $LIFELINE_VIA):\n"
 "                 serial:DEV[,BAUD]  tty:DEV[,BAUD]  exec:CMD  unix:PATH\n"
 "                 tcp:HOST:PORT  fd:R,W  stdio\n"
-"  --insecure     use an unauthenticated session (required for now)\n"
+"                 ssh://[USER@]HOST[:PORT]   a serial-over-SSH console gateway\n"
+"                 lifeline+ssh://[USER@]HOST[:PORT]  the agent's SSH listener\n"
+"                 lifeline+exec:CMD  e.g. 'ssh -s root@HOST lifeline'\n"
+"  --insecure     no SSH inside the link: unauthenticated (labs, tests)\n"
+"  -i, --identity FILE  SSH private key to offer (also: ssh-agent, ~/.ssh/id_*)\n"
+"  --no-pty       ssh:// gateways: do not ask for a pty\n"
+"  --accept-new-host-key  trust an unknown host key (not a changed one)\n"
+"  --host-key-fingerprint SHA256:...  the agent's key must be this one\n"
+"  --known-hosts FILE  agents' keys (default ~/.config/lifeline/known_hosts)\n"
 "  --encoding E   force the 7-bit or 8-bit frame coding (default: probe)\n"
 "  --baud N       line speed of the path, to pace output (serial sets it)\n"
 "  --timeout S    give up connecting after S seconds (default 10)\n"
@@ -105,6 +120,11 @@ main(int argc, char **argv)
 		{ "baud", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "no-pty", no_argument, NULL, 'P' },
+		{ "accept-new-host-key", no_argument, NULL, 'N' },
+		{ "host-key-fingerprint", required_argument, NULL, 'F' },
+		{ "known-hosts", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -117,7 +137,7 @@ main(int argc, char **argv)
 
 	client_opts.via = getenv("LIFELINE_VIA");
 	/* "+": stop at the subcommand; its options are its own. */
-	while ((ch = getopt_long(argc, argv, "+vVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+i:vVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
 			client_opts.via = optarg;
@@ -157,6 +177,28 @@ main(int argc, char **argv)
 			break;
 		case 'j':
 			client_opts.json = true;
+			break;
+		case 'i':
+			client_opts.identity = optarg;
+			break;
+		case 'P':
+			client_opts.no_pty = true;
+			break;
+		case 'N':
+			client_opts.accept_new_host_key = true;
+			break;
+		case 'F':
+			if (strncmp(optarg, "SHA256:", 7) != 0 ||
+			    strlen(optarg) < 20) {
+				msg_error("--host-key-fingerprint wants "
+				    "SHA256:BASE64 as lifelined logs it, not "
+				    "\"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			client_opts.host_key_fingerprint = optarg;
+			break;
+		case 'K':
+			client_opts.known_hosts = optarg;
 			break;
 		case 'v':
 			client_opts.verbose++;

@@ -34,9 +34,10 @@
 #define BITMAP_LEN	32
 
 #define HELLO_RESUME	0x01
+#define HELLO_SSH	0x02	/* the client runs SSH on stream 0 */
 #define REPORT_ECHO	0x01
-#define RESET_TAKEOVER	1
-#define RESET_UNKNOWN	2
+#define RESET_TAKEOVER	LL_RESET_TAKEOVER
+#define RESET_UNKNOWN	LL_RESET_UNKNOWN
 
 enum probe_stage {
 	PS_NONE = 0,
@@ -61,6 +62,7 @@ struct ll_link {
 	uint8_t dir;			/* ours */
 	struct ll_epochs ep;
 	bool bound;			/* both epochs known */
+	uint8_t reset_reason;		/* client: the RESET that ended it */
 	struct ll_frame_decoder dec;
 	struct ll_alphabet a7, a8;
 	bool use8;			/* send with TAG '8' and a8 */
@@ -387,7 +389,7 @@ send_hello(struct ll_link *l, bool resume)
 	p[2] = LL_PROTO_VERSION;
 	p[3] = LL_PROTO_VERSION;
 	put32(p + 4, l->ep.client);
-	p[8] = resume ? HELLO_RESUME : 0;
+	p[8] = (resume ? HELLO_RESUME : 0) | (l->cfg.ssh ? HELLO_SSH : 0);
 	put16(p + 9, LL_FRAME_PAYLOAD_MAX);
 	ctrl_push(l, LL_FT_HELLO, p, sizeof(p));
 }
@@ -610,7 +612,10 @@ client_frame(struct ll_link *l, const struct ll_frame *f, uint64_t now)
 			return 0;
 		logmsg(l, LL_LOG_WARN, "agent reset the session: %s",
 		    p[8] == RESET_TAKEOVER ? "another client took over" :
+		    p[8] == LL_RESET_NEED_SSH ? "it requires SSH" :
+		    p[8] == LL_RESET_NO_SSH ? "it runs without SSH" :
 		    "unknown session");
+		l->reset_reason = p[8];
 		set_state(l, LL_LINK_DEAD, LL_ERR_RESET);
 		return 0;
 	case LL_FT_PROBE_REPORT:
@@ -658,6 +663,15 @@ agent_hello(struct ll_link *l, const struct ll_frame *f, uint64_t now)
 	client = get32(p + 4);
 	if (client == 0)
 		return LL_ERR_FORMAT;
+	if (((p[8] & HELLO_SSH) != 0) != l->cfg.ssh) {
+		/* Never fall back: a client that wants SSH gets it or nothing,
+		 * and an SSH agent never takes records in the clear. */
+		logmsg(l, LL_LOG_WARN, "client %08x %s SSH inside the link; "
+		    "refused", client, l->cfg.ssh ? "does not use" : "wants");
+		send_reset(l, client, l->cfg.ssh ? LL_RESET_NEED_SSH :
+		    LL_RESET_NO_SSH);
+		return 0;
+	}
 	if (l->bound && client == l->ep.client) {
 		send_hello_ack(l);
 		return 0;
@@ -1076,6 +1090,12 @@ ll_link_console(struct ll_link *l, void *p, size_t n)
 	l->con_head = (l->con_head + n) % CONSOLE_MAX;
 	l->con_len -= n;
 	return n;
+}
+
+unsigned
+ll_link_reset_reason(const struct ll_link *l)
+{
+	return l->reset_reason;
 }
 
 void

@@ -52,8 +52,17 @@ struct ll_link_config {
 	uint32_t keepalive_ms;	/* idle ACK interval (1000) */
 	uint32_t dead_ms;	/* peer silent this long: DEAD (15000) */
 	uint32_t line_rate;	/* bytes/s if known (pacing), 0 = unknown */
+	bool ssh;		/* link stream 0 carries SSH (not --insecure) */
 	ll_log_fn *log;		/* may be NULL */
 	void *log_ctx;
+};
+
+/* Why the agent sent RESET (ll_link_reset_reason), as on the wire. */
+enum {
+	LL_RESET_TAKEOVER = 1,	/* another client took over */
+	LL_RESET_UNKNOWN = 2,	/* resume of a session the agent does not know */
+	LL_RESET_NEED_SSH = 3,	/* the agent requires SSH inside the link */
+	LL_RESET_NO_SSH = 4,	/* the agent runs --insecure, without SSH */
 };
 
 struct ll_link_stats {
@@ -106,6 +115,8 @@ size_t ll_link_console(struct ll_link *l, void *p, size_t n);
  * the current session and waits for the next client (CONNECTING).
  */
 void ll_link_close(struct ll_link *l, uint64_t now);
+/* The reason of the RESET that ended a client's link, 0 if none. */
+unsigned ll_link_reset_reason(const struct ll_link *l);
 void ll_link_stats(const struct ll_link *l, struct ll_link_stats *s);
 
 #endif

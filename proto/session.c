@@ -11,11 +11,18 @@
  * Incoming stream bytes are read into rx[0] and rx[1] and parsed into
  * records one at a time; control records are returned before bulk ones so a
  * cancel is never stuck behind data.
+ *
+ * Records can also travel on one ordered byte stream, the plain side of an
+ * SSH channel: directly on the transport (no link at all), or through an
+ * SSH engine whose protocol bytes the link carries on stream 0 (a tunnel).
+ * Then every record goes through tx[0] and rx[0] in order.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +39,8 @@
 #define SESSION_WIRE_MAX (64 * 1024)
 #define SESSION_BURST_MS 30		/* pacing bucket depth */
 #define SESSION_WAKE_BYTES 64		/* tokens worth waking up for */
+#define SESSION_TUNNEL_BUF 4096		/* link -> engine bytes held at most */
+#define SESSION_TUNNEL_STREAM 0
 
 struct ll_session {
 	struct ll_transport *t;
@@ -48,7 +57,27 @@ struct ll_session {
 	ll_console_fn *console;
 	void *console_ctx;
 	uint32_t generation;
+	/* Records on a byte stream: direct (link NULL) or through a tunnel. */
+	ll_tunnel_fn *tunnel;
+	void *tunnel_ctx;
+	bool tunnel_open;
+	bool closing;			/* ll_session_close is ending it */
+	int cipher_fd, plain_fd;	/* the engine's sides, -1 when closed */
+	struct ll_buf to_engine;	/* link bytes cipher_fd has not taken */
 };
+
+static bool
+session_plain(const struct ll_session *s)
+{
+	return s->link == NULL || s->tunnel != NULL;
+}
+
+/* The queue DATA and EOF records go to. */
+static struct ll_buf *
+session_bulkq(struct ll_session *s)
+{
+	return session_plain(s) ? &s->tx[0] : &s->tx[1];
+}
 
 uint64_t
 ll_now_ms(void)
@@ -68,6 +97,8 @@ ll_session_new(struct ll_transport *t, const struct ll_link_config *cfg,
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
+	s->cipher_fd = s->plain_fd = -1;
+	ll_buf_init(&s->to_engine, SESSION_TUNNEL_BUF);
 	s->cfg = *cfg;
 	if (s->cfg.line_rate == 0)
 		s->cfg.line_rate = ll_transport_line_rate(t);
@@ -88,6 +119,44 @@ ll_session_new(struct ll_transport *t, const struct ll_link_config *cfg,
 	return s;
 }
 
+struct ll_session *
+ll_session_new_direct(struct ll_transport *t)
+{
+	struct ll_session *s;
+	int i;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->cipher_fd = s->plain_fd = -1;
+	ll_buf_init(&s->to_engine, SESSION_TUNNEL_BUF);
+	s->t = t;
+	ll_buf_init(&s->wire, SESSION_WIRE_MAX);
+	for (i = 0; i < 2; i++) {
+		ll_buf_init(&s->tx[i], SESSION_TX_MAX);
+		ll_buf_init(&s->rx[i], SESSION_RX_MAX);
+	}
+	s->generation = 1;
+	return s;
+}
+
+static void
+session_tunnel_close(struct ll_session *s)
+{
+	if (s->cipher_fd >= 0)
+		close(s->cipher_fd);
+	if (s->plain_fd >= 0)
+		close(s->plain_fd);
+	s->cipher_fd = s->plain_fd = -1;
+	s->tunnel_open = false;
+	ll_buf_reset(&s->to_engine);
+}
+
+void
+ll_session_set_tunnel(struct ll_session *s, ll_tunnel_fn *fn, void *ctx)
+{
+	s->tunnel = fn;
+	s->tunnel_ctx = ctx;
+}
 void
 ll_session_free(struct ll_session *s)
 {
@@ -95,6 +164,8 @@ ll_session_free(struct ll_session *s)
 
 	if (s == NULL)
 		return;
+	session_tunnel_close(s);
+	ll_buf_cleanup(&s->to_engine);
 	ll_link_free(s->link);
 	ll_transport_close(s->t);
 	ll_buf_cleanup(&s->wire);
@@ -127,13 +198,16 @@ ll_session_transport(struct ll_session *s)
 bool
 ll_session_is_up(const struct ll_session *s)
 {
-	return s->error == 0 && ll_link_state(s->link) == LL_LINK_UP;
+	if (s->link == NULL)
+		return s->error == 0;
+	return s->error == 0 && ll_link_state(s->link) == LL_LINK_UP &&
+	    (s->tunnel == NULL || s->tunnel_open);
 }
 
 uint32_t
 ll_session_generation(const struct ll_session *s)
 {
-	return ll_link_session(s->link);
+	return s->link != NULL ? ll_link_session(s->link) : 1;
 }
 
 const char *
@@ -177,25 +251,46 @@ session_budget(struct ll_session *s, uint64_t now)
 	return s->tokens > 0 ? (size_t)s->tokens : 0;
 }
 
+static int
+session_add_pollfd(struct pollfd *pfd, int n, int fd, short events)
+{
+	pfd[n].fd = fd;
+	pfd[n].events = events;
+	pfd[n].revents = 0;
+	return n + 1;
+}
+
+/* The transport's fds, with POLLOUT when out has bytes for it. */
+static int
+session_transport_pollfds(struct ll_session *s, struct pollfd *pfd,
+    const struct ll_buf *out)
+{
+	short want = ll_buf_avail(out) > 0 ? POLLOUT : 0;
+
+	if (s->t->wfd == s->t->rfd)
+		return session_add_pollfd(pfd, 0, s->t->rfd, POLLIN | want);
+	session_add_pollfd(pfd, 0, s->t->rfd, POLLIN);
+	return session_add_pollfd(pfd, 1, s->t->wfd, want);
+}
+
 int
 ll_session_pollfds(struct ll_session *s, struct pollfd *pfd, uint64_t now,
     int *timeout_ms)
 {
-	uint64_t deadline = ll_link_deadline(s->link);
-	int n = 0;
+	uint64_t deadline;
+	int n;
 
-	pfd[0].fd = s->t->rfd;
-	pfd[0].events = POLLIN;
-	pfd[0].revents = 0;
-	if (s->t->wfd == s->t->rfd) {
-		if (ll_buf_avail(&s->wire) > 0)
-			pfd[0].events |= POLLOUT;
-		n = 1;
-	} else {
-		pfd[1].fd = s->t->wfd;
-		pfd[1].events = ll_buf_avail(&s->wire) > 0 ? POLLOUT : 0;
-		pfd[1].revents = 0;
-		n = 2;
+	if (s->link == NULL)
+		return session_transport_pollfds(s, pfd, &s->tx[0]);
+	deadline = ll_link_deadline(s->link);
+	n = session_transport_pollfds(s, pfd, &s->wire);
+	if (s->tunnel_open) {
+		n = session_add_pollfd(pfd, n, s->cipher_fd,
+		    (ll_link_writable(s->link, SESSION_TUNNEL_STREAM) > 0 ?
+		    POLLIN : 0) | (ll_buf_avail(&s->to_engine) > 0 ?
+		    POLLOUT : 0));
+		n = session_add_pollfd(pfd, n, s->plain_fd, POLLIN |
+		    (ll_buf_avail(&s->tx[0]) > 0 ? POLLOUT : 0));
 	}
 	/*
 	 * Out of pacing tokens: whatever the link wants to send waits until
@@ -209,7 +304,8 @@ ll_session_pollfds(struct ll_session *s, struct pollfd *pfd, uint64_t now,
 		if (deadline < ready)
 			deadline = ready;
 	}
-	if (s->tx[0].len > s->tx[0].off || s->tx[1].len > s->tx[1].off) {
+	if (!session_plain(s) && (ll_buf_avail(&s->tx[0]) > 0 ||
+	    ll_buf_avail(&s->tx[1]) > 0)) {
 		if (deadline > now + 10)
 			deadline = now + 10;
 	}
@@ -228,7 +324,7 @@ session_feed_link(struct ll_session *s)
 {
 	int i;
 
-	if (ll_link_state(s->link) != LL_LINK_UP)
+	if (session_plain(s) || ll_link_state(s->link) != LL_LINK_UP)
 		return;
 	for (i = 0; i < 2; i++) {
 		size_t n = ll_buf_avail(&s->tx[i]);
@@ -250,6 +346,8 @@ session_drain_link(struct ll_session *s)
 {
 	int i;
 
+	if (session_plain(s))
+		return;
 	for (i = 0; i < 2; i++) {
 		for (;;) {
 			uint8_t *p;
@@ -335,6 +433,183 @@ session_write(struct ll_session *s, uint64_t now)
 	return 0;
 }
 
+/* The plain side: the engine's fd, or the transport itself (direct). */
+static ssize_t
+session_plain_read(struct ll_session *s, void *p, size_t n)
+{
+	ssize_t r;
+
+	if (s->link == NULL)
+		return ll_transport_read(s->t, p, n);
+	if ((r = read(s->plain_fd, p, n)) > 0)
+		return r;
+	if (r == 0)
+		return LL_ERR_CLOSED;
+	return errno == EAGAIN || errno == EINTR ? LL_ERR_AGAIN : LL_ERR_IO;
+}
+
+static ssize_t
+session_plain_write(struct ll_session *s, const void *p, size_t n)
+{
+	ssize_t w;
+
+	if (s->link == NULL)
+		return ll_transport_write(s->t, p, n);
+	if ((w = write(s->plain_fd, p, n)) >= 0)
+		return w;
+	if (errno == EAGAIN || errno == EINTR)
+		return 0;
+	return errno == EPIPE || errno == ECONNRESET ? LL_ERR_CLOSED :
+	    LL_ERR_IO;
+}
+
+/*
+ * The engine ended (its fds closed: authentication refused, the channel
+ * closed, or the peer's engine went away).  An agent's link goes back to
+ * waiting for a client; a client's session is over.
+ */
+static int
+session_tunnel_ended(struct ll_session *s, uint64_t now)
+{
+	session_tunnel_close(s);
+	for (int i = 0; i < 2; i++) {
+		ll_buf_reset(&s->tx[i]);
+		ll_buf_reset(&s->rx[i]);
+	}
+	if (s->cfg.is_agent) {
+		ll_link_close(s->link, now);
+		return 0;
+	}
+	if (s->closing)
+		return 0;
+	return session_fail(s, LL_ERR_CLOSED, "%s: the SSH session inside the "
+	    "link ended", s->t->spec);
+}
+
+static int
+session_plain_failed(struct ll_session *s, ssize_t err, uint64_t now)
+{
+	if (s->link != NULL)
+		return session_tunnel_ended(s, now);
+	return session_fail(s, (int)err, "%s: %s", s->t->spec,
+	    err == LL_ERR_CLOSED ? "the SSH session ended" :
+	    s->t->err[0] != '\0' ? s->t->err : ll_strerror((int)err));
+}
+
+/* Queued records out to the plain side, records in from it (bounded). */
+static int
+session_records_io(struct ll_session *s, uint64_t now)
+{
+	int rounds;
+
+	while (ll_buf_avail(&s->tx[0]) > 0) {
+		ssize_t w = session_plain_write(s, ll_buf_ptr(&s->tx[0]),
+		    ll_buf_avail(&s->tx[0]));
+
+		if (w < 0)
+			return session_plain_failed(s, w, now);
+		if (w == 0)
+			break;
+		ll_buf_consume(&s->tx[0], (size_t)w);
+	}
+	if (ll_buf_avail(&s->tx[0]) == 0)
+		ll_buf_reset(&s->tx[0]);
+	for (rounds = 0; rounds < 16; rounds++) {
+		size_t room;
+		uint8_t *p;
+		ssize_t r;
+
+		ll_buf_compact(&s->rx[0]);
+		room = s->rx[0].max - s->rx[0].len;
+		if (room == 0 || ll_buf_reserve(&s->rx[0], room, &p) != 0)
+			break;
+		r = session_plain_read(s, p, room);
+		if (r == LL_ERR_AGAIN)
+			break;
+		if (r < 0)
+			return session_plain_failed(s, r, now);
+		ll_buf_commit(&s->rx[0], (size_t)r);
+	}
+	return 0;
+}
+
+/* Start an engine for a new link session; stop one whose session ended. */
+static int
+session_tunnel_tend(struct ll_session *s, uint64_t now)
+{
+	bool up = ll_link_state(s->link) == LL_LINK_UP;
+	int cipher, plain, r;
+
+	if (s->tunnel_open && !up)
+		session_tunnel_close(s);
+	if (!up || s->tunnel_open)
+		return 0;
+	if ((r = s->tunnel(s->tunnel_ctx, &cipher, &plain)) != 0) {
+		if (s->cfg.is_agent) {
+			ll_link_close(s->link, now);
+			return 0;
+		}
+		return session_fail(s, r, "%s: cannot start the SSH session: "
+		    "%s", s->t->spec, ll_strerror(r));
+	}
+	s->cipher_fd = cipher;
+	s->plain_fd = plain;
+	s->tunnel_open = true;
+	return 0;
+}
+
+/* Link stream 0 <-> the engine's cipher side, then records <-> plain side. */
+static int
+session_tunnel_io(struct ll_session *s, uint64_t now)
+{
+	uint8_t in[4096];
+	size_t room;
+
+	if (!s->tunnel_open)
+		return 0;
+	for (;;) {
+		ssize_t w;
+
+		if (ll_buf_avail(&s->to_engine) == 0) {
+			size_t want = ll_link_readable(s->link,
+			    SESSION_TUNNEL_STREAM);
+			uint8_t *p;
+			ssize_t r;
+
+			ll_buf_reset(&s->to_engine);
+			if (want == 0)
+				break;
+			if (want > SESSION_TUNNEL_BUF)
+				want = SESSION_TUNNEL_BUF;
+			if (ll_buf_reserve(&s->to_engine, want, &p) != 0)
+				break;
+			r = ll_link_read(s->link, SESSION_TUNNEL_STREAM, p,
+			    want);
+			if (r <= 0)
+				break;
+			ll_buf_commit(&s->to_engine, (size_t)r);
+		}
+		w = write(s->cipher_fd, ll_buf_ptr(&s->to_engine),
+		    ll_buf_avail(&s->to_engine));
+		if (w < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (w <= 0)
+			return session_tunnel_ended(s, now);
+		ll_buf_consume(&s->to_engine, (size_t)w);
+	}
+	while ((room = ll_link_writable(s->link, SESSION_TUNNEL_STREAM)) > 0) {
+		ssize_t r = read(s->cipher_fd, in,
+		    room < sizeof(in) ? room : sizeof(in));
+
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (r <= 0)
+			return session_tunnel_ended(s, now);
+		ll_link_write(s->link, SESSION_TUNNEL_STREAM, in, (size_t)r);
+	}
+	return session_records_io(s, now);
+}
+
 int
 ll_session_io(struct ll_session *s, const struct pollfd *pfd, uint64_t now)
 {
@@ -343,6 +618,8 @@ ll_session_io(struct ll_session *s, const struct pollfd *pfd, uint64_t now)
 	if (s->error != 0)
 		return s->error;
 	(void)pfd;	/* non-blocking I/O: trying is cheap and always safe */
+	if (s->link == NULL)
+		return session_records_io(s, now);
 	if ((err = session_read(s, now)) != 0)
 		return err;
 	if (ll_link_session(s->link) != s->generation) {
@@ -357,8 +634,14 @@ ll_session_io(struct ll_session *s, const struct pollfd *pfd, uint64_t now)
 			ll_buf_reset(&s->tx[i]);
 			ll_buf_reset(&s->rx[i]);
 		}
+		session_tunnel_close(s);
 	}
 	session_console(s);
+	if (s->tunnel != NULL) {
+		if ((err = session_tunnel_tend(s, now)) != 0 ||
+		    (err = session_tunnel_io(s, now)) != 0)
+			return err;
+	}
 	session_drain_link(s);
 	session_feed_link(s);
 	if ((err = session_write(s, now)) != 0)
@@ -369,6 +652,16 @@ ll_session_io(struct ll_session *s, const struct pollfd *pfd, uint64_t now)
 			return session_fail(s, err, "%s: no answer from the "
 			    "agent (is lifelined running on the other end?)",
 			    s->t->spec);
+		if (err == LL_ERR_RESET &&
+		    ll_link_reset_reason(s->link) == LL_RESET_NEED_SSH)
+			return session_fail(s, err, "%s: the agent requires SSH "
+			    "inside the link (it runs without --insecure): "
+			    "drop --insecure", s->t->spec);
+		if (err == LL_ERR_RESET &&
+		    ll_link_reset_reason(s->link) == LL_RESET_NO_SSH)
+			return session_fail(s, err, "%s: the agent runs with "
+			    "--insecure (no SSH, no authentication); give "
+			    "--insecure too to use it anyway", s->t->spec);
 		if (err == LL_ERR_RESET)
 			return session_fail(s, err, "%s: the agent restarted or "
 			    "another client took over the session", s->t->spec);
@@ -405,7 +698,13 @@ ll_session_recv(struct ll_session *s, struct ll_msg *m)
 				ll_buf_reset(&s->rx[j]);
 				ll_buf_reset(&s->tx[j]);
 			}
-			ll_link_close(s->link, ll_now_ms());
+			if (s->link == NULL)
+				session_fail(s, r, "%s: a record too large to "
+				    "read", s->t->spec);
+			else if (s->tunnel != NULL)
+				session_tunnel_ended(s, ll_now_ms());
+			else
+				ll_link_close(s->link, ll_now_ms());
 		}
 		return r;
 	}
@@ -457,8 +756,8 @@ ll_session_send_data(struct ll_session *s, uint8_t channel, uint32_t id,
 	while (n > 0 && r == 0) {
 		size_t chunk = n > LL_DATA_CHUNK_MAX ? LL_DATA_CHUNK_MAX : n;
 
-		r = ll_msg_put_data(&s->tx[1], LL_MSG_DATA, channel, id, cp,
-		    chunk);
+		r = ll_msg_put_data(session_bulkq(s), LL_MSG_DATA, channel, id,
+		    cp, chunk);
 		cp += chunk;
 		n -= chunk;
 	}
@@ -468,14 +767,14 @@ ll_session_send_data(struct ll_session *s, uint8_t channel, uint32_t id,
 int
 ll_session_send_eof(struct ll_session *s, uint8_t channel, uint32_t id)
 {
-	return session_queued(s, ll_msg_put_data(&s->tx[1], LL_MSG_EOF,
+	return session_queued(s, ll_msg_put_data(session_bulkq(s), LL_MSG_EOF,
 	    channel, id, NULL, 0));
 }
 
 size_t
 ll_session_room(const struct ll_session *s)
 {
-	size_t q = ll_buf_avail(&s->tx[1]);
+	size_t q = ll_buf_avail(session_plain(s) ? &s->tx[0] : &s->tx[1]);
 
 	/*
 	 * Only offer room in large pieces: once the queues are full, room
@@ -489,24 +788,56 @@ ll_session_room(const struct ll_session *s)
 bool
 ll_session_is_drained(const struct ll_session *s)
 {
-	return ll_buf_avail(&s->tx[0]) == 0 && ll_buf_avail(&s->tx[1]) == 0 &&
-	    ll_buf_avail(&s->wire) == 0 && ll_link_is_drained(s->link);
+	if (ll_buf_avail(&s->tx[0]) > 0 || ll_buf_avail(&s->tx[1]) > 0)
+		return false;
+	if (s->link == NULL)
+		return true;
+	return ll_buf_avail(&s->wire) == 0 && ll_buf_avail(&s->to_engine) == 0 &&
+	    ll_link_is_drained(s->link);
 }
 
 void
 ll_session_close(struct ll_session *s, int timeout_ms)
 {
 	uint64_t now = ll_now_ms(), end = now + (uint64_t)timeout_ms;
-	struct pollfd pfd[2];
+	struct pollfd pfd[LL_SESSION_POLLFDS_MAX];
+	int tmo, n;
 
 	while (s->error == 0 && !ll_session_is_drained(s) && now < end) {
-		int tmo = (int)(end - now), n;
-
+		tmo = (int)(end - now);
 		n = ll_session_pollfds(s, pfd, now, &tmo);
 		poll(pfd, (nfds_t)n, tmo);
 		now = ll_now_ms();
 		if (ll_session_io(s, pfd, now) != 0)
 			break;
+	}
+	if (s->error != 0 || s->link == NULL)
+		return;
+	if (s->tunnel_open) {
+		/*
+		 * End the SSH session in order: the engine sees EOF on its
+		 * plain side, closes the channel, and its last bytes cross
+		 * the link before the link itself closes.
+		 */
+		s->closing = true;
+		shutdown(s->plain_fd, SHUT_WR);
+		while (s->error == 0 && s->tunnel_open && now < end) {
+			tmo = (int)(end - now);
+			n = ll_session_pollfds(s, pfd, now, &tmo);
+			poll(pfd, (nfds_t)n, tmo < 50 ? tmo : 50);
+			now = ll_now_ms();
+			if (ll_session_io(s, pfd, now) != 0)
+				break;
+		}
+		while (s->error == 0 && !ll_session_is_drained(s) &&
+		    now < end) {
+			tmo = (int)(end - now);
+			n = ll_session_pollfds(s, pfd, now, &tmo);
+			poll(pfd, (nfds_t)n, tmo);
+			now = ll_now_ms();
+			if (ll_session_io(s, pfd, now) != 0)
+				break;
+		}
 	}
 	if (s->error != 0)
 		return;

@@ -31,6 +31,9 @@ struct ll_session;
 
 typedef void ll_console_fn(void *ctx, const uint8_t *p, size_t n);
 
+/* Most fds ll_session_pollfds() fills. */
+#define LL_SESSION_POLLFDS_MAX	4
+
 /*
  * Take ownership of t (closed by ll_session_free).  cfg is copied; when
  * cfg->line_rate is 0 the transport's rate is used.  NULL on no memory.
@@ -39,10 +42,30 @@ struct ll_session *ll_session_new(struct ll_transport *t,
     const struct ll_link_config *cfg, uint64_t now);
 void ll_session_free(struct ll_session *s);
 
+/*
+ * A session without a link: records go directly on t, which is already
+ * reliable and authenticated (the plain side of an SSH channel).  The
+ * session counts as up from the start; its generation never changes.
+ */
+struct ll_session *ll_session_new_direct(struct ll_transport *t);
+
+/*
+ * SSH inside the link.  Once set, link stream 0 carries the bytes of an SSH
+ * engine (ssh-common.h) instead of records, and records go through the
+ * engine's plain side.  Each time a link session starts (the client's one,
+ * or every new client on an agent's link), fn is called for a fresh pair of
+ * fds: *cipher_fd, whose bytes the session carries on the link, and
+ * *plain_fd, where records go; both non-blocking and owned by the session
+ * from then on (the previous pair is closed, which ends that engine).  fn
+ * returns 0, or a negative LL_ERR_* that ends the link session.
+ */
+typedef int ll_tunnel_fn(void *ctx, int *cipher_fd, int *plain_fd);
+void ll_session_set_tunnel(struct ll_session *s, ll_tunnel_fn *fn, void *ctx);
+
 void ll_session_set_console(struct ll_session *s, ll_console_fn *fn,
     void *ctx);
 
-/* Fill up to 2 pollfds; lower *timeout_ms (if >= 0) to the next deadline. */
+/* Fill up to LL_SESSION_POLLFDS_MAX pollfds; lower *timeout_ms (if >= 0) to the next deadline. */
 int ll_session_pollfds(struct ll_session *s, struct pollfd *pfd, uint64_t now,
     int *timeout_ms);
 /*

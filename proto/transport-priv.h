@@ -64,5 +64,8 @@ int ll_tp_exec_open(struct ll_transport *t, const char *cmd);
 /* kind is "unix" or "tcp". */
 int ll_tp_socket_open(struct ll_transport *t, const char *kind,
     const char *arg);
+/* kind is "ssh" or "lifeline+ssh"; arg is "//[USER@]HOST[:PORT]". */
+int ll_tp_ssh_open(struct ll_transport *t, const char *kind,
+    const char *arg);
 
 #endif

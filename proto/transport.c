@@ -227,10 +227,13 @@ dispatch(struct ll_transport *t)
 		return ll_tp_exec_open(t, arg);
 	if (strcmp(kind, "unix") == 0 || strcmp(kind, "tcp") == 0)
 		return ll_tp_socket_open(t, kind, arg);
+	if (strcmp(kind, "ssh") == 0 || strcmp(kind, "lifeline+ssh") == 0)
+		return ll_tp_ssh_open(t, kind, arg);
 bad:
 	ll_tp_seterr(t, "bad transport spec '%s': expected stdio, fd:R,W, "
-	    "tty:DEV[,BAUD], serial:DEV[,BAUD], exec:CMD, unix:PATH or "
-	    "tcp:HOST:PORT", t->spec);
+	    "tty:DEV[,BAUD], serial:DEV[,BAUD], exec:CMD, unix:PATH, "
+	    "tcp:HOST:PORT, ssh://[USER@]HOST[:PORT] or "
+	    "lifeline+ssh://[USER@]HOST[:PORT]", t->spec);
 	return LL_ERR_INVAL;
 }
 

@@ -9,6 +9,9 @@
  *                         ttys libserialport refuses
  *   exec:CMD              a child's stdin/stdout (CMD split into argv, no shell)
  *   unix:PATH, tcp:HOST:PORT   stream sockets (connect; or listen for the agent)
+ *   ssh://[USER@]HOST[:PORT]   a console gateway reached over SSH
+ *   lifeline+ssh://[USER@]HOST[:PORT]   the agent's own SSH listener
+ *                         (options: ll_transport_ssh_defaults() in ssh-client.h)
  *
  * Every transport is non-blocking, has one fd to poll for reading and one for
  * writing, and restores what it changed (termios, serial settings) when
@@ -67,5 +70,11 @@ int ll_transport_reopen(struct ll_transport *t);
 void ll_transport_close(struct ll_transport *t);	/* NULL is fine */
 /* bytes per second the line carries (baud / 10 for 8N1), 0 unknown */
 unsigned ll_transport_line_rate(const struct ll_transport *t);
+/*
+ * True for a transport that carries lifeline records directly, with no
+ * link layer under them (lifeline+ssh://: SSH already frames, orders and
+ * protects the bytes).
+ */
+bool ll_transport_is_direct(const struct ll_transport *t);
 
 #endif

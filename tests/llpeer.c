@@ -7,10 +7,14 @@
  *       Write one frame to stdout, built by hand (not with ll_frame_encode)
  *       so that its fields can lie: a length field that disagrees with the
  *       payload, a payload over the cap, a flipped body byte, other epochs.
- *   llpeer raw --via SPEC [--stream N] --hex HEX [--wait-ms N]
+ *   llpeer raw --via SPEC [--stream N] [--hex HEX] [--request OP=JSON]
+ *              [--claim-ssh] [--wait-ms N]
  *       Connect as a client, send a HELLO, write HEX as raw bytes into link stream N
- *       (bypassing the message encoder), then print every message that
- *       arrives for --wait-ms as "KIND ID JSON" lines.
+ *       (bypassing the message encoder) and/or a well-formed REQUEST record
+ *       (id 1, op OP, args JSON), then print every message that arrives for
+ *       --wait-ms as "KIND ID JSON" lines.  --claim-ssh says SSH in the
+ *       link HELLO, as a real client does, but sends its records in the
+ *       clear: what an intruder on the console line without a key can do.
  */
 #include "config.h"
 
@@ -144,10 +148,12 @@ cmd_raw(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "via", 1, NULL, 'v' }, { "stream", 1, NULL, 's' },
 		{ "hex", 1, NULL, 'x' }, { "wait-ms", 1, NULL, 'w' },
+		{ "request", 1, NULL, 'r' }, { "claim-ssh", 0, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static uint8_t raw[65536];
-	const char *via = NULL;
+	const char *via = NULL, *request = NULL;
+	bool claim_ssh = false;
 	struct ll_link_config cfg;
 	struct ll_transport *t;
 	struct ll_session *s;
@@ -168,6 +174,8 @@ cmd_raw(int argc, char **argv)
 				return 2;
 			break;
 		case 'w': wait_ms = atoi(optarg); break;
+		case 'r': request = optarg; break;
+		case 'c': claim_ssh = true; break;
 		default: return 2;
 		}
 	}
@@ -177,6 +185,7 @@ cmd_raw(int argc, char **argv)
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.epoch = (uint32_t)getpid() * 2654435761u | 1;
+	cfg.ssh = claim_ssh;
 	s = ll_session_new(t, &cfg, ll_now_ms());
 	end = ll_now_ms() + 10000;
 	while (!ll_session_is_up(s) && ll_now_ms() < end) {
@@ -206,7 +215,23 @@ cmd_raw(int argc, char **argv)
 			ll_session_io(s, pfd, ll_now_ms());
 		}
 	}
-	if (ll_link_write(ll_session_link(s), stream, raw, (size_t)n) != n) {
+	if (request != NULL) {
+		const char *eq = strchr(request, '=');
+		char op[64];
+		json_t *args, *req;
+
+		if (eq == NULL || (size_t)(eq - request) >= sizeof(op) ||
+		    (args = json_loads(eq + 1, 0, NULL)) == NULL) {
+			fprintf(stderr, "llpeer: --request OP=JSON\n");
+			return 2;
+		}
+		snprintf(op, sizeof(op), "%.*s", (int)(eq - request), request);
+		req = json_pack("{s:s, s:o}", "op", op, "args", args);
+		ll_session_send_json(s, LL_MSG_REQUEST, 1, req);
+		json_decref(req);
+	}
+	if (n > 0 &&
+	    ll_link_write(ll_session_link(s), stream, raw, (size_t)n) != n) {
 		fprintf(stderr, "llpeer: could not queue %d bytes\n", n);
 		return 1;
 	}

@@ -222,3 +222,51 @@ manifest() {
 changed_entries() {
 	diff "$1" "$2" | sed -n 's/^[<>] \([^ ]*\) .*/\1/p' | sort -u | tr '\n' ' '
 }
+
+# --- SSH (the agent without --insecure) ---
+# ssh_setup: a client key in $T/home/.ssh (HOME for lls), authorized_keys
+# with it, an empty agent config (so /etc/lifeline/lifelined.conf is never
+# read), and SSH_FP_CLIENT = the key's SHA256 fingerprint.
+ssh_setup() {
+	need ssh-keygen
+	mkdir -p "$T/home/.ssh"
+	chmod 700 "$T/home" "$T/home/.ssh"
+	ssh-keygen -q -t ed25519 -N '' -C lifeline-test \
+		-f "$T/home/.ssh/id_ed25519" || exit 1
+	cp "$T/home/.ssh/id_ed25519.pub" "$T/authorized_keys"
+	: >"$T/agent.conf"
+	chmod 600 "$T/agent.conf"
+	SSH_FP_CLIENT=$(ssh-keygen -lf "$T/home/.ssh/id_ed25519.pub" | cut -d' ' -f2)
+}
+
+# start_agent_ssh ARGS...: lifelined with SSH, host key $T/hostkey
+# (generated on first start) unless ARGS give another
+start_agent_ssh() {
+	"$LIFELINED" --config "$T/agent.conf" --host-key "${HOSTKEY:-$T/hostkey}" \
+		--authorized-keys "$T/authorized_keys" \
+		--debug-file "$T/agent.log" "$@" 2>>"$T/agent.stderr" &
+	AGENT_PID=$!
+	PIDS="$PIDS $AGENT_PID"
+}
+
+# agent_fp: the host key fingerprint the agent logged
+agent_fp() {
+	for _ in $(seq 100); do
+		fp=$(sed -n 's/.*SSH host key \(SHA256:[^ ]*\).*/\1/p' "$T/agent.log" 2>/dev/null | tail -n 1)
+		[ -n "$fp" ] && { echo "$fp"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+# lls: lifeline with SSH inside the link, keys from $T/home, agents' keys
+# filed in $T/known_hosts, no ssh-agent
+lls() {
+	HOME="$T/home" SSH_AUTH_SOCK= "$LIFELINE" --via "$VIA" \
+		--known-hosts "$T/known_hosts" "$@"
+}
+
+# free_port: a free TCP port on 127.0.0.1
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}

@@ -1,0 +1,486 @@
+/*
+ * The agent's SSH server engine.  The main thread owns the ssh_bind (host
+ * key) and hands each accepted connection to ssh_server_start(), which
+ * prepares the libssh session there (ssh_bind_accept_fd is not safe to call
+ * from several threads) and runs everything else in a detached thread:
+ *
+ *	key exchange -> public-key authentication (authkeys.c decides, audit.c
+ *	records) -> one session channel -> the "lifeline" subsystem ->
+ *	ll_ssh_pump() between the channel and the plain socketpair.
+ *
+ * The thread and the loop share a struct ssh_serving, reference counted;
+ * the loop only reads the authenticated identity from it.  Whatever ends
+ * the session (a refused key, the peer leaving, the loop closing its plain
+ * fd) ends the thread, which closes the engine's fds.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "agent.h"
+#include "audit.h"
+#include "authkeys.h"
+#include "error.h"
+#include "log.h"
+#include "session.h"
+#include "ssh-common.h"
+#include "ssh-server.h"
+
+#define SSH_SERVER_AUTH_MS	60000	/* to authenticate and open the channel */
+#define SSH_SERVER_TIMEOUT_S	30	/* libssh's own blocking timeout */
+#define SSH_SERVER_TRIES_MAX	10	/* keys refused before we hang up */
+
+struct ssh_serving {
+	pthread_mutex_t lock;
+	int refs;
+	ssh_session session;
+	ssh_channel channel;
+	int plain_fd;			/* the engine's end */
+	bool authenticated;
+	bool subsystem;			/* the lifeline subsystem was granted */
+	int refused;			/* keys refused so far */
+	char refused_fp[LL_SSH_FP_MAX];	/* the last one, and why */
+	char refused_why[256];
+	char peer[96];
+	char peer_addr[64];		/* "" on a console */
+	char user[64];
+	char fingerprint[LL_SSH_FP_MAX];
+	struct ssh_server_callbacks_struct server_cb;
+	struct ssh_channel_callbacks_struct channel_cb;
+};
+
+static ssh_bind server_bind;
+static char server_fp[LL_SSH_FP_MAX];
+
+static const char *
+server_key_path(void)
+{
+	return agent_opts.host_key != NULL ? agent_opts.host_key :
+	    SSH_SERVER_KEY_DEFAULT;
+}
+
+static const char *
+server_authkeys_path(void)
+{
+	return agent_opts.authorized_keys != NULL ?
+	    agent_opts.authorized_keys : SSH_SERVER_AUTHKEYS_DEFAULT;
+}
+
+/* A new ed25519 key at path (0600), its .pub beside it, the dir 0700. */
+static int
+server_generate_key(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], pub[PATH_MAX + 8];
+	ssh_key key = NULL;
+	char *slash;
+	mode_t old;
+	int rc = -1;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create %s for the host "
+			    "key: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key) != SSH_OK) {
+		snprintf(err, errlen, "cannot generate an ed25519 host key");
+		return -1;
+	}
+	old = umask(077);
+	if (ssh_pki_export_privkey_file(key, NULL, NULL, NULL, path) !=
+	    SSH_OK) {
+		snprintf(err, errlen, "cannot write the host key to %s", path);
+		goto out;
+	}
+	snprintf(pub, sizeof(pub), "%s.pub", path);
+	umask(022);
+	if (ssh_pki_export_pubkey_file(key, pub) != SSH_OK)
+		log_warn("cannot write %s (the key itself is fine)", pub);
+	log_info("generated a new ed25519 host key in %s", path);
+	rc = 0;
+out:
+	umask(old);
+	ssh_key_free(key);
+	return rc;
+}
+
+int
+ssh_server_init(char *err, size_t errlen)
+{
+	const char *path = server_key_path();
+	ssh_key key = NULL;
+	struct stat st;
+	int verbosity = 0;
+
+	if (ll_ssh_global_init() != 0) {
+		snprintf(err, errlen, "libssh failed to initialise");
+		return -1;
+	}
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "host key %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (server_generate_key(path, err, errlen) != 0)
+			return -1;
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "host key %s is not a regular file", path);
+		return -1;
+	} else if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "host key %s is readable by others (mode "
+		    "%04o): refusing it; chmod 600 %s", path,
+		    (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &key) !=
+	    SSH_OK) {
+		snprintf(err, errlen, "host key %s cannot be read as an "
+		    "unencrypted OpenSSH private key", path);
+		return -1;
+	}
+	ll_ssh_fingerprint(key, server_fp, sizeof(server_fp));
+	ssh_key_free(key);
+	if ((server_bind = ssh_bind_new()) == NULL ||
+	    ssh_bind_options_set(server_bind, SSH_BIND_OPTIONS_HOSTKEY,
+	    path) != SSH_OK ||
+	    ssh_bind_options_set(server_bind, SSH_BIND_OPTIONS_LOG_VERBOSITY,
+	    &verbosity) != SSH_OK) {
+		snprintf(err, errlen, "host key %s: %s", path, server_bind ?
+		    ssh_get_error(server_bind) : "out of memory");
+		return -1;
+	}
+	log_info("SSH host key %s (%s)", server_fp, path);
+	return 0;
+}
+
+const char *
+ssh_server_host_fingerprint(void)
+{
+	return server_fp;
+}
+
+void
+ssh_server_shutdown(void)
+{
+	if (server_bind != NULL)
+		ssh_bind_free(server_bind);
+	server_bind = NULL;
+}
+
+static void
+serving_unref(struct ssh_serving *ss)
+{
+	bool last;
+
+	pthread_mutex_lock(&ss->lock);
+	last = --ss->refs == 0;
+	pthread_mutex_unlock(&ss->lock);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&ss->lock);
+	free(ss);
+}
+
+void
+ssh_serving_release(struct ssh_serving *ss)
+{
+	if (ss != NULL)
+		serving_unref(ss);
+}
+
+void
+ssh_serving_identity(struct ssh_serving *ss, char *fp, size_t len)
+{
+	pthread_mutex_lock(&ss->lock);
+	snprintf(fp, len, "%s", ss->authenticated ? ss->fingerprint : "");
+	pthread_mutex_unlock(&ss->lock);
+}
+
+/* Printable copy of a client-chosen string for the logs. */
+static void
+server_clean(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	snprintf(dst, len, "%s", src != NULL ? src : "");
+	for (i = 0; dst[i] != '\0'; i++) {
+		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
+			dst[i] = '?';
+	}
+}
+
+static int
+server_auth_pubkey(ssh_session session, const char *user,
+    struct ssh_key_struct *pubkey, char state, void *userdata)
+{
+	struct ssh_serving *ss = userdata;
+	struct authkeys_result res;
+
+	(void)session;
+	server_clean(ss->user, sizeof(ss->user), user);
+	if (state != SSH_PUBLICKEY_STATE_NONE &&
+	    state != SSH_PUBLICKEY_STATE_VALID)
+		return SSH_AUTH_DENIED;	/* a bad signature */
+	if (authkeys_check(server_authkeys_path(), pubkey,
+	    ss->peer_addr[0] != '\0' ? ss->peer_addr : NULL, &res) != 0 ||
+	    !res.allowed) {
+		/*
+		 * A client offers its keys one after the other: a refused
+		 * offer is not yet a failed login.  The connection counts as
+		 * one failure if it ends without any key accepted.
+		 */
+		ss->refused++;
+		snprintf(ss->refused_fp, sizeof(ss->refused_fp), "%s",
+		    res.fingerprint);
+		snprintf(ss->refused_why, sizeof(ss->refused_why), "%s",
+		    res.reason);
+		log_debug("%s: key %s refused: %s", ss->peer, res.fingerprint,
+		    res.reason);
+		return SSH_AUTH_DENIED;
+	}
+	if (state == SSH_PUBLICKEY_STATE_NONE)
+		return SSH_AUTH_SUCCESS;	/* "this key would do" */
+	pthread_mutex_lock(&ss->lock);
+	snprintf(ss->fingerprint, sizeof(ss->fingerprint), "%s",
+	    res.fingerprint);
+	ss->authenticated = true;
+	pthread_mutex_unlock(&ss->lock);
+	audit_auth_ok(ss->peer, ss->user, res.fingerprint, res.comment);
+	return SSH_AUTH_SUCCESS;
+}
+
+static int
+server_subsystem(ssh_session session, ssh_channel channel,
+    const char *subsystem, void *userdata)
+{
+	struct ssh_serving *ss = userdata;
+	char name[64];
+
+	(void)session;
+	(void)channel;
+	if (strcmp(subsystem, LL_SSH_SUBSYSTEM) == 0) {
+		ss->subsystem = true;
+		return 0;
+	}
+	server_clean(name, sizeof(name), subsystem);
+	log_warn("%s: refused subsystem \"%s\": only \"%s\" is offered",
+	    ss->peer, name, LL_SSH_SUBSYSTEM);
+	return 1;
+}
+
+static int
+server_shell(ssh_session session, ssh_channel channel, void *userdata)
+{
+	struct ssh_serving *ss = userdata;
+
+	(void)session;
+	(void)channel;
+	log_warn("%s: refused a shell: only the \"%s\" subsystem is offered "
+	    "(ssh -s HOST %s)", ss->peer, LL_SSH_SUBSYSTEM, LL_SSH_SUBSYSTEM);
+	return 1;
+}
+
+static int
+server_exec(ssh_session session, ssh_channel channel, const char *command,
+    void *userdata)
+{
+	(void)command;
+	return server_shell(session, channel, userdata);
+}
+
+static int
+server_pty(ssh_session session, ssh_channel channel, const char *term,
+    int width, int height, int pxwidth, int pxheight, void *userdata)
+{
+	(void)session;
+	(void)channel;
+	(void)term;
+	(void)width;
+	(void)height;
+	(void)pxwidth;
+	(void)pxheight;
+	(void)userdata;
+	return 1;
+}
+
+static ssh_channel
+server_open_session(ssh_session session, void *userdata)
+{
+	struct ssh_serving *ss = userdata;
+
+	if (!ss->authenticated || ss->channel != NULL)
+		return NULL;
+	if ((ss->channel = ssh_channel_new(session)) == NULL)
+		return NULL;
+	memset(&ss->channel_cb, 0, sizeof(ss->channel_cb));
+	ss->channel_cb.userdata = ss;
+	ss->channel_cb.channel_subsystem_request_function = server_subsystem;
+	ss->channel_cb.channel_shell_request_function = server_shell;
+	ss->channel_cb.channel_exec_request_function = server_exec;
+	ss->channel_cb.channel_pty_request_function = server_pty;
+	ssh_callbacks_init(&ss->channel_cb);
+	ssh_set_channel_callbacks(ss->channel, &ss->channel_cb);
+	return ss->channel;
+}
+
+/* Key exchange, authentication and the subsystem request.  0 when ready. */
+static int
+server_handshake(struct ssh_serving *ss)
+{
+	uint64_t deadline = ll_now_ms() + SSH_SERVER_AUTH_MS;
+	ssh_event ev;
+	int rc = -1;
+
+	if (ssh_handle_key_exchange(ss->session) != SSH_OK) {
+		log_info("%s: SSH key exchange failed: %s", ss->peer,
+		    ssh_get_error(ss->session));
+		return -1;
+	}
+	if ((ev = ssh_event_new()) == NULL ||
+	    ssh_event_add_session(ev, ss->session) != SSH_OK) {
+		if (ev != NULL)
+			ssh_event_free(ev);
+		return -1;
+	}
+	while (!(ss->channel != NULL && ss->subsystem)) {
+		if (ssh_event_dopoll(ev, 1000) == SSH_ERROR) {
+			log_info("%s: SSH session ended before the %s "
+			    "subsystem started: %s", ss->peer,
+			    LL_SSH_SUBSYSTEM, ssh_get_error(ss->session));
+			goto out;
+		}
+		if (ss->refused >= SSH_SERVER_TRIES_MAX) {
+			log_info("%s: %d keys refused; hanging up", ss->peer,
+			    ss->refused);
+			goto out;
+		}
+		if (ll_now_ms() > deadline) {
+			log_info("%s: no %s session within %d s; hanging up",
+			    ss->peer, LL_SSH_SUBSYSTEM,
+			    SSH_SERVER_AUTH_MS / 1000);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	ssh_event_remove_session(ev, ss->session);
+	ssh_event_free(ev);
+	/* Only a refused key is a failed login; a client that leaves after
+	 * the key exchange (say, over our host key) is not. */
+	if (!ss->authenticated && ss->refused > 0)
+		audit_auth_failed(ss->peer, ss->user, ss->refused_fp,
+		    ss->refused_why, ll_now_ms());
+	return rc;
+}
+
+static void *
+server_thread(void *arg)
+{
+	struct ssh_serving *ss = arg;
+	char err[256];
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (server_handshake(ss) == 0) {
+		log_info("%s: %s session for %s", ss->peer, LL_SSH_SUBSYSTEM,
+		    ss->fingerprint);
+		if (ll_ssh_pump(ss->session, ss->channel, ss->plain_fd, err,
+		    sizeof(err)) != 0)
+			log_info("%s: SSH session ended: %s", ss->peer, err);
+	}
+	if (ss->channel != NULL) {
+		ssh_channel_close(ss->channel);
+		ssh_channel_free(ss->channel);
+	}
+	ssh_disconnect(ss->session);	/* closes the cipher fd */
+	ssh_free(ss->session);
+	close(ss->plain_fd);
+	serving_unref(ss);
+	return NULL;
+}
+
+int
+ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
+    int *plain_fd, struct ssh_serving **out)
+{
+	struct ssh_serving *ss;
+	pthread_attr_t attr;
+	pthread_t tid;
+	long timeout = SSH_SERVER_TIMEOUT_S;
+	int fds[2] = { -1, -1 }, flags;
+
+	if (!audit_auth_allowed(ll_now_ms())) {
+		close(cipher_fd);
+		return LL_ERR_BUSY;
+	}
+	if ((ss = calloc(1, sizeof(*ss))) == NULL ||
+	    (ss->session = ssh_new()) == NULL ||
+	    ll_ssh_socketpair(fds) != 0) {
+		close(cipher_fd);
+		if (ss != NULL && ss->session != NULL)
+			ssh_free(ss->session);
+		free(ss);
+		return LL_ERR_NOMEM;
+	}
+	pthread_mutex_init(&ss->lock, NULL);
+	ss->refs = 2;			/* the thread's and the caller's */
+	ss->plain_fd = fds[1];
+	snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
+	snprintf(ss->peer_addr, sizeof(ss->peer_addr), "%s",
+	    peer_addr != NULL ? peer_addr : "");
+	/* libssh wants a blocking socket in a blocking session. */
+	if ((flags = fcntl(cipher_fd, F_GETFL)) >= 0)
+		fcntl(cipher_fd, F_SETFL, flags & ~O_NONBLOCK);
+	ssh_options_set(ss->session, SSH_OPTIONS_TIMEOUT, &timeout);
+	ss->server_cb.userdata = ss;
+	ss->server_cb.auth_pubkey_function = server_auth_pubkey;
+	ss->server_cb.channel_open_request_session_function =
+	    server_open_session;
+	ssh_callbacks_init(&ss->server_cb);
+	ssh_set_server_callbacks(ss->session, &ss->server_cb);
+	ssh_set_auth_methods(ss->session, SSH_AUTH_METHOD_PUBLICKEY);
+	if (ssh_bind_accept_fd(server_bind, ss->session, cipher_fd) !=
+	    SSH_OK) {
+		log_warn("%s: cannot start SSH: %s", peer,
+		    ssh_get_error(server_bind));
+		close(cipher_fd);
+		goto fail;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, server_thread, ss) != 0) {
+		pthread_attr_destroy(&attr);
+		log_error("%s: cannot start a thread for SSH", peer);
+		goto fail;
+	}
+	pthread_attr_destroy(&attr);
+	*plain_fd = fds[0];
+	*out = ss;
+	return 0;
+fail:
+	ssh_free(ss->session);
+	close(fds[0]);
+	close(fds[1]);
+	pthread_mutex_destroy(&ss->lock);
+	free(ss);
+	return LL_ERR_IO;
+}

@@ -1,0 +1,46 @@
+/*
+ * The agent's SSH server engine (see proto/ssh-common.h): libssh in a
+ * thread per client, public-key authentication against authorized_keys, and
+ * one channel that must ask for the "lifeline" subsystem; that channel's
+ * bytes reach the poll loop, in the clear, on a socketpair.
+ *
+ * The same engine serves the TCP listener (--listen-ssh; the cipher side is
+ * the accepted socket) and SSH inside the link (the cipher side is a
+ * socketpair whose other end the session carries on link stream 0).
+ */
+#ifndef LL_SSH_SERVER_H
+#define LL_SSH_SERVER_H
+
+#include <stddef.h>
+
+#define SSH_SERVER_KEY_DEFAULT	"/etc/lifeline/ssh_host_ed25519_key"
+#define SSH_SERVER_AUTHKEYS_DEFAULT "/root/.ssh/authorized_keys"
+
+struct ssh_serving;
+
+/*
+ * Load the host key (agent_opts.host_key or the default), generating an
+ * ed25519 key (mode 0600, directory 0700) when the file does not exist.  A
+ * key file that others can read is refused.  0, or -1 with err.
+ */
+int ssh_server_init(char *err, size_t errlen);
+const char *ssh_server_host_fingerprint(void);	/* SHA256:... */
+void ssh_server_shutdown(void);
+
+/*
+ * Serve SSH on cipher_fd, which the engine owns from now on (also when this
+ * fails).  peer names the client in logs ("tcp 192.0.2.1:5555", "console
+ * /dev/ttyS1"); peer_addr is its address for from= options, NULL on a
+ * console.  0 with *plain_fd (the loop's end, non-blocking) and *out, or a
+ * negative LL_ERR_* (refused by the rate limit, or no resources).
+ */
+int ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
+    int *plain_fd, struct ssh_serving **out);
+
+/* The authenticated key's fingerprint, "" until authentication succeeded. */
+void ssh_serving_identity(struct ssh_serving *ss, char *fp, size_t len);
+
+/* The loop is done with ss (it has closed its plain fd); NULL is fine. */
+void ssh_serving_release(struct ssh_serving *ss);
+
+#endif

@@ -1,0 +1,422 @@
+/*
+ * lifeline console: an interactive terminal on the --via path itself, for
+ * a console that shows a boot menu, a login prompt or a shell rather than
+ * an agent.
+ *
+ * One poll() loop copies bytes both ways, unchanged: our stdin to the
+ * transport (through a bounded buffer, because the transport may not take
+ * everything at once) and the transport to our stdout.  When stdin is a
+ * terminal it is made raw, signals included, so ^C, ^Z and ^\ reach the
+ * remote side; the escape key (^] unless --escape says otherwise) followed
+ * by "." or "q" leaves, pressed twice it sends itself.  The terminal's modes
+ * are put back however the loop ends: escape, end of the line, error,
+ * SIGTERM, SIGHUP (the signals are blocked except inside ppoll(), so a
+ * signal can only end the wait, never interrupt the restore).
+ *
+ * When stdin is not a terminal (scripts, tests) its bytes go through as
+ * they are, without escape handling; at its end the remote output is still
+ * shown until it has been quiet for the drain time, then console exits 0.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "error.h"
+
+#define CONSOLE_ESCAPE_DEFAULT	0x1d	/* ^] as in telnet */
+#define CONSOLE_NO_ESCAPE	(-1)
+#define CONSOLE_READ_MAX	2048
+/* Escape handling may double a read (an escape then an unknown key). */
+#define CONSOLE_OUT_MAX		(2 * CONSOLE_READ_MAX)
+#define CONSOLE_DRAIN_MS	500
+/* After stdin's end, stop after this many drain times even if the remote
+ * never stops talking (a console full of kernel messages). */
+#define CONSOLE_DRAIN_CAP	20
+
+struct console {
+	struct ll_transport *t;
+	int escape;		/* the escape byte, or CONSOLE_NO_ESCAPE */
+	bool raw;		/* stdin is a terminal we made raw */
+	bool escaped;		/* the escape key was the last key */
+	bool leave;		/* escape + "." */
+	bool in_eof;
+	uint8_t out[CONSOLE_OUT_MAX];	/* for the transport */
+	size_t out_len;
+};
+
+static volatile sig_atomic_t console_signal;
+
+static void
+console_on_signal(int sig)
+{
+	console_signal = sig;
+}
+
+/*
+ * "^X" (also "^?" for DEL), a single character, or "none".  Returns the
+ * byte, CONSOLE_NO_ESCAPE, or -2 when the text is none of these.
+ */
+static int
+console_parse_escape(const char *s)
+{
+	if (strcmp(s, "none") == 0)
+		return CONSOLE_NO_ESCAPE;
+	if (s[0] == '^' && s[1] != '\0' && s[2] == '\0') {
+		if (s[1] == '?')
+			return 0x7f;
+		if (s[1] >= '@' && s[1] <= '_')
+			return s[1] - '@';
+		if (s[1] >= 'a' && s[1] <= 'z')
+			return s[1] - 'a' + 1;
+		return -2;
+	}
+	if (s[0] != '\0' && s[1] == '\0')
+		return (unsigned char)s[0];
+	return -2;
+}
+
+/* How the user types the escape byte: "^]", "~". */
+static void
+console_escape_name(int c, char *buf, size_t len)
+{
+	if (c < 0x20)
+		snprintf(buf, len, "^%c", c + '@');
+	else if (c == 0x7f)
+		snprintf(buf, len, "^?");
+	else
+		snprintf(buf, len, "%c", c);
+}
+
+/* A message of our own in the middle of the session: raw mode needs CR. */
+static void
+console_note(const struct console *con, const char *text)
+{
+	fprintf(stderr, "%slifeline: %s%s", con->raw ? "\r\n" : "", text,
+	    con->raw ? "\r\n" : "\n");
+}
+
+/* All of p to fd 1.  0, or -1 when stdout is gone. */
+static int
+console_write_out(const uint8_t *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(STDOUT_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { STDOUT_FILENO, POLLOUT, 0 };
+
+			poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Queue typed bytes for the transport, acting on the escape key. */
+static void
+console_keys(struct console *con, const uint8_t *p, size_t n)
+{
+	char name[8];
+	size_t i;
+
+	for (i = 0; i < n && !con->leave; i++) {
+		if (!con->escaped) {
+			if (con->raw && p[i] == con->escape)
+				con->escaped = true;
+			else
+				con->out[con->out_len++] = p[i];
+			continue;
+		}
+		con->escaped = false;
+		switch (p[i]) {
+		case '.':
+		case 'q':
+			con->leave = true;
+			break;
+		case '?':
+			console_escape_name(con->escape, name, sizeof(name));
+			fprintf(stderr, "\r\nlifeline: %s . or %s q leaves, "
+			    "%s %s sends %s\r\n", name, name, name, name,
+			    name);
+			break;
+		default:
+			/* Not a command: both keys go through. */
+			if (p[i] != con->escape)
+				con->out[con->out_len++] = (uint8_t)con->escape;
+			con->out[con->out_len++] = p[i];
+			break;
+		}
+	}
+}
+
+/*
+ * The copy loop.  Returns EXIT_OK when the user left, stdin ended (after
+ * the drain) or the remote side closed; EXIT_LOST on a transport error,
+ * EXIT_FAILED when stdout failed or a signal ended it.
+ */
+static int
+console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
+{
+	struct ll_transport *t = con->t;
+	uint8_t buf[CONSOLE_READ_MAX];
+	uint64_t now, last_rx = 0, eof_at = 0;
+	struct pollfd pfd[3];
+	struct timespec ts, *tsp;
+	ssize_t r;
+	size_t room;
+	int n, ti, to, wait_ms;
+	char msg[400];
+
+	for (;;) {
+		if (console_signal != 0) {
+			snprintf(msg, sizeof(msg), "console: %s", strsignal(
+			    console_signal));
+			console_note(con, msg);
+			return EXIT_FAILED;
+		}
+		if (con->leave)
+			return EXIT_OK;
+		now = ll_now_ms();
+		tsp = NULL;
+		if (con->in_eof && con->out_len == 0) {
+			/* stdin is done: show what still comes, then stop. */
+			if (eof_at == 0)
+				eof_at = now;
+			if (last_rx < eof_at)
+				last_rx = eof_at;
+			if (now >= last_rx + (uint64_t)drain_ms ||
+			    now >= eof_at + (uint64_t)drain_ms *
+			    CONSOLE_DRAIN_CAP)
+				return EXIT_OK;
+			wait_ms = (int)(last_rx + (uint64_t)drain_ms - now);
+			ts.tv_sec = wait_ms / 1000;
+			ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
+			tsp = &ts;
+		}
+		n = 0;
+		pfd[n++] = (struct pollfd){ t->rfd, POLLIN, 0 };
+		to = -1;
+		if (con->out_len > 0) {
+			to = n;
+			pfd[n++] = (struct pollfd){ t->wfd, POLLOUT, 0 };
+		}
+		/* Read keys only when a whole read fits, escapes doubled. */
+		room = sizeof(con->out) - con->out_len;
+		ti = -1;
+		if (!con->in_eof && room >= 2 * CONSOLE_READ_MAX) {
+			ti = n;
+			pfd[n++] = (struct pollfd){ STDIN_FILENO, POLLIN, 0 };
+		}
+		if (ppoll(pfd, (nfds_t)n, tsp, waitmask) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(msg, sizeof(msg), "console: poll: %s",
+			    strerror(errno));
+			console_note(con, msg);
+			return EXIT_FAILED;
+		}
+		if (pfd[0].revents != 0) {
+			while ((r = ll_transport_read(t, buf, sizeof(buf))) >
+			    0) {
+				last_rx = ll_now_ms();
+				if (console_write_out(buf, (size_t)r) != 0) {
+					console_note(con, "console: writing "
+					    "to stdout failed");
+					return EXIT_FAILED;
+				}
+			}
+			if (r == LL_ERR_CLOSED) {
+				snprintf(msg, sizeof(msg), "console: %s "
+				    "closed the connection", t->spec);
+				console_note(con, msg);
+				return EXIT_OK;
+			}
+			if (r != LL_ERR_AGAIN) {
+				snprintf(msg, sizeof(msg), "console: %s",
+				    t->err[0] != '\0' ? t->err :
+				    ll_strerror((int)r));
+				console_note(con, msg);
+				return EXIT_LOST;
+			}
+		}
+		if (to >= 0 && pfd[to].revents != 0) {
+			r = ll_transport_write(t, con->out, con->out_len);
+			if (r < 0) {
+				snprintf(msg, sizeof(msg), "console: %s",
+				    t->err[0] != '\0' ? t->err :
+				    ll_strerror((int)r));
+				console_note(con, msg);
+				return r == LL_ERR_CLOSED ? EXIT_OK : EXIT_LOST;
+			}
+			memmove(con->out, con->out + r, con->out_len -
+			    (size_t)r);
+			con->out_len -= (size_t)r;
+		}
+		if (ti >= 0 && pfd[ti].revents != 0) {
+			r = read(STDIN_FILENO, buf, sizeof(buf));
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0) {
+				/* A terminal that ends has hung up. */
+				if (con->raw)
+					return EXIT_OK;
+				con->in_eof = true;
+				continue;
+			}
+			console_keys(con, buf, (size_t)r);
+			/* Send at once rather than wait a turn for POLLOUT. */
+			if (con->out_len > 0) {
+				r = ll_transport_write(t, con->out,
+				    con->out_len);
+				if (r > 0) {
+					memmove(con->out, con->out + r,
+					    con->out_len - (size_t)r);
+					con->out_len -= (size_t)r;
+				}
+			}
+		}
+	}
+}
+
+int
+cmd_console(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "escape", required_argument, NULL, 'e' },
+		{ "drain", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old[3];
+	struct termios saved, tio;
+	struct console *con;
+	sigset_t block, orig, waitmask;
+	char err[512], name[8], *end;
+	double drain = CONSOLE_DRAIN_MS / 1000.0;
+	int ch, escape = CONSOLE_ESCAPE_DEFAULT, rc;
+	size_t i;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			if ((escape = console_parse_escape(optarg)) == -2) {
+				msg_error("console: --escape needs ^X, one "
+				    "character or none, not \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'd':
+			drain = strtod(optarg, &end);
+			if (*end != '\0' || drain < 0 || drain > 3600) {
+				msg_error("console: --drain needs seconds (0 "
+				    "to 3600), not \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc)
+		goto usage;
+	if (client_opts.via == NULL) {
+		msg_error("no path to the console: give --via SPEC or set "
+		    "LIFELINE_VIA");
+		return EXIT_USAGE;
+	}
+	if (strcmp(client_opts.via, "stdio") == 0) {
+		msg_error("console: --via stdio is this terminal itself; "
+		    "give the path to the remote console");
+		return EXIT_USAGE;
+	}
+	if ((con = calloc(1, sizeof(*con))) == NULL) {
+		msg_error("console: out of memory");
+		return EXIT_FAILED;
+	}
+	con->escape = escape;
+	if (ll_transport_open(client_opts.via, &con->t, err,
+	    sizeof(err)) != 0) {
+		msg_error("%s", err);
+		free(con);
+		return EXIT_CONNECT;
+	}
+	if (con->t->err[0] != '\0')
+		msg_verbose("%s", con->t->err);
+
+	/*
+	 * Signals that end the console only end the wait in ppoll(); the
+	 * handlers replace lifeline's own while the terminal is raw.
+	 */
+	console_signal = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = console_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (i = 0; i < 3; i++) {
+		sigaction(sigs[i], &sa, &old[i]);
+		sigaddset(&block, sigs[i]);
+	}
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	waitmask = orig;
+	for (i = 0; i < 3; i++)
+		sigdelset(&waitmask, sigs[i]);
+
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		if (escape != CONSOLE_NO_ESCAPE) {
+			console_escape_name(escape, name, sizeof(name));
+			fprintf(stderr, "Connected to %s; escape is %s then . "
+			    "to leave\n", client_opts.via, name);
+		} else {
+			fprintf(stderr, "Connected to %s; no escape key: end "
+			    "with SIGTERM or hang up\n", client_opts.via);
+		}
+		tio = saved;
+		/* cfmakeraw clears ISIG too: ^C is the remote's. */
+		cfmakeraw(&tio);
+		tio.c_cc[VMIN] = 1;
+		tio.c_cc[VTIME] = 0;
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) == 0)
+			con->raw = true;
+		else
+			msg_warn("console: cannot make the terminal raw: %s",
+			    strerror(errno));
+	} else {
+		msg_verbose("connected to %s; stdin is not a terminal: "
+		    "copying it until its end", client_opts.via);
+	}
+
+	rc = console_loop(con, (int)(drain * 1000), &waitmask);
+
+	if (con->raw) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		if (con->leave)
+			fprintf(stderr, "\nlifeline: console closed\n");
+	}
+	ll_transport_close(con->t);
+	free(con);
+	for (i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	return rc;
+usage:
+	msg_error("usage: lifeline console [--escape ^X|CHAR|none] "
+	    "[--drain SECONDS]");
+	return EXIT_USAGE;
+}

@@ -1,0 +1,345 @@
+/*
+ * Helpers shared by the SSH engines: the socketpairs that join an engine to
+ * the poll loop, the copy loop between a channel and a plain-side fd, host
+ * key fingerprints and libssh's one-time initialisation.
+ *
+ * The copy loop (ll_ssh_pump) runs on a libssh event (ssh_event_dopoll) that
+ * holds the session and the fd, and copies between them itself.  libssh's
+ * ssh_connector was the obvious tool but does not fit: in 0.10 it drops
+ * bytes when a non-blocking fd would block, closes the fd it was given when
+ * the channel reaches EOF, can leave data in the channel buffer when a write
+ * to the fd was partial, and keeps reacting to POLLHUP on a hung-up fd (a
+ * busy loop).  Here each direction has one rule:
+ *
+ *   channel -> fd   read from the channel only when the previous chunk has
+ *                   gone out to the fd, so a slow reader of the fd closes
+ *                   the channel window and the peer stops sending; the
+ *                   channel's EOF (or close) becomes shutdown(fd, SHUT_WR)
+ *                   once the last byte is out.
+ *   fd -> channel   read from the fd only as much as the peer's window
+ *                   takes, so ssh_channel_write never waits for a window;
+ *                   EOF on the fd becomes a channel EOF.
+ *
+ * The fd is polled only for what the loop can act on now; once it has hung
+ * up (POLLHUP: both directions shut, or the poll loop closed its end) it is
+ * not polled again, so nothing spins, and what it still holds is read as the
+ * window allows.  The loop ends when both directions have ended, when the
+ * channel is closed and its data delivered, or when the fd hung up (nothing
+ * can reach the other side of it any more).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+
+#include "ssh-common.h"
+
+/* Kernel buffer of each engine socketpair direction. */
+#define LL_SSH_SOCKBUF		(16 * 1024)
+/* Largest chunk the pump moves at once in either direction. */
+#define LL_SSH_PUMP_CHUNK	(16 * 1024)
+
+int
+ll_ssh_socketpair(int fds[2])
+{
+	int sz = LL_SSH_SOCKBUF, i, e;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == -1)
+		return -errno;
+	for (i = 0; i < 2; i++) {
+		if (setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &sz,
+		    sizeof sz) == -1 ||
+		    setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &sz,
+		    sizeof sz) == -1)
+			goto fail;
+	}
+	if (fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK) == -1)
+		goto fail;
+	return 0;
+fail:
+	e = errno;
+	close(fds[0]);
+	close(fds[1]);
+	fds[0] = fds[1] = -1;
+	return -e;
+}
+
+struct pump {
+	ssh_session	s;
+	ssh_channel	ch;
+	int		fd;
+	uint8_t		out[LL_SSH_PUMP_CHUNK];	/* channel -> fd, pending */
+	size_t		out_off, out_len;
+	bool		ch_done;	/* channel input over, fd shut for writing */
+	bool		fd_eof;		/* EOF read from fd, channel EOF sent */
+	bool		fd_hup;		/* fd hung up: not polled any more */
+	short		revents;
+};
+
+static int
+pump_fd_cb(socket_t fd, int revents, void *userdata)
+{
+	struct pump *p = userdata;
+
+	(void)fd;
+	p->revents |= (short)revents;
+	return 0;
+}
+
+static void
+pump_seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+pump_seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Move what the channel has towards the fd.  0, or -1 when the session
+ * failed.
+ */
+static int
+pump_from_channel(struct pump *p)
+{
+	ssize_t w;
+	int r, is_stderr;
+
+	for (;;) {
+		if (p->out_len == 0 && !p->ch_done) {
+			/* stdout first; stderr (rare: a gateway's own
+			 * messages) joins the same byte stream. */
+			r = 0;
+			for (is_stderr = 0; is_stderr < 2 && r <= 0;
+			    is_stderr++) {
+				r = ssh_channel_read_nonblocking(p->ch, p->out,
+				    sizeof p->out, is_stderr);
+				if (r == SSH_ERROR)
+					return -1;
+			}
+			if (r > 0) {
+				p->out_off = 0;
+				p->out_len = (size_t)r;
+			}
+		}
+		if (p->out_len == 0)
+			break;
+		if (p->fd_hup) {
+			/* Nobody can read it any more. */
+			p->out_len = 0;
+			continue;
+		}
+		w = send(p->fd, p->out + p->out_off, p->out_len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			p->fd_hup = true;	/* EPIPE, ECONNRESET */
+			p->out_len = 0;
+			continue;
+		}
+		p->out_off += (size_t)w;
+		p->out_len -= (size_t)w;
+	}
+	if (!p->ch_done && (ssh_channel_is_eof(p->ch) ||
+	    (ssh_channel_is_closed(p->ch) &&
+	    ssh_channel_poll(p->ch, 0) <= 0 &&
+	    ssh_channel_poll(p->ch, 1) <= 0))) {
+		p->ch_done = true;
+		if (!p->fd_hup)
+			shutdown(p->fd, SHUT_WR);
+	}
+	return 0;
+}
+
+/* Move what the fd has into the channel, as far as the window allows. */
+static int
+pump_from_fd(struct pump *p)
+{
+	uint8_t buf[LL_SSH_PUMP_CHUNK];
+	uint32_t win;
+	ssize_t n;
+
+	while (!p->fd_eof) {
+		if (ssh_channel_is_closed(p->ch)) {
+			p->fd_eof = true;	/* nowhere to send it */
+			break;
+		}
+		if ((win = ssh_channel_window_size(p->ch)) == 0)
+			break;
+		n = recv(p->fd, buf, win < sizeof buf ? win : sizeof buf,
+		    MSG_DONTWAIT);
+		if (n > 0) {
+			if (ssh_channel_write(p->ch, buf, (uint32_t)n) ==
+			    SSH_ERROR)
+				return -1;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		/* EOF, or ECONNRESET: the same for the peer. */
+		if (n < 0)
+			p->fd_hup = true;
+		p->fd_eof = true;
+		if (ssh_channel_send_eof(p->ch) == SSH_ERROR)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
+{
+	struct pump *p = NULL;
+	ssh_event ev = NULL;
+	short events;
+	bool polled;
+	int fl = -1, rc = -1, errors = 0, r;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	/* Big buffer: off the engine thread's stack. */
+	if ((p = calloc(1, sizeof *p)) == NULL) {
+		pump_seterr(err, errlen, "%s", "out of memory");
+		goto out;
+	}
+	p->s = s;
+	p->ch = ch;
+	p->fd = fd;
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		pump_seterr(err, errlen, "pump: %s", strerror(errno));
+		fl = -1;
+		goto out;
+	}
+	if ((ev = ssh_event_new()) == NULL ||
+	    ssh_event_add_session(ev, s) != SSH_OK) {
+		pump_seterr(err, errlen, "pump: %s", "cannot set up the "
+		    "SSH event loop");
+		goto out;
+	}
+	for (;;) {
+		if (pump_from_channel(p) != 0 || pump_from_fd(p) != 0) {
+			pump_seterr(err, errlen, "SSH connection lost: %s",
+			    ssh_get_error(s));
+			goto out;
+		}
+		/* The channel's data after the fd's EOF still goes out. */
+		if (p->ch_done && (p->fd_eof || ssh_channel_is_closed(ch)))
+			break;
+		if (p->fd_hup && p->fd_eof)
+			break;
+		if (!ssh_is_connected(s)) {
+			pump_seterr(err, errlen, "SSH connection lost: %s",
+			    ssh_get_error(s));
+			goto out;
+		}
+		events = 0;
+		if (p->out_len > 0)
+			events |= POLLOUT;
+		if (!p->fd_eof && ssh_channel_window_size(ch) > 0)
+			events |= POLLIN;
+		/*
+		 * A hung-up fd reports POLLHUP whatever was asked: poll it
+		 * no more.  Otherwise poll it even for nothing, to learn of a
+		 * hangup while waiting on the channel.
+		 */
+		polled = !p->fd_hup;
+		if (polled && ssh_event_add_fd(ev, fd, events, pump_fd_cb,
+		    p) != SSH_OK) {
+			pump_seterr(err, errlen, "pump: %s", "cannot poll "
+			    "the plain side");
+			goto out;
+		}
+		p->revents = 0;
+		r = ssh_event_dopoll(ev, -1);
+		if (polled)
+			ssh_event_remove_fd(ev, fd);
+		/* A failed poll that is not a lost session: give it a few
+		 * turns, never a busy loop. */
+		if (r == SSH_ERROR && errno != EINTR && (!ssh_is_connected(s) ||
+		    ++errors > 100)) {
+			pump_seterr(err, errlen, "SSH connection lost: %s",
+			    ssh_get_error(s));
+			goto out;
+		}
+		if (r != SSH_ERROR)
+			errors = 0;
+		if (p->revents & (POLLHUP | POLLERR | POLLNVAL))
+			p->fd_hup = true;
+	}
+	rc = 0;
+out:
+	if (ev != NULL) {
+		ssh_event_remove_session(ev, s);
+		ssh_event_free(ev);
+	}
+	if (fl != -1)
+		fcntl(fd, F_SETFL, fl);
+	free(p);
+	return rc;
+}
+
+int
+ll_ssh_fingerprint(ssh_key key, char *buf, size_t len)
+{
+	unsigned char *hash = NULL;
+	char *fp = NULL;
+	size_t hlen = 0;
+	int rc = -1;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
+	    &hlen) != 0)
+		goto out;
+	if ((fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
+	    hlen)) == NULL)
+		goto out;
+	if (strlen(fp) >= len)
+		goto out;
+	memcpy(buf, fp, strlen(fp) + 1);
+	rc = 0;
+out:
+	if (fp != NULL)
+		ssh_string_free_char(fp);
+	if (hash != NULL)
+		ssh_clean_pubkey_hash(&hash);
+	return rc;
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_rc = -1;
+
+static void
+global_init(void)
+{
+	init_rc = ssh_init() == SSH_OK ? 0 : -1;
+}
+
+int
+ll_ssh_global_init(void)
+{
+	pthread_once(&init_once, global_init);
+	return init_rc;
+}

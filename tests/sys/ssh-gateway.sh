@@ -1,0 +1,201 @@
+#!/bin/sh
+# ssh:// console gateways, against a real OpenSSH sshd on 127.0.0.1.
+#
+# The "console server": sshd with a ForceCommand that joins each session to
+# one end of a socat PTY pair; lifelined serves the other end as if it were
+# a serial port.  The client runs with its own HOME (its key in ~/.ssh, the
+# gateway's host key filed in ~/.ssh/known_hosts) and no ssh-agent.
+#
+# Checked: an unknown gateway key is refused without --accept-new-host-key
+# (exit 3, the fingerprint named) and filed with it; info, exec (output and
+# exit status) and get (byte-exact) through the gateway; a changed gateway
+# key and a key the gateway does not accept are refused (exit 3); the same
+# operations when the gateway's pty is cooked, and with --no-pty.
+#
+# The gateway's pty modes come from a file the ForceCommand reads on each
+# connection:
+#   raw     socat sets the pty raw (what a console server normally does)
+#   sane    `stty sane`: ICANON, ISIG, ECHO, ICRNL, IXON, OPOST/ONLCR ...
+#   cooked  `stty sane -icanon -isig`: echo and CR/NL translation, no line
+#           editing and no signal characters
+. "$(dirname "$0")/lib.sh"
+need socat ssh-keygen python3 sha256sum
+SSHD=${SSHD:-/usr/sbin/sshd}
+[ -x "$SSHD" ] || skip_all "no $SSHD (Debian package openssh-server)"
+plan 39
+
+# How the agent and the client secure the session inside the link.
+AGENT_SEC="--insecure"
+CLIENT_SEC="--insecure"
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# sshd wants its privilege separation directory when run as root.
+[ "$(id -u)" = 0 ] && mkdir -p /run/sshd
+PORT=$(free_port)
+ME=$(id -un)
+GW="ssh://$ME@127.0.0.1:$PORT"
+
+ssh-keygen -q -t ed25519 -N '' -C gateway -f "$T/hostkey"
+ssh-keygen -q -t ed25519 -N '' -C other-gateway -f "$T/hostkey2"
+mkdir -p "$T/home/.ssh" "$T/stranger/.ssh"
+chmod 700 "$T/home" "$T/home/.ssh" "$T/stranger/.ssh"
+ssh-keygen -q -t ed25519 -N '' -C client -f "$T/home/.ssh/id_ed25519"
+ssh-keygen -q -t ed25519 -N '' -C stranger -f "$T/stranger/.ssh/id_ed25519"
+cp "$T/home/.ssh/id_ed25519.pub" "$T/authorized_keys"
+fp=$(ssh-keygen -l -E sha256 -f "$T/hostkey.pub" | awk '{ print $2 }')
+
+# --- the target the agent serves ----------------------------------------
+mkdir -p "$T/root/srv"
+head -c 300000 /dev/urandom >"$T/root/srv/blob.bin"
+printf 'line one\nline two\n' >"$T/root/srv/notes.txt"
+
+start_ptys a b
+"$LIFELINED" $AGENT_SEC --serial "$T/a" --target-root "$T/root" \
+	--debug-file "$T/agent.log" 2>>"$T/agent.stderr" &
+AGENT_PID=$!
+PIDS="$PIDS $AGENT_PID"
+
+# --- the gateway ----------------------------------------------------------
+echo raw >"$T/mode"
+cat >"$T/gateway.sh" <<EOF
+#!/bin/sh
+# One console session: the pty modes asked for, then the PTY's bytes.
+m=\$(cat "$T/mode")
+case \$m in
+raw)	[ -t 0 ] && exec socat STDIO,rawer "$T/b",rawer ;;
+sane)	[ -t 0 ] && stty sane ;;
+cooked)	[ -t 0 ] && stty sane -icanon -isig ;;
+esac
+[ -t 0 ] && stty -a >"$T/stty.\$m"
+exec socat STDIO "$T/b",rawer
+EOF
+chmod +x "$T/gateway.sh"
+
+# start_sshd HOSTKEY
+start_sshd() {
+	cat >"$T/sshd_config" <<-EOF
+	Port $PORT
+	ListenAddress 127.0.0.1
+	HostKey $1
+	AuthorizedKeysFile $T/authorized_keys
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	UsePAM no
+	StrictModes no
+	PidFile none
+	PermitRootLogin prohibit-password
+	ForceCommand $T/gateway.sh
+	EOF
+	"$SSHD" -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
+	SSHD_PID=$!
+	PIDS="$PIDS $SSHD_PID"
+	for _ in $(seq 100); do
+		grep -q "Server listening on 127.0.0.1 port $PORT" "$T/sshd.log" &&
+			return 0
+		kill -0 "$SSHD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "Bail out! sshd did not start"; sed 's/^/# /' "$T/sshd.log"; exit 1
+}
+stop_sshd() {
+	kill "$SSHD_PID" 2>/dev/null
+	wait "$SSHD_PID" 2>/dev/null
+	: >"$T/sshd.log"
+}
+
+# llg [HOME] ARGS...: the client through the gateway, not interactive
+llg() {
+	h=$T/home
+	case $1 in /*) h=$1; shift ;; esac
+	# shellcheck disable=SC2086
+	env -u SSH_AUTH_SOCK HOME="$h" "$LIFELINE" $CLIENT_SEC --via "$GW" \
+		"$@" </dev/null
+}
+
+start_sshd "$T/hostkey"
+
+# --- host keys ------------------------------------------------------------
+llg info >"$T/out" 2>"$T/err"
+is "an unknown gateway key is refused: exit 3" "$?" 3
+grep -q "unknown host key $fp" "$T/err" &&
+	ok "the refusal names the fingerprint" ||
+	not_ok "the refusal names the fingerprint: $(cat "$T/err")"
+grep -q -- "--accept-new-host-key" "$T/err" &&
+	ok "and says how to accept it" || not_ok "and says how to accept it"
+[ ! -s "$T/home/.ssh/known_hosts" ] && ok "nothing was filed" ||
+	not_ok "nothing was filed"
+
+llg --accept-new-host-key info >"$T/out" 2>"$T/err"
+is "--accept-new-host-key: info exits 0" "$?" 0
+grep -q "^\[127.0.0.1\]:$PORT ssh-ed25519 " "$T/home/.ssh/known_hosts" &&
+	ok "the key is in ~/.ssh/known_hosts" ||
+	not_ok "the key is in ~/.ssh/known_hosts: $(cat "$T/home/.ssh/known_hosts" 2>&1)"
+grep -q "added the host key $fp" "$T/err" && ok "and the client says so" ||
+	not_ok "and the client says so: $(cat "$T/err")"
+grep -q '"hostname"\|hostname\|kernel' "$T/out" && ok "info shows the agent" ||
+	not_ok "info shows the agent: $(head -c 300 "$T/out")"
+
+# --- operations through the raw gateway -------------------------------
+# ops LABEL [OPTIONS]: info, exec and get through the gateway
+ops() {
+	what=$1; shift
+	llg "$@" info >/dev/null 2>"$T/err"
+	is "info ($what)" "$?" 0
+	out=$(llg "$@" exec -- sh -c 'echo out; echo err >&2; exit 7' 2>"$T/err")
+	rc=$?
+	is "exec output ($what)" "$out" out
+	is "exec exit status ($what)" "$rc" 7
+	rm -rf "$T/got"
+	llg "$@" get /srv/blob.bin "$T/got" >/dev/null 2>"$T/err"
+	is "get exits 0 ($what)" "$?" 0
+	is "get is byte-exact ($what)" "$(sha "$T/got" 2>/dev/null)" \
+		"$(sha "$T/root/srv/blob.bin")"
+}
+ops raw
+
+# --- a changed gateway key --------------------------------------------
+stop_sshd
+start_sshd "$T/hostkey2"
+llg info >"$T/out" 2>"$T/err"
+is "a changed gateway key is refused: exit 3" "$?" 3
+grep -q "changed" "$T/err" && ok "the refusal says the key changed" ||
+	not_ok "the refusal says the key changed: $(cat "$T/err")"
+grep -q "ssh-keygen -R" "$T/err" && ok "and how to remove the old one" ||
+	not_ok "and how to remove the old one"
+llg --accept-new-host-key info >/dev/null 2>"$T/err"
+is "--accept-new-host-key does not accept a changed key" "$?" 3
+stop_sshd
+start_sshd "$T/hostkey"
+
+# --- a client key the gateway does not accept -------------------------
+cp "$T/home/.ssh/known_hosts" "$T/stranger/.ssh/known_hosts"
+llg "$T/stranger" info >"$T/out" 2>"$T/err"
+is "an unknown client key: exit 3" "$?" 3
+grep -q "authentication failed for $ME@127.0.0.1" "$T/err" &&
+	ok "the refusal says authentication failed" ||
+	not_ok "the refusal says authentication failed: $(cat "$T/err")"
+grep -q "stranger/.ssh/id_ed25519" "$T/err" &&
+	ok "and names the key it tried" || not_ok "and names the key it tried"
+llg "$T/stranger" -i "$T/home/.ssh/id_ed25519" info >/dev/null 2>"$T/err"
+is "--identity with the accepted key works" "$?" 0
+
+# --- cooked ptys and no pty -------------------------------------------
+echo sane >"$T/mode"
+ops "stty sane"
+grep -q ' icanon' "$T/stty.sane" && grep -q ' isig' "$T/stty.sane" &&
+	grep -q ' echo ' "$T/stty.sane" && grep -q ' icrnl' "$T/stty.sane" &&
+	ok "the sane gateway pty was cooked (icanon isig echo icrnl)" ||
+	not_ok "the sane gateway pty was cooked: $(cat "$T/stty.sane" 2>&1)"
+echo cooked >"$T/mode"
+ops "stty sane -icanon -isig"
+grep -q ' -icanon' "$T/stty.cooked" && grep -q ' echo ' "$T/stty.cooked" &&
+	ok "the cooked gateway pty echoed, without line editing" ||
+	not_ok "the cooked gateway pty: $(cat "$T/stty.cooked" 2>&1)"
+echo raw >"$T/mode"
+ops "--no-pty" --no-pty
+
+kill -0 "$AGENT_PID" 2>/dev/null && ok "the agent is still up" ||
+	not_ok "the agent is still up"
