@@ -499,7 +499,7 @@ run_child_argv(const struct run_step *st)
 	char **av;
 	int n = 0, i;
 
-	av = calloc((size_t)st->argc + 16 + (size_t)client_opts.verbose,
+	av = calloc((size_t)st->argc + 28 + (size_t)client_opts.verbose,
 	    sizeof(*av));
 	if (av == NULL)
 		return NULL;
@@ -510,6 +510,22 @@ run_child_argv(const struct run_step *st)
 	}
 	if (client_opts.insecure)
 		av[n++] = "--insecure";
+	if (client_opts.identity != NULL) {
+		av[n++] = "--identity";
+		av[n++] = (char *)client_opts.identity;
+	}
+	if (client_opts.no_pty)
+		av[n++] = "--no-pty";
+	if (client_opts.accept_new_host_key)
+		av[n++] = "--accept-new-host-key";
+	if (client_opts.host_key_fingerprint != NULL) {
+		av[n++] = "--host-key-fingerprint";
+		av[n++] = (char *)client_opts.host_key_fingerprint;
+	}
+	if (client_opts.known_hosts != NULL) {
+		av[n++] = "--known-hosts";
+		av[n++] = (char *)client_opts.known_hosts;
+	}
 	if (client_opts.encoding == LL_ENC_7BIT ||
 	    client_opts.encoding == LL_ENC_8BIT) {
 		av[n++] = "--encoding";

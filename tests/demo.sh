@@ -111,21 +111,30 @@ for _ in $(seq 100); do grep -q ready "$T/emu.out" 2>/dev/null && break; sleep 0
 grep -q ready "$T/emu.out" || { echo "the link emulator did not start"; cat "$T/emu.log"; exit 1; }
 echo "rescue host side: $T/ttyS0    operator side: $T/console"
 
-say "The rescue host starts the agent on its serial port"
-echo "\$ lifelined --serial $T/ttyS0,115200 --insecure"
-"$LIFELINED" --serial "$T/ttyS0,115200" --insecure \
-	--debug-file "$T/agent.log" 2>"$T/agent.err" &
-AGENT_PID=$!
-PIDS="$PIDS $AGENT_PID"
-sleep 0.3
-indent <"$T/agent.err"
-
-# --- the operator's preparations ----------------------------------------
-say "The operator prepares an SSH key and a new root password"
+say "The operator's SSH key: it authenticates every session, and goes into the target"
 ssh-keygen -q -t ed25519 -N '' -C operator@demo -f "$T/operator_key" ||
 	{ echo "ssh-keygen failed"; exit 1; }
 echo "\$ ssh-keygen -t ed25519 -f operator_key"
 indent <"$T/operator_key.pub"
+
+say "The rescue host has that key in root's authorized_keys and starts the agent"
+# (here in files of the demo's own, so nothing of this machine is touched)
+cp "$T/operator_key.pub" "$T/authorized_keys"
+: >"$T/lifelined.conf"
+chmod 600 "$T/lifelined.conf"
+echo "\$ lifelined --serial $T/ttyS0,115200"
+"$LIFELINED" --serial "$T/ttyS0,115200" --config "$T/lifelined.conf" \
+	--host-key "$T/ssh_host_ed25519_key" --authorized-keys "$T/authorized_keys" \
+	--debug-file "$T/agent.log" 2>"$T/agent.err" &
+AGENT_PID=$!
+PIDS="$PIDS $AGENT_PID"
+for _ in $(seq 100); do grep -q "SSH host key" "$T/agent.err" && break; sleep 0.05; done
+indent <"$T/agent.err"
+AGENT_FP=$(sed -n 's/.*SSH host key \(SHA256:[^ ]*\).*/\1/p' "$T/agent.err" | head -n 1)
+echo "(the operator reads the host key's fingerprint off the console and pins it)"
+
+# --- the operator's preparations ----------------------------------------
+say "The operator prepares a new root password"
 # The password stays in a file of ours; only its hash (yescrypt, as the
 # target's login.defs asks) goes into the script's environment.
 (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(15))' >"$T/newpw")
@@ -151,11 +160,15 @@ echo "a random password, kept in $T/newpw (mode 0600); its yescrypt hash is in \
 
 # --- the rescue ----------------------------------------------------------
 export LIFELINE_VIA="serial:$T/console,115200"
+# Every session is SSH inside the link: this key, this agent key, nothing else.
+SSH_AUTH_SOCK=
+export SSH_AUTH_SOCK
+LL_SSH="-i $T/operator_key --known-hosts $T/known_hosts --host-key-fingerprint $AGENT_FP"
 # `mount auto` takes the one OS root inspect finds.  A host with other OS
 # roots attached (other tests running) makes that ambiguous: then the
 # script names the partition instead.
 MOUNT_SRC=auto
-nroots=$("$LIFELINE" --insecure --json inspect 2>/dev/null |
+nroots=$("$LIFELINE" $LL_SSH --json inspect 2>/dev/null |
 	python3 -c 'import json, sys; print(len(json.load(sys.stdin)["roots"]))' 2>/dev/null)
 if [ "${nroots:-0}" -gt 1 ]; then
 	MOUNT_SRC=$PART
@@ -177,12 +190,12 @@ fsck $PART
 E
 say "The operator's rescue script (LIFELINE_VIA=$LIFELINE_VIA)"
 cat -n "$T/rescue.ll" | indent
-say "\$ lifeline --insecure run --keep-going rescue.ll"
+say "\$ lifeline -i operator_key --host-key-fingerprint $AGENT_FP run --keep-going rescue.ll"
 start=$(date +%s)
 {
-	"$LIFELINE" --insecure run --keep-going "$T/rescue.ll" 2>&1
+	"$LIFELINE" $LL_SSH run --keep-going "$T/rescue.ll" 2>&1
 	echo $? >"$T/run.rc"
-} | tee "$T/run.log" | grep --line-buffered -v 'this session is not authenticated'
+} | tee "$T/run.log"
 run_rc=$(cat "$T/run.rc")
 echo "(lifeline run exited $run_rc after $(( $(date +%s) - start )) s)"
 
