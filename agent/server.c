@@ -223,7 +223,7 @@ server_refuse(struct conn *c, uint32_t id, const struct agent_op *op,
 		return false;
 	server_identity(c, who, sizeof(who));
 	audit_op_refused(who, op->name, why);
-	ll_session_send_error(c->s, id, LL_EC_FORBIDDEN, "%s", why);
+	ll_session_send_error(c->s, id, LL_EC_PERMISSION, "%s", why);
 	return true;
 }
 

@@ -49,7 +49,6 @@ enum ll_msg_channel {
 #define LL_EC_TOO_BIG		"too_big"
 #define LL_EC_INTERNAL		"internal"
 #define LL_EC_VERSION		"version"
-#define LL_EC_FORBIDDEN		"forbidden"	/* allow-list, read-only */
 
 struct ll_msg {
 	uint8_t kind;

@@ -22,7 +22,7 @@
 need socat ssh-keygen python3 sha256sum
 SSHD=${SSHD:-/usr/sbin/sshd}
 [ -x "$SSHD" ] || skip_all "no $SSHD (Debian package openssh-server)"
-plan 39
+plan 47
 
 # How the agent and the client secure the session inside the link.
 AGENT_SEC="--insecure"
@@ -50,6 +50,7 @@ fp=$(ssh-keygen -l -E sha256 -f "$T/hostkey.pub" | awk '{ print $2 }')
 # --- the target the agent serves ----------------------------------------
 mkdir -p "$T/root/srv"
 head -c 300000 /dev/urandom >"$T/root/srv/blob.bin"
+head -c 200000 /dev/urandom >"$T/upload.bin"
 printf 'line one\nline two\n' >"$T/root/srv/notes.txt"
 
 start_ptys a b
@@ -153,7 +154,14 @@ ops() {
 	is "get exits 0 ($what)" "$?" 0
 	is "get is byte-exact ($what)" "$(sha "$T/got" 2>/dev/null)" \
 		"$(sha "$T/root/srv/blob.bin")"
+	rm -f "$T/root/srv/up.bin"
+	llg "$@" put "$T/upload.bin" /srv/up.bin >/dev/null 2>"$T/err"
+	is "put exits 0 ($what)" "$?" 0
+	is "put is byte-exact ($what)" "$(sha "$T/root/srv/up.bin" 2>/dev/null)" \
+		"$(sha "$T/upload.bin")"
 }
+# has_mode FILE MODE: stty -a output FILE lists MODE (like "icanon")
+has_mode() { tr ' ;' '\n\n' <"$1" | grep -qx -- "$2"; }
 ops raw
 
 # --- a changed gateway key --------------------------------------------
@@ -185,13 +193,13 @@ is "--identity with the accepted key works" "$?" 0
 # --- cooked ptys and no pty -------------------------------------------
 echo sane >"$T/mode"
 ops "stty sane"
-grep -q ' icanon' "$T/stty.sane" && grep -q ' isig' "$T/stty.sane" &&
-	grep -q ' echo ' "$T/stty.sane" && grep -q ' icrnl' "$T/stty.sane" &&
+has_mode "$T/stty.sane" icanon && has_mode "$T/stty.sane" isig &&
+	has_mode "$T/stty.sane" echo && has_mode "$T/stty.sane" icrnl &&
 	ok "the sane gateway pty was cooked (icanon isig echo icrnl)" ||
 	not_ok "the sane gateway pty was cooked: $(cat "$T/stty.sane" 2>&1)"
 echo cooked >"$T/mode"
 ops "stty sane -icanon -isig"
-grep -q ' -icanon' "$T/stty.cooked" && grep -q ' echo ' "$T/stty.cooked" &&
+has_mode "$T/stty.cooked" -icanon && has_mode "$T/stty.cooked" echo &&
 	ok "the cooked gateway pty echoed, without line editing" ||
 	not_ok "the cooked gateway pty: $(cat "$T/stty.cooked" 2>&1)"
 echo raw >"$T/mode"
