@@ -656,7 +656,7 @@ cmd_attach(int argc, char **argv)
 		}
 		a->have_password = true;
 	}
-	if (ll_transport_open(client_opts.via, &a->t, err,
+	if (conn_open_transport(&a->t, err,
 	    sizeof(err)) != 0) {
 		msg_error("%s", err);
 		rc = EXIT_CONNECT;

@@ -351,7 +351,7 @@ cmd_console(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	con->escape = escape;
-	if (ll_transport_open(client_opts.via, &con->t, err,
+	if (conn_open_transport(&con->t, err,
 	    sizeof(err)) != 0) {
 		msg_error("%s", err);
 		free(con);

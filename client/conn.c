@@ -108,6 +108,16 @@ conn_ssh_config(struct ll_ssh_client_config *cfg, enum ll_ssh_mode mode)
 	cfg->verbose = client_opts.verbose;
 }
 
+int
+conn_open_transport(struct ll_transport **t, char *err, size_t errlen)
+{
+	struct ll_ssh_client_config cfg;
+
+	conn_ssh_config(&cfg, LL_SSH_GATEWAY);
+	ll_transport_ssh_defaults(&cfg);
+	return ll_transport_open(client_opts.via, t, err, errlen);
+}
+
 /* The link session started: an SSH client engine for it (session.h). */
 static int
 conn_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
