@@ -7,7 +7,7 @@
 # key.  Allow-list, read-only mode and the audit trail are checked too.
 . "$(dirname "$0")/lib.sh"
 need python3
-plan 31
+plan 30
 
 ssh_setup
 start_ptys A B
