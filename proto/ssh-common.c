@@ -17,8 +17,12 @@
  *                   channel's EOF (or close) becomes shutdown(fd, SHUT_WR)
  *                   once the last byte is out.
  *   fd -> channel   read from the fd only as much as the peer's window
- *                   takes, so ssh_channel_write never waits for a window;
- *                   EOF on the fd becomes a channel EOF.
+ *                   takes, and only when the previous chunk is all in the
+ *                   channel; EOF on the fd becomes a channel EOF.
+ *
+ * The session is non-blocking while the pump runs (and set back after), so
+ * libssh never waits inside a call: a peer that stalls for minutes (a link
+ * whose cable is out) stalls the pump, never times it out.
  *
  * The fd is polled only for what the loop can act on now; once it has hung
  * up (POLLHUP: both directions shut, or the poll loop closed its end) it is
@@ -83,6 +87,8 @@ struct pump {
 	int		fd;
 	uint8_t		out[LL_SSH_PUMP_CHUNK];	/* channel -> fd, pending */
 	size_t		out_off, out_len;
+	uint8_t		in[LL_SSH_PUMP_CHUNK];	/* fd -> channel, pending */
+	size_t		in_off, in_len;
 	bool		ch_done;	/* channel input over, fd shut for writing */
 	bool		fd_eof;		/* EOF read from fd, channel EOF sent */
 	bool		fd_hup;		/* fd hung up: not polled any more */
@@ -172,27 +178,49 @@ pump_from_channel(struct pump *p)
 	return 0;
 }
 
-/* Move what the fd has into the channel, as far as the window allows. */
+/*
+ * Move what the fd has into the channel, as far as the window allows.  A
+ * write can still come up short (the session is non-blocking here, and
+ * waits for nothing, not even the end of a key re-exchange): the rest is
+ * kept and goes first next time.
+ */
 static int
 pump_from_fd(struct pump *p)
 {
-	uint8_t buf[LL_SSH_PUMP_CHUNK];
 	uint32_t win;
 	ssize_t n;
+	int w;
 
-	while (!p->fd_eof) {
+	for (;;) {
+		if (p->in_len > 0) {
+			if (ssh_channel_is_closed(p->ch)) {
+				p->in_len = 0;	/* nowhere to send it */
+				p->fd_eof = true;
+				break;
+			}
+			w = ssh_channel_write(p->ch, p->in + p->in_off,
+			    (uint32_t)p->in_len);
+			if (w == SSH_ERROR)
+				return -1;
+			p->in_off += (size_t)w;
+			p->in_len -= (size_t)w;
+			if (p->in_len > 0)
+				break;
+			continue;
+		}
+		if (p->fd_eof)
+			break;
 		if (ssh_channel_is_closed(p->ch)) {
-			p->fd_eof = true;	/* nowhere to send it */
+			p->fd_eof = true;
 			break;
 		}
 		if ((win = ssh_channel_window_size(p->ch)) == 0)
 			break;
-		n = recv(p->fd, buf, win < sizeof buf ? win : sizeof buf,
-		    MSG_DONTWAIT);
+		n = recv(p->fd, p->in, win < sizeof p->in ? win :
+		    sizeof p->in, MSG_DONTWAIT);
 		if (n > 0) {
-			if (ssh_channel_write(p->ch, buf, (uint32_t)n) ==
-			    SSH_ERROR)
-				return -1;
+			p->in_off = 0;
+			p->in_len = (size_t)n;
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -214,7 +242,7 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
 	ssh_event ev = NULL;
 	short events;
 	bool polled;
-	int fl = -1, rc = -1, errors = 0, r;
+	int fl = -1, rc = -1, errors = 0, blocking = 1, r;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -226,6 +254,9 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
 	p->s = s;
 	p->ch = ch;
 	p->fd = fd;
+	/* Nothing may wait inside libssh: a stalled peer would time out. */
+	blocking = ssh_is_blocking(s);
+	ssh_set_blocking(s, 0);
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
 		pump_seterr(err, errlen, "pump: %s", strerror(errno));
@@ -257,7 +288,8 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
 		events = 0;
 		if (p->out_len > 0)
 			events |= POLLOUT;
-		if (!p->fd_eof && ssh_channel_window_size(ch) > 0)
+		if (!p->fd_eof && p->in_len == 0 &&
+		    ssh_channel_window_size(ch) > 0)
 			events |= POLLIN;
 		/*
 		 * A hung-up fd reports POLLHUP whatever was asked: poll it
@@ -296,6 +328,8 @@ out:
 	}
 	if (fl != -1)
 		fcntl(fd, F_SETFL, fl);
+	if (p != NULL)
+		ssh_set_blocking(s, blocking);
 	free(p);
 	return rc;
 }

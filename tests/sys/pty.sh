@@ -2,7 +2,7 @@
 # Agent and client as real processes over a socat PTY pair: every first
 # command, both encodings, the JSON output and the exit codes.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 25
 
 start_ptys a b
 start_agent --serial "$T/a"
@@ -56,4 +56,5 @@ ll --via serial:/dev/nonexistent-tty info 2>"$T/err"
 is "a missing device exits 3" "$?" 3
 grep -q '/dev/nonexistent-tty' "$T/err" && ok "and names the device" || not_ok "and names the device: $(cat "$T/err")"
 "$LIFELINE" --via "$VIA" info 2>"$T/err"
-is "without --insecure the client refuses (usage, 2)" "$?" 2
+is "a client that wants SSH is refused by an --insecure agent (3)" "$?" 3
+grep -q 'runs with --insecure' "$T/err" && ok "and is told the agent runs with --insecure" || not_ok "and is told why: $(cat "$T/err")"

@@ -22,7 +22,7 @@
 need socat ssh-keygen python3 sha256sum
 SSHD=${SSHD:-/usr/sbin/sshd}
 [ -x "$SSHD" ] || skip_all "no $SSHD (Debian package openssh-server)"
-plan 47
+plan 51
 
 # How the agent and the client secure the session inside the link.
 AGENT_SEC="--insecure"
@@ -54,7 +54,7 @@ head -c 200000 /dev/urandom >"$T/upload.bin"
 printf 'line one\nline two\n' >"$T/root/srv/notes.txt"
 
 start_ptys a b
-"$LIFELINED" $AGENT_SEC --serial "$T/a" --target-root "$T/root" \
+"$LIFELINED" $AGENT_SEC --serial "$T/a,4000000" --target-root "$T/root" \
 	--debug-file "$T/agent.log" 2>>"$T/agent.stderr" &
 AGENT_PID=$!
 PIDS="$PIDS $AGENT_PID"
@@ -138,6 +138,48 @@ grep -q "added the host key $fp" "$T/err" && ok "and the client says so" ||
 	not_ok "and the client says so: $(cat "$T/err")"
 grep -q '"hostname"\|hostname\|kernel' "$T/out" && ok "info shows the agent" ||
 	not_ok "info shows the agent: $(head -c 300 "$T/out")"
+
+# On a terminal the client asks.  ask ANSWER HOME ARGS...: the client on a
+# pty of its own, answering the host key question; its output on stdout.
+ask() {
+	ans=$1; h=$2; shift 2
+	# shellcheck disable=SC2086
+	env -u SSH_AUTH_SOCK HOME="$h" python3 -c '
+import os, select, sys, time
+ans, argv = sys.argv[1], sys.argv[2:]
+pid, fd = os.forkpty()
+if pid == 0:
+    os.execv(argv[0], argv)
+out, sent, end = b"", False, time.time() + 30
+while time.time() < end:
+    if not select.select([fd], [], [], 0.2)[0]:
+        continue
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+    if not sent and b"(yes/no)? " in out:
+        os.write(fd, (ans + "\n").encode())
+        sent = True
+sys.stdout.write(out.decode(errors="replace"))
+st = os.waitpid(pid, 0)[1]
+sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 99)
+' "$ans" "$LIFELINE" $CLIENT_SEC --via "$GW" "$@"
+}
+mkdir -p "$T/asker/.ssh"
+cp "$T/home/.ssh/id_ed25519" "$T/home/.ssh/id_ed25519.pub" "$T/asker/.ssh/"
+ask no "$T/asker" info >"$T/out" 2>&1
+is "on a terminal, answering no: exit 3" "$?" 3
+grep -q "fingerprint is $fp" "$T/out" && grep -q "not accepted" "$T/out" &&
+	ok "the question shows the fingerprint, the answer is respected" ||
+	not_ok "the question shows the fingerprint: $(cat "$T/out")"
+ask yes "$T/asker" info >"$T/out" 2>&1
+is "answering yes: info exits 0" "$?" 0
+grep -q "^\[127.0.0.1\]:$PORT ssh-ed25519 " "$T/asker/.ssh/known_hosts" &&
+	ok "and the key is filed" || not_ok "and the key is filed"
 
 # --- operations through the raw gateway -------------------------------
 # ops LABEL [OPTIONS]: info, exec and get through the gateway

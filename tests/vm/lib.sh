@@ -18,18 +18,18 @@
 # The agent's and the client's security flags are one variable each,
 # VM_AGENT_FLAGS and VM_CLIENT_FLAGS (the guest gets the agent's on the
 # kernel command line, commas for spaces).  VM_AUTH picks them:
-#   insecure (default)  --insecure on both sides
-#   ssh                 SSH inside the link: an operator key made here goes
+#   ssh (default)       SSH inside the link: an operator key made here goes
 #                       into the guest's /root/.ssh/authorized_keys (a second
 #                       cpio archive after the initrd), the agent makes its
 #                       host key at boot and prints its fingerprint on the
 #                       console, which the client then pins
 #                       (--host-key-fingerprint), as an operator would.
+#   insecure            --insecure on both sides
 # shellcheck shell=sh
 
 . "$top_srcdir/tests/sys/lib.sh"
 
-VM_AUTH=${VM_AUTH:-insecure}
+VM_AUTH=${VM_AUTH:-ssh}
 case $VM_AUTH in
 insecure)
 	VM_AGENT_FLAGS=${VM_AGENT_FLAGS-"--insecure"}
