@@ -92,6 +92,10 @@ struct ll_link {
 	uint64_t frames_sent, frames_received, echoes, console_bytes,
 	    bytes_sent, bytes_received, crc_errors, format_errors;
 	uint64_t old_retransmits, old_duplicates;
+	/* The lifetime counters when the current session came up, so the
+	 * session's summary shows its own share. */
+	uint64_t mark_frames_sent, mark_bytes_sent, mark_bytes_received,
+	    mark_crc_errors;
 	struct ll_frame f;		/* scratch, too large for the stack */
 	struct ll_frame_event ev;
 };
@@ -182,10 +186,18 @@ set_state(struct ll_link *l, enum ll_link_state s, int error)
 		    (unsigned long long)st.frames_received,
 		    (unsigned long long)st.duplicates,
 		    (unsigned long long)st.out_of_order, st.srtt_ms, st.rto_ms,
-		    st.payload, (unsigned long long)l->crc_errors,
-		    (unsigned long long)l->frames_sent,
-		    (unsigned long long)l->bytes_sent,
-		    (unsigned long long)l->bytes_received);
+		    st.payload,
+		    (unsigned long long)(l->crc_errors - l->mark_crc_errors),
+		    (unsigned long long)(l->frames_sent - l->mark_frames_sent),
+		    (unsigned long long)(l->bytes_sent - l->mark_bytes_sent),
+		    (unsigned long long)(l->bytes_received -
+		    l->mark_bytes_received));
+	}
+	if (s == LL_LINK_UP) {
+		l->mark_frames_sent = l->frames_sent;
+		l->mark_bytes_sent = l->bytes_sent;
+		l->mark_bytes_received = l->bytes_received;
+		l->mark_crc_errors = l->crc_errors;
 	}
 	if (s == LL_LINK_DEAD) {
 		l->error = error;
