@@ -74,7 +74,9 @@ struct ll_ssh_client {
 	int		 cipher_fd;	/* tunnel: ours to close */
 	struct stat	 cipher_st;	/* what cipher_fd is */
 	struct ssh_callbacks_struct cb;
-	char		 sshdir[LL_SSH_PATHMAX];
+	char		 sshdir[LL_SSH_PATHMAX];	/* "" when no home */
+	char		 khfile[LL_SSH_PATHMAX];	/* tunnel; "" when none */
+	bool		 has_agent;		/* SSH_AUTH_SOCK is set */
 
 	pthread_t	 thread;
 	bool		 started;
@@ -249,7 +251,8 @@ session_connect(struct ll_ssh_client *c)
 			goto bad;
 	}
 	if (c->mode == LL_SSH_TUNNEL)
-		snprintf(name, sizeof name, "%s", c->label);
+		snprintf(name, sizeof name, "%s",
+		    c->label != NULL ? c->label : "the agent");
 	else
 		host_name(c, name, sizeof name);
 	vlog(c, "connecting to %s", name);
@@ -339,23 +342,6 @@ fp_equal(const char *fp, const char *pin)
 /* Tunnel: lifeline's known-hosts file. */
 
 enum kh_state { KH_OK, KH_UNKNOWN, KH_CHANGED, KH_ERROR };
-
-static int
-kh_path(struct ll_ssh_client *c, char *buf, size_t len)
-{
-	const char *home;
-
-	if (c->known_hosts != NULL) {
-		snprintf(buf, len, "%s", c->known_hosts);
-		return 0;
-	}
-	if ((home = home_dir()) == NULL)
-		return -1;
-	if ((size_t)snprintf(buf, len, "%s/.config/lifeline/known_hosts",
-	    home) >= len)
-		return -1;
-	return 0;
-}
 
 static enum kh_state
 kh_lookup(const char *path, const char *label, const char *fp, char *old,
@@ -509,11 +495,12 @@ check_tunnel_key(struct ll_ssh_client *c, const char *fp)
 		    c->label != NULL ? c->label : "");
 		return -1;
 	}
-	if (kh_path(c, path, sizeof path) == -1) {
+	if (c->khfile[0] == '\0') {
 		fail(c, "no home directory for lifeline's known hosts; give "
 		    "--known-hosts FILE");
 		return -1;
 	}
+	snprintf(path, sizeof path, "%s", c->khfile);
 	switch (kh_lookup(path, c->label, fp, old, sizeof old, why,
 	    sizeof why)) {
 	case KH_OK:
@@ -655,7 +642,7 @@ authenticate(struct ll_ssh_client *c)
 	ssh_options_get(c->s, SSH_OPTIONS_USER, (char **)&user);
 	if (c->mode == LL_SSH_TUNNEL)
 		snprintf(who, sizeof who, "%s@%s", user ? user : "?",
-		    c->label);
+		    c->label != NULL ? c->label : "the agent");
 	else
 		snprintf(who, sizeof who, "%s@%s", user ? user : "?", c->host);
 	ssh_string_free_char((char *)user);
@@ -693,7 +680,7 @@ authenticate(struct ll_ssh_client *c)
 		if (r == SSH_AUTH_PARTIAL)
 			goto partial;
 	}
-	if (getenv("SSH_AUTH_SOCK") != NULL)
+	if (c->has_agent)
 		list_add(tried, sizeof tried, "ssh-agent");
 	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", c->sshdir[0] != '\0' ?
@@ -839,7 +826,7 @@ ll_ssh_client_start(const struct ll_ssh_client_config *cfg, int cipher_fd,
 	pthread_condattr_t ca;
 	sigset_t all, old;
 	const char *home;
-	int fds[2] = { -1, -1 }, r;
+	int fds[2] = { -1, -1 }, r, n;
 	bool bad = false;
 
 	*out = NULL;
@@ -887,10 +874,22 @@ ll_ssh_client_start(const struct ll_ssh_client_config *cfg, int cipher_fd,
 		goto fail;
 	}
 	c->plain = -1;
+	/* The environment is read here, in the caller's thread. */
+	c->has_agent = getenv("SSH_AUTH_SOCK") != NULL;
 	if ((home = home_dir()) != NULL &&
 	    (size_t)snprintf(c->sshdir, sizeof c->sshdir, "%s/.ssh", home) >=
 	    sizeof c->sshdir)
 		c->sshdir[0] = '\0';
+	if (cfg->known_hosts != NULL)
+		n = snprintf(c->khfile, sizeof c->khfile, "%s",
+		    cfg->known_hosts);
+	else if (home != NULL)
+		n = snprintf(c->khfile, sizeof c->khfile,
+		    "%s/.config/lifeline/known_hosts", home);
+	else
+		n = 0;
+	if (n < 0 || (size_t)n >= sizeof c->khfile)
+		c->khfile[0] = '\0';
 	if (bad) {
 		snprintf(err, errlen, "ssh: out of memory");
 		goto fail;
@@ -982,8 +981,9 @@ ll_ssh_client_wait(struct ll_ssh_client *c, int timeout_ms, char *err,
 		if (left <= 0) {
 			if (err != NULL && errlen > 0)
 				snprintf(err, errlen, "ssh %s: no SSH session "
-				    "after %d s", c->mode == LL_SSH_TUNNEL ?
-				    c->label : c->host, timeout_ms / 1000);
+				    "after %d s", c->mode != LL_SSH_TUNNEL ?
+				    c->host : c->label != NULL ? c->label :
+				    "the agent", timeout_ms / 1000);
 			rc = -1;
 			break;
 		}

@@ -122,14 +122,14 @@ pump_seterr(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /*
- * Move what the channel has towards the fd.  0, or -1 when the session
- * failed.
+ * Move what the channel has towards the fd.  1 when something moved or
+ * changed, 0 when nothing could, -1 when the session failed.
  */
 static int
 pump_from_channel(struct pump *p)
 {
 	ssize_t w;
-	int r, is_stderr;
+	int r, is_stderr, moved = 0;
 
 	for (;;) {
 		if (p->out_len == 0 && !p->ch_done) {
@@ -146,6 +146,7 @@ pump_from_channel(struct pump *p)
 			if (r > 0) {
 				p->out_off = 0;
 				p->out_len = (size_t)r;
+				moved = 1;
 			}
 		}
 		if (p->out_len == 0)
@@ -159,7 +160,7 @@ pump_from_channel(struct pump *p)
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
-				return 0;
+				return moved;
 			p->fd_hup = true;	/* EPIPE, ECONNRESET */
 			p->out_len = 0;
 			continue;
@@ -172,30 +173,33 @@ pump_from_channel(struct pump *p)
 	    ssh_channel_poll(p->ch, 0) <= 0 &&
 	    ssh_channel_poll(p->ch, 1) <= 0))) {
 		p->ch_done = true;
+		moved = 1;
 		if (!p->fd_hup)
 			shutdown(p->fd, SHUT_WR);
 	}
-	return 0;
+	return moved;
 }
 
 /*
  * Move what the fd has into the channel, as far as the window allows.  A
  * write can still come up short (the session is non-blocking here, and
  * waits for nothing, not even the end of a key re-exchange): the rest is
- * kept and goes first next time.
+ * kept and goes first next time.  1 when something moved or changed, 0
+ * when nothing could, -1 when the session failed.
  */
 static int
 pump_from_fd(struct pump *p)
 {
 	uint32_t win;
 	ssize_t n;
-	int w;
+	int w, moved = 0;
 
 	for (;;) {
 		if (p->in_len > 0) {
 			if (ssh_channel_is_closed(p->ch)) {
 				p->in_len = 0;	/* nowhere to send it */
 				p->fd_eof = true;
+				moved = 1;
 				break;
 			}
 			w = ssh_channel_write(p->ch, p->in + p->in_off,
@@ -204,6 +208,7 @@ pump_from_fd(struct pump *p)
 				return -1;
 			p->in_off += (size_t)w;
 			p->in_len -= (size_t)w;
+			moved |= w > 0;
 			if (p->in_len > 0)
 				break;
 			continue;
@@ -212,6 +217,7 @@ pump_from_fd(struct pump *p)
 			break;
 		if (ssh_channel_is_closed(p->ch)) {
 			p->fd_eof = true;
+			moved = 1;
 			break;
 		}
 		if ((win = ssh_channel_window_size(p->ch)) == 0)
@@ -221,6 +227,7 @@ pump_from_fd(struct pump *p)
 		if (n > 0) {
 			p->in_off = 0;
 			p->in_len = (size_t)n;
+			moved = 1;
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -229,10 +236,11 @@ pump_from_fd(struct pump *p)
 		if (n < 0)
 			p->fd_hup = true;
 		p->fd_eof = true;
+		moved = 1;
 		if (ssh_channel_send_eof(p->ch) == SSH_ERROR)
 			return -1;
 	}
-	return 0;
+	return moved;
 }
 
 int
@@ -242,7 +250,7 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
 	ssh_event ev = NULL;
 	short events;
 	bool polled;
-	int fl = -1, rc = -1, errors = 0, blocking = 1, r;
+	int fl = -1, rc = -1, errors = 0, blocking = 1, r, k;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -270,11 +278,19 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
 		goto out;
 	}
 	for (;;) {
-		if (pump_from_channel(p) != 0 || pump_from_fd(p) != 0) {
-			pump_seterr(err, errlen, "SSH connection lost: %s",
-			    ssh_get_error(s));
-			goto out;
-		}
+		/*
+		 * Until neither side moves: a write to the channel may take
+		 * in packets (data, a window adjust) that nothing would poll
+		 * for again.
+		 */
+		do {
+			if ((r = pump_from_channel(p)) < 0 ||
+			    (k = pump_from_fd(p)) < 0) {
+				pump_seterr(err, errlen, "SSH connection lost: "
+				    "%s", ssh_get_error(s));
+				goto out;
+			}
+		} while (r > 0 || k > 0);
 		/* The channel's data after the fd's EOF still goes out. */
 		if (p->ch_done && (p->fd_eof || ssh_channel_is_closed(ch)))
 			break;

@@ -39,7 +39,7 @@ struct ll_transport {
 	int rfd, wfd;		/* poll these; equal for most kinds */
 	unsigned baud;		/* configured line speed, 0 unknown */
 	char spec[256];		/* as given */
-	char err[256];		/* last error, human readable */
+	char err[512];		/* last error, human readable */
 	void *priv;		/* the kind's own state */
 };
 

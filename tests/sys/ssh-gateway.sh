@@ -24,13 +24,12 @@ SSHD=${SSHD:-/usr/sbin/sshd}
 [ -x "$SSHD" ] || skip_all "no $SSHD (Debian package openssh-server)"
 plan 51
 
-# How the agent and the client secure the session inside the link.
-AGENT_SEC="--insecure"
-CLIENT_SEC="--insecure"
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# How the agent and the client secure the session inside the link: SSH
+# (the default), the same client key as for the gateway, the agent's host
+# key pinned as an operator would after reading it off the console.
+: >"$T/agent.conf"
+chmod 600 "$T/agent.conf"
+AGENT_SEC="--config $T/agent.conf --host-key $T/agent_hostkey --authorized-keys $T/authorized_keys"
 
 # sshd wants its privilege separation directory when run as root.
 [ "$(id -u)" = 0 ] && mkdir -p /run/sshd
@@ -58,6 +57,8 @@ start_ptys a b
 	--debug-file "$T/agent.log" 2>>"$T/agent.stderr" &
 AGENT_PID=$!
 PIDS="$PIDS $AGENT_PID"
+AGENT_FP=$(agent_fp) || { echo "Bail out! the agent logged no host key"; exit 1; }
+CLIENT_SEC="--known-hosts $T/agent_known_hosts --host-key-fingerprint $AGENT_FP"
 
 # --- the gateway ----------------------------------------------------------
 echo raw >"$T/mode"
