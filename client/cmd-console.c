@@ -181,7 +181,7 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 	ssize_t r;
 	size_t room;
 	int n, ti, to, wait_ms;
-	char msg[400];
+	char msg[640];
 
 	for (;;) {
 		if (console_signal != 0) {
