@@ -93,6 +93,9 @@ extern struct agent_options agent_opts;
 /* server.c */
 void server_conn_init(struct conn *c, struct ll_session *s, const char *name);
 void server_handle(struct conn *c, uint64_t now);
+/* A new client session on c's link: end the old one's requests at once,
+ * before anything of theirs can be sent into the new session. */
+void server_sync_generation(struct conn *c);
 void server_conn_reset(struct conn *c);	/* cancel and free its requests */
 void request_finish(struct request *r);	/* mark done; freed by the loop */
 void server_reap(struct conn *c);	/* free done requests */

@@ -18,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #define CHILD_KILL_GRACE_MS	2000
 #define CHILD_READ_MAX		(16 * 1024)
 #define CHILD_FD_FLOOR		10	/* above every fd the child sets up */
+#define CHILD_CLOSE_RANGE_CLOEXEC (1U << 2)	/* linux/close_range.h */
 
 static const char *const child_env[] = {
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -48,6 +50,17 @@ child_kill(pid_t pid, int sig)
 {
 	kill(-pid, sig);
 	kill(pid, sig);
+}
+
+/* Mark every fd from lo up close-on-exec (Linux 5.11+; else a no-op). */
+static void
+child_cloexec_from(int lo)
+{
+#ifdef SYS_close_range
+	syscall(SYS_close_range, (unsigned)lo, ~0U, CHILD_CLOSE_RANGE_CLOEXEC);
+#else
+	(void)lo;
+#endif
 }
 
 /* In the forked child: never returns. */
@@ -79,6 +92,11 @@ child_exec(char *const argv[], const struct child_opts *o, int out, int err,
 		goto fail;
 	if (extra >= 0 && dup2(extra, o->extra_as) < 0)
 		goto fail;
+	/*
+	 * Whatever else the agent has open (sockets of other sessions, say)
+	 * must not reach the command, even if one lacks close-on-exec.
+	 */
+	child_cloexec_from(extra >= 0 ? o->extra_as + 1 : 3);
 	if (o->root_fd >= 0 && (fchdir(o->root_fd) != 0 ||
 	    chroot(".") != 0 || chdir("/") != 0))
 		goto fail;

@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
@@ -37,7 +38,7 @@
 #include "ssh-server.h"
 #include "target.h"
 
-#define AGENT_POLL_MAX	64
+#define AGENT_POLL_MAX	256
 #define AGENT_REOPEN_MS	1000
 
 struct agent_options agent_opts;
@@ -134,8 +135,28 @@ agent_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
 	return 0;
 }
 
+/*
+ * Consoles go first in the list, so that however many network connections
+ * there are, a console is always polled.
+ */
+static void
+agent_insert(struct conn *c, bool console)
+{
+	struct conn *last;
+
+	if (console || LIST_EMPTY(&conns)) {
+		LIST_INSERT_HEAD(&conns, c, entry);
+		return;
+	}
+	for (last = LIST_FIRST(&conns); LIST_NEXT(last, entry) != NULL;
+	    last = LIST_NEXT(last, entry))
+		;
+	LIST_INSERT_AFTER(last, c, entry);
+}
+
 static struct conn *
-agent_add(struct ll_transport *t, const char *name, uint64_t now)
+agent_add(struct ll_transport *t, const char *name, bool console,
+    uint64_t now)
 {
 	struct ll_link_config cfg;
 	struct ll_session *s;
@@ -152,7 +173,7 @@ agent_add(struct ll_transport *t, const char *name, uint64_t now)
 	server_conn_init(c, s, name);
 	if (!agent_opts.insecure)
 		ll_session_set_tunnel(s, agent_tunnel, c);
-	LIST_INSERT_HEAD(&conns, c, entry);
+	agent_insert(c, console);
 	return c;
 }
 
@@ -171,8 +192,8 @@ static void
 agent_accept_ssh(struct ll_listener *lsn)
 {
 	struct sockaddr_storage sa;
-	socklen_t salen = sizeof(sa);
-	char host[64] = "?", port[16] = "?", peer[96], spec[32], err[512];
+	socklen_t salen;
+	char host[64], port[16], peer[96], spec[32], err[512];
 	struct ll_transport *t;
 	struct ssh_serving *ss;
 	struct ll_session *s;
@@ -180,14 +201,19 @@ agent_accept_ssh(struct ll_listener *lsn)
 	int fd, plain, rc;
 
 	while ((rc = ll_listener_accept(lsn, &t, err, sizeof(err))) == 0) {
-		fd = dup(t->rfd);
+		fd = fcntl(t->rfd, F_DUPFD_CLOEXEC, 0);
 		ll_transport_close(t);
 		if (fd < 0)
 			continue;
-		if (getpeername(fd, (struct sockaddr *)&sa, &salen) == 0)
-			getnameinfo((struct sockaddr *)&sa, salen, host,
-			    sizeof(host), port, sizeof(port),
-			    NI_NUMERICHOST | NI_NUMERICSERV);
+		salen = sizeof(sa);
+		if (getpeername(fd, (struct sockaddr *)&sa, &salen) != 0 ||
+		    getnameinfo((struct sockaddr *)&sa, salen, host,
+		    sizeof(host), port, sizeof(port),
+		    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+			/* No address, nothing to check from= against. */
+			close(fd);
+			continue;
+		}
 		snprintf(peer, sizeof(peer), "tcp %s port %s", host, port);
 		if ((rc = ssh_server_start(fd, peer, host, &plain, &ss)) != 0) {
 			log_warn("%s: %s", peer, rc == LL_ERR_BUSY ?
@@ -213,7 +239,7 @@ agent_accept_ssh(struct ll_listener *lsn)
 		snprintf(t->spec, sizeof(t->spec), "ssh %s:%s", host, port);
 		server_conn_init(c, s, peer);
 		c->ssh = ss;
-		LIST_INSERT_HEAD(&conns, c, entry);
+		agent_insert(c, false);
 		log_info("connection on %s from %s", agent_opts.listen_ssh,
 		    peer);
 	}
@@ -235,7 +261,7 @@ agent_open_device(const char *spec, const char *name, uint64_t now)
 	}
 	if (t->err[0] != '\0')
 		log_info("%s", t->err);
-	if ((c = agent_add(t, name, now)) == NULL)
+	if ((c = agent_add(t, name, true, now)) == NULL)
 		return LL_ERR_NOMEM;
 	c->reopen = agent_opts.serial != NULL;
 	c->stdio = agent_opts.stdio;
@@ -335,7 +361,7 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 			while ((rc = ll_listener_accept(lsn, &t, err,
 			    sizeof(err))) == 0) {
 				log_info("connection on %s", agent_opts.listen);
-				agent_add(t, agent_opts.listen, now);
+				agent_add(t, agent_opts.listen, false, now);
 			}
 			if (rc != LL_ERR_AGAIN)
 				log_warn("%s", err);
@@ -354,6 +380,7 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 			cnext = LIST_NEXT(c, entry);
 			rc = ll_session_io(c->s, NULL, now);
 			if (rc == 0) {
+				server_sync_generation(c);
 				server_handle(c, now);
 				LIST_FOREACH(r, &c->requests, entry) {
 					if (!r->done && r->op->io != NULL)
@@ -361,6 +388,10 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 				}
 				server_reap(c);
 				rc = ll_session_io(c->s, NULL, now);
+				/* Before any request's output can reach
+				 * a new client: see server.c. */
+				if (rc == 0)
+					server_sync_generation(c);
 			}
 			if (rc == 0)
 				continue;

@@ -26,7 +26,7 @@ log_open(const char *ident, const char *debug_file, bool to_stderr,
 	use_stderr = to_stderr;
 	max_level = verbosity > 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO;
 	if (debug_file != NULL) {
-		debug_fp = fopen(debug_file, "a");
+		debug_fp = fopen(debug_file, "ae");
 		if (debug_fp != NULL)
 			setvbuf(debug_fp, NULL, _IOLBF, 0);
 		else

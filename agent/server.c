@@ -278,6 +278,17 @@ server_request(struct conn *c, const struct ll_msg *m)
 }
 
 void
+server_sync_generation(struct conn *c)
+{
+	if (ll_session_generation(c->s) == c->generation)
+		return;
+	log_info("%s: new client session; ending the previous one's "
+	    "requests", c->name);
+	server_conn_reset(c);
+	c->generation = ll_session_generation(c->s);
+}
+
+void
 server_handle(struct conn *c, uint64_t now)
 {
 	struct ll_msg m;
@@ -285,12 +296,7 @@ server_handle(struct conn *c, uint64_t now)
 	int rc;
 
 	(void)now;
-	if (ll_session_generation(c->s) != c->generation) {
-		log_info("%s: new client session; ending the previous one's "
-		    "requests", c->name);
-		server_conn_reset(c);
-		c->generation = ll_session_generation(c->s);
-	}
+	server_sync_generation(c);
 	while ((rc = ll_session_recv(c->s, &m)) != 0) {
 		if (rc < 0) {
 			log_warn("%s: bad message: %s", c->name,

@@ -40,9 +40,17 @@
 #include "ssh-common.h"
 #include "ssh-server.h"
 
-#define SSH_SERVER_AUTH_MS	60000	/* to authenticate and open the channel */
-#define SSH_SERVER_TIMEOUT_S	30	/* libssh's own blocking timeout */
+/* To authenticate and open the channel: on a console the client may be
+ * asking its user about our host key meanwhile. */
+#define SSH_SERVER_AUTH_MS	20000
+#define SSH_SERVER_AUTH_CONSOLE_MS 120000
+#define SSH_SERVER_TIMEOUT_S	15	/* libssh's own blocking timeout */
 #define SSH_SERVER_TRIES_MAX	10	/* keys refused before we hang up */
+/* Network sessions not yet authenticated, at once (like sshd's
+ * MaxStartups): each holds a thread and fds, and must not crowd out the
+ * console. */
+#define SSH_SERVER_PENDING_MAX	10
+#define SSH_SERVER_PENDING_PER_ADDR 3
 
 struct ssh_serving {
 	pthread_mutex_t lock;
@@ -51,6 +59,7 @@ struct ssh_serving {
 	ssh_channel channel;
 	int plain_fd;			/* the engine's end */
 	bool authenticated;
+	bool pending;			/* counted in the pending table */
 	bool subsystem;			/* the lifeline subsystem was granted */
 	int refused;			/* keys refused so far */
 	char refused_fp[LL_SSH_FP_MAX];	/* the last one, and why */
@@ -65,6 +74,75 @@ struct ssh_serving {
 
 static ssh_bind server_bind;
 static char server_fp[LL_SSH_FP_MAX];
+
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char addr[64];
+	int n;
+} pending[SSH_SERVER_PENDING_MAX];
+static int pending_total;
+
+/* Count an unauthenticated network session from addr, if there is room. */
+static bool
+pending_take(const char *addr)
+{
+	int i, free_slot = -1, same = 0;
+	bool ok = false;
+
+	pthread_mutex_lock(&pending_lock);
+	for (i = 0; i < SSH_SERVER_PENDING_MAX; i++) {
+		if (pending[i].n == 0 && free_slot < 0)
+			free_slot = i;
+		else if (pending[i].n > 0 && strcmp(pending[i].addr, addr) == 0)
+			same = i + 1;
+	}
+	if (pending_total < SSH_SERVER_PENDING_MAX) {
+		if (same > 0 && pending[same - 1].n <
+		    SSH_SERVER_PENDING_PER_ADDR) {
+			pending[same - 1].n++;
+			ok = true;
+		} else if (same == 0 && free_slot >= 0) {
+			snprintf(pending[free_slot].addr,
+			    sizeof(pending[free_slot].addr), "%s", addr);
+			pending[free_slot].n = 1;
+			ok = true;
+		}
+	}
+	if (ok)
+		pending_total++;
+	pthread_mutex_unlock(&pending_lock);
+	return ok;
+}
+
+static void
+pending_release(const char *addr)
+{
+	int i;
+
+	pthread_mutex_lock(&pending_lock);
+	for (i = 0; i < SSH_SERVER_PENDING_MAX; i++) {
+		if (pending[i].n > 0 && strcmp(pending[i].addr, addr) == 0) {
+			pending[i].n--;
+			pending_total--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&pending_lock);
+}
+
+/* ss authenticated or ended: no longer pending (once). */
+static void
+pending_drop(struct ssh_serving *ss)
+{
+	bool was;
+
+	pthread_mutex_lock(&ss->lock);
+	was = ss->pending;
+	ss->pending = false;
+	pthread_mutex_unlock(&ss->lock);
+	if (was)
+		pending_release(ss->peer_addr);
+}
 
 static const char *
 server_key_path(void)
@@ -263,6 +341,7 @@ server_auth_pubkey(ssh_session session, const char *user,
 	    res.fingerprint);
 	ss->authenticated = true;
 	pthread_mutex_unlock(&ss->lock);
+	pending_drop(ss);
 	audit_auth_ok(ss->peer, ss->user, res.fingerprint, res.comment);
 	return SSH_AUTH_SUCCESS;
 }
@@ -345,7 +424,8 @@ server_open_session(ssh_session session, void *userdata)
 static int
 server_handshake(struct ssh_serving *ss)
 {
-	uint64_t deadline = ll_now_ms() + SSH_SERVER_AUTH_MS;
+	uint64_t deadline = ll_now_ms() + (ss->peer_addr[0] != '\0' ?
+	    SSH_SERVER_AUTH_MS : SSH_SERVER_AUTH_CONSOLE_MS);
 	ssh_event ev;
 	int rc = -1;
 
@@ -373,9 +453,8 @@ server_handshake(struct ssh_serving *ss)
 			goto out;
 		}
 		if (ll_now_ms() > deadline) {
-			log_info("%s: no %s session within %d s; hanging up",
-			    ss->peer, LL_SSH_SUBSYSTEM,
-			    SSH_SERVER_AUTH_MS / 1000);
+			log_info("%s: no %s session in time; hanging up",
+			    ss->peer, LL_SSH_SUBSYSTEM);
 			goto out;
 		}
 	}
@@ -414,6 +493,7 @@ server_thread(void *arg)
 	ssh_disconnect(ss->session);	/* closes the cipher fd */
 	ssh_free(ss->session);
 	close(ss->plain_fd);
+	pending_drop(ss);
 	serving_unref(ss);
 	return NULL;
 }
@@ -428,10 +508,22 @@ ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
 	long timeout = SSH_SERVER_TIMEOUT_S;
 	int fds[2] = { -1, -1 }, flags;
 
-	if (!audit_auth_allowed(ll_now_ms())) {
+	/*
+	 * The failure limit and the pending cap guard the network side only:
+	 * nobody on the network may lock the operator out of the console.
+	 */
+	if (peer_addr != NULL && !audit_auth_allowed(ll_now_ms())) {
 		close(cipher_fd);
 		return LL_ERR_BUSY;
 	}
+	if (peer_addr != NULL && !pending_take(peer_addr)) {
+		log_warn("%s: %d network sessions are authenticating already "
+		    "(at most %d from one address); refused", peer,
+		    SSH_SERVER_PENDING_MAX, SSH_SERVER_PENDING_PER_ADDR);
+		close(cipher_fd);
+		return LL_ERR_AGAIN;
+	}
+	/* From here on a failure drops what pending_take counted. */
 	if ((ss = calloc(1, sizeof(*ss))) == NULL ||
 	    (ss->session = ssh_new()) == NULL ||
 	    ll_ssh_socketpair(fds) != 0) {
@@ -439,9 +531,12 @@ ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
 		if (ss != NULL && ss->session != NULL)
 			ssh_free(ss->session);
 		free(ss);
+		if (peer_addr != NULL)
+			pending_release(peer_addr);
 		return LL_ERR_NOMEM;
 	}
 	pthread_mutex_init(&ss->lock, NULL);
+	ss->pending = peer_addr != NULL;
 	ss->refs = 2;			/* the thread's and the caller's */
 	ss->plain_fd = fds[1];
 	snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
@@ -460,9 +555,9 @@ ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
 	ssh_set_auth_methods(ss->session, SSH_AUTH_METHOD_PUBLICKEY);
 	if (ssh_bind_accept_fd(server_bind, ss->session, cipher_fd) !=
 	    SSH_OK) {
+		/* The session may own the fd by now: ssh_free closes it. */
 		log_warn("%s: cannot start SSH: %s", peer,
 		    ssh_get_error(server_bind));
-		close(cipher_fd);
 		goto fail;
 	}
 	pthread_attr_init(&attr);
@@ -480,6 +575,8 @@ fail:
 	ssh_free(ss->session);
 	close(fds[0]);
 	close(fds[1]);
+	if (peer_addr != NULL)
+		pending_release(peer_addr);
 	pthread_mutex_destroy(&ss->lock);
 	free(ss);
 	return LL_ERR_IO;

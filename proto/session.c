@@ -62,6 +62,7 @@ struct ll_session {
 	void *tunnel_ctx;
 	bool tunnel_open;
 	bool closing;			/* ll_session_close is ending it */
+	bool plain_eof;			/* the engine's channel has ended */
 	int cipher_fd, plain_fd;	/* the engine's sides, -1 when closed */
 	struct ll_buf to_engine;	/* link bytes cipher_fd has not taken */
 };
@@ -148,6 +149,7 @@ session_tunnel_close(struct ll_session *s)
 		close(s->plain_fd);
 	s->cipher_fd = s->plain_fd = -1;
 	s->tunnel_open = false;
+	s->plain_eof = false;
 	ll_buf_reset(&s->to_engine);
 }
 
@@ -289,8 +291,9 @@ ll_session_pollfds(struct ll_session *s, struct pollfd *pfd, uint64_t now,
 		    (ll_link_writable(s->link, SESSION_TUNNEL_STREAM) > 0 ?
 		    POLLIN : 0) | (ll_buf_avail(&s->to_engine) > 0 ?
 		    POLLOUT : 0));
-		n = session_add_pollfd(pfd, n, s->plain_fd, POLLIN |
-		    (ll_buf_avail(&s->tx[0]) > 0 ? POLLOUT : 0));
+		if (!s->plain_eof)
+			n = session_add_pollfd(pfd, n, s->plain_fd, POLLIN |
+			    (ll_buf_avail(&s->tx[0]) > 0 ? POLLOUT : 0));
 	}
 	/*
 	 * Out of pacing tokens: whatever the link wants to send waits until
@@ -489,6 +492,17 @@ session_tunnel_ended(struct ll_session *s, uint64_t now)
 static int
 session_plain_failed(struct ll_session *s, ssize_t err, uint64_t now)
 {
+	if (s->link != NULL && err == LL_ERR_CLOSED) {
+		/*
+		 * The channel ended.  The engine still has its last SSH
+		 * messages to send: keep carrying its cipher side until it
+		 * closes that, and only then end the tunnel.
+		 */
+		s->plain_eof = true;
+		shutdown(s->plain_fd, SHUT_RDWR);
+		ll_buf_reset(&s->tx[0]);
+		return 0;
+	}
 	if (s->link != NULL)
 		return session_tunnel_ended(s, now);
 	return session_fail(s, (int)err, "%s: %s", s->t->spec,
@@ -502,6 +516,8 @@ session_records_io(struct ll_session *s, uint64_t now)
 {
 	int rounds;
 
+	if (s->plain_eof)
+		return 0;
 	while (ll_buf_avail(&s->tx[0]) > 0) {
 		ssize_t w = session_plain_write(s, ll_buf_ptr(&s->tx[0]),
 		    ll_buf_avail(&s->tx[0]));
@@ -531,6 +547,18 @@ session_records_io(struct ll_session *s, uint64_t now)
 		ll_buf_commit(&s->rx[0], (size_t)r);
 	}
 	return 0;
+}
+
+/* Stream 1 carries nothing in a tunnel: what arrives there is dropped, so
+ * it cannot hold up stream 0 in the ARQ. */
+static void
+session_tunnel_discard(struct ll_session *s)
+{
+	uint8_t junk[1024];
+
+	while (ll_link_readable(s->link, 1) > 0 &&
+	    ll_link_read(s->link, 1, junk, sizeof(junk)) > 0)
+		;
 }
 
 /* Start an engine for a new link session; stop one whose session ended. */
@@ -605,8 +633,11 @@ session_tunnel_io(struct ll_session *s, uint64_t now)
 			break;
 		if (r <= 0)
 			return session_tunnel_ended(s, now);
-		ll_link_write(s->link, SESSION_TUNNEL_STREAM, in, (size_t)r);
+		if (ll_link_write(s->link, SESSION_TUNNEL_STREAM, in,
+		    (size_t)r) != r)
+			return session_tunnel_ended(s, now);	/* cannot be */
 	}
+	session_tunnel_discard(s);
 	return session_records_io(s, now);
 }
 

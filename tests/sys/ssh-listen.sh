@@ -7,7 +7,7 @@
 # failures are rate-limited.
 . "$(dirname "$0")/lib.sh"
 need ssh python3
-plan 24
+plan 28
 
 ssh_setup
 port=$(free_port)
@@ -77,15 +77,40 @@ VIA="lifeline+ssh://root@127.0.0.1:$port"
 is "from= that matches, with restrict, is accepted" "$(lls exec -- echo restricted 2>/dev/null)" restricted
 cp "$T/authorized_keys.good" "$T/authorized_keys"
 
-# A changed host key.
+# A changed host key; from here on the agent also serves a console.
 stop_agent
-HOSTKEY="$T/hostkey2" start_agent_ssh --listen-ssh "127.0.0.1:$port" --target-root "$T/root"
+start_ptys A B
+HOSTKEY="$T/hostkey2" start_agent_ssh --listen-ssh "127.0.0.1:$port" --serial "$T/A" --target-root "$T/root"
 sleep 0.5
+fp2=$(agent_fp)
 lls info >/dev/null 2>"$T/err"
 is "lifeline+ssh: a changed host key is refused (exit 3)" $? 3
 check "and the message says it changed" grep -q "changed" "$T/err"
 ossh -o StrictHostKeyChecking=yes -i "$KEY" -s root@127.0.0.1 lifeline </dev/null >/dev/null 2>"$T/err"
 check "OpenSSH refuses it too" grep -q "REMOTE HOST IDENTIFICATION HAS CHANGED" "$T/err"
+
+# Connections that never authenticate are capped and do not starve the console.
+python3 - "$port" >"$T/idle.out" 2>&1 <<'PY' &
+import socket, sys, time
+socks = []
+for _ in range(40):
+    try:
+        socks.append(socket.create_connection(("127.0.0.1", int(sys.argv[1]))))
+    except OSError:
+        pass
+print(len(socks), flush=True)
+time.sleep(8)
+PY
+idle=$!
+sleep 1.5
+check "idle network connections beyond the cap are refused" grep -q "authenticating already" "$T/agent.log"
+VIA="serial:$T/B"
+is "the console works meanwhile" \
+	"$(lls --host-key-fingerprint "$fp2" exec -- echo still 2>/dev/null)" still
+kill $idle 2>/dev/null; wait $idle 2>/dev/null
+VIA="lifeline+ssh://root@127.0.0.1:$port"
+is "the agent's threads are back to one after they left" \
+	"$(sleep 1; ls /proc/$AGENT_PID/task | wc -l)" 1
 
 # Rate limit: after repeated failures even the right key is refused for a while.
 for _ in 1 2 3 4 5 6; do
@@ -95,3 +120,7 @@ done
 ossh -o StrictHostKeyChecking=no -i "$KEY" -s root@127.0.0.1 lifeline </dev/null >/dev/null 2>&1
 is "after repeated failures the right key is refused too" $? 255
 check "the agent logs that it is refusing" grep -q "too many failed" "$T/agent.log"
+VIA="serial:$T/B"
+is "the network's failures do not lock the console out" \
+	"$(lls --host-key-fingerprint "$fp2" exec -- echo console 2>/dev/null)" console
+
