@@ -89,17 +89,35 @@ ll_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-struct ll_session *
-ll_session_new(struct ll_transport *t, const struct ll_link_config *cfg,
-    uint64_t now)
+/* A session on t with empty buffers and no link yet. */
+static struct ll_session *
+session_alloc(struct ll_transport *t)
 {
 	struct ll_session *s;
 	int i;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
+	s->t = t;
 	s->cipher_fd = s->plain_fd = -1;
 	ll_buf_init(&s->to_engine, SESSION_TUNNEL_BUF);
+	ll_buf_init(&s->wire, SESSION_WIRE_MAX);
+	for (i = 0; i < 2; i++) {
+		ll_buf_init(&s->tx[i], SESSION_TX_MAX);
+		ll_buf_init(&s->rx[i], SESSION_RX_MAX);
+	}
+	s->generation = 1;
+	return s;
+}
+
+struct ll_session *
+ll_session_new(struct ll_transport *t, const struct ll_link_config *cfg,
+    uint64_t now)
+{
+	struct ll_session *s;
+
+	if ((s = session_alloc(t)) == NULL)
+		return NULL;
 	s->cfg = *cfg;
 	if (s->cfg.line_rate == 0)
 		s->cfg.line_rate = ll_transport_line_rate(t);
@@ -110,12 +128,6 @@ ll_session_new(struct ll_transport *t, const struct ll_link_config *cfg,
 		free(s);
 		return NULL;
 	}
-	s->t = t;
-	ll_buf_init(&s->wire, SESSION_WIRE_MAX);
-	for (i = 0; i < 2; i++) {
-		ll_buf_init(&s->tx[i], SESSION_TX_MAX);
-		ll_buf_init(&s->rx[i], SESSION_RX_MAX);
-	}
 	s->generation = ll_link_session(s->link);
 	return s;
 }
@@ -123,21 +135,7 @@ ll_session_new(struct ll_transport *t, const struct ll_link_config *cfg,
 struct ll_session *
 ll_session_new_direct(struct ll_transport *t)
 {
-	struct ll_session *s;
-	int i;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	s->cipher_fd = s->plain_fd = -1;
-	ll_buf_init(&s->to_engine, SESSION_TUNNEL_BUF);
-	s->t = t;
-	ll_buf_init(&s->wire, SESSION_WIRE_MAX);
-	for (i = 0; i < 2; i++) {
-		ll_buf_init(&s->tx[i], SESSION_TX_MAX);
-		ll_buf_init(&s->rx[i], SESSION_RX_MAX);
-	}
-	s->generation = 1;
-	return s;
+	return session_alloc(t);
 }
 
 static void

@@ -138,23 +138,7 @@ say "The operator prepares a new root password"
 # The password stays in a file of ours; only its hash (yescrypt, as the
 # target's login.defs asks) goes into the script's environment.
 (umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(15))' >"$T/newpw")
-CRYPT_PY='
-import ctypes, ctypes.util, sys
-lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
-lib.crypt.restype = ctypes.c_char_p
-lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-lib.crypt_gensalt.restype = ctypes.c_char_p
-lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
-pw = open(sys.argv[1]).read().strip().encode()
-if sys.argv[2] == "hash":
-    salt = lib.crypt_gensalt(b"$y$", 5, None, 0)
-    print(lib.crypt(pw, salt).decode())
-else:
-    h = sys.argv[3].encode()
-    r = lib.crypt(pw, h)
-    sys.exit(0 if r is not None and r == h else 1)
-'
-NEW_HASH=$(python3 -c "$CRYPT_PY" "$T/newpw" hash) || { echo "hashing failed"; exit 1; }
+NEW_HASH=$(python3 "$srcdir/tests/pwcrypt.py" "$T/newpw" hash) || { echo "hashing failed"; exit 1; }
 export NEW_HASH
 echo "a random password, kept in $T/newpw (mode 0600); its yescrypt hash is in \$NEW_HASH"
 
@@ -264,7 +248,7 @@ mkdir -p "$T/check"
 if mount -o ro "$PART" "$T/check" 2>"$T/mount.err"; then
 	root_hash=$(awk -F: '$1 == "root" { print $2 }' "$T/check/etc/shadow")
 	[ "$root_hash" != "$orig_root_hash" ] &&
-		python3 -c "$CRYPT_PY" "$T/newpw" verify "$root_hash" &&
+		python3 "$srcdir/tests/pwcrypt.py" "$T/newpw" verify "$root_hash" &&
 		pass "the new root password verifies against the disk's etc/shadow" ||
 		fail "the new root password does not verify (root's field: $root_hash)"
 	[ "$(grep -v '^root:' "$tree/etc/shadow")" = "$(grep -v '^root:' "$T/check/etc/shadow")" ] &&
@@ -293,30 +277,7 @@ rec=$T/recovered
 [ -d "$rec/demo" ] && [ ! -e "$rec/notes.txt" ] && rec=$rec/demo
 if [ ! -e "$rec" ]; then
 	fail "nothing was recovered into $T/recovered"
-elif python3 - "$tree/root/demo" "$rec" >"$T/cmp.out" 2>&1 <<'E'
-import hashlib, os, stat, sys
-def walk(root):
-    out = {}
-    for dp, dns, fns in os.walk(root):
-        for n in dns + fns:
-            p = os.path.join(dp, n)
-            st = os.lstat(p)
-            rel = os.path.relpath(p, root)
-            if stat.S_ISLNK(st.st_mode):
-                out[rel] = ("link", os.readlink(p))
-            elif stat.S_ISREG(st.st_mode):
-                out[rel] = ("file", hashlib.sha256(open(p, "rb").read()).hexdigest(), oct(st.st_mode & 0o7777))
-            elif stat.S_ISDIR(st.st_mode):
-                out[rel] = ("dir",)
-    return out
-a, b = walk(sys.argv[1]), walk(sys.argv[2])
-for k in sorted(set(a) | set(b)):
-    if a.get(k) != b.get(k):
-        print("differs: %s: %s vs %s" % (k, a.get(k), b.get(k)))
-        sys.exit(1)
-print("%d entries" % len(a))
-sys.exit(0 if a else 1)
-E
+elif python3 "$srcdir/tests/same-tree.py" "$tree/root/demo" "$rec" >"$T/cmp.out" 2>&1
 then
 	pass "the recovered files match the originals (sha256, modes, symlinks: $(cat "$T/cmp.out"))"
 else

@@ -255,54 +255,13 @@ vm_agent_is_libserialport() {
 }
 
 # crypt_py hash PWFILE | verify PWFILE HASH: yescrypt through libxcrypt
-CRYPT_PY='
-import ctypes, ctypes.util, sys
-lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
-lib.crypt.restype = ctypes.c_char_p
-lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-lib.crypt_gensalt.restype = ctypes.c_char_p
-lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
-pw = open(sys.argv[1]).read().strip().encode()
-if sys.argv[2] == "hash":
-    salt = lib.crypt_gensalt(b"$y$", 5, None, 0)
-    print(lib.crypt(pw, salt).decode())
-else:
-    h = sys.argv[3].encode()
-    r = lib.crypt(pw, h)
-    sys.exit(0 if r is not None and r == h else 1)
-'
 # new_password: a random password in $T/newpw, its hash in NEW_HASH
 new_password() {
 	(umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(15))' >"$T/newpw")
-	NEW_HASH=$(python3 -c "$CRYPT_PY" "$T/newpw" hash) ||
+	NEW_HASH=$(python3 "$top_srcdir/tests/pwcrypt.py" "$T/newpw" hash) ||
 		{ echo "Bail out! hashing failed"; exit 1; }
 }
-pw_verifies() { python3 -c "$CRYPT_PY" "$T/newpw" verify "$1"; }
+pw_verifies() { python3 "$top_srcdir/tests/pwcrypt.py" "$T/newpw" verify "$1"; }
 
 # same_tree A B: same entries, file contents (sha256), modes and symlinks
-same_tree() {
-	python3 - "$1" "$2" <<-'E'
-	import hashlib, os, stat, sys
-	def walk(root):
-	    out = {}
-	    for dp, dns, fns in os.walk(root):
-	        for n in dns + fns:
-	            p = os.path.join(dp, n)
-	            st = os.lstat(p)
-	            rel = os.path.relpath(p, root)
-	            if stat.S_ISLNK(st.st_mode):
-	                out[rel] = ("link", os.readlink(p))
-	            elif stat.S_ISREG(st.st_mode):
-	                out[rel] = ("file", hashlib.sha256(open(p, "rb").read()).hexdigest(), oct(st.st_mode & 0o7777))
-	            elif stat.S_ISDIR(st.st_mode):
-	                out[rel] = ("dir",)
-	    return out
-	a, b = walk(sys.argv[1]), walk(sys.argv[2])
-	for k in sorted(set(a) | set(b)):
-	    if a.get(k) != b.get(k):
-	        print("differs: %s: %s vs %s" % (k, a.get(k), b.get(k)))
-	        sys.exit(1)
-	print("%d entries" % len(a))
-	sys.exit(0 if a else 1)
-	E
-}
+same_tree() { python3 "$top_srcdir/tests/same-tree.py" "$1" "$2"; }
