@@ -95,7 +95,9 @@ mount_probe_type(const char *dev, char *buf, size_t len)
 
 /*
  * Mount options for a filesystem: the given ones, "ro" when asked, and
- * "nouuid" for XFS (the rescue system may carry the same UUID).
+ * "nouuid" for XFS (the rescue system may carry the same UUID).  An agent in
+ * read-only mode also keeps the journal from being replayed ("noload" for
+ * ext3/4, "norecovery" for XFS), since a plain "ro" mount still writes it.
  */
 static void
 mount_options(char *out, size_t len, const char *given, bool ro,
@@ -111,6 +113,15 @@ mount_options(char *out, size_t len, const char *given, bool ro,
 	    (given == NULL || strstr(given, "nouuid") == NULL))
 		snprintf(out + strlen(out), len - strlen(out), "%snouuid",
 		    out[0] != '\0' ? "," : "");
+	if (ro && agent_opts.read_only && fstype != NULL) {
+		const char *keep = strcmp(fstype, "xfs") == 0 ? "norecovery" :
+		    strcmp(fstype, "ext3") == 0 || strcmp(fstype, "ext4") == 0 ?
+		    "noload" : NULL;
+
+		if (keep != NULL)
+			snprintf(out + strlen(out), len - strlen(out), "%s%s",
+			    out[0] != '\0' ? "," : "", keep);
+	}
 }
 
 /*

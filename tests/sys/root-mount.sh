@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need blkid python3
-plan 58
+plan 60
 
 # Labels unique to this run: other root tests (run in parallel) build
 # filesystems labelled origroot too, and LABEL= must find ours.
@@ -225,3 +225,17 @@ if ll inspect >/dev/null 2>"$T/err"; then
 else
 	ok "# SKIP inspect is not available: $(cat "$T/err")"
 fi
+
+# --- a read-only agent -------------------------------------------------
+# A read-write mount is refused; mount --ro works and, since a plain "ro"
+# mount of ext4 still replays the journal, the agent adds noload (shown by
+# the kernel as norecovery).
+stop_agent
+start_agent --serial "$T/a" --read-only
+sleep 0.3
+ll mount "$rdev" "$M" >/dev/null 2>"$T/err"
+check "read-only agent: a read-write mount is refused" grep -q "read-only" "$T/err"
+ll mount --ro "$rdev" "$M" >/dev/null 2>"$T/err"
+check "read-only agent: mount --ro works without replaying the journal" \
+	sh -c "grep ' $M ' /proc/mounts | grep -q '[ ,]ro,.*norecovery'"
+ll umount >/dev/null 2>&1
