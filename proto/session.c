@@ -273,6 +273,38 @@ session_transport_pollfds(struct ll_session *s, struct pollfd *pfd,
 	return session_add_pollfd(pfd, 1, s->t->wfd, want);
 }
 
+/* A whole record (or a header that can only fail) is waiting in b. */
+static bool
+session_record_ready(const struct ll_buf *b)
+{
+	uint32_t len;
+
+	if (ll_buf_avail(b) < LL_MSG_HEADER_LEN ||
+	    ll_buf_peek_u32(b, 0, &len) != 0)
+		return false;
+	return len > LL_MSG_MAX || ll_buf_avail(b) >= LL_MSG_HEADER_LEN + len;
+}
+
+/*
+ * Input that ll_session_recv() can act on now, without more I/O: a record
+ * read in by the last ll_session_io() (the caller may not have asked for it
+ * since), or stream bytes the link holds.  Then poll must not wait.
+ */
+static bool
+session_input_pending(const struct ll_session *s)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (session_record_ready(&s->rx[i]))
+			return true;
+		if (!session_plain(s) && ll_link_readable(s->link,
+		    (unsigned)i) > 0 && ll_buf_avail(&s->rx[i]) < s->rx[i].max)
+			return true;
+	}
+	return false;
+}
+
 int
 ll_session_pollfds(struct ll_session *s, struct pollfd *pfd, uint64_t now,
     int *timeout_ms)
@@ -280,6 +312,8 @@ ll_session_pollfds(struct ll_session *s, struct pollfd *pfd, uint64_t now,
 	uint64_t deadline;
 	int n;
 
+	if (timeout_ms != NULL && session_input_pending(s))
+		*timeout_ms = 0;
 	if (s->link == NULL)
 		return session_transport_pollfds(s, pfd, &s->tx[0]);
 	deadline = ll_link_deadline(s->link);

@@ -235,11 +235,11 @@ if ll mount "$dev" "$T/tgt" >/dev/null 2>&1 && grep -q " $T/tgt " /proc/mounts; 
 	awk -v t="$T/tgt" '$2 == t { print $4 }' /proc/mounts | grep -q '^ro' &&
 		ok "it is read-only now" || not_ok "read-only: $(grep " $T/tgt " /proc/mounts)"
 	kill "$busy"; wait "$busy" 2>/dev/null
-	for _ in $(seq 50); do [ -e "$T/rebooted" ] && break; sleep 0.1; done
+	for _ in $(seq 300); do [ -e "$T/rebooted" ] && break; sleep 0.1; done
 	rm -f "$T/rebooted"
 	out=$(ll --json reboot --yes 2>"$T/err")
 	is "reboot --yes replies (exit 0)" "$?" 0
-	for _ in $(seq 50); do [ -e "$T/rebooted" ] && break; sleep 0.1; done
+	for _ in $(seq 300); do [ -e "$T/rebooted" ] && break; sleep 0.1; done
 	[ -e "$T/rebooted" ] && ok "the reboot command ran after the reply" || not_ok "reboot command ran: $(tail -n 5 "$T/agent.log")"
 	grep -q " $T/tgt " /proc/mounts && not_ok "reboot unmounts lifeline's mounts" ||
 		ok "reboot unmounts lifeline's mounts"
@@ -247,7 +247,7 @@ if ll mount "$dev" "$T/tgt" >/dev/null 2>&1 && grep -q " $T/tgt " /proc/mounts; 
 else
 	out=$(ll --json reboot --yes 2>"$T/err")
 	is "reboot --yes replies (exit 0)" "$?" 0
-	for _ in $(seq 50); do [ -e "$T/rebooted" ] && break; sleep 0.1; done
+	for _ in $(seq 300); do [ -e "$T/rebooted" ] && break; sleep 0.1; done
 	[ -e "$T/rebooted" ] && ok "the reboot command ran after the reply" || not_ok "reboot command ran: $(tail -n 5 "$T/agent.log")"
 	ok "# SKIP lifeline mount is not available: nothing lifeline mounted to take down"
 	is "the reply lists nothing unmounted" \
