@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libssh/callbacks.h>
@@ -74,6 +75,11 @@ struct ssh_serving {
 
 static ssh_bind server_bind;
 static char server_fp[LL_SSH_FP_MAX];
+
+/* Engine threads still running, so that shutdown can wait for them. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
+static int live_threads;
 
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -258,6 +264,19 @@ ssh_server_host_fingerprint(void)
 void
 ssh_server_shutdown(void)
 {
+	struct timespec until;
+
+	/*
+	 * The sessions are closed by now, which ends their engines: give
+	 * them a moment to finish before libssh's state goes away.
+	 */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&live_lock);
+	while (live_threads > 0 &&
+	    pthread_cond_timedwait(&live_cond, &live_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&live_lock);
 	if (server_bind != NULL)
 		ssh_bind_free(server_bind);
 	server_bind = NULL;
@@ -495,6 +514,10 @@ server_thread(void *arg)
 	close(ss->plain_fd);
 	pending_drop(ss);
 	serving_unref(ss);
+	pthread_mutex_lock(&live_lock);
+	if (--live_threads == 0)
+		pthread_cond_broadcast(&live_cond);
+	pthread_mutex_unlock(&live_lock);
 	return NULL;
 }
 
@@ -562,7 +585,13 @@ ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
 	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&live_lock);
+	live_threads++;
+	pthread_mutex_unlock(&live_lock);
 	if (pthread_create(&tid, &attr, server_thread, ss) != 0) {
+		pthread_mutex_lock(&live_lock);
+		live_threads--;
+		pthread_mutex_unlock(&live_lock);
 		pthread_attr_destroy(&attr);
 		log_error("%s: cannot start a thread for SSH", peer);
 		goto fail;
