@@ -296,6 +296,13 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
 			break;
 		if (p->fd_hup && p->fd_eof)
 			break;
+		/*
+		 * The fd's other side is gone and the peer takes nothing more:
+		 * what is left can never be delivered, and waiting for a window
+		 * adjust from a peer that stopped reading could last forever.
+		 */
+		if (p->fd_hup && ssh_channel_window_size(ch) == 0)
+			break;
 		if (!ssh_is_connected(s)) {
 			pump_seterr(err, errlen, "SSH connection lost: %s",
 			    ssh_get_error(s));
