@@ -19,14 +19,15 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdarg.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "ll-limits.h"

@@ -8,7 +8,11 @@
  *	ll_session_io(s, pfd, now);			 read, feed, write
  *	while (ll_session_recv(s, &m) == 1) ...		 handle messages
  *
- * Control records go on link stream 0, DATA and EOF on stream 1.  Sending
+ * Control records go on link stream 0, DATA and EOF on stream 1 (with
+ * --insecure); with SSH inside the link, stream 0 carries the SSH session
+ * and every record goes, in order, through the engine's channel
+ * (ll_session_set_tunnel); without a link, directly on an SSH channel
+ * (ll_session_new_direct).  Sending
  * queues the record; ll_session_room() says how much bulk data may be queued
  * now, so a producer (a child's stdout) is only read when there is room and
  * memory stays bounded.  When the transport's line rate is known, output is
