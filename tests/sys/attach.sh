@@ -8,7 +8,7 @@
 # lifeline's output, even when the console echoes it.
 . "$(dirname "$0")/lib.sh"
 need python3 socat
-plan 29
+plan 31
 
 FAKE="$top_srcdir/tests/sys/fake-login.py"
 PW='Secr3t-pw-4-attach'
@@ -175,3 +175,16 @@ at 10 --password-file "$T/pw" --password-stdin </dev/null
 is "--password-file with --password-stdin is a usage error" "$rc" 2
 at 11 --password-file "$T/nonexistent" </dev/null
 is "a missing --password-file is a usage error" "$rc" 2
+
+# Authenticated, the default: attach starts the agent with SSH and the
+# session inside the link is SSH, with the client's key.
+ssh_setup
+start_ptys i j
+fake_login i --user root --password "$PW" --log "$T/login3.log"
+SSH_AGENT_CMD="$LIFELINED --stdio --config $T/agent.conf --host-key $T/hostkey --authorized-keys $T/authorized_keys --debug-file $T/agent-ssh.log"
+HOME="$T/home" SSH_AUTH_SOCK= "$LIFELINE" --via "tty:$T/j" --known-hosts "$T/known_hosts" \
+	--accept-new-host-key attach --password-file "$T/pw" --agent-command "$SSH_AGENT_CMD" \
+	-- exec -- echo authenticated >"$T/out10" 2>"$T/err10" </dev/null
+is "attach with SSH logs in, starts the agent and runs exec over SSH" "$? $(cat "$T/out10")" "0 authenticated"
+check "the agent authenticated the client's key" \
+	sh -c "grep 'auth ok' '$T/agent-ssh.log' | grep -qF '$SSH_FP_CLIENT'"
