@@ -13,7 +13,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "authkeys.h"
+#include "log.h"
 
 /* sshd(8): "up to a limit of 8 kilobytes" per line. */
 #define AUTHKEYS_LINE_MAX	8192
@@ -71,28 +71,6 @@ static const char *const openssh_types[] = {
 	"sk-ecdsa-sha2-nistp256@openssh.com", "sk-ssh-ed25519@openssh.com",
 	NULL
 };
-
-static void __attribute__((format(printf, 3, 4)))
-say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-}
-
-/* Copy s for a message: printable ASCII kept, anything else '?'. */
-static void
-printable(char *dst, size_t len, const char *s)
-{
-	size_t i;
-
-	for (i = 0; len > 0 && i < len - 1 && s[i] != '\0'; i++)
-		dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (len > 0)
-		dst[i] = '\0';
-}
 
 static bool
 is_space(char c)
@@ -265,28 +243,28 @@ from_check(char *list, const char *peer, char *why, size_t whylen)
 	int m;
 
 	if (peer == NULL) {
-		say(why, whylen, "from= cannot be checked on a console");
+		snprintf(why, whylen, "from= cannot be checked on a console");
 		return -1;
 	}
 	/* Compare the canonical text, so "::0001" in a log matches "::1". */
 	if (addr_parse(peer, &pa) == 0)
 		inet_ntop(pa.family, pa.a, ptext, sizeof(ptext));
 	else
-		printable(ptext, sizeof(ptext), peer);
+		log_printable(ptext, sizeof(ptext), peer);
 	/* strsep, not strtok: an empty entry is an error, not skipped. */
 	while ((entry = strsep(&rest, ",")) != NULL) {
 		bool neg = entry[0] == '!';
 		const char *pat = entry + neg;
 
-		printable(shown, sizeof(shown), pat);
+		log_printable(shown, sizeof(shown), pat);
 		if (*pat == '\0' || (m = from_entry_match(pat, &pa,
 		    ptext)) < 0) {
-			say(why, whylen, "from= has a bad pattern \"%s\"",
+			snprintf(why, whylen, "from= has a bad pattern \"%s\"",
 			    shown);
 			return -1;
 		}
 		if (m && neg) {
-			say(why, whylen, "from= excludes %s (\"!%s\")", ptext,
+			snprintf(why, whylen, "from= excludes %s (\"!%s\")", ptext,
 			    shown);
 			return -1;
 		}
@@ -294,7 +272,7 @@ from_check(char *list, const char *peer, char *why, size_t whylen)
 			matched = true;
 	}
 	if (!matched) {
-		say(why, whylen, "%s is not in from=", ptext);
+		snprintf(why, whylen, "%s is not in from=", ptext);
 		return -1;
 	}
 	return 0;
@@ -311,7 +289,7 @@ expiry_check(const char *v, char *why, size_t whylen)
 	time_t t;
 	int f[7] = { 0 }, i;
 
-	printable(shown, sizeof(shown), v);
+	log_printable(shown, sizeof(shown), v);
 	if ((n != 8 && n != 12 && n != 14) || (v[n] != '\0' && !utc))
 		goto bad;
 	/* year (4 digits), then month, day, hour, minute, second. */
@@ -333,12 +311,12 @@ expiry_check(const char *v, char *why, size_t whylen)
 	if ((t = utc ? timegm(&tm) : mktime(&tm)) == (time_t)-1)
 		goto bad;
 	if (time(NULL) > t) {
-		say(why, whylen, "the key expired (expiry-time=\"%s\")", shown);
+		snprintf(why, whylen, "the key expired (expiry-time=\"%s\")", shown);
 		return -1;
 	}
 	return 0;
 bad:
-	say(why, whylen, "expiry-time=\"%s\" is not YYYYMMDD[HHMM[SS]][Z]",
+	snprintf(why, whylen, "expiry-time=\"%s\" is not YYYYMMDD[HHMM[SS]][Z]",
 	    shown);
 	return -1;
 }
@@ -358,20 +336,20 @@ options_check(const char *opts, const char *peer, char *why, size_t whylen)
 	int rc = -1;
 
 	if ((val = malloc(strlen(opts) + 1)) == NULL) {
-		say(why, whylen, "out of memory");
+		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
 	while (*p != '\0') {
 		start = p;
 		n = strcspn(p, ",=");
-		printable(shown, sizeof(shown), start);
+		log_printable(shown, sizeof(shown), start);
 		shown[n < sizeof(shown) ? n : sizeof(shown) - 1] = '\0';
 		if (n == 0) {
-			say(why, whylen, "empty option in the list");
+			snprintf(why, whylen, "empty option in the list");
 			goto out;
 		}
 		if (n >= sizeof(name)) {
-			say(why, whylen, "unknown option %s", shown);
+			snprintf(why, whylen, "unknown option %s", shown);
 			goto out;
 		}
 		memcpy(name, p, n);
@@ -381,13 +359,13 @@ options_check(const char *opts, const char *peer, char *why, size_t whylen)
 		vn = 0;
 		if (has_val) {
 			if (*++p != '"') {
-				say(why, whylen, "the value of %s= must be "
+				snprintf(why, whylen, "the value of %s= must be "
 				    "quoted", shown);
 				goto out;
 			}
 			for (p++; *p != '"'; p++) {
 				if (*p == '\0') {
-					say(why, whylen, "unterminated quote "
+					snprintf(why, whylen, "unterminated quote "
 					    "in %s=", shown);
 					goto out;
 				}
@@ -401,7 +379,7 @@ options_check(const char *opts, const char *peer, char *why, size_t whylen)
 		if (*p == ',' && p[1] != '\0')
 			p++;
 		else if (*p != '\0') {
-			say(why, whylen, "bad option list after %s", shown);
+			snprintf(why, whylen, "bad option list after %s", shown);
 			goto out;
 		}
 
@@ -411,7 +389,7 @@ options_check(const char *opts, const char *peer, char *why, size_t whylen)
 		}
 		if (opt_accepted[i] != NULL) {
 			if (has_val) {
-				say(why, whylen, "option %s takes no value",
+				snprintf(why, whylen, "option %s takes no value",
 				    shown);
 				goto out;
 			}
@@ -420,7 +398,7 @@ options_check(const char *opts, const char *peer, char *why, size_t whylen)
 		for (i = 0; i < sizeof(opt_refused) / sizeof(opt_refused[0]);
 		    i++) {
 			if (strcasecmp(name, opt_refused[i].name) == 0) {
-				say(why, whylen, "option %s: %s", shown,
+				snprintf(why, whylen, "option %s: %s", shown,
 				    opt_refused[i].why);
 				goto out;
 			}
@@ -428,7 +406,7 @@ options_check(const char *opts, const char *peer, char *why, size_t whylen)
 		if (strcasecmp(name, "from") == 0 ||
 		    strcasecmp(name, "expiry-time") == 0) {
 			if (!has_val) {
-				say(why, whylen, "option %s needs a value",
+				snprintf(why, whylen, "option %s needs a value",
 				    shown);
 				goto out;
 			}
@@ -438,7 +416,7 @@ options_check(const char *opts, const char *peer, char *why, size_t whylen)
 				goto out;
 			continue;
 		}
-		say(why, whylen, "unknown option %s", shown);
+		snprintf(why, whylen, "unknown option %s", shown);
 		goto out;
 	}
 	rc = 0;
@@ -483,7 +461,7 @@ line_check(char *line, ssh_key key, const char *peer, char *comment,
 				quoted = !quoted;
 		}
 		if (quoted) {
-			say(why, whylen, "unterminated quote in the options");
+			snprintf(why, whylen, "unterminated quote in the options");
 			return LINE_MALFORMED;
 		}
 		if (*p != '\0')
@@ -493,19 +471,19 @@ line_check(char *line, ssh_key key, const char *peer, char *comment,
 	tname = p;
 	b64 = cut_word(tname);
 	cmt = cut_word(b64);
-	printable(shown, sizeof(shown), tname);
+	log_printable(shown, sizeof(shown), tname);
 	if (*tname == '\0' || *b64 == '\0') {
-		say(why, whylen, "no key on the line");
+		snprintf(why, whylen, "no key on the line");
 		return LINE_MALFORMED;
 	}
 	if ((type = ssh_key_type_from_name(tname)) == SSH_KEYTYPE_UNKNOWN) {
-		say(why, whylen, type_is_openssh(tname) ? "key type %s is not "
+		snprintf(why, whylen, type_is_openssh(tname) ? "key type %s is not "
 		    "supported" : "unknown key type \"%s\"", shown);
 		return LINE_MALFORMED;
 	}
 	if (ssh_pki_import_pubkey_base64(b64, type, &lk) != SSH_OK ||
 	    ssh_key_type(lk) != type) {
-		say(why, whylen, "the %s key cannot be decoded", shown);
+		snprintf(why, whylen, "the %s key cannot be decoded", shown);
 		goto out;
 	}
 	if (ssh_key_cmp(lk, key, SSH_KEY_CMP_PUBLIC) != 0) {
@@ -558,30 +536,30 @@ open_keys(const char *path, int *err, char *why, size_t whylen)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
 	    O_NONBLOCK)) < 0) {
 		*err = -errno;
-		say(why, whylen, "cannot open %s: %s", path, strerror(errno));
+		snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0) {
 		*err = -errno;
-		say(why, whylen, "cannot stat %s: %s", path, strerror(errno));
+		snprintf(why, whylen, "cannot stat %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		*err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		say(why, whylen, "%s is not a regular file", path);
+		snprintf(why, whylen, "%s is not a regular file", path);
 		goto fail;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 ||
 	    (st.st_uid != 0 && st.st_uid != geteuid())) {
 		*err = -EPERM;
-		say(why, whylen, "%s is writable by others than its owner, or "
+		snprintf(why, whylen, "%s is writable by others than its owner, or "
 		    "not owned by root: refusing it", path);
 		goto fail;
 	}
 	if (fcntl(fd, F_SETFL, O_RDONLY) != 0 ||
 	    (fp = fdopen(fd, "r")) == NULL) {
 		*err = -errno;
-		say(why, whylen, "cannot read %s: %s", path, strerror(errno));
+		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	return fp;
@@ -647,11 +625,11 @@ authkeys_check(const char *path, ssh_key key, const char *peer,
 			buf[--n] = '\0';
 		if (n > AUTHKEYS_LINE_MAX) {
 			v = LINE_MALFORMED;
-			say(why, sizeof(why), "longer than %d bytes",
+			snprintf(why, sizeof(why), "longer than %d bytes",
 			    AUTHKEYS_LINE_MAX);
 		} else if (strlen(buf) != n) {
 			v = LINE_MALFORMED;
-			say(why, sizeof(why), "a NUL byte in the line");
+			snprintf(why, sizeof(why), "a NUL byte in the line");
 		} else
 			v = line_check(buf, key, peer, comment,
 			    sizeof(comment), why, sizeof(why));

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "log.h"
 #include "link.h"
 
 #define CONF_LINE_MAX	4096
@@ -55,27 +55,6 @@ struct conf_file {
 	int encoding;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-say(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* Copy s for a message: printable ASCII kept, anything else '?'. */
-static void
-printable(char *dst, size_t len, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < len - 1 && s[i] != '\0'; i++)
-		dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	dst[i] = '\0';
-}
-
 int
 conf_parse_allow(const char *list, const char ***out, char *err,
     size_t errlen)
@@ -90,7 +69,7 @@ conf_parse_allow(const char *list, const char ***out, char *err,
 	for (i = 0; list[i] != '\0'; i++)
 		max += list[i] == ',' || list[i] == ' ' || list[i] == '\t';
 	if ((names = calloc(max + 1, sizeof(*names))) == NULL) {
-		say(err, errlen, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (;;) {
@@ -98,7 +77,7 @@ conf_parse_allow(const char *list, const char ***out, char *err,
 		if (*p == '\0')
 			break;
 		n = strcspn(p, ", \t");
-		printable(shown, sizeof(shown), p);
+		log_printable(shown, sizeof(shown), p);
 		shown[n < sizeof(shown) ? n : sizeof(shown) - 1] = '\0';
 		op = NULL;
 		if (n < sizeof(name)) {
@@ -107,7 +86,7 @@ conf_parse_allow(const char *list, const char ***out, char *err,
 			op = server_find_op(name);
 		}
 		if (op == NULL) {
-			say(err, errlen, "unknown operation \"%s\"", shown);
+			snprintf(err, errlen, "unknown operation \"%s\"", shown);
 			free(names);
 			return -1;
 		}
@@ -119,7 +98,7 @@ conf_parse_allow(const char *list, const char ***out, char *err,
 		p += n;
 	}
 	if (count == 0) {
-		say(err, errlen, "the allow-list names no operation");
+		snprintf(err, errlen, "the allow-list names no operation");
 		free(names);
 		return -1;
 	}
@@ -215,41 +194,41 @@ conf_line(char *line, int lineno, struct conf_file *cf, char *err,
 	int n, i, c;
 
 	if ((n = split_words(line, w, CONF_WORDS_MAX, &why)) < 0) {
-		say(err, errlen, "%s", why);
+		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
 	if (n == 0)
 		return 0;
-	printable(shown, sizeof(shown), w[0]);
+	log_printable(shown, sizeof(shown), w[0]);
 	if (strcmp(w[0], "insecure") == 0) {
-		say(err, errlen, "insecure can only be given on the command "
+		snprintf(err, errlen, "insecure can only be given on the command "
 		    "line (--insecure)");
 		return -1;
 	}
 	for (c = 0; c < C_MAX && strcmp(conf_table[c].name, w[0]) != 0; c++)
 		;
 	if (c == C_MAX) {
-		say(err, errlen, "unknown setting \"%s\"", shown);
+		snprintf(err, errlen, "unknown setting \"%s\"", shown);
 		return -1;
 	}
 	if (cf->line[c] != 0) {
-		say(err, errlen, "%s given twice (first on line %d)", shown,
+		snprintf(err, errlen, "%s given twice (first on line %d)", shown,
 		    cf->line[c]);
 		return -1;
 	}
 	if (n == 1 || w[1][0] == '\0') {
-		say(err, errlen, "%s needs a value", shown);
+		snprintf(err, errlen, "%s needs a value", shown);
 		return -1;
 	}
 	if (n > 2 && conf_table[c].kind != CONF_ALLOW) {
-		say(err, errlen, "%s takes one value (quote it if it contains "
+		snprintf(err, errlen, "%s takes one value (quote it if it contains "
 		    "spaces)", shown);
 		return -1;
 	}
 	switch (conf_table[c].kind) {
 	case CONF_STRING:
 		if ((cf->str[c] = strdup(w[1])) == NULL) {
-			say(err, errlen, "out of memory");
+			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 		break;
@@ -258,7 +237,7 @@ conf_line(char *line, int lineno, struct conf_file *cf, char *err,
 		for (len = 0, i = 1; i < n; i++)
 			len += strlen(w[i]) + 1;
 		if ((joined = malloc(len)) == NULL) {
-			say(err, errlen, "out of memory");
+			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 		joined[0] = '\0';
@@ -270,14 +249,14 @@ conf_line(char *line, int lineno, struct conf_file *cf, char *err,
 		i = conf_parse_allow(joined, &cf->allow, shown, sizeof(shown));
 		free(joined);
 		if (i != 0) {
-			say(err, errlen, "allow: %s", shown);
+			snprintf(err, errlen, "allow: %s", shown);
 			return -1;
 		}
 		break;
 	case CONF_BOOL:
 		if (parse_bool(w[1], &cf->boolean) != 0) {
-			printable(shown, sizeof(shown), w[1]);
-			say(err, errlen, "%s must be yes or no, not \"%s\"",
+			log_printable(shown, sizeof(shown), w[1]);
+			snprintf(err, errlen, "%s must be yes or no, not \"%s\"",
 			    conf_table[c].name, shown);
 			return -1;
 		}
@@ -290,8 +269,8 @@ conf_line(char *line, int lineno, struct conf_file *cf, char *err,
 		else if (strcmp(w[1], "8bit") == 0)
 			cf->encoding = LL_ENC_8BIT;
 		else {
-			printable(shown, sizeof(shown), w[1]);
-			say(err, errlen, "encoding must be auto, 7bit or 8bit, "
+			log_printable(shown, sizeof(shown), w[1]);
+			snprintf(err, errlen, "encoding must be auto, 7bit or 8bit, "
 			    "not \"%s\"", shown);
 			return -1;
 		}
@@ -327,26 +306,26 @@ conf_open(const char *path, char *err, size_t errlen)
 	    O_NONBLOCK)) < 0)
 		return NULL;
 	if (fstat(fd, &st) != 0) {
-		say(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		say(err, errlen, "%s: not a regular file", path);
+		snprintf(err, errlen, "%s: not a regular file", path);
 		goto fail;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		say(err, errlen, "%s: writable by group or others, refusing "
+		snprintf(err, errlen, "%s: writable by group or others, refusing "
 		    "it (as sshd's StrictModes would); chmod go-w it", path);
 		goto fail;
 	}
 	if (geteuid() == 0 && st.st_uid != 0) {
-		say(err, errlen, "%s: not owned by root, refusing it (as "
+		snprintf(err, errlen, "%s: not owned by root, refusing it (as "
 		    "sshd's StrictModes would)", path);
 		goto fail;
 	}
 	if (fcntl(fd, F_SETFL, O_RDONLY) != 0 ||
 	    (fp = fdopen(fd, "r")) == NULL) {
-		say(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	return fp;
@@ -372,7 +351,7 @@ conf_load(const char *path, bool must_exist, struct agent_options *o,
 		if (errno == ENOENT && !must_exist)
 			return 0;
 		if (errno != 0)
-			say(err, errlen, "%s: %s", path, strerror(errno));
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	while ((n = getline(&line, &cap, fp)) >= 0) {
@@ -382,27 +361,27 @@ conf_load(const char *path, bool must_exist, struct agent_options *o,
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
 		if (n > CONF_LINE_MAX) {
-			say(err, errlen, "%s:%d: line longer than %d bytes",
+			snprintf(err, errlen, "%s:%d: line longer than %d bytes",
 			    path, lineno, CONF_LINE_MAX);
 			goto out;
 		}
 		if (strlen(line) != (size_t)n) {
-			say(err, errlen, "%s:%d: NUL byte in the line", path,
+			snprintf(err, errlen, "%s:%d: NUL byte in the line", path,
 			    lineno);
 			goto out;
 		}
 		if (conf_line(line, lineno, &cf, msg, sizeof(msg)) != 0) {
-			say(err, errlen, "%s:%d: %s", path, lineno, msg);
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
 			goto out;
 		}
 	}
 	if (ferror(fp)) {
-		say(err, errlen, "%s: read error", path);
+		snprintf(err, errlen, "%s: read error", path);
 		goto out;
 	}
 	if (cf.line[C_SERIAL] != 0 && cf.line[C_LISTEN] != 0) {
 		c = cf.line[C_SERIAL] > cf.line[C_LISTEN] ? C_SERIAL : C_LISTEN;
-		say(err, errlen, "%s:%d: give only one of serial and listen",
+		snprintf(err, errlen, "%s:%d: give only one of serial and listen",
 		    path, cf.line[c]);
 		goto out;
 	}

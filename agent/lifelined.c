@@ -125,9 +125,6 @@ agent_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
 	snprintf(peer, sizeof(peer), "console %s", c->name);
 	if ((rc = ssh_server_start(fds[1], peer, NULL, plain_fd,
 	    &c->ssh)) != 0) {
-		if (rc == LL_ERR_BUSY)
-			log_warn("%s: too many failed authentications; "
-			    "refusing new sessions for a while", c->name);
 		close(fds[0]);
 		return rc;
 	}
@@ -215,12 +212,8 @@ agent_accept_ssh(struct ll_listener *lsn)
 			continue;
 		}
 		snprintf(peer, sizeof(peer), "tcp %s port %s", host, port);
-		if ((rc = ssh_server_start(fd, peer, host, &plain, &ss)) != 0) {
-			log_warn("%s: %s", peer, rc == LL_ERR_BUSY ?
-			    "too many failed authentications; refused" :
-			    "cannot start SSH");
-			continue;
-		}
+		if (ssh_server_start(fd, peer, host, &plain, &ss) != 0)
+			continue;	/* it said why */
 		snprintf(spec, sizeof(spec), "fd:%d,%d", plain, plain);
 		if (ll_transport_open(spec, &t, err, sizeof(err)) != 0) {
 			log_error("%s: %s", peer, err);

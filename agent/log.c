@@ -42,6 +42,18 @@ log_stderr(bool on)
 }
 
 void
+log_printable(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	if (len == 0)
+		return;
+	for (i = 0; i < len - 1 && src != NULL && src[i] != '\0'; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+void
 log_close(void)
 {
 	if (debug_fp != NULL)

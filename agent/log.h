@@ -7,6 +7,7 @@
 #define LL_AGENT_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -14,6 +15,9 @@ void log_open(const char *ident, const char *debug_file, bool to_stderr,
     int verbosity);
 void log_stderr(bool on);
 void log_close(void);
+/* A copy of client-chosen text fit for a message: printable ASCII kept,
+ * anything else '?', cut to len - 1 bytes. */
+void log_printable(char *dst, size_t len, const char *src);
 void log_at(int level, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The link's log callback (ll_log_fn); ctx unused. */

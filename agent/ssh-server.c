@@ -255,12 +255,6 @@ ssh_server_init(char *err, size_t errlen)
 	return 0;
 }
 
-const char *
-ssh_server_host_fingerprint(void)
-{
-	return server_fp;
-}
-
 void
 ssh_server_shutdown(void)
 {
@@ -311,19 +305,6 @@ ssh_serving_identity(struct ssh_serving *ss, char *fp, size_t len)
 	pthread_mutex_unlock(&ss->lock);
 }
 
-/* Printable copy of a client-chosen string for the logs. */
-static void
-server_clean(char *dst, size_t len, const char *src)
-{
-	size_t i;
-
-	snprintf(dst, len, "%s", src != NULL ? src : "");
-	for (i = 0; dst[i] != '\0'; i++) {
-		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
-			dst[i] = '?';
-	}
-}
-
 static int
 server_auth_pubkey(ssh_session session, const char *user,
     struct ssh_key_struct *pubkey, char state, void *userdata)
@@ -332,7 +313,7 @@ server_auth_pubkey(ssh_session session, const char *user,
 	struct authkeys_result res;
 
 	(void)session;
-	server_clean(ss->user, sizeof(ss->user), user);
+	log_printable(ss->user, sizeof(ss->user), user);
 	if (state != SSH_PUBLICKEY_STATE_NONE &&
 	    state != SSH_PUBLICKEY_STATE_VALID)
 		return SSH_AUTH_DENIED;	/* a bad signature */
@@ -378,7 +359,7 @@ server_subsystem(ssh_session session, ssh_channel channel,
 		ss->subsystem = true;
 		return 0;
 	}
-	server_clean(name, sizeof(name), subsystem);
+	log_printable(name, sizeof(name), subsystem);
 	log_warn("%s: refused subsystem \"%s\": only \"%s\" is offered",
 	    ss->peer, name, LL_SSH_SUBSYSTEM);
 	return 1;
@@ -536,6 +517,7 @@ ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
 	 * nobody on the network may lock the operator out of the console.
 	 */
 	if (peer_addr != NULL && !audit_auth_allowed(ll_now_ms())) {
+		log_warn("%s: too many failed authentications; refused", peer);
 		close(cipher_fd);
 		return LL_ERR_BUSY;
 	}
@@ -556,6 +538,7 @@ ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
 		free(ss);
 		if (peer_addr != NULL)
 			pending_release(peer_addr);
+		log_error("%s: out of memory for an SSH session", peer);
 		return LL_ERR_NOMEM;
 	}
 	pthread_mutex_init(&ss->lock, NULL);

@@ -24,7 +24,6 @@ struct ssh_serving;
  * key file that others can read is refused.  0, or -1 with err.
  */
 int ssh_server_init(char *err, size_t errlen);
-const char *ssh_server_host_fingerprint(void);	/* SHA256:... */
 void ssh_server_shutdown(void);
 
 /*
@@ -32,7 +31,8 @@ void ssh_server_shutdown(void);
  * fails).  peer names the client in logs ("tcp 192.0.2.1:5555", "console
  * /dev/ttyS1"); peer_addr is its address for from= options, NULL on a
  * console.  0 with *plain_fd (the loop's end, non-blocking) and *out, or a
- * negative LL_ERR_* (refused by the rate limit, or no resources).
+ * negative LL_ERR_* (refused by the rate limit or the pending cap, or no
+ * resources), already logged.
  */
 int ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
     int *plain_fd, struct ssh_serving **out);

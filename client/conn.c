@@ -27,8 +27,6 @@
 #include "ssh-client.h"
 #include "ssh-common.h"
 
-#define CONN_DIRECT_SSH		"lifeline+ssh://"
-#define CONN_DIRECT_EXEC	"lifeline+exec:"
 
 volatile int conn_interrupted;
 static struct ll_transport *preset_transport;
@@ -114,6 +112,8 @@ conn_open_transport(struct ll_transport **t, char *err, size_t errlen)
 	struct ll_ssh_client_config cfg;
 
 	conn_ssh_config(&cfg, LL_SSH_GATEWAY);
+	/* Only lifeline+ssh:// uses it: there the host key is the agent's. */
+	cfg.pin = client_opts.host_key_fingerprint;
 	ll_transport_ssh_defaults(&cfg);
 	return ll_transport_open(client_opts.via, t, err, errlen);
 }
@@ -178,36 +178,25 @@ conn_pump(struct conn *c, int max_wait_ms)
 int
 conn_open(struct conn *c)
 {
-	struct ll_ssh_client_config sshcfg;
 	struct ll_link_config cfg;
 	struct ll_transport *t;
 	struct ll_msg m;
 	char err[512];
 	json_t *hello;
-	const char *via = client_opts.via;
-	bool direct;
 	int rc, version;
 
 	memset(c, 0, sizeof(*c));
-	if (via == NULL)
+	if (client_opts.via == NULL)
 		return conn_set_error(c, EXIT_USAGE, "no path to the agent: give "
 		    "--via SPEC or set LIFELINE_VIA");
-	/* lifeline+exec:CMD is exec:CMD carrying records, no link. */
-	direct = strncmp(via, CONN_DIRECT_SSH, strlen(CONN_DIRECT_SSH)) == 0 ||
-	    strncmp(via, CONN_DIRECT_EXEC, strlen(CONN_DIRECT_EXEC)) == 0;
-	if (strncmp(via, CONN_DIRECT_EXEC, strlen(CONN_DIRECT_EXEC)) == 0)
-		via += strlen("lifeline+");
-	conn_ssh_config(&sshcfg, LL_SSH_GATEWAY);
-	sshcfg.pin = direct ? client_opts.host_key_fingerprint : NULL;
-	ll_transport_ssh_defaults(&sshcfg);
 	if (preset_transport != NULL) {
 		t = preset_transport;
 		preset_transport = NULL;
-	} else if (ll_transport_open(via, &t, err, sizeof(err)) != 0)
+	} else if (conn_open_transport(&t, err, sizeof(err)) != 0)
 		return conn_set_error(c, EXIT_CONNECT, "%s", err);
 	if (t->err[0] != '\0')
 		msg_verbose("%s", t->err);
-	if (direct) {
+	if (ll_transport_is_direct(t)) {
 		if ((c->s = ll_session_new_direct(t)) == NULL) {
 			ll_transport_close(t);
 			return conn_set_error(c, EXIT_FAILED, "out of memory");

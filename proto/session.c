@@ -860,48 +860,57 @@ ll_session_is_drained(const struct ll_session *s)
 	    ll_link_is_drained(s->link);
 }
 
-void
-ll_session_close(struct ll_session *s, int timeout_ms)
+static bool
+session_closed_tunnel(const struct ll_session *s)
 {
-	uint64_t now = ll_now_ms(), end = now + (uint64_t)timeout_ms;
+	return !s->tunnel_open;
+}
+
+/*
+ * Pump s until done(s), an error, or end; each wait is at most max_wait ms
+ * (-1: as long as the session's own deadlines allow).  Returns the time.
+ */
+static uint64_t
+session_run_until(struct ll_session *s, bool (*done)(const struct ll_session *),
+    uint64_t end, int max_wait)
+{
 	struct pollfd pfd[LL_SESSION_POLLFDS_MAX];
+	uint64_t now = ll_now_ms();
 	int tmo, n;
 
-	while (s->error == 0 && !ll_session_is_drained(s) && now < end) {
+	while (s->error == 0 && !done(s) && now < end) {
 		tmo = (int)(end - now);
+		if (max_wait >= 0 && tmo > max_wait)
+			tmo = max_wait;
 		n = ll_session_pollfds(s, pfd, now, &tmo);
 		poll(pfd, (nfds_t)n, tmo);
 		now = ll_now_ms();
 		if (ll_session_io(s, pfd, now) != 0)
 			break;
 	}
+	return now;
+}
+
+void
+ll_session_close(struct ll_session *s, int timeout_ms)
+{
+	uint64_t end = ll_now_ms() + (uint64_t)timeout_ms, now;
+
+	now = session_run_until(s, ll_session_is_drained, end, -1);
 	if (s->error != 0 || s->link == NULL)
 		return;
 	if (s->tunnel_open) {
 		/*
 		 * End the SSH session in order: the engine sees EOF on its
 		 * plain side, closes the channel, and its last bytes cross
-		 * the link before the link itself closes.
+		 * the link before the link itself closes.  The engine's end
+		 * shows as EOF on its cipher side, which is only polled while
+		 * the link takes bytes: look again every 50 ms.
 		 */
 		s->closing = true;
 		shutdown(s->plain_fd, SHUT_WR);
-		while (s->error == 0 && s->tunnel_open && now < end) {
-			tmo = (int)(end - now);
-			n = ll_session_pollfds(s, pfd, now, &tmo);
-			poll(pfd, (nfds_t)n, tmo < 50 ? tmo : 50);
-			now = ll_now_ms();
-			if (ll_session_io(s, pfd, now) != 0)
-				break;
-		}
-		while (s->error == 0 && !ll_session_is_drained(s) &&
-		    now < end) {
-			tmo = (int)(end - now);
-			n = ll_session_pollfds(s, pfd, now, &tmo);
-			poll(pfd, (nfds_t)n, tmo);
-			now = ll_now_ms();
-			if (ll_session_io(s, pfd, now) != 0)
-				break;
-		}
+		session_run_until(s, session_closed_tunnel, end, 50);
+		now = session_run_until(s, ll_session_is_drained, end, -1);
 	}
 	if (s->error != 0)
 		return;

@@ -1002,13 +1002,6 @@ ll_ssh_client_wait(struct ll_ssh_client *c, int timeout_ms, char *err,
 	return rc;
 }
 
-const char *
-ll_ssh_client_host_fingerprint(struct ll_ssh_client *c)
-{
-	/* Written once, before READY, by the thread. */
-	return c->fp;
-}
-
 void
 ll_ssh_client_free(struct ll_ssh_client *c)
 {

@@ -65,9 +65,6 @@ enum ll_ssh_state ll_ssh_client_state(struct ll_ssh_client *c, char *err,
 int ll_ssh_client_wait(struct ll_ssh_client *c, int timeout_ms, char *err,
     size_t errlen);
 
-/* The server's host key fingerprint, "" before it is known. */
-const char *ll_ssh_client_host_fingerprint(struct ll_ssh_client *c);
-
 /* End the session, join the thread, free.  NULL is fine. */
 void ll_ssh_client_free(struct ll_ssh_client *c);
 

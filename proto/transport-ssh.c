@@ -7,7 +7,7 @@
  *   lifeline+ssh://[USER@]HOST[:PORT]   the agent's own SSH listener: the
  *                                       "lifeline" subsystem carries the
  *                                       records themselves (no link layer;
- *                                       see ll_transport_is_direct())
+ *                                       t->direct)
  *
  * HOST may be "[v6addr]".  Opening starts a client engine (ssh-client.h)
  * with the options the program gave ll_transport_ssh_defaults() and waits
@@ -102,27 +102,13 @@ ssh_close(struct ll_transport *t)
 	t->priv = NULL;
 }
 
-static const struct ll_transport_ops gateway_ops = {
+static const struct ll_transport_ops ssh_ops = {
 	.name = "ssh",
 	.read = ssh_read,
 	.write = ssh_write,
 	.reopen = NULL,
 	.close = ssh_close,
 };
-
-static const struct ll_transport_ops listener_ops = {
-	.name = "lifeline+ssh",
-	.read = ssh_read,
-	.write = ssh_write,
-	.reopen = NULL,
-	.close = ssh_close,
-};
-
-bool
-ll_transport_is_direct(const struct ll_transport *t)
-{
-	return t != NULL && t->ops == &listener_ops;
-}
 
 /*
  * Split "//[USER@]HOST[:PORT]".  0, or -1 with the reason in t->err.
@@ -225,7 +211,8 @@ ll_tp_ssh_open(struct ll_transport *t, const char *kind, const char *arg)
 	}
 	sp->c = c;
 	t->priv = sp;
-	t->ops = cfg.mode == LL_SSH_GATEWAY ? &gateway_ops : &listener_ops;
+	t->ops = &ssh_ops;
+	t->direct = cfg.mode == LL_SSH_LISTENER;
 	t->rfd = t->wfd = pfd;
 	t->baud = 0;
 	return 0;

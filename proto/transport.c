@@ -225,6 +225,10 @@ dispatch(struct ll_transport *t)
 	}
 	if (strcmp(kind, "exec") == 0)
 		return ll_tp_exec_open(t, arg);
+	if (strcmp(kind, "lifeline+exec") == 0) {
+		t->direct = true;
+		return ll_tp_exec_open(t, arg);
+	}
 	if (strcmp(kind, "unix") == 0 || strcmp(kind, "tcp") == 0)
 		return ll_tp_socket_open(t, kind, arg);
 	if (strcmp(kind, "ssh") == 0 || strcmp(kind, "lifeline+ssh") == 0)
@@ -232,8 +236,9 @@ dispatch(struct ll_transport *t)
 bad:
 	ll_tp_seterr(t, "bad transport spec '%s': expected stdio, fd:R,W, "
 	    "tty:DEV[,BAUD], serial:DEV[,BAUD], exec:CMD, unix:PATH, "
-	    "tcp:HOST:PORT, ssh://[USER@]HOST[:PORT] or "
-	    "lifeline+ssh://[USER@]HOST[:PORT]", t->spec);
+	    "tcp:HOST:PORT, ssh://[USER@]HOST[:PORT], "
+	    "lifeline+ssh://[USER@]HOST[:PORT] or lifeline+exec:CMD",
+	    t->spec);
 	return LL_ERR_INVAL;
 }
 
@@ -298,6 +303,12 @@ ll_transport_reopen(struct ll_transport *t)
 		return LL_ERR_INVAL;
 	}
 	return t->ops->reopen(t);
+}
+
+bool
+ll_transport_is_direct(const struct ll_transport *t)
+{
+	return t != NULL && t->direct;
 }
 
 void

@@ -38,6 +38,7 @@ struct ll_transport {
 	const struct ll_transport_ops *ops;
 	int rfd, wfd;		/* poll these; equal for most kinds */
 	unsigned baud;		/* configured line speed, 0 unknown */
+	bool direct;		/* carries records itself: no link layer */
 	char spec[256];		/* as given */
 	char err[512];		/* last error, human readable */
 	void *priv;		/* the kind's own state */
@@ -72,8 +73,9 @@ void ll_transport_close(struct ll_transport *t);	/* NULL is fine */
 unsigned ll_transport_line_rate(const struct ll_transport *t);
 /*
  * True for a transport that carries lifeline records directly, with no
- * link layer under them (lifeline+ssh://: SSH already frames, orders and
- * protects the bytes).
+ * link layer under them: the "lifeline" subsystem of an SSH channel, which
+ * already frames, orders and protects the bytes (lifeline+ssh://, and
+ * lifeline+exec:CMD, an exec: whose command reaches that subsystem).
  */
 bool ll_transport_is_direct(const struct ll_transport *t);
 

@@ -93,12 +93,7 @@ RESCUE_S=$(secs_since "$t_rescue")
 # the disk image itself, read-only, on this host: partition 3 as a
 # loop device at its offset (this kernel has no partitions on loop devices).
 PART=$(attach "$image" -r -o "$root_offset" --sizelimit "$root_size")
-if e2fsck -fn "$PART" >"$T/e2fsck-after.txt" 2>&1; then
-	ok "e2fsck -fn finds partition 3 clean"
-else
-	not_ok "e2fsck -fn finds partition 3 clean"
-	tail -n 8 "$T/e2fsck-after.txt" | sed 's/^/#   /'
-fi
+check "e2fsck -fn finds partition 3 clean" e2fsck -fn "$PART"
 mount_at "$PART" "$T/check" ro
 sh=$T/check/etc/shadow
 root_hash=$(awk -F: '$1 == "root" { print $2 }' "$sh")
