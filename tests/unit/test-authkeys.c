@@ -294,14 +294,36 @@ test_later_line(void **state)
 	assert_string_equal(res.comment, "one");
 }
 
+/* A from= pattern against a peer address: allowed, or refused saying so. */
+struct from_case {
+	const char *from, *peer;
+	bool ok;
+	const char *says;
+};
+
+static void
+from_cases(const struct from_case *cases, size_t n)
+{
+	struct authkeys_result res;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		print_message("# from=\"%s\" peer %s\n", cases[i].from,
+		    cases[i].peer);
+		assert_int_equal(check(ed_a, cases[i].peer, &res,
+		    "from=\"%s\" ssh-ed25519 %s k\n", cases[i].from, b64_a),
+		    0);
+		if (cases[i].ok)
+			assert_allowed(&res, 1);
+		else
+			assert_refused(&res, 1, cases[i].says);
+	}
+}
+
 static void
 test_from_ipv4(void **state)
 {
-	static const struct {
-		const char *from, *peer;
-		bool ok;
-		const char *says;
-	} cases[] = {
+	static const struct from_case cases[] = {
 		{ "192.0.2.1", "192.0.2.1", true, NULL },
 		{ "192.0.2.1", "192.0.2.2", false, "192.0.2.2 is not in from=" },
 		{ "192.0.2.*", "192.0.2.77", true, NULL },
@@ -334,30 +356,14 @@ test_from_ipv4(void **state)
 		{ "192.0.2.0/24", "::ffff:192.0.2.7", true, NULL },
 		{ "192.0.2.7", "::ffff:192.0.2.7", true, NULL },
 	};
-	struct authkeys_result res;
-	size_t i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		print_message("# from=\"%s\" peer %s\n", cases[i].from,
-		    cases[i].peer);
-		assert_int_equal(check(ed_a, cases[i].peer, &res,
-		    "from=\"%s\" ssh-ed25519 %s k\n", cases[i].from, b64_a),
-		    0);
-		if (cases[i].ok)
-			assert_allowed(&res, 1);
-		else
-			assert_refused(&res, 1, cases[i].says);
-	}
+	from_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
 test_from_ipv6(void **state)
 {
-	static const struct {
-		const char *from, *peer;
-		bool ok;
-		const char *says;
-	} cases[] = {
+	static const struct from_case cases[] = {
 		{ "::1", "::1", true, NULL },
 		{ "0:0::1", "::1", true, NULL },
 		{ "::1", "0000::0001", true, NULL },
@@ -378,20 +384,8 @@ test_from_ipv6(void **state)
 		{ "0.0.0.0/0", "2001:db8::1", false, "not in from=" },
 		{ "::/0", "192.0.2.1", false, "not in from=" },
 	};
-	struct authkeys_result res;
-	size_t i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		print_message("# from=\"%s\" peer %s\n", cases[i].from,
-		    cases[i].peer);
-		assert_int_equal(check(ed_a, cases[i].peer, &res,
-		    "from=\"%s\" ssh-ed25519 %s k\n", cases[i].from, b64_a),
-		    0);
-		if (cases[i].ok)
-			assert_allowed(&res, 1);
-		else
-			assert_refused(&res, 1, cases[i].says);
-	}
+	from_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
