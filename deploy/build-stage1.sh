@@ -1,0 +1,35 @@
+#!/bin/sh
+# Build lifeline-stage1 with musl, statically: it must run on any Linux of
+# this architecture, glibc, musl or busybox alone.
+#
+#   build-stage1.sh OUT TOP_SRCDIR TOP_BUILDDIR
+#
+# musl-gcc sees only musl's headers, so the few library headers the stage
+# needs (zlib, liblzma, libcrypto's sha.h) are linked into a private include
+# directory; the static archives are Debian's (their objects for CRC-32,
+# xz decoding and SHA-256 need nothing glibc-specific).
+set -eu
+out=$1 src=$2 build=$3
+multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+libdir=/usr/lib/$multiarch
+command -v musl-gcc >/dev/null 2>&1 || {
+	echo "build-stage1: musl-gcc not found: install Debian package musl-tools" >&2
+	exit 1
+}
+inc=$build/deploy/musl-inc
+rm -rf "$inc"
+mkdir -p "$inc/openssl"
+for h in zlib.h zconf.h lzma.h lzma; do
+	ln -s "/usr/include/$h" "$inc/$h"
+done
+for h in /usr/include/openssl/* "/usr/include/$multiarch/openssl/"*; do
+	ln -sf "$h" "$inc/openssl/"
+done
+# -isystem: library headers, not ours, get no warnings
+musl-gcc -static -Os -s -o "$out" -std=gnu11 -Wall -Wno-cpp \
+	-isystem "$inc" -I"$build" -I"$src/proto" -DLL_STAGE1 \
+	"$src/deploy/stage1.c" "$src/proto/link-pump.c" "$src/proto/link.c" \
+	"$src/proto/arq.c" "$src/proto/frame.c" "$src/proto/buf.c" \
+	"$src/proto/error.c" \
+	"$libdir/liblzma.a" "$libdir/libcrypto.a" "$libdir/libz.a" \
+	-Wl,--gc-sections

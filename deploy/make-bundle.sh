@@ -1,0 +1,66 @@
+#!/bin/sh
+# Pack the deploy bundle: the first stage and the agent with everything it
+# needs to run on a Linux of this architecture that has none of it.
+#
+#   make-bundle.sh OUT STAGE1 AGENT VERSION ARCH
+#
+# The agent links libssh, libcrypto, jansson, libserialport, zlib and
+# libcrypt statically; libmount has no static archive in Debian, so the
+# agent stays a dynamic executable and the bundle carries what ldd lists for
+# it (libc, libmount, libblkid, libselinux, libpcre2) and glibc's own
+# dynamic loader, through which the stage runs it: no file of the host is
+# used, nothing is installed.
+#
+# Bundle layout (docs/deploy.md): a text header, then the stage, then the
+# agent archive:
+#	LLBUNDLE 1 / arch A / version V / stage1 LEN SHA256 /
+#	agent LEN SHA256 UNPACKED / (blank line)
+# The agent archive is xz (x86 BCJ filter where it applies, LZMA2 -9e) of
+#	LLAR 1 LOADER AGENT\n  then  MODE SIZE NAME\n DATA  per file,  end\n
+set -eu
+out=$1 stage1=$2 agent=$3 version=$4 arch=$5
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+mkdir "$tmp/files"
+cp "$agent" "$tmp/files/lifelined"
+loader=
+for lib in $(ldd "$agent" | awk '/=>/ && $3 ~ /^\// { print $3 } /^[ \t]*\// { print $1 }'); do
+	name=$(basename "$lib")
+	cp -L "$lib" "$tmp/files/$name"
+	case $name in ld-linux*|ld64*|ld-*.so*) loader=$name ;; esac
+done
+[ -n "$loader" ] || { echo "make-bundle: no dynamic loader in ldd $agent" >&2; exit 1; }
+strip --strip-unneeded "$tmp/files/"* 2>/dev/null || true
+
+arc=$tmp/agent.ar
+printf 'LLAR 1 %s lifelined\n' "$loader" > "$arc"
+for f in "$tmp/files/"*; do
+	name=$(basename "$f")
+	mode=755
+	case $name in *.so*) mode=644 ;; esac
+	[ "$name" = "$loader" ] && mode=755
+	printf '%s %s %s\n' "$mode" "$(wc -c < "$f")" "$name" >> "$arc"
+	cat "$f" >> "$arc"
+done
+printf 'end\n' >> "$arc"
+
+case $arch in
+x86_64|i?86) filters=--x86 ;;
+aarch64) filters=--arm64 ;;
+*) filters= ;;
+esac
+# --arm64 needs xz >= 5.4; fall back to LZMA2 alone
+xz $filters --lzma2=preset=9e -c "$arc" > "$tmp/agent.xz" 2>/dev/null ||
+	xz -9e -c "$arc" > "$tmp/agent.xz"
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+{
+	printf 'LLBUNDLE 1\narch %s\nversion %s\n' "$arch" "$version"
+	printf 'stage1 %s %s\n' "$(wc -c < "$stage1")" "$(sha "$stage1")"
+	printf 'agent %s %s %s\n\n' "$(wc -c < "$tmp/agent.xz")" \
+		"$(sha "$tmp/agent.xz")" "$(wc -c < "$arc")"
+	cat "$stage1" "$tmp/agent.xz"
+} > "$out.tmp"
+mv "$out.tmp" "$out"
+echo "bundle $out: $(wc -c < "$out") bytes (agent archive $(wc -c < "$tmp/agent.xz") xz, $(wc -c < "$arc") unpacked; stage1 $(wc -c < "$stage1")): $(cd "$tmp/files" && ls | tr '\n' ' ')"
