@@ -100,6 +100,8 @@ int conn_call(struct conn *c, const char *op, json_t *args,
  */
 int conn_run(const char *op, json_t *args, const struct call_handlers *h,
     json_t **reply);
+/* Where lifeline keeps the agents' host keys: --known-hosts, else XDG. */
+const char *conn_known_hosts(void);
 int conn_set_error(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Cancel the call in progress (from a signal-driven flag). */

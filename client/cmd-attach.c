@@ -36,42 +36,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "client.h"
 #include "error.h"
-
-#define ATTACH_TEXT_MAX		4096	/* console text kept, cleaned */
-#define ATTACH_LINE_MAX		1024	/* a line we type */
-#define ATTACH_PASSWORD_MAX	512
-#define ATTACH_TIMEOUT_MS	30000	/* --login-timeout default */
-#define ATTACH_SETTLE_MS	200	/* quiet after a prompt: it is complete */
-#define ATTACH_SILENT_MS	2000	/* quiet after the wake: maybe an agent */
-#define ATTACH_WAKES		2	/* CRs for a console that says other things */
-#define ATTACH_EXEC_QUIET_MS	500	/* quiet after exec: the agent is up */
-#define ATTACH_EXEC_MAX_MS	3000
-#define ATTACH_SHOW_MAX		160	/* console text quoted in messages */
-
-enum attach_prompt { PROMPT_NONE, PROMPT_LOGIN, PROMPT_PASSWORD, PROMPT_SHELL };
-enum attach_state { ST_WAKE, ST_USER, ST_PASSWORD, ST_EXEC };
-/* Where the cleaner is in an escape sequence. */
-enum attach_esc { ESC_NONE, ESC_ESC, ESC_CSI, ESC_STR, ESC_STR_ESC, ESC_NF };
-
-struct attach {
-	struct ll_transport *t;
-	const char *user;
-	char agent_cmd[ATTACH_LINE_MAX];
-	char password[ATTACH_PASSWORD_MAX];
-	bool have_password;
-	/* What the console said since our last line, cleaned. */
-	char text[ATTACH_TEXT_MAX + 1];
-	size_t len;
-	enum attach_esc esc;
-	char echo[ATTACH_LINE_MAX];	/* our last line, as its echo reads */
-	bool line_start;		/* raw: the next byte starts a line */
-	bool marker;			/* raw: the last byte was a '|' there */
-	bool frame_seen;		/* raw: "|7" or "|8" starting a line */
-	uint64_t last_rx, last_tx;
-	char said[ATTACH_SHOW_MAX * 4 + 8];	/* for a later hint */
-};
 
 /* Keep the newer half when full: prompts are at the end. */
 static void
@@ -148,8 +115,7 @@ attach_feed(struct attach *a, const uint8_t *p, size_t n)
 	}
 }
 
-/* The console's text since our last line, without that line's echo. */
-static const char *
+const char *
 attach_screen(const struct attach *a)
 {
 	size_t n = strlen(a->echo);
@@ -201,7 +167,7 @@ attach_is_blank(const char *s)
  * ATTACH_SHOW_MAX bytes, newlines as "\n", other bytes that are not
  * printable ASCII as \xNN.
  */
-static void
+void
 attach_show(const struct attach *a, const char *s, char *out, size_t len)
 {
 	char *copy, *hit;
@@ -240,8 +206,7 @@ attach_show(const struct attach *a, const char *s, char *out, size_t len)
 	free(copy);
 }
 
-/* All of p to the console.  0, or EXIT_CONNECT with a message. */
-static int
+int
 attach_write(struct attach *a, const char *p, size_t n)
 {
 	struct pollfd pfd = { a->t->wfd, POLLOUT, 0 };
@@ -272,7 +237,7 @@ attach_write(struct attach *a, const char *p, size_t n)
  * Type line and a CR.  A secret is neither logged nor expected back as an
  * echo.  The console's text starts afresh.
  */
-static int
+int
 attach_type(struct attach *a, const char *line, bool secret)
 {
 	int rc;
@@ -281,14 +246,19 @@ attach_type(struct attach *a, const char *line, bool secret)
 	    (rc = attach_write(a, "\r", 1)) != 0)
 		return rc;
 	snprintf(a->echo, sizeof(a->echo), "%s", secret ? "" : line);
-	a->len = 0;
-	a->text[0] = '\0';
+	attach_clear(a);
 	a->last_tx = ll_now_ms();
 	return 0;
 }
 
-/* Wait up to ms for the console and take what it said.  0 or LL_ERR_*. */
-static int
+void
+attach_clear(struct attach *a)
+{
+	a->len = 0;
+	a->text[0] = '\0';
+}
+
+int
 attach_read(struct attach *a, int ms)
 {
 	struct pollfd pfd = { a->t->rfd, POLLIN, 0 };
@@ -468,7 +438,10 @@ attach_login(struct attach *a, int timeout_ms, bool *probing)
 			attach_show(a, screen, a->said, sizeof(a->said));
 			if (attach_prompt_of(screen) == PROMPT_SHELL) {
 				msg_error("attach: the agent did not start: the "
-				    "console said \"%s\"", a->said);
+				    "console said \"%s\"%s", a->said,
+				    a->deploy || strstr(screen, "not found") ==
+				    NULL ? "" : "; the rescue host has no "
+				    "lifelined: attach --deploy brings one");
 				return EXIT_NOAGENT;
 			}
 			return 0;
@@ -513,6 +486,12 @@ attach_login(struct attach *a, int timeout_ms, bool *probing)
 			st = ST_PASSWORD;
 			break;
 		case PROMPT_SHELL:
+			if (a->deploy && st != ST_EXEC) {
+				if ((rc = deploy_at_prompt(a)) == 0)
+					return 0;
+				if (rc != DEPLOY_INSTALLED)
+					return rc;
+			}
 			msg_verbose("attach: shell prompt: starting the agent "
 			    "with \"exec %s\"", a->agent_cmd);
 			snprintf(line, sizeof(line), "exec %s", a->agent_cmd);
@@ -562,13 +541,16 @@ cmd_attach(int argc, char **argv)
 		{ "password-stdin", no_argument, NULL, 's' },
 		{ "agent-command", required_argument, NULL, 'a' },
 		{ "login-timeout", required_argument, NULL, 't' },
+		{ "deploy", no_argument, NULL, 'D' },
+		{ "bundle", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static char info[] = "info";
 	static char *info_argv[] = { info, NULL };
 	struct attach *a;
 	const char *user = "root", *password_file = NULL, *agent_cmd = NULL;
-	bool password_stdin = false, probing = false;
+	const char *bundle = NULL;
+	bool password_stdin = false, probing = false, deploy = false;
 	char err[512], *end, **cargv;
 	double secs = ATTACH_TIMEOUT_MS / 1000.0;
 	int ch, rc, cargc;
@@ -587,6 +569,12 @@ cmd_attach(int argc, char **argv)
 			break;
 		case 'a':
 			agent_cmd = optarg;
+			break;
+		case 'D':
+			deploy = true;
+			break;
+		case 'B':
+			bundle = optarg;
 			break;
 		case 't':
 			secs = strtod(optarg, &end);
@@ -637,6 +625,8 @@ cmd_attach(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	a->user = user;
+	a->deploy = deploy;
+	a->bundle = bundle;
 	if (agent_cmd != NULL)
 		snprintf(a->agent_cmd, sizeof(a->agent_cmd), "%s", agent_cmd);
 	else
@@ -690,6 +680,6 @@ out:
 usage:
 	msg_error("usage: lifeline attach [--user USER] [--password-file FILE "
 	    "| --password-stdin] [--agent-command CMD] [--login-timeout "
-	    "SECONDS] [--] [COMMAND [ARG...]]");
+	    "SECONDS] [--deploy [--bundle FILE]] [--] [COMMAND [ARG...]]");
 	return EXIT_USAGE;
 }

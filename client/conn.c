@@ -76,8 +76,7 @@ conn_session_failed(struct conn *c, int rc, bool was_up)
 	return conn_set_error(c, code, "%s", ll_session_error_text(c->s));
 }
 
-/* Where lifeline keeps the agents' host keys: --known-hosts, else XDG. */
-static const char *
+const char *
 conn_known_hosts(void)
 {
 	static char path[4096];

@@ -15,7 +15,9 @@
 # agent archive:
 #	LLBUNDLE 1 / arch A / version V / stage1 LEN SHA256 /
 #	agent LEN SHA256 UNPACKED / (blank line)
-# The agent archive is xz (x86 BCJ filter where it applies, LZMA2 -9e) of
+# The agent archive is xz (x86 BCJ filter where it applies, LZMA2 -9e with
+# a 16 MiB dictionary, more than the archive, so that the stage decodes it
+# in about 17 MiB of memory) of
 #	LLAR 1 LOADER AGENT\n  then  MODE SIZE NAME\n DATA  per file,  end\n
 set -eu
 out=$1 stage1=$2 agent=$3 version=$4 arch=$5
@@ -51,7 +53,7 @@ aarch64) filters=--arm64 ;;
 *) filters= ;;
 esac
 # --arm64 needs xz >= 5.4; fall back to LZMA2 alone
-xz $filters --lzma2=preset=9e -c "$arc" > "$tmp/agent.xz" 2>/dev/null ||
+xz $filters --lzma2=preset=9e,dict=16MiB -c "$arc" > "$tmp/agent.xz" 2>/dev/null ||
 	xz -9e -c "$arc" > "$tmp/agent.xz"
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }

@@ -260,7 +260,8 @@ unpack(struct stage *s)
 	int rc = -1;
 	bool done = false;
 
-	if ((out = malloc(s->unpacked)) == NULL)
+	/* One byte more than expected: the decoder must reach the end. */
+	if ((out = malloc(s->unpacked + 1)) == NULL)
 		return fail(s, "no memory to unpack %zu bytes", s->unpacked);
 	if (lzma_stream_decoder(&z, STAGE_DECODER_MEM, 0) != LZMA_OK) {
 		fail(s, "cannot start the xz decoder");
@@ -269,9 +270,9 @@ unpack(struct stage *s)
 	z.next_in = s->archive;
 	z.avail_in = s->size;
 	z.next_out = out;
-	z.avail_out = s->unpacked;
+	z.avail_out = s->unpacked + 1;
 	if (lzma_code(&z, LZMA_FINISH) != LZMA_STREAM_END ||
-	    z.avail_out != 0) {
+	    z.total_out != s->unpacked) {
 		fail(s, "the archive does not unpack to %zu bytes",
 		    s->unpacked);
 		goto out;

@@ -1017,3 +1017,110 @@ ll_ssh_client_free(struct ll_ssh_client *c)
 		pthread_join(c->thread, NULL);
 	client_destroy(c);
 }
+
+int
+ll_ssh_client_pubkey(const char *identity, char *line, size_t len, char *err,
+    size_t errlen)
+{
+	static const char *const defaults[] = { "id_ed25519", "id_ecdsa",
+	    "id_rsa" };
+	char path[LL_SSH_PATHMAX + 32], tried[3 * (LL_SSH_PATHMAX + 40)] = "";
+	const char *home = home_dir();
+	ssh_key key = NULL, priv = NULL;
+	char *b64 = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (identity != NULL) {
+		/* Its .pub beside it; else the public half of the key. */
+		snprintf(path, sizeof path, "%s.pub", identity);
+		if (ssh_pki_import_pubkey_file(path, &key) != SSH_OK &&
+		    (ssh_pki_import_privkey_file(identity, NULL, NULL, NULL,
+		    &priv) != SSH_OK ||
+		    ssh_pki_export_privkey_to_pubkey(priv, &key) != SSH_OK)) {
+			snprintf(err, errlen, "cannot read the public key of "
+			    "%s (no %s, and the private key is missing, not a "
+			    "key or protected by a passphrase)", identity,
+			    path);
+			goto out;
+		}
+	} else {
+		for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+			snprintf(path, sizeof path, "%s/.ssh/%s.pub",
+			    home != NULL ? home : "", defaults[i]);
+			list_add(tried, sizeof tried, path);
+			if (ssh_pki_import_pubkey_file(path, &key) == SSH_OK)
+				break;
+		}
+		if (key == NULL) {
+			snprintf(err, errlen, "no public key to authorize "
+			    "(tried %s): give -i KEYFILE", tried);
+			goto out;
+		}
+	}
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) {
+		snprintf(err, errlen, "cannot encode the public key");
+		goto out;
+	}
+	if ((size_t)snprintf(line, len, "%s %s lifeline-deploy",
+	    ssh_key_type_to_char(ssh_key_type(key)), b64) >= len) {
+		snprintf(err, errlen, "public key too long");
+		goto out;
+	}
+	rc = 0;
+out:
+	ssh_string_free_char(b64);
+	ssh_key_free(key);
+	ssh_key_free(priv);
+	return rc;
+}
+
+int
+ll_ssh_known_hosts_set(const char *path, const char *label, const char *fp,
+    char *err, size_t errlen)
+{
+	char tmp[LL_SSH_PATHMAX + 16], line[1024], first[1024], *sp;
+	FILE *in, *out;
+	int fd;
+
+	if (!label_is_valid(label)) {
+		snprintf(err, errlen, "cannot file a host key under the name "
+		    "'%s': it must be one word without blanks", label);
+		return -1;
+	}
+	if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp ||
+	    mkdirs_for(path) == -1 ||
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1 || (out = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		return -1;
+	}
+	/* Every line but the label's, then the label's new key. */
+	if ((in = fopen(path, "re")) != NULL) {
+		while (fgets(line, sizeof line, in) != NULL) {
+			snprintf(first, sizeof first, "%s", line);
+			if ((sp = strpbrk(first, " \t\r\n")) != NULL)
+				*sp = '\0';
+			if (strcmp(first, label) != 0)
+				fputs(line, out);
+		}
+		fclose(in);
+	}
+	fprintf(out, "%s %s\n", label, fp);
+	if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp,
+		    strerror(errno));
+		fclose(out);
+		unlink(tmp);
+		return -1;
+	}
+	fclose(out);
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "cannot replace %s: %s", path,
+		    strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}

@@ -69,6 +69,22 @@ int ll_ssh_client_wait(struct ll_ssh_client *c, int timeout_ms, char *err,
 void ll_ssh_client_free(struct ll_ssh_client *c);
 
 /*
+ * The operator's public key as an authorized_keys line ("TYPE BASE64
+ * COMMENT"): identity's .pub (or the public half of identity), else the
+ * first of ~/.ssh/id_{ed25519,ecdsa,rsa}.pub.  0, or -1 with err.
+ */
+int ll_ssh_client_pubkey(const char *identity, char *line, size_t len,
+    char *err, size_t errlen);
+
+/*
+ * File fp as the agent key for label in lifeline's known-hosts file at
+ * path, replacing any key filed for label before (the file is rewritten
+ * and renamed into place).  0, or -1 with err.
+ */
+int ll_ssh_known_hosts_set(const char *path, const char *label,
+    const char *fp, char *err, size_t errlen);
+
+/*
  * Options for the ssh:// and lifeline+ssh:// transports (the client sets
  * them from its command line before opening --via).
  */

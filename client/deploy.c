@@ -1,0 +1,809 @@
+/*
+ * lifeline attach --deploy: bring the agent to a rescue host that has only
+ * a shell on its console (docs/deploy.md).
+ *
+ * At the shell prompt attach found, three steps:
+ *
+ * 1. Probe.  One typed line reports the architecture, an installed
+ *    lifelined's version, a RAM-backed directory that allows exec (tmpfs,
+ *    ramfs or an initramfs root: never a disk), and which of base64, gzip,
+ *    sha256sum and stty the shell has.  An installed agent of this version
+ *    is simply started (attach's usual exec).
+ * 2. The first stage (deploy/stage1.c, ~190 KB) is typed into a shell loop:
+ *    base64 lines (gzip'd first where the host can unpack it), or printf
+ *    octal escapes where it has no base64.  The console is cooked and
+ *    noisy, so every line is checked before it counts: typed without its
+ *    CR, compared with the tty's echo, killed with ^U and typed again on a
+ *    mismatch; only then the CR.  The loop itself takes a line only with the
+ *    expected sequence number and length and acknowledges it (LLK<n>), so a
+ *    line cut short by a noise byte that became a newline is refused
+ *    (LLB<n>) and sent again.  The whole stage is then checked with
+ *    sha256sum where the host has it, and run.
+ * 3. The stage speaks lifeline's link on its tty; the agent archive (xz)
+ *    goes over the ARQ at link speed, with the operator's public key; the
+ *    stage checks its SHA-256 before it unpacks anything and execs the
+ *    agent with that key as its only authorized key.  The agent makes a
+ *    host key in RAM and prints its fingerprint on the console; that is
+ *    read here, pinned for this session and filed in lifeline's known hosts
+ *    for this path, so this and later sessions are SSH, with no question.
+ *
+ * The console is trusted here as much as the path that leads to it: who
+ * can rewrite the fingerprint on the console could also have typed into it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <zlib.h>
+
+#include "attach.h"
+#include "client.h"
+#include "digest.h"
+#include "error.h"
+#include "link-pump.h"
+#include "link.h"
+#include "ssh-client.h"
+#include "ssh-common.h"
+
+#define DEPLOY_BUNDLE_MAX	(64u << 20)
+#define DEPLOY_PROBE_MS		15000
+#define DEPLOY_LINE_MAX		768	/* payload characters of a typed line */
+#define DEPLOY_LINE_MIN		96
+#define DEPLOY_TRIES		12	/* for one line */
+#define DEPLOY_ACK_MS		10000
+#define DEPLOY_LINK_MS		30000	/* for the stage's link to come up */
+#define DEPLOY_KEY_MS		30000	/* for the agent's host key line */
+#define DEPLOY_KEY_MAX		8192
+
+struct bundle {
+	char arch[64], version[64];
+	uint8_t *data;
+	const uint8_t *stage1, *agent;
+	size_t stage1_len, agent_len, unpacked;
+	char agent_sha[LL_DIGEST_HEX_LEN + 1];
+};
+
+struct probe {
+	char arch[64], dir[512], version[64], noexec[512];
+	bool base64, gzip, sha256sum, stty;
+};
+
+static int
+sha256_hex(const void *p, size_t n, char out[LL_DIGEST_HEX_LEN + 1])
+{
+	EVP_MD_CTX *ctx = ll_digest_new();
+	int rc = -1;
+
+	if (ctx != NULL && EVP_DigestUpdate(ctx, p, n) == 1)
+		rc = ll_digest_hex(ctx, out);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/* --bundle FILE, else the installed one for arch. */
+static void
+bundle_path(const struct attach *a, const char *arch, char *out, size_t len)
+{
+	if (a->bundle != NULL)
+		snprintf(out, len, "%s", a->bundle);
+	else
+		snprintf(out, len, "%s/lifeline-bundle-%s", LL_BUNDLE_DIR, arch);
+}
+
+/*
+ * Read and check a bundle (deploy/make-bundle.sh writes them).  0, or
+ * EXIT_* with the message printed.
+ */
+static int
+bundle_load(const char *path, const char *arch, struct bundle *b)
+{
+	char line[256], sha[LL_DIGEST_HEX_LEN + 1], s1sha[LL_DIGEST_HEX_LEN + 1];
+	struct stat st;
+	size_t off = 0, n;
+	char *nl;
+	bool magic = false;
+	FILE *f;
+
+	memset(b, 0, sizeof(*b));
+	if ((f = fopen(path, "re")) == NULL) {
+		msg_error("attach --deploy: no agent bundle for %s at %s: %s; "
+		    "give --bundle FILE (make bundle builds one for the build "
+		    "machine's architecture)", arch, path, strerror(errno));
+		return EXIT_FAILED;
+	}
+	if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > DEPLOY_BUNDLE_MAX ||
+	    (b->data = malloc((size_t)st.st_size)) == NULL ||
+	    fread(b->data, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		msg_error("attach --deploy: cannot read the bundle %s", path);
+		fclose(f);
+		return EXIT_FAILED;
+	}
+	fclose(f);
+	n = (size_t)st.st_size;
+	s1sha[0] = '\0';
+	/* The text header, up to a blank line. */
+	while (off < n && (nl = memchr(b->data + off, '\n', n - off)) != NULL) {
+		size_t l = (size_t)((uint8_t *)nl - (b->data + off));
+
+		if (l == 0) {
+			off++;
+			break;
+		}
+		snprintf(line, sizeof(line), "%.*s", (int)(l < 255 ? l : 255),
+		    (char *)b->data + off);
+		off += l + 1;
+		if (strcmp(line, "LLBUNDLE 1") == 0)
+			magic = true;
+		else if (sscanf(line, "arch %63s", b->arch) == 1 ||
+		    sscanf(line, "version %63s", b->version) == 1)
+			continue;
+		else if (sscanf(line, "stage1 %zu %64s", &b->stage1_len,
+		    s1sha) == 2)
+			continue;
+		else
+			sscanf(line, "agent %zu %64s %zu", &b->agent_len,
+			    b->agent_sha, &b->unpacked);
+	}
+	if (!magic || b->stage1_len == 0 || b->agent_len == 0 ||
+	    off + b->stage1_len + b->agent_len != n) {
+		msg_error("attach --deploy: %s is not a lifeline agent bundle",
+		    path);
+		return EXIT_FAILED;
+	}
+	if (strcmp(b->arch, arch) != 0) {
+		msg_error("attach --deploy: the bundle %s is for %s; the rescue "
+		    "host is %s: give --bundle FILE with a bundle built on %s",
+		    path, b->arch, arch, arch);
+		return EXIT_FAILED;
+	}
+	if (strcmp(b->version, PACKAGE_VERSION) != 0) {
+		msg_error("attach --deploy: the bundle %s holds lifelined %s; "
+		    "this client is %s", path, b->version, PACKAGE_VERSION);
+		return EXIT_FAILED;
+	}
+	b->stage1 = b->data + off;
+	b->agent = b->stage1 + b->stage1_len;
+	if (sha256_hex(b->stage1, b->stage1_len, sha) != 0 ||
+	    strcmp(sha, s1sha) != 0 ||
+	    sha256_hex(b->agent, b->agent_len, sha) != 0 ||
+	    strcmp(sha, b->agent_sha) != 0) {
+		msg_error("attach --deploy: the bundle %s is damaged (its "
+		    "SHA-256 does not match its header)", path);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+/*
+ * Wait until the console's text holds a line starting with tag; copy the
+ * rest of that line.  The echo of a typed line never holds the tag (it is
+ * typed split by quotes).  0, or LL_ERR_TIMEOUT / the transport's error.
+ */
+static int
+wait_line(struct attach *a, const char *tag, char *out, size_t len, int ms)
+{
+	uint64_t end = ll_now_ms() + (uint64_t)ms;
+	const char *p, *e;
+	int rc;
+
+	for (;;) {
+		for (p = a->text; (p = strstr(p, tag)) != NULL; p++) {
+			if (p != a->text && p[-1] != '\n')
+				continue;
+			if ((e = strchr(p, '\n')) == NULL)
+				break;
+			p += strlen(tag);
+			snprintf(out, len, "%.*s", (int)(e - p), p);
+			return 0;
+		}
+		if (conn_interrupted)
+			return LL_ERR_CLOSED;
+		if (ll_now_ms() >= end)
+			return LL_ERR_TIMEOUT;
+		if ((rc = attach_read(a, 50)) != 0)
+			return rc;
+	}
+}
+
+/* "a|b|c": the next field, moved past. */
+static void
+field(char **s, char *out, size_t len)
+{
+	char *bar = strchr(*s, '|');
+	size_t n = bar != NULL ? (size_t)(bar - *s) : strlen(*s);
+
+	snprintf(out, len, "%.*s", (int)n, *s);
+	*s += n + (bar != NULL);
+}
+
+/*
+ * The probe, typed as one line.  Candidates in order of preference; "/"
+ * only where it is RAM itself (an initramfs).  Output:
+ * LLP|ARCH|DIR|VERSION|BASE64|GZIP|SHA256SUM|STTY|NOEXEC-DIRS|
+ */
+static const char probe_cmd[] =
+    "ll_fs() { r=; while read -r _ m t o _; do [ \"$m\" = \"$1\" ] && "
+    "r=\"$t,$o,\"; done </proc/mounts; echo \"$r\"; }; "
+    "a=$(uname -m); v=$(lifelined --version 2>/dev/null); v=${v#lifelined }; "
+    "d=; x=; for c in /run /dev/shm /tmp /; do f=$(ll_fs $c); "
+    "case $f in tmpfs,*|ramfs,*|rootfs,*) ;; *) continue;; esac; "
+    "case $f in *,noexec,*) x=\"$x $c\"; continue;; esac; "
+    "[ -d $c ] && [ -w $c ] && { d=$c; break; }; done; "
+    "b=0; [ \"$(echo QUJD | base64 -d 2>/dev/null)\" = ABC ] && b=1; "
+    "g=0; [ \"$(echo H4sIAAAAAAAAA3N0cgYAg5cNOwMAAAA= | base64 -d 2>/dev/null "
+    "| gzip -dc 2>/dev/null)\" = ABC ] && g=1; "
+    "s=0; set -- $(printf ABC | sha256sum 2>/dev/null); "
+    "[ \"$1\" = b5d4045c3f466fa91fe2cc6abe79232a1a57cdf104f7a26e716e0a1e2789df78 ] "
+    "&& s=1; t=0; stty -g >/dev/null 2>&1 && t=1; "
+    "echo \"LL\"\"P|$a|$d|$v|$b|$g|$s|$t|$x|\"";
+
+static int
+run_probe(struct attach *a, struct probe *p)
+{
+	char out[1024], *s = out, flag[8];
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	msg_verbose("attach: probing the shell (architecture, a RAM "
+	    "directory, tools)");
+	if ((rc = attach_type(a, probe_cmd, false)) != 0)
+		return rc;
+	if ((rc = wait_line(a, "LLP|", out, sizeof(out),
+	    DEPLOY_PROBE_MS)) != 0) {
+		char shown[ATTACH_SHOW_MAX * 4 + 8];
+
+		attach_show(a, attach_screen(a), shown, sizeof(shown));
+		msg_error("attach --deploy: the shell did not answer the probe "
+		    "(is it a POSIX shell?); the console said \"%s\"", shown);
+		return EXIT_NOAGENT;
+	}
+	field(&s, p->arch, sizeof(p->arch));
+	field(&s, p->dir, sizeof(p->dir));
+	field(&s, p->version, sizeof(p->version));
+	field(&s, flag, sizeof(flag));
+	p->base64 = flag[0] == '1';
+	field(&s, flag, sizeof(flag));
+	p->gzip = flag[0] == '1';
+	field(&s, flag, sizeof(flag));
+	p->sha256sum = flag[0] == '1';
+	field(&s, flag, sizeof(flag));
+	p->stty = flag[0] == '1';
+	field(&s, p->noexec, sizeof(p->noexec));
+	msg_verbose("attach: the host: %s, RAM directory %s, lifelined %s, "
+	    "base64 %s, gzip %s, sha256sum %s, stty %s", p->arch[0] != '\0' ?
+	    p->arch : "?", p->dir[0] != '\0' ? p->dir : "none",
+	    p->version[0] != '\0' ? p->version : "none",
+	    p->base64 ? "yes" : "no", p->gzip ? "yes" : "no",
+	    p->sha256sum ? "yes" : "no", p->stty ? "yes" : "no");
+	return 0;
+}
+
+/* What the shell types the stage as: one string, cut into lines later. */
+struct typed {
+	char *text;
+	size_t len;
+	bool b64;		/* base64 lines (else printf escapes) */
+	bool gz;		/* of gzip data */
+};
+
+/* gzip (zlib, window 31) of p, or NULL. */
+static uint8_t *
+gzip_of(const uint8_t *p, size_t n, size_t *outlen)
+{
+	z_stream z;
+	uint8_t *out;
+	size_t cap = compressBound((uLong)n) + 64;
+
+	memset(&z, 0, sizeof(z));
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	if (deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (Bytef *)(uintptr_t)p;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+/*
+ * printf format escapes for p: letters as themselves, every other byte as
+ * octal (3 digits when a digit follows, so none is taken into the escape).
+ */
+static char *
+printf_escape(const uint8_t *p, size_t n, size_t *outlen)
+{
+	char *out = malloc(4 * n + 1), *o = out;
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			*o++ = (char)c;
+		else
+			o += sprintf(o, "\\%o", c);
+	}
+	*o = '\0';
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
+static int
+typed_make(const struct bundle *b, const struct probe *p, struct typed *t)
+{
+	uint8_t *gz = NULL;
+	const uint8_t *src = b->stage1;
+	size_t n = b->stage1_len;
+
+	memset(t, 0, sizeof(*t));
+	if (!p->base64) {
+		t->text = printf_escape(src, n, &t->len);
+		return t->text != NULL ? 0 : -1;
+	}
+	if (p->gzip && (gz = gzip_of(src, n, &n)) != NULL) {
+		src = gz;
+		t->gz = true;
+	}
+	t->b64 = true;
+	if ((t->text = malloc(4 * (n / 3 + 1) + 1)) != NULL)
+		t->len = (size_t)EVP_EncodeBlock((unsigned char *)t->text, src,
+		    (int)n);
+	free(gz);
+	return t->text != NULL ? 0 : -1;
+}
+
+/* Where the next line of at most max characters ends (escapes whole). */
+static size_t
+typed_cut(const struct typed *t, size_t off, size_t max)
+{
+	size_t end = off + max, k;
+
+	if (end >= t->len)
+		return t->len;
+	if (t->b64)
+		return off + max / 4 * 4;
+	/* Back to the start of an escape that would be split. */
+	for (k = end; k > off && end - k < 4; k--)
+		if (t->text[k] == '\\')
+			return k;
+	return end;
+}
+
+/*
+ * Type one line of the upload and have the shell judge it.  The index of
+ * the line the shell expects next (it took this one when that is one more
+ * than this line's), -1 when the line was killed before it counted, or
+ * -EXIT_* with the message printed.
+ */
+static int
+type_line(struct attach *a, const char *line)
+{
+	char got[32], *end;
+	size_t n = strlen(line);
+	uint64_t until;
+	long next;
+	int rc;
+
+	attach_clear(a);
+	if (attach_write(a, line, n) != 0)
+		return -EXIT_CONNECT;
+	/* The echo shows what the tty took; wait for all of it. */
+	until = ll_now_ms() + 3000 + n * 2;
+	while (ll_now_ms() < until && strstr(a->text, line) == NULL) {
+		if (attach_read(a, 20) != 0)
+			return -EXIT_CONNECT;
+		if (conn_interrupted)
+			return -EXIT_NOAGENT;
+	}
+	if (strstr(a->text, line) == NULL) {
+		/* Kill the line (^U) and let the console settle. */
+		if (attach_write(a, "\025", 1) != 0)
+			return -EXIT_CONNECT;
+		attach_read(a, 200);
+		return -1;
+	}
+	attach_clear(a);
+	if (attach_write(a, "\r", 1) != 0)
+		return -EXIT_CONNECT;
+	until = ll_now_ms() + DEPLOY_ACK_MS;
+	while ((rc = wait_line(a, "LLK", got, sizeof(got), 0)) != 0 &&
+	    (rc = wait_line(a, "LLB", got, sizeof(got), 0)) != 0) {
+		if (ll_now_ms() >= until || conn_interrupted)
+			return -1;
+		if (attach_read(a, 20) != 0)
+			return -EXIT_CONNECT;
+	}
+	next = strtol(got, &end, 10);
+	return *end == '\0' && next >= 0 && next < 1000000 ? (int)next : -1;
+}
+
+/* Type the stage into the shell.  0 or EXIT_*. */
+static int
+upload_stage(struct attach *a, const struct bundle *b,
+    const struct probe *p, char *file, size_t filelen)
+{
+	char cmd[2048], sha[LL_DIGEST_HEX_LEN + 1], line[DEPLOY_LINE_MAX + 64],
+	    out[256], check[160] = "";
+	const char *store, *decode;
+	struct typed t;
+	size_t off = 0, cut, max = DEPLOY_LINE_MAX;
+	unsigned seq = 0, tries = 0, retyped = 0;
+	uint64_t start = ll_now_ms();
+	int rc, next;
+
+	if (typed_make(b, p, &t) != 0) {
+		msg_error("attach --deploy: out of memory");
+		return EXIT_FAILED;
+	}
+	sha256_hex(b->stage1, b->stage1_len, sha);
+	snprintf(file, filelen, "%s/.lifeline-stage1.%u", strcmp(p->dir, "/") ==
+	    0 ? "" : p->dir, (unsigned)getpid());
+	/*
+	 * The loop takes "SEQ LEN DATA" lines; E ends it.  Then the stage is
+	 * decoded, checked (sha256sum where there is one) and run.
+	 */
+	if (t.b64) {
+		store = "echo \"$l\" >>$F.in";
+		decode = t.gz ? "base64 -d <$F.in | gzip -dc >$F; rm -f $F.in; " :
+		    "base64 -d <$F.in >$F; rm -f $F.in; ";
+	} else {
+		store = "printf \"$l\" >>$F";
+		decode = "";
+	}
+	if (p->sha256sum)
+		snprintf(check, sizeof(check), "set -- $(sha256sum $F); "
+		    "[ \"$1\" = %s ] || { rm -f $F; echo LL\"\"S; }; ", sha);
+	snprintf(cmd, sizeof(cmd), "%sF=%s; rm -f $F $F.in; i=0; "
+	    "while read -r n k l; do [ \"$n\" = E ] && break; "
+	    "if [ \"$n\" = $i ] && [ ${#l} = $k ]; then %s && i=$((i+1)) && "
+	    "echo LL\"\"K$i; else echo LL\"\"B$i; fi; done; %s%s"
+	    "if [ -s $F ]; then chmod 700 $F; $F %s; else echo LL\"\"E; fi; "
+	    "rm -f $F", p->stty ? "stty -isig -ixon -iexten 2>/dev/null; " : "",
+	    file, store, decode, check, p->dir);
+	msg_verbose("attach: typing the first stage (%zu bytes as %zu "
+	    "characters of %s) into %s", b->stage1_len, t.len, t.b64 ?
+	    (t.gz ? "gzip+base64" : "base64") : "printf escapes", file);
+	if ((rc = attach_type(a, cmd, false)) != 0)
+		goto out;
+	attach_read(a, 300);
+	while (off < t.len) {
+		cut = typed_cut(&t, off, max);
+		snprintf(line, sizeof(line), "%u %zu %.*s", seq, cut - off,
+		    (int)(cut - off), t.text + off);
+		next = type_line(a, line);
+		if (next < -1) {
+			rc = -next;
+			goto out;
+		}
+		if (next == (int)seq + 1) {
+			off = cut;
+			seq++;
+			tries = 0;
+			if (max < DEPLOY_LINE_MAX)
+				max += 32;
+			continue;
+		}
+		if (next >= 0 && next != (int)seq) {
+			msg_error("attach --deploy: the shell is at line %d of "
+			    "the first stage, lifeline at %u", next, seq);
+			rc = EXIT_CONNECT;
+			goto out;
+		}
+		retyped++;
+		if (++tries > DEPLOY_TRIES) {
+			attach_show(a, a->text, out, sizeof(out));
+			msg_error("attach --deploy: the console garbles every "
+			    "try of line %u of the first stage (it said "
+			    "\"%s\")", seq, out);
+			rc = EXIT_CONNECT;
+			goto out;
+		}
+		/* A noisy line: shorter lines are likelier to pass. */
+		if (max / 2 >= DEPLOY_LINE_MIN)
+			max /= 2;
+	}
+	attach_clear(a);
+	if ((rc = attach_write(a, "E\r", 2)) != 0)
+		goto out;
+	msg_verbose("attach: first stage typed in %.1f s (%u lines, %u typed "
+	    "again)", (double)(ll_now_ms() - start) / 1000.0, seq, retyped);
+	rc = 0;
+out:
+	free(t.text);
+	return rc;
+}
+
+static ssize_t
+pump_read(void *ctx, void *p, size_t n)
+{
+	ssize_t r = ll_transport_read(ctx, p, n);
+
+	return r == LL_ERR_CLOSED ? 0 : r;
+}
+
+static ssize_t
+pump_write(void *ctx, const void *p, size_t n)
+{
+	return ll_transport_write(ctx, p, n);
+}
+
+/* Console text that came between frames, kept for an error message. */
+static void
+keep_console(struct attach *a, struct ll_link *l)
+{
+	char text[512];
+	size_t n;
+
+	while ((n = ll_link_console(l, text, sizeof(text))) > 0) {
+		a->len = 0;
+		a->text[0] = '\0';
+		snprintf(a->said, sizeof(a->said), "%.*s", (int)n, text);
+	}
+}
+
+/*
+ * Send the agent archive to the stage over the link.  0 or EXIT_*.
+ */
+static int
+send_agent(struct attach *a, const struct bundle *b, const char *key)
+{
+	struct ll_link_config cfg;
+	struct ll_link_pump pump;
+	struct ll_link *l;
+	char hdr[DEPLOY_KEY_MAX + 512], reply[600], shown[600];
+	size_t hlen, sent = 0, rlen = 0;
+	uint64_t start = ll_now_ms(), up = 0;
+	bool ready = false, done = false;
+	ssize_t w;
+	int rc = EXIT_NOAGENT, prc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.is_agent = false;
+	cfg.encoding = (enum ll_encoding)client_opts.encoding;
+	while (cfg.epoch == 0)
+		if (getrandom(&cfg.epoch, sizeof(cfg.epoch), 0) !=
+		    sizeof(cfg.epoch))
+			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
+	cfg.connect_ms = DEPLOY_LINK_MS;
+	cfg.line_rate = client_opts.baud != 0 ? client_opts.baud / 10 :
+	    ll_transport_line_rate(a->t);
+	if ((l = ll_link_new(&cfg, ll_now_ms())) == NULL) {
+		msg_error("attach --deploy: out of memory");
+		return EXIT_FAILED;
+	}
+	memset(&pump, 0, sizeof(pump));
+	pump.link = l;
+	pump.rfd = a->t->rfd;
+	pump.wfd = a->t->wfd;
+	pump.read = pump_read;
+	pump.write = pump_write;
+	pump.ctx = a->t;
+	pump.rate = cfg.line_rate;
+	ll_link_pump_init(&pump);
+	hlen = (size_t)snprintf(hdr, sizeof(hdr), "LLDEPLOY 1\nsize %zu\n"
+	    "unpacked %zu\nsha256 %s\nkey %s\n\n", b->agent_len, b->unpacked,
+	    b->agent_sha, key);
+	a->said[0] = '\0';
+	for (;;) {
+		if ((prc = ll_link_pump_run(&pump, 100)) != 0) {
+			msg_error("attach --deploy: %s: %s", a->t->spec,
+			    a->t->err[0] != '\0' ? a->t->err : ll_strerror(prc));
+			rc = EXIT_LOST;
+			break;
+		}
+		keep_console(a, l);
+		if (conn_interrupted) {
+			msg_error("attach --deploy: interrupted");
+			break;
+		}
+		if (ll_link_state(l) == LL_LINK_DEAD) {
+			attach_show(a, a->said, shown, sizeof(shown));
+			if (up == 0)
+				msg_error("attach --deploy: the first stage did "
+				    "not answer within %d s; the console said "
+				    "\"%s\"", DEPLOY_LINK_MS / 1000, shown);
+			else
+				msg_error("attach --deploy: the link to the "
+				    "first stage was lost after %zu of %zu "
+				    "bytes (%s)", sent > hlen ? sent - hlen :
+				    0, b->agent_len,
+				    ll_strerror(ll_link_error(l)));
+			rc = up == 0 ? EXIT_NOAGENT : EXIT_LOST;
+			break;
+		}
+		if (ll_link_state(l) != LL_LINK_UP)
+			continue;
+		if (up == 0) {
+			up = ll_now_ms();
+			msg_verbose("attach: the first stage answers (%.1f s); "
+			    "sending the agent (%zu bytes)",
+			    (double)(up - start) / 1000.0, b->agent_len);
+		}
+		if (sent < hlen) {
+			w = ll_link_write(l, 0, hdr + sent, hlen - sent);
+			if (w > 0)
+				sent += (size_t)w;
+		} else if (ready && sent < hlen + b->agent_len) {
+			w = ll_link_write(l, 0, b->agent + (sent - hlen),
+			    hlen + b->agent_len - sent);
+			if (w > 0)
+				sent += (size_t)w;
+		}
+		while (rlen + 1 < sizeof(reply) && (w = ll_link_read(l, 0,
+		    reply + rlen, sizeof(reply) - 1 - rlen)) > 0)
+			rlen += (size_t)w;
+		reply[rlen] = '\0';
+		if (!ready && strncmp(reply, "READY\n", 6) == 0) {
+			ready = true;
+			memmove(reply, reply + 6, rlen - 6 + 1);
+			rlen -= 6;
+		}
+		if (strncmp(reply, "ERROR ", 6) == 0 && strchr(reply, '\n')) {
+			*strchr(reply, '\n') = '\0';
+			msg_error("attach --deploy: the rescue host refused the "
+			    "agent: %s", reply + 6);
+			rc = EXIT_FAILED;
+			break;
+		}
+		if (strncmp(reply, "OK ", 3) == 0 && strchr(reply, '\n')) {
+			*strchr(reply, '\n') = '\0';
+			msg_verbose("attach: the agent is in %s (%zu bytes in "
+			    "%.1f s)", reply + 3, b->agent_len,
+			    (double)(ll_now_ms() - up) / 1000.0);
+			done = true;
+			rc = 0;
+			break;
+		}
+		if (rlen + 1 >= sizeof(reply)) {
+			msg_error("attach --deploy: the first stage says too "
+			    "much");
+			rc = EXIT_FAILED;
+			break;
+		}
+	}
+	/* The stage closes the link and runs the agent. */
+	if (done) {
+		uint64_t end = ll_now_ms() + 3000;
+
+		while (ll_link_state(l) != LL_LINK_DEAD && ll_now_ms() < end &&
+		    ll_link_pump_run(&pump, 50) == 0)
+			keep_console(a, l);
+	}
+	ll_link_pump_cleanup(&pump);
+	ll_link_free(l);
+	return rc;
+}
+
+/* The agent's host key, as lifelined prints it on start.  0 or EXIT_*. */
+static int
+read_host_key(struct attach *a, char *fp, size_t len)
+{
+	static const char tag[] = "SSH host key SHA256:";
+	uint64_t end = ll_now_ms() + DEPLOY_KEY_MS;
+	char shown[600];
+	const char *p;
+	size_t n;
+	int rc;
+
+	attach_clear(a);
+	for (;;) {
+		if ((p = strstr(a->text, tag)) != NULL) {
+			p += strlen(tag);
+			n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+			    "opqrstuvwxyz0123456789+/");
+			if (n == 43 && p[n] != '\0') {
+				snprintf(fp, len, "SHA256:%.*s", (int)n, p);
+				return 0;
+			}
+			if (p[n] != '\0') {
+				attach_show(a, a->text, shown, sizeof(shown));
+				msg_error("attach --deploy: the agent's host "
+				    "key arrived damaged (\"%s\"): run attach "
+				    "again", shown);
+				return EXIT_CONNECT;
+			}
+		}
+		if (ll_now_ms() >= end || conn_interrupted) {
+			attach_show(a, a->text, shown, sizeof(shown));
+			msg_error("attach --deploy: the agent did not show its "
+			    "host key within %d s; the console said \"%s\"",
+			    DEPLOY_KEY_MS / 1000, shown);
+			return EXIT_NOAGENT;
+		}
+		if ((rc = attach_read(a, 50)) != 0)
+			return EXIT_CONNECT;
+	}
+}
+
+int
+deploy_at_prompt(struct attach *a)
+{
+	static char pin[LL_SSH_FP_MAX];
+	struct probe p;
+	struct bundle b;
+	char path[4096], key[DEPLOY_KEY_MAX], err[1024], file[600],
+	    said[600];
+	uint64_t start = ll_now_ms();
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	if ((rc = run_probe(a, &p)) != 0)
+		return rc;
+	if (strcmp(p.version, PACKAGE_VERSION) == 0) {
+		msg_verbose("attach: lifelined %s is installed: starting it",
+		    p.version);
+		return DEPLOY_INSTALLED;
+	}
+	if (p.version[0] != '\0')
+		msg_verbose("attach: lifelined %s is installed, this is %s: "
+		    "leaving it alone and deploying ours", p.version,
+		    PACKAGE_VERSION);
+	if (p.arch[0] == '\0') {
+		msg_error("attach --deploy: the shell could not say its "
+		    "architecture (uname -m)");
+		return EXIT_FAILED;
+	}
+	if (p.dir[0] == '\0') {
+		msg_error("attach --deploy: no RAM-backed directory that allows "
+		    "programs to run (looked for tmpfs or ramfs at /run, "
+		    "/dev/shm, /tmp, and an initramfs root%s%s); nothing was "
+		    "written", p.noexec[0] != '\0' ? "; mounted noexec:" : "",
+		    p.noexec);
+		return EXIT_FAILED;
+	}
+	bundle_path(a, p.arch, path, sizeof(path));
+	if ((rc = bundle_load(path, p.arch, &b)) != 0)
+		goto out;
+	if (ll_ssh_client_pubkey(client_opts.identity, key, sizeof(key), err,
+	    sizeof(err)) != 0) {
+		msg_error("attach --deploy: %s", err);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = upload_stage(a, &b, &p, file, sizeof(file))) != 0)
+		goto out;
+	if ((rc = send_agent(a, &b, key)) != 0) {
+		/* What the shell said after the stage, if it ended there. */
+		attach_read(a, 500);
+		attach_show(a, a->text, said, sizeof(said));
+		if (said[0] != '\0')
+			msg_error("attach --deploy: the console said \"%s\"",
+			    said);
+		goto out;
+	}
+	if ((rc = read_host_key(a, pin, sizeof(pin))) != 0)
+		goto out;
+	client_opts.host_key_fingerprint = pin;
+	if (ll_ssh_known_hosts_set(conn_known_hosts(), client_opts.via, pin,
+	    err, sizeof(err)) != 0)
+		msg_warn("attach --deploy: %s (this session goes on with the "
+		    "key pinned)", err);
+	msg_verbose("attach: deployed in %.1f s; the agent's host key %s is "
+	    "filed for %s", (double)(ll_now_ms() - start) / 1000.0, pin,
+	    client_opts.via);
+	rc = 0;
+out:
+	free(b.data);
+	return rc;
+}
