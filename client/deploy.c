@@ -59,6 +59,7 @@
 #define DEPLOY_LINE_MIN		96
 #define DEPLOY_TRIES		12	/* for one line */
 #define DEPLOY_ACK_MS		10000
+#define DEPLOY_QUIET_MS		60	/* the echo has ended */
 #define DEPLOY_LINK_MS		30000	/* for the stage's link to come up */
 #define DEPLOY_KEY_MS		30000	/* for the agent's host key line */
 #define DEPLOY_KEY_MAX		8192
@@ -390,6 +391,50 @@ typed_cut(const struct typed *t, size_t off, size_t max)
 	return end;
 }
 
+/* Until the console has said nothing for ms.  0 or LL_ERR_*. */
+static int
+wait_quiet(struct attach *a, int ms)
+{
+	uint64_t since = ll_now_ms();
+	size_t len = a->len;
+	int rc;
+
+	while (ll_now_ms() < since + (uint64_t)ms) {
+		if ((rc = attach_read(a, 10)) != 0)
+			return rc;
+		if (a->len != len) {
+			len = a->len;
+			since = ll_now_ms();
+		}
+	}
+	return 0;
+}
+
+/*
+ * Wait for the echo of line: until the console's text holds it, or holds
+ * as much as it and then stays quiet (a kernel message or a noise byte in
+ * the middle), or a deadline.  0, or -EXIT_* with the message printed.
+ */
+static int
+wait_echo(struct attach *a, const char *line)
+{
+	size_t n = strlen(line), len = 0;
+	uint64_t until = ll_now_ms() + 1000 + n * 2, quiet = 0;
+
+	while (ll_now_ms() < until && strstr(a->text, line) == NULL) {
+		if (attach_read(a, 10) != 0)
+			return -EXIT_CONNECT;
+		if (conn_interrupted)
+			return -EXIT_NOAGENT;
+		if (a->len != len) {
+			len = a->len;
+			quiet = ll_now_ms();
+		} else if (len >= n && ll_now_ms() > quiet + DEPLOY_QUIET_MS)
+			break;
+	}
+	return 0;
+}
+
 /*
  * Type one line of the upload and have the shell judge it.  The index of
  * the line the shell expects next (it took this one when that is one more
@@ -408,20 +453,13 @@ type_line(struct attach *a, const char *line)
 	attach_clear(a);
 	if (attach_write(a, line, n) != 0)
 		return -EXIT_CONNECT;
-	/* The echo shows what the tty took; wait for all of it. */
-	until = ll_now_ms() + 3000 + n * 2;
-	while (ll_now_ms() < until && strstr(a->text, line) == NULL) {
-		if (attach_read(a, 20) != 0)
-			return -EXIT_CONNECT;
-		if (conn_interrupted)
-			return -EXIT_NOAGENT;
-	}
+	if ((rc = wait_echo(a, line)) != 0)
+		return rc;
 	if (strstr(a->text, line) == NULL) {
-		/* Kill the line (^U) and let the console settle. */
+		/* Kill the line (^U), and retype once the console is quiet. */
 		if (attach_write(a, "\025", 1) != 0)
 			return -EXIT_CONNECT;
-		attach_read(a, 200);
-		return -1;
+		return wait_quiet(a, DEPLOY_QUIET_MS) != 0 ? -EXIT_CONNECT : -1;
 	}
 	attach_clear(a);
 	if (attach_write(a, "\r", 1) != 0)
@@ -475,8 +513,8 @@ upload_stage(struct attach *a, const struct bundle *b,
 		snprintf(check, sizeof(check), "set -- $(sha256sum $F); "
 		    "[ \"$1\" = %s ] || { rm -f $F; echo LL\"\"S; }; ", sha);
 	snprintf(cmd, sizeof(cmd), "%sF=%s; rm -f $F $F.in; i=0; "
-	    "while read -r n k l; do [ \"$n\" = E ] && break; "
-	    "if [ \"$n\" = $i ] && [ ${#l} = $k ]; then %s && i=$((i+1)) && "
+	    "echo LL\"\"R; while read -r n k l; do [ \"$n\" = E ] && { echo LL\"\"D; break; }; "
+	    "if [ \"$n\" = $i ] && [ \"${#l}\" = \"$k\" ]; then %s && i=$((i+1)) && "
 	    "echo LL\"\"K$i; else echo LL\"\"B$i; fi; done; %s%s"
 	    "if [ -s $F ]; then chmod 700 $F; $F %s; else echo LL\"\"E; fi; "
 	    "rm -f $F", p->stty ? "stty -isig -ixon -iexten 2>/dev/null; " : "",
@@ -484,9 +522,16 @@ upload_stage(struct attach *a, const struct bundle *b,
 	msg_verbose("attach: typing the first stage (%zu bytes as %zu "
 	    "characters of %s) into %s", b->stage1_len, t.len, t.b64 ?
 	    (t.gz ? "gzip+base64" : "base64") : "printf escapes", file);
+	/* Type nothing more before the loop runs (the tty is cooked again). */
 	if ((rc = attach_type(a, cmd, false)) != 0)
 		goto out;
-	attach_read(a, 300);
+	if (wait_line(a, "LLR", out, sizeof(out), DEPLOY_PROBE_MS) != 0) {
+		attach_show(a, attach_screen(a), out, sizeof(out));
+		msg_error("attach --deploy: the shell did not start the upload "
+		    "loop; the console said \"%s\"", out);
+		rc = EXIT_NOAGENT;
+		goto out;
+	}
 	while (off < t.len) {
 		cut = typed_cut(&t, off, max);
 		snprintf(line, sizeof(line), "%u %zu %.*s", seq, cut - off,
@@ -523,9 +568,30 @@ upload_stage(struct attach *a, const struct bundle *b,
 		if (max / 2 >= DEPLOY_LINE_MIN)
 			max /= 2;
 	}
-	attach_clear(a);
-	if ((rc = attach_write(a, "E\r", 2)) != 0)
-		goto out;
+	/* The end, typed like a line: the loop answers LLD. */
+	for (tries = 0;; tries++) {
+		if (tries > DEPLOY_TRIES) {
+			msg_error("attach --deploy: the shell does not take the "
+			    "end of the first stage");
+			rc = EXIT_CONNECT;
+			goto out;
+		}
+		attach_clear(a);
+		if ((rc = attach_write(a, "E", 1)) != 0 ||
+		    (rc = -wait_echo(a, "E")) != 0)
+			goto out;
+		if (strcmp(a->text, "E") != 0) {
+			if ((rc = attach_write(a, "\025", 1)) != 0)
+				goto out;
+			wait_quiet(a, DEPLOY_QUIET_MS);
+			continue;
+		}
+		attach_clear(a);
+		if ((rc = attach_write(a, "\r", 1)) != 0)
+			goto out;
+		if (wait_line(a, "LLD", out, sizeof(out), DEPLOY_ACK_MS) == 0)
+			break;
+	}
 	msg_verbose("attach: first stage typed in %.1f s (%u lines, %u typed "
 	    "again)", (double)(ll_now_ms() - start) / 1000.0, seq, retyped);
 	rc = 0;
@@ -548,18 +614,46 @@ pump_write(void *ctx, const void *p, size_t n)
 	return ll_transport_write(ctx, p, n);
 }
 
-/* Console text that came between frames, kept for an error message. */
-static void
+/*
+ * Console text that came between frames: the newest of it kept for an
+ * error message.  An EXIT_* code when it says the stage will not run (the
+ * shell's check of it failed, or it said why it stopped), else 0.
+ */
+static int
 keep_console(struct attach *a, struct ll_link *l)
 {
-	char text[512];
-	size_t n;
+	char text[512], *p;
+	size_t n, have, keep = sizeof(a->said) - 1;
 
 	while ((n = ll_link_console(l, text, sizeof(text))) > 0) {
-		a->len = 0;
-		a->text[0] = '\0';
-		snprintf(a->said, sizeof(a->said), "%.*s", (int)n, text);
+		have = strlen(a->said);
+		if (n > keep)
+			n = keep;
+		if (have + n > keep) {
+			memmove(a->said, a->said + (have + n - keep), keep - n);
+			have = keep - n;
+		}
+		memcpy(a->said + have, text, n);
+		a->said[have + n] = '\0';
 	}
+	if (strstr(a->said, "\nLLS") != NULL) {
+		msg_error("attach --deploy: the first stage arrived damaged (its "
+		    "SHA-256 on the rescue host differs); nothing was run");
+		return EXIT_CONNECT;
+	}
+	if (strstr(a->said, "\nLLE") != NULL) {
+		msg_error("attach --deploy: the rescue host's shell could not "
+		    "decode the first stage; nothing was run");
+		return EXIT_CONNECT;
+	}
+	if ((p = strstr(a->said, "lifeline-stage1: ")) != NULL &&
+	    strchr(p, '\n') != NULL) {
+		*strchr(p, '\n') = '\0';
+		p[strcspn(p, "\r")] = '\0';
+		msg_error("attach --deploy: %s", p);
+		return EXIT_FAILED;
+	}
+	return 0;
 }
 
 /*
@@ -612,7 +706,9 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 			rc = EXIT_LOST;
 			break;
 		}
-		keep_console(a, l);
+		if ((rc = keep_console(a, l)) != 0)
+			break;
+		rc = EXIT_NOAGENT;
 		if (conn_interrupted) {
 			msg_error("attach --deploy: interrupted");
 			break;
@@ -688,7 +784,7 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 
 		while (ll_link_state(l) != LL_LINK_DEAD && ll_now_ms() < end &&
 		    ll_link_pump_run(&pump, 50) == 0)
-			keep_console(a, l);
+			;
 	}
 	ll_link_pump_cleanup(&pump);
 	ll_link_free(l);
