@@ -50,6 +50,7 @@
 #define STAGE_HEADER_MAX	4096
 #define STAGE_KEY_MAX		8192
 #define STAGE_WAIT_MS		60000	/* for the client's link to come up */
+#define STAGE_SILENT_MS		15000	/* then a client that says nothing is gone */
 #define STAGE_DECODER_MEM	(64u << 20)	/* liblzma's memory limit */
 #define STAGE_SPARE		(1u << 20)	/* left free in DIR */
 
@@ -368,6 +369,9 @@ static int
 receive(struct stage *s, const char *dir)
 {
 	uint64_t start = ll_link_pump_now();
+	uint64_t heard = 0, heard_at = start;
+	uint32_t session = 0;	/* the client's, once up */
+	struct ll_link_stats st;
 	bool ready = false;
 	char *blank;
 	ssize_t r;
@@ -379,12 +383,25 @@ receive(struct stage *s, const char *dir)
 		if (ll_link_state(s->link) == LL_LINK_DEAD)
 			return fail(s, "the link ended: %s",
 			    ll_strerror(ll_link_error(s->link)));
+		if (session != 0 && (ll_link_state(s->link) != LL_LINK_UP ||
+		    ll_link_session(s->link) != session))
+			return fail(s, "the client went away (or another one "
+			    "took over) before the agent had arrived");
 		if (ll_link_state(s->link) != LL_LINK_UP) {
 			if (ll_link_pump_now() > start + STAGE_WAIT_MS)
 				return fail(s, "no client link within %d s",
 				    STAGE_WAIT_MS / 1000);
 			continue;
 		}
+		session = ll_link_session(s->link);
+		/* An agent link keeps a silent client's session: not here. */
+		ll_link_stats(s->link, &st);
+		if (st.bytes_received != heard) {
+			heard = st.bytes_received;
+			heard_at = ll_link_pump_now();
+		} else if (ll_link_pump_now() > heard_at + STAGE_SILENT_MS)
+			return fail(s, "the client has been silent for %d s",
+			    STAGE_SILENT_MS / 1000);
 		if (!ready) {
 			r = ll_link_read(s->link, 0, s->hdr + s->hdrlen,
 			    STAGE_HEADER_MAX - s->hdrlen);
