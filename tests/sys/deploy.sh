@@ -23,33 +23,18 @@ plan 28
 ssh-keygen -q -t ed25519 -N '' -C operator -f "$T/key" || exit 1
 ssh-keygen -q -t ed25519 -N '' -C other -f "$T/other" || exit 1
 
-# rescue_host NAME [RUN_OPTS]: busybox sh -i on a pty whose other side is
-# $T/NAME (a link emulator side, or a socat pty), in a new mount namespace
-# with a tmpfs on /run (mount options RUN_OPTS, default size=64m) and no
-# lifelined on PATH.  Its /run is seen from here through /proc/PID/root.
+# rescue_host NAME [RUN_OPTS]: tests/rescue-shell.sh (RUN_OPTS with + for
+# commas) on a pty whose other
+# side is $T/NAME (a link emulator side, or a new socat pty); HOSTPID is its
+# shell
 rescue_host() {
-	name=$1; opts=${2:-size=64m}
-	cat >"$T/host-$name.sh" <<EOF
-#!/bin/sh
-exec unshare --mount --propagation private sh -c '
-	echo \$\$ >"$T/host-$name.pid"
-	mount -t tmpfs -o $opts tmpfs /run || exit 1
-	for d in /dev/shm /tmp; do
-		case "$opts" in *noexec*) mount -t tmpfs -o noexec tmpfs \$d ;; esac
-	done
-	cd / && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PS1="# " \
-		busybox sh -i'
-EOF
-	chmod +x "$T/host-$name.sh"
+	name=$1
 	rm -f "$T/host-$name.pid"
+	shell="EXEC:$top_srcdir/tests/rescue-shell.sh $T/host-$name.pid ${2:-size=64m},pty,setsid,ctty,stderr"
 	if [ -e "$T/$name" ]; then
-		socat "$T/$name,raw,echo=0" \
-		    "EXEC:$T/host-$name.sh,pty,setsid,ctty,stderr" \
-		    2>>"$T/socat-$name.log" &
+		socat "$T/$name,raw,echo=0" "$shell" 2>>"$T/socat-$name.log" &
 	else
-		socat "pty,raw,echo=0,link=$T/$name" \
-		    "EXEC:$T/host-$name.sh,pty,setsid,ctty,stderr" \
-		    2>>"$T/socat-$name.log" &
+		socat "pty,raw,echo=0,link=$T/$name" "$shell" 2>>"$T/socat-$name.log" &
 	fi
 	PIDS="$PIDS $!"
 	for _ in $(seq 100); do
@@ -136,7 +121,7 @@ grep -q 'is damaged' "$T/err5" && [ "$rc" = 1 ] &&
 	ok "a damaged bundle is refused before anything is typed" ||
 	not_ok "damaged bundle refused: rc $rc, $(cat "$T/err5")"
 
-rescue_host noexec size=64m,noexec
+rescue_host noexec size=64m+noexec
 dep 6 noexec
 is "every tmpfs mounted noexec: refused (exit 1)" "$rc" 1
 grep -q 'no RAM-backed directory.*mounted noexec: */run /dev/shm /tmp' "$T/err6" &&
