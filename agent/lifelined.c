@@ -570,6 +570,15 @@ main(int argc, char **argv)
 	} else if (agent_opts.stdio) {
 		const char *tty = ttyname(0);
 
+		/*
+		 * Whoever reads this console (attach --deploy) pins the host
+		 * key from it.  The line may be noisy: three copies, each
+		 * with the key itself, so a reader can check one.
+		 */
+		if (!agent_opts.insecure && ssh_server_host_key_text()[0] != '\0')
+			for (int i = 0; i < 3; i++)
+				fprintf(stderr, "lifelined: host key for this "
+				    "console: %s\r\n", ssh_server_host_key_text());
 		/* From now on stderr may be the link itself. */
 		log_stderr(false);
 		if (agent_open_device("stdio", tty != NULL ? tty : "stdio",

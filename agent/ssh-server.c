@@ -75,6 +75,8 @@ struct ssh_serving {
 
 static ssh_bind server_bind;
 static char server_fp[LL_SSH_FP_MAX];
+/* "SHA256:... TYPE BASE64": the fingerprint with the key it names */
+static char server_key_text[LL_SSH_FP_MAX + 640];
 
 /* Engine threads still running, so that shutdown can wait for them. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -241,6 +243,15 @@ ssh_server_init(char *err, size_t errlen)
 		return -1;
 	}
 	ll_ssh_fingerprint(key, server_fp, sizeof(server_fp));
+	{
+		char *b64 = NULL;
+
+		if (ssh_pki_export_pubkey_base64(key, &b64) == SSH_OK)
+			snprintf(server_key_text, sizeof(server_key_text),
+			    "%s %s %s", server_fp,
+			    ssh_key_type_to_char(ssh_key_type(key)), b64);
+		ssh_string_free_char(b64);
+	}
 	ssh_key_free(key);
 	if ((server_bind = ssh_bind_new()) == NULL ||
 	    ssh_bind_options_set(server_bind, SSH_BIND_OPTIONS_HOSTKEY,
@@ -253,6 +264,12 @@ ssh_server_init(char *err, size_t errlen)
 	}
 	log_info("SSH host key %s (%s)", server_fp, path);
 	return 0;
+}
+
+const char *
+ssh_server_host_key_text(void)
+{
+	return server_key_text;
 }
 
 void

@@ -24,6 +24,12 @@ struct ssh_serving;
  * key file that others can read is refused.  0, or -1 with err.
  */
 int ssh_server_init(char *err, size_t errlen);
+/*
+ * The host key as "SHA256:FINGERPRINT TYPE BASE64" (empty before
+ * ssh_server_init): printed on a console, a reader can check that the
+ * fingerprint and the key it names agree, so noise cannot pass unseen.
+ */
+const char *ssh_server_host_key_text(void);
 void ssh_server_shutdown(void);
 
 /*

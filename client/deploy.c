@@ -791,34 +791,43 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 	return rc;
 }
 
-/* The agent's host key, as lifelined prints it on start.  0 or EXIT_*. */
+/*
+ * The agent's host key, as lifelined prints it on a console when it starts:
+ * three copies of "host key for this console: SHA256:FP TYPE BASE64".  The
+ * first copy whose fingerprint and key agree is taken; noise that damaged
+ * a copy cannot make them agree.  0 or EXIT_*.
+ */
 static int
 read_host_key(struct attach *a, char *fp, size_t len)
 {
-	static const char tag[] = "SSH host key SHA256:";
+	static const char tag[] = "host key for this console: ";
 	uint64_t end = ll_now_ms() + DEPLOY_KEY_MS;
-	char shown[600];
-	const char *p;
-	size_t n;
-	int rc;
+	char shown[600], f[LL_SSH_FP_MAX], type[64], b64[600];
+	const char *p, *nl;
+	int rc, copies;
 
 	attach_clear(a);
 	for (;;) {
-		if ((p = strstr(a->text, tag)) != NULL) {
+		copies = 0;
+		for (p = a->text; (p = strstr(p, tag)) != NULL; p = nl) {
 			p += strlen(tag);
-			n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-			    "opqrstuvwxyz0123456789+/");
-			if (n == 43 && p[n] != '\0') {
-				snprintf(fp, len, "SHA256:%.*s", (int)n, p);
+			if ((nl = strchr(p, '\n')) == NULL)
+				break;
+			copies++;
+			if (sscanf(p, "%95s %63s %599s", f, type, b64) == 3 &&
+			    ll_ssh_key_text_check(f, type, b64) == 0) {
+				snprintf(fp, len, "%s", f);
 				return 0;
 			}
-			if (p[n] != '\0') {
-				attach_show(a, a->text, shown, sizeof(shown));
-				msg_error("attach --deploy: the agent's host "
-				    "key arrived damaged (\"%s\"): run attach "
-				    "again", shown);
-				return EXIT_CONNECT;
-			}
+		}
+		if (copies == 3) {
+			attach_show(a, a->text, shown, sizeof(shown));
+			msg_error("attach --deploy: every copy of the agent's "
+			    "host key arrived damaged (\"%s\"); it runs on the "
+			    "console, but its key cannot be pinned: rerun with "
+			    "--host-key-fingerprint after reading it there",
+			    shown);
+			return EXIT_CONNECT;
 		}
 		if (ll_now_ms() >= end || conn_interrupted) {
 			attach_show(a, a->text, shown, sizeof(shown));

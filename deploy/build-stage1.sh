@@ -10,23 +10,30 @@
 # xz decoding and SHA-256 need nothing glibc-specific).
 set -eu
 out=$1 src=$2 build=$3
-multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-libdir=/usr/lib/$multiarch
-command -v musl-gcc >/dev/null 2>&1 || {
+multiarch=$(gcc -print-multiarch 2>/dev/null)
+libdir=/usr/lib
+[ -n "$multiarch" ] && [ -f "/usr/lib/$multiarch/libz.a" ] && libdir=/usr/lib/$multiarch
+# musl-gcc on glibc systems; the compiler itself on a musl one (Alpine)
+if command -v musl-gcc >/dev/null 2>&1; then
+	mcc=musl-gcc
+elif ${CC:-cc} -dumpmachine 2>/dev/null | grep -q musl; then
+	mcc=${CC:-cc}
+else
 	echo "build-stage1: musl-gcc not found: install Debian package musl-tools" >&2
 	exit 1
-}
+fi
 inc=$build/deploy/musl-inc
 rm -rf "$inc"
 mkdir -p "$inc/openssl"
 for h in zlib.h zconf.h lzma.h lzma; do
 	ln -s "/usr/include/$h" "$inc/$h"
 done
-for h in /usr/include/openssl/* "/usr/include/$multiarch/openssl/"*; do
+for h in /usr/include/openssl/* ${multiarch:+"/usr/include/$multiarch/openssl/"*}; do
+	[ -e "$h" ] || continue
 	ln -sf "$h" "$inc/openssl/"
 done
 # -isystem: library headers, not ours, get no warnings
-musl-gcc -static -Os -s -o "$out" -std=gnu11 -Wall -Wno-cpp \
+$mcc -static -Os -s -o "$out" -std=gnu11 -Wall -Wno-cpp \
 	-isystem "$inc" -I"$build" -I"$src/proto" -DLL_STAGE1 \
 	"$src/deploy/stage1.c" "$src/proto/link-pump.c" "$src/proto/link.c" \
 	"$src/proto/arq.c" "$src/proto/frame.c" "$src/proto/buf.c" \

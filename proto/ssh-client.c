@@ -1124,3 +1124,18 @@ ll_ssh_known_hosts_set(const char *path, const char *label, const char *fp,
 	}
 	return 0;
 }
+
+int
+ll_ssh_key_text_check(const char *fp, const char *type, const char *b64)
+{
+	char got[LL_SSH_FP_MAX];
+	ssh_key key = NULL;
+	int rc = -1;
+
+	if (ssh_pki_import_pubkey_base64(b64, ssh_key_type_from_name(type),
+	    &key) == SSH_OK && ll_ssh_fingerprint(key, got, sizeof got) == 0 &&
+	    strcmp(got, fp) == 0)
+		rc = 0;
+	ssh_key_free(key);
+	return rc;
+}

@@ -85,6 +85,13 @@ int ll_ssh_known_hosts_set(const char *path, const char *label,
     const char *fp, char *err, size_t errlen);
 
 /*
+ * 0 when fp ("SHA256:...") is the fingerprint of the public key TYPE
+ * BASE64, else -1: a host key read off a noisy console is taken only when
+ * the two agree.
+ */
+int ll_ssh_key_text_check(const char *fp, const char *type, const char *b64);
+
+/*
  * Options for the ssh:// and lifeline+ssh:// transports (the client sets
  * them from its command line before opening --via).
  */

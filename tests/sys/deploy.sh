@@ -18,7 +18,7 @@
 need socat busybox unshare ssh-keygen
 BUNDLE=$(ls "$top_builddir"/deploy/lifeline-bundle-* 2>/dev/null | head -n 1)
 [ -n "$BUNDLE" ] || skip_all "no bundle: make bundle"
-plan 28
+plan 31
 
 ssh-keygen -q -t ed25519 -N '' -C operator -f "$T/key" || exit 1
 ssh-keygen -q -t ed25519 -N '' -C other -f "$T/other" || exit 1
@@ -58,12 +58,8 @@ dep() {
 
 # in_run PID: what is in the rescue host's /run (names, one line)
 in_run() { ls -A "/proc/$1/root/run" 2>/dev/null | tr '\n' ' '; }
-# agents_in PID: lifelined processes running from that host's /run
-agents_in() {
-	for p in $(pgrep -f 'lifeline\.[A-Za-z0-9]*/lifelined' 2>/dev/null); do
-		ls -l "/proc/$p/exe" 2>/dev/null
-	done | grep -c "/run/lifeline\." || true
-}
+# children PID: how many processes that shell runs (a stage, an agent)
+children() { pgrep -P "$1" | wc -l; }
 mkdir -p "$T/home"
 
 # --- a clean console --------------------------------------------------------
@@ -135,8 +131,8 @@ grep -q 'has [0-9]* KiB free; the agent needs' "$T/err7" &&
 	ok "and the error says how much room there is and is needed" ||
 	not_ok "says the room: $(cat "$T/err7")"
 sleep 0.5
-is "nothing is left in its /run and no agent runs there" \
-	"$(in_run "$HOSTPID")/$(agents_in)" "/1"
+is "nothing is left in its /run and nothing runs there" \
+	"$(in_run "$HOSTPID")/$(children "$HOSTPID")" "/0"
 
 # A cut in the middle of the agent's transfer, then a retry.
 rescue_host cut
@@ -155,10 +151,10 @@ wait "$cpid" 2>/dev/null
 # its SHA-256), and its own file was gone from the start.
 is "a deploy cut during the transfer leaves nothing in /run" "$(in_run "$HOSTPID")" ""
 for _ in $(seq 300); do
-	pgrep -f '\.lifeline-stage1\.' >/dev/null || break
+	pgrep -P "$HOSTPID" -f 'lifeline-stage1' >/dev/null || break
 	sleep 0.1
 done
-pgrep -f '\.lifeline-stage1\.' >/dev/null &&
+pgrep -P "$HOSTPID" -f 'lifeline-stage1' >/dev/null &&
 	not_ok "the first stage gives up on the dead link" ||
 	ok "the first stage gives up on the dead link"
 dep 9 cut -- info
@@ -179,3 +175,48 @@ is "attach --deploy over a noisy line (bit errors, kernel messages) exits 0" "$r
 is "and runs exec through the agent" "$(tail -n 1 "$T/out10")" noisy-42
 diag "$(grep -E 'typed in|agent is in|deployed in' "$T/err10" | sed 's/^lifeline: attach: //')"
 diag "emulator: $(tail -n 2 "$T/emu.log" | tr '\n' ' ')"
+
+# --- through an ssh:// console gateway --------------------------------------
+# OpenSSH's sshd on 127.0.0.1 as the console server: its ForceCommand joins
+# each session to the rescue host's pty, as the gateway test does.
+SSHD=/usr/sbin/sshd
+if [ ! -x "$SSHD" ]; then
+	for _ in 1 2 3; do ok "# SKIP no $SSHD (Debian package openssh-server)"; done
+	exit 0
+fi
+mkdir -p /run/sshd
+rescue_host gwcon
+PORT=$(free_port)
+ssh-keygen -q -t ed25519 -N '' -C gateway -f "$T/gw_hostkey"
+cp "$T/key.pub" "$T/gw_authorized_keys"
+printf '#!/bin/sh\nexec socat STDIO,rawer %s,rawer\n' "$T/gwcon" >"$T/gateway.sh"
+chmod +x "$T/gateway.sh"
+cat >"$T/sshd_config" <<SSHD_EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $T/gw_hostkey
+AuthorizedKeysFile $T/gw_authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile none
+PermitRootLogin prohibit-password
+ForceCommand $T/gateway.sh
+SSHD_EOF
+"$SSHD" -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do
+	grep -q "Server listening" "$T/sshd.log" && break
+	sleep 0.05
+done
+GW="ssh://$(id -un)@127.0.0.1:$PORT"
+HOME="$T/home" SSH_AUTH_SOCK= timeout 300 "$LIFELINE" -v --via "$GW" \
+	-i "$T/key" --known-hosts "$T/known_hosts" --accept-new-host-key \
+	attach --deploy --bundle "$BUNDLE" -- exec -- sh -c 'echo gw-$((40 + 2))' \
+	>"$T/out11" 2>"$T/err11"
+is "attach --deploy through an ssh:// gateway (OpenSSH sshd) exits 0" "$?" 0
+is "and runs exec through the deployed agent" "$(tail -n 1 "$T/out11")" gw-42
+HOME="$T/home" SSH_AUTH_SOCK= "$LIFELINE" --via "$GW" -i "$T/key" \
+	--known-hosts "$T/known_hosts" info >"$T/out12" 2>"$T/err12"
+is "a later plain session through the gateway needs no host key question" "$?" 0
