@@ -198,7 +198,9 @@ wait_line(struct attach *a, const char *tag, char *out, size_t len, int ms)
 
 	for (;;) {
 		for (p = a->text; (p = strstr(p, tag)) != NULL; p++) {
-			if (p != a->text && p[-1] != '\n')
+			/* At a line's start, or after the reader's prompt. */
+			if (p != a->text && p[-1] != '\n' && (p - a->text < 2 ||
+			    p[-2] != '#' || p[-1] != ' '))
 				continue;
 			if ((e = strchr(p, '\n')) == NULL)
 				break;
@@ -213,6 +215,115 @@ wait_line(struct attach *a, const char *tag, char *out, size_t len, int ms)
 		if ((rc = attach_read(a, 50)) != 0)
 			return rc;
 	}
+}
+
+/* Until the console has said nothing for ms.  0 or LL_ERR_*. */
+static int
+wait_quiet(struct attach *a, int ms)
+{
+	uint64_t since = ll_now_ms();
+	size_t len = a->len;
+	int rc;
+
+	while (ll_now_ms() < since + (uint64_t)ms) {
+		if ((rc = attach_read(a, 10)) != 0)
+			return rc;
+		if (a->len != len) {
+			len = a->len;
+			since = ll_now_ms();
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether the console's text shows line.  Newlines are skipped: a shell's
+ * line editor wraps a long line at its idea of the terminal's width.
+ */
+static bool
+echo_has(const struct attach *a, const char *line)
+{
+	char flat[ATTACH_TEXT_MAX + 1];
+	size_t i, n = 0;
+
+	for (i = 0; i < a->len; i++)
+		if (a->text[i] != '\n')
+			flat[n++] = a->text[i];
+	flat[n] = '\0';
+	return strstr(flat, line) != NULL;
+}
+
+/*
+ * Wait for the echo of line: until the console's text holds it, or holds
+ * as much as it and then stays quiet (a kernel message or a noise byte in
+ * the middle), or a deadline.  0, or -EXIT_* with the message printed.
+ */
+static int
+wait_echo(struct attach *a, const char *line)
+{
+	size_t n = strlen(line), len = 0;
+	uint64_t until = ll_now_ms() + 1000 + n * 2, quiet = 0;
+
+	while (ll_now_ms() < until && !echo_has(a, line)) {
+		if (attach_read(a, 10) != 0)
+			return -EXIT_CONNECT;
+		if (conn_interrupted)
+			return -EXIT_NOAGENT;
+		if (a->len != len) {
+			len = a->len;
+			quiet = ll_now_ms();
+		} else if (len >= n && ll_now_ms() > quiet + DEPLOY_QUIET_MS)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Type line without its CR and compare the echo: 0 when the echo shows all
+ * of it (the CR is the caller's), -1 when it does not (the line is then
+ * killed with ^U and the console quiet again), or -EXIT_* with the message
+ * printed.
+ */
+static int
+type_unsent(struct attach *a, const char *line)
+{
+	int rc;
+
+	attach_clear(a);
+	if (attach_write(a, line, strlen(line)) != 0)
+		return -EXIT_CONNECT;
+	if ((rc = wait_echo(a, line)) != 0)
+		return rc;
+	if (echo_has(a, line))
+		return 0;
+	if (attach_write(a, "\025", 1) != 0)
+		return -EXIT_CONNECT;
+	return wait_quiet(a, DEPLOY_QUIET_MS) != 0 ? -EXIT_CONNECT : -1;
+}
+
+/*
+ * A command for the shell: typed, checked against its echo (typed again
+ * when noise garbled it), then sent with its CR; the caller waits for what
+ * it prints.  0, or EXIT_* with the message printed.
+ */
+static int
+type_command(struct attach *a, const char *cmd, const char *what)
+{
+	char shown[ATTACH_SHOW_MAX * 4 + 8];
+	int rc, tries;
+
+	for (tries = 0; tries <= DEPLOY_TRIES; tries++) {
+		if ((rc = type_unsent(a, cmd)) < -1)
+			return -rc;
+		if (rc == 0) {
+			attach_clear(a);
+			return attach_write(a, "\r", 1) != 0 ? EXIT_CONNECT : 0;
+		}
+	}
+	attach_show(a, a->text, shown, sizeof(shown));
+	msg_error("attach --deploy: the console garbles every try of %s (it "
+	    "said \"%s\")", what, shown);
+	return EXIT_CONNECT;
 }
 
 /* "a|b|c": the next field, moved past. */
@@ -247,6 +358,38 @@ static const char probe_cmd[] =
     "&& s=1; t=0; stty -g >/dev/null 2>&1 && t=1; "
     "echo \"LL\"\"P|$a|$d|$v|$b|$g|$s|$t|$x|\"";
 
+/*
+ * The shell's own prompt has line editing (echo, redraws, wrapping) that
+ * makes long lines hard to check.  So one short line is typed there: a loop
+ * that reads each further command from the tty in canonical mode, where
+ * the echo is the terminal's own and shows exactly what the shell will
+ * run, and evaluates it.  stty first, where there is one, so that no noise
+ * byte can become a signal or stop the output.  The loop prompts "# " as a
+ * shell does, so that a later attach finds a shell there; a failed deploy
+ * leaves it ("break") for the shell's own prompt.
+ */
+static const char reader_cmd[] =
+    "stty -isig -ixon -iexten 2>/dev/null; echo LL\"\"Q; "
+    "while printf '# '; IFS= read -r c; do eval \"$c\"; done";
+
+static int
+enter_reader(struct attach *a)
+{
+	char out[64], shown[ATTACH_SHOW_MAX * 4 + 8];
+	int rc, tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((rc = type_command(a, reader_cmd, "the command reader")) != 0)
+			return rc;
+		if (wait_line(a, "LLQ", out, sizeof(out), DEPLOY_ACK_MS) == 0)
+			return 0;
+	}
+	attach_show(a, attach_screen(a), shown, sizeof(shown));
+	msg_error("attach --deploy: the shell does not run what lifeline types "
+	    "(is it a POSIX shell?); the console said \"%s\"", shown);
+	return EXIT_NOAGENT;
+}
+
 static int
 run_probe(struct attach *a, struct probe *p)
 {
@@ -256,7 +399,7 @@ run_probe(struct attach *a, struct probe *p)
 	memset(p, 0, sizeof(*p));
 	msg_verbose("attach: probing the shell (architecture, a RAM "
 	    "directory, tools)");
-	if ((rc = attach_type(a, probe_cmd, false)) != 0)
+	if ((rc = type_command(a, probe_cmd, "the probe")) != 0)
 		return rc;
 	if ((rc = wait_line(a, "LLP|", out, sizeof(out),
 	    DEPLOY_PROBE_MS)) != 0) {
@@ -391,50 +534,6 @@ typed_cut(const struct typed *t, size_t off, size_t max)
 	return end;
 }
 
-/* Until the console has said nothing for ms.  0 or LL_ERR_*. */
-static int
-wait_quiet(struct attach *a, int ms)
-{
-	uint64_t since = ll_now_ms();
-	size_t len = a->len;
-	int rc;
-
-	while (ll_now_ms() < since + (uint64_t)ms) {
-		if ((rc = attach_read(a, 10)) != 0)
-			return rc;
-		if (a->len != len) {
-			len = a->len;
-			since = ll_now_ms();
-		}
-	}
-	return 0;
-}
-
-/*
- * Wait for the echo of line: until the console's text holds it, or holds
- * as much as it and then stays quiet (a kernel message or a noise byte in
- * the middle), or a deadline.  0, or -EXIT_* with the message printed.
- */
-static int
-wait_echo(struct attach *a, const char *line)
-{
-	size_t n = strlen(line), len = 0;
-	uint64_t until = ll_now_ms() + 1000 + n * 2, quiet = 0;
-
-	while (ll_now_ms() < until && strstr(a->text, line) == NULL) {
-		if (attach_read(a, 10) != 0)
-			return -EXIT_CONNECT;
-		if (conn_interrupted)
-			return -EXIT_NOAGENT;
-		if (a->len != len) {
-			len = a->len;
-			quiet = ll_now_ms();
-		} else if (len >= n && ll_now_ms() > quiet + DEPLOY_QUIET_MS)
-			break;
-	}
-	return 0;
-}
-
 /*
  * Type one line of the upload and have the shell judge it.  The index of
  * the line the shell expects next (it took this one when that is one more
@@ -445,22 +544,12 @@ static int
 type_line(struct attach *a, const char *line)
 {
 	char got[32], *end;
-	size_t n = strlen(line);
 	uint64_t until;
 	long next;
 	int rc;
 
-	attach_clear(a);
-	if (attach_write(a, line, n) != 0)
-		return -EXIT_CONNECT;
-	if ((rc = wait_echo(a, line)) != 0)
+	if ((rc = type_unsent(a, line)) != 0)
 		return rc;
-	if (strstr(a->text, line) == NULL) {
-		/* Kill the line (^U), and retype once the console is quiet. */
-		if (attach_write(a, "\025", 1) != 0)
-			return -EXIT_CONNECT;
-		return wait_quiet(a, DEPLOY_QUIET_MS) != 0 ? -EXIT_CONNECT : -1;
-	}
 	attach_clear(a);
 	if (attach_write(a, "\r", 1) != 0)
 		return -EXIT_CONNECT;
@@ -512,18 +601,17 @@ upload_stage(struct attach *a, const struct bundle *b,
 	if (p->sha256sum)
 		snprintf(check, sizeof(check), "set -- $(sha256sum $F); "
 		    "[ \"$1\" = %s ] || { rm -f $F; echo LL\"\"S; }; ", sha);
-	snprintf(cmd, sizeof(cmd), "%sF=%s; rm -f $F $F.in; i=0; "
+	snprintf(cmd, sizeof(cmd), "F=%s; rm -f $F $F.in; i=0; "
 	    "echo LL\"\"R; while read -r n k l; do [ \"$n\" = E ] && { echo LL\"\"D; break; }; "
 	    "if [ \"$n\" = $i ] && [ \"${#l}\" = \"$k\" ]; then %s && i=$((i+1)) && "
 	    "echo LL\"\"K$i; else echo LL\"\"B$i; fi; done; %s%s"
 	    "if [ -s $F ]; then chmod 700 $F; $F %s; else echo LL\"\"E; fi; "
-	    "rm -f $F", p->stty ? "stty -isig -ixon -iexten 2>/dev/null; " : "",
-	    file, store, decode, check, p->dir);
+	    "rm -f $F", file, store, decode, check, p->dir);
 	msg_verbose("attach: typing the first stage (%zu bytes as %zu "
 	    "characters of %s) into %s", b->stage1_len, t.len, t.b64 ?
 	    (t.gz ? "gzip+base64" : "base64") : "printf escapes", file);
 	/* Type nothing more before the loop runs (the tty is cooked again). */
-	if ((rc = attach_type(a, cmd, false)) != 0)
+	if ((rc = type_command(a, cmd, "the upload loop")) != 0)
 		goto out;
 	if (wait_line(a, "LLR", out, sizeof(out), DEPLOY_PROBE_MS) != 0) {
 		attach_show(a, attach_screen(a), out, sizeof(out));
@@ -569,28 +657,14 @@ upload_stage(struct attach *a, const struct bundle *b,
 			max /= 2;
 	}
 	/* The end, typed like a line: the loop answers LLD. */
-	for (tries = 0;; tries++) {
-		if (tries > DEPLOY_TRIES) {
-			msg_error("attach --deploy: the shell does not take the "
-			    "end of the first stage");
-			rc = EXIT_CONNECT;
-			goto out;
-		}
-		attach_clear(a);
-		if ((rc = attach_write(a, "E", 1)) != 0 ||
-		    (rc = -wait_echo(a, "E")) != 0)
-			goto out;
-		if (strcmp(a->text, "E") != 0) {
-			if ((rc = attach_write(a, "\025", 1)) != 0)
-				goto out;
-			wait_quiet(a, DEPLOY_QUIET_MS);
-			continue;
-		}
-		attach_clear(a);
-		if ((rc = attach_write(a, "\r", 1)) != 0)
-			goto out;
-		if (wait_line(a, "LLD", out, sizeof(out), DEPLOY_ACK_MS) == 0)
-			break;
+	if ((rc = type_command(a, "E", "the end of the first stage")) != 0)
+		goto out;
+	if (wait_line(a, "LLD", out, sizeof(out), DEPLOY_ACK_MS) != 0) {
+		attach_show(a, a->text, out, sizeof(out));
+		msg_error("attach --deploy: the shell did not take the end of "
+		    "the first stage (it said \"%s\")", out);
+		rc = EXIT_CONNECT;
+		goto out;
 	}
 	msg_verbose("attach: first stage typed in %.1f s (%u lines, %u typed "
 	    "again)", (double)(ll_now_ms() - start) / 1000.0, seq, retyped);
@@ -853,12 +927,14 @@ deploy_at_prompt(struct attach *a)
 	int rc;
 
 	memset(&b, 0, sizeof(b));
-	if ((rc = run_probe(a, &p)) != 0)
+	if ((rc = enter_reader(a)) != 0)
 		return rc;
+	if ((rc = run_probe(a, &p)) != 0)
+		goto out;
 	if (strcmp(p.version, PACKAGE_VERSION) == 0) {
 		msg_verbose("attach: lifelined %s is installed: starting it",
 		    p.version);
-		return DEPLOY_INSTALLED;
+		return DEPLOY_INSTALLED;	/* the reader runs the exec too */
 	}
 	if (p.version[0] != '\0')
 		msg_verbose("attach: lifelined %s is installed, this is %s: "
@@ -867,7 +943,8 @@ deploy_at_prompt(struct attach *a)
 	if (p.arch[0] == '\0') {
 		msg_error("attach --deploy: the shell could not say its "
 		    "architecture (uname -m)");
-		return EXIT_FAILED;
+		rc = EXIT_FAILED;
+		goto out;
 	}
 	if (p.dir[0] == '\0') {
 		msg_error("attach --deploy: no RAM-backed directory that allows "
@@ -875,7 +952,8 @@ deploy_at_prompt(struct attach *a)
 		    "/dev/shm, /tmp, and an initramfs root%s%s); nothing was "
 		    "written", p.noexec[0] != '\0' ? "; mounted noexec:" : "",
 		    p.noexec);
-		return EXIT_FAILED;
+		rc = EXIT_FAILED;
+		goto out;
 	}
 	bundle_path(a, p.arch, path, sizeof(path));
 	if ((rc = bundle_load(path, p.arch, &b)) != 0)
@@ -909,6 +987,9 @@ deploy_at_prompt(struct attach *a)
 	    client_opts.via);
 	rc = 0;
 out:
+	/* Back to the shell's own prompt, unless the link or console is gone. */
+	if (rc != 0 && rc != EXIT_LOST && rc != EXIT_NOAGENT)
+		type_command(a, "break", "the way back to the prompt");
 	free(b.data);
 	return rc;
 }

@@ -270,3 +270,33 @@ lls() {
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
+
+# start_sshd HOSTKEY AUTHORIZED_KEYS FORCE_COMMAND: OpenSSH's sshd on
+# 127.0.0.1:$PORT as a console gateway (every session runs FORCE_COMMAND),
+# public keys only; SSHD_PID, its log in $T/sshd.log
+start_sshd() {
+	[ "$(id -u)" = 0 ] && mkdir -p /run/sshd
+	cat >"$T/sshd_config" <<-EOF
+	Port $PORT
+	ListenAddress 127.0.0.1
+	HostKey $1
+	AuthorizedKeysFile $2
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	UsePAM no
+	StrictModes no
+	PidFile none
+	PermitRootLogin prohibit-password
+	ForceCommand $3
+	EOF
+	"${SSHD:-/usr/sbin/sshd}" -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
+	SSHD_PID=$!
+	PIDS="$PIDS $SSHD_PID"
+	for _ in $(seq 100); do
+		grep -q "Server listening on 127.0.0.1 port $PORT" "$T/sshd.log" &&
+			return 0
+		kill -0 "$SSHD_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "Bail out! sshd did not start"; sed 's/^/# /' "$T/sshd.log"; exit 1
+}

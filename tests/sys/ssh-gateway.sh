@@ -76,32 +76,6 @@ exec socat STDIO "$T/b",rawer
 EOF
 chmod +x "$T/gateway.sh"
 
-# start_sshd HOSTKEY
-start_sshd() {
-	cat >"$T/sshd_config" <<-EOF
-	Port $PORT
-	ListenAddress 127.0.0.1
-	HostKey $1
-	AuthorizedKeysFile $T/authorized_keys
-	PasswordAuthentication no
-	KbdInteractiveAuthentication no
-	UsePAM no
-	StrictModes no
-	PidFile none
-	PermitRootLogin prohibit-password
-	ForceCommand $T/gateway.sh
-	EOF
-	"$SSHD" -D -e -f "$T/sshd_config" 2>>"$T/sshd.log" &
-	SSHD_PID=$!
-	PIDS="$PIDS $SSHD_PID"
-	for _ in $(seq 100); do
-		grep -q "Server listening on 127.0.0.1 port $PORT" "$T/sshd.log" &&
-			return 0
-		kill -0 "$SSHD_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "Bail out! sshd did not start"; sed 's/^/# /' "$T/sshd.log"; exit 1
-}
 stop_sshd() {
 	kill "$SSHD_PID" 2>/dev/null
 	wait "$SSHD_PID" 2>/dev/null
@@ -117,7 +91,7 @@ llg() {
 		"$@" </dev/null
 }
 
-start_sshd "$T/hostkey"
+start_sshd "$T/hostkey" "$T/authorized_keys" "$T/gateway.sh"
 
 # --- host keys ------------------------------------------------------------
 llg info >"$T/out" 2>"$T/err"
@@ -209,7 +183,7 @@ ops raw
 
 # --- a changed gateway key --------------------------------------------
 stop_sshd
-start_sshd "$T/hostkey2"
+start_sshd "$T/hostkey2" "$T/authorized_keys" "$T/gateway.sh"
 llg info >"$T/out" 2>"$T/err"
 is "a changed gateway key is refused: exit 3" "$?" 3
 grep -q "changed" "$T/err" && ok "the refusal says the key changed" ||
@@ -219,7 +193,7 @@ grep -q "ssh-keygen -R" "$T/err" && ok "and how to remove the old one" ||
 llg --accept-new-host-key info >/dev/null 2>"$T/err"
 is "--accept-new-host-key does not accept a changed key" "$?" 3
 stop_sshd
-start_sshd "$T/hostkey"
+start_sshd "$T/hostkey" "$T/authorized_keys" "$T/gateway.sh"
 
 # --- a client key the gateway does not accept -------------------------
 cp "$T/home/.ssh/known_hosts" "$T/stranger/.ssh/known_hosts"
