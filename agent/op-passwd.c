@@ -1012,7 +1012,7 @@ op_passwd(struct request *r, json_t *args)
 	struct pw_state *st;
 	struct pw_buf in = { NULL, 0 }, out = { NULL, 0 };
 	struct statvfs vfs;
-	struct stat sst;
+	struct stat sst, lst;
 	const char *user, *action, *hash;
 	bool changed;
 	int i, fd, rc;
@@ -1073,12 +1073,23 @@ op_passwd(struct request *r, json_t *args)
 		return 0;
 	}
 
+	/*
+	 * The lock file is shared with the target's own tools, so an existing
+	 * one is used; it is only locked, never written.  O_NONBLOCK: a FIFO
+	 * planted there would otherwise block the agent in open(2).
+	 */
 	st->lockfd = openat(st->etcfd, ".pwd.lock", O_WRONLY | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (st->lockfd < 0 && errno == ENXIO)
+		return request_error(r, LL_EC_PERMISSION, "etc/.pwd.lock is "
+		    "not a regular file: refusing"), -1;
 	if (st->lockfd < 0)
 		return request_error(r, LL_EC_PERMISSION, "cannot open "
 		    "etc/.pwd.lock: %s", errno == ELOOP ? "it is a symlink" :
 		    pw_errno_text(errno)), -1;
+	if (fstat(st->lockfd, &lst) != 0 || !S_ISREG(lst.st_mode))
+		return request_error(r, LL_EC_PERMISSION, "etc/.pwd.lock is "
+		    "not a regular file: refusing"), -1;
 	switch (pw_try_lock(r)) {
 	case 1:
 		pw_commit(r);

@@ -10,7 +10,7 @@
 need_root
 need python3
 python3 -W ignore -c 'import crypt' 2>/dev/null || skip_all "python3 has no crypt module"
-plan 71
+plan 74
 
 R="$T/target"
 start_ptys a b
@@ -227,6 +227,16 @@ echo pw | ll passwd --stdin root >/dev/null 2>"$T/err"
 is "a held etc/.pwd.lock fails (after 5 s)" "$?" 1
 grep -q 'held by another process' "$T/err" && ok "and says the lock is busy" || not_ok "busy: $(cat "$T/err")"
 is "nothing changed" "$(changed)" ""
+
+# --- a FIFO planted at etc/.pwd.lock --------------------------------------
+# Opening it for writing would block the agent for ever.
+rm -f "$R/etc/.pwd.lock"; mkfifo "$R/etc/.pwd.lock"
+snap
+echo pw | timeout 20 "$LIFELINE" --insecure --via "$VIA" passwd --stdin root >/dev/null 2>"$T/err"
+is "a FIFO at etc/.pwd.lock fails" "$?" 1
+grep -q 'etc/.pwd.lock is not a regular file' "$T/err" && ok "and says what is wrong with it" || not_ok "fifo: $(cat "$T/err")"
+is "nothing changed (FIFO lock)" "$(changed)" ""
+rm -f "$R/etc/.pwd.lock"
 
 # --- etc/shadow as a symlink to the rescue host's /etc/shadow -------------
 for link in /etc/shadow ../../etc/shadow; do
