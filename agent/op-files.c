@@ -539,6 +539,12 @@ files_commit(struct request *r, const char *path, int dirfd, const char *base,
 				    path, FILES_BAK_SUFFIX, strerror(e), path);
 				return -1;
 			}
+			/*
+			 * NAME and its backup were one inode already (a run
+			 * stopped before its last rename): rename(2) did
+			 * nothing and left bakt, which goes now.
+			 */
+			unlinkat(dirfd, bakt, 0);
 		} else if (renameat(dirfd, base, dirfd, bak) != 0) {
 			request_error(r, LL_EC_INTERNAL, "cannot keep the "
 			    "backup %s%s: %s; %s not replaced", path,

@@ -445,6 +445,12 @@ pw_replace(struct request *r, int etcfd, int oldfd, const struct pw_buf *old,
 		    "to etc/shadow-: %s", pw_errno_text(rc));
 		return -1;
 	}
+	/*
+	 * When shadow- already was a name of the old inode (a run stopped
+	 * between the two renames), rename(2) did nothing and left bak: it
+	 * is one name too many.  Otherwise it is gone and this is ENOENT.
+	 */
+	unlinkat(etcfd, bak, 0);
 	if (renameat(etcfd, tmp, etcfd, "shadow") != 0) {
 		rc = errno;
 		unlinkat(etcfd, tmp, 0);
@@ -948,6 +954,11 @@ pw_commit(struct request *r)
 	bool changed;
 	int fd, rc;
 
+	/* Under the lock no run of ours is writing: what is left is stale. */
+	if (st->lockfd >= 0) {
+		sf_remove_stale(st->etcfd, "shadow");
+		sf_remove_stale(st->etcfd, "shadow-");
+	}
 	if ((fd = pw_open_shadow(r, st->etcfd, &sst)) < 0)
 		goto out;
 	if ((rc = sf_read_fd(fd, PW_FILE_MAX, &in.p, &in.len)) != 0) {

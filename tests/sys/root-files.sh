@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need socat python3 sha256sum
-plan 62
+plan 65
 
 BIG_MB=50
 PTY_MB=4
@@ -210,6 +210,15 @@ timeout 20 "$LIFELINE" --insecure --via "$VIA" put "$T/app.conf" /etc/app3.conf 
 is "put over a FIFO at its temp name exits 0" "$?" 0
 is "  the file is put" "$(sha "$E/app3.conf" 2>/dev/null)" "$(sha "$T/app.conf")"
 ls -a "$E" | grep -q lifeline-part && not_ok "no part files are left in etc" || ok "no part files are left in etc"
+
+# NAME and NAME.lifeline-bak as one inode (a put stopped before its last
+# rename): the next put keeps the old file as the backup and leaves no
+# .NAME.lifeline-bakt.
+printf 'old\n' >"$E/twice.conf"; ln "$E/twice.conf" "$E/twice.conf.lifeline-bak"
+ll put "$T/app.conf" /etc/twice.conf >/dev/null 2>"$T/err"
+is "put over a file that is its own backup exits 0" "$?" 0
+is "  no .lifeline-bakt is left" "$(ls -A "$E" | grep -c 'lifeline-bakt')" 0
+is "  the backup holds the old file" "$(cat "$E/twice.conf.lifeline-bak")" old
 
 # --- resume over the PTY ------------------------------------------------
 size=$((PTY_MB * 1048576))

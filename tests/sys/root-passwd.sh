@@ -10,7 +10,7 @@
 need_root
 need python3
 python3 -W ignore -c 'import crypt' 2>/dev/null || skip_all "python3 has no crypt module"
-plan 74
+plan 80
 
 R="$T/target"
 start_ptys a b
@@ -227,6 +227,27 @@ echo pw | ll passwd --stdin root >/dev/null 2>"$T/err"
 is "a held etc/.pwd.lock fails (after 5 s)" "$?" 1
 grep -q 'held by another process' "$T/err" && ok "and says the lock is busy" || not_ok "busy: $(cat "$T/err")"
 is "nothing changed" "$(changed)" ""
+
+# --- what a stopped run left -----------------------------------------------
+# Temp files of a run killed before its renames (full copies of shadow), and
+# shadow- as a second name of shadow (killed between the two renames): the
+# next run removes the temp files under the lock, makes shadow- the old file
+# again, and leaves no temp file of its own.
+cp -p "$S" "$R/etc/.shadow.lifeline-AbCd1234"
+cp -p "$S" "$R/etc/.shadow-.lifeline-XyZw5678"
+mkdir "$R/etc/.shadow.lifeline-Dir45678"	# not one of ours: left alone
+rm -f "$R/etc/shadow-"; ln "$S" "$R/etc/shadow-"
+cp "$S" "$T/shadow.old"
+echo 'after a stop' | ll passwd --stdin root >/dev/null 2>"$T/err"
+is "passwd after a stopped run exits 0" "$?" 0
+is "  no temp files are left in etc" \
+	"$(find "$R/etc" -maxdepth 1 -type f -name '.shadow*.lifeline-*' | wc -l)" 0
+check "  the log names the stale ones it removed" grep -q "removed .shadow.lifeline-AbCd1234" "$T/agent.log"
+check "  shadow- holds the old file" cmp "$T/shadow.old" "$R/etc/shadow-"
+[ "$(stat -c %i "$S")" != "$(stat -c %i "$R/etc/shadow-")" ] &&
+	ok "  shadow and shadow- are two files again" || not_ok "  shadow and shadow- are still one inode"
+is "  a directory of that name is left alone" "$(test -d "$R/etc/.shadow.lifeline-Dir45678" && echo kept)" kept
+rmdir "$R/etc/.shadow.lifeline-Dir45678"
 
 # --- a FIFO planted at etc/.pwd.lock --------------------------------------
 # Opening it for writing would block the agent for ever.
