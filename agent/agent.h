@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "session.h"
 
 struct request;
@@ -66,6 +67,10 @@ struct conn {
 	bool hello_done;
 	bool stdio;			/* the agent's own tty: exit when it ends */
 	bool reopen;			/* a serial device: reopen when it vanishes */
+	enum audit_path path;		/* console or --listen: its limits */
+	char limit_peer[64];		/* --listen: "unix uid N" or the address */
+	bool login_counted;		/* holds a login-in-progress slot */
+	uint64_t login_by;		/* --listen: log in by then, or be closed */
 	LIST_HEAD(, request) requests;
 	LIST_ENTRY(conn) entry;
 };

@@ -9,9 +9,9 @@
  *
  * Failed authentications are counted in a ring of the last
  * AUDIT_FAIL_BURST failure times: while all of them lie within
- * AUDIT_FAIL_WINDOW_MS of now, the limit holds.  It is one limit for the
- * whole agent, kept in this file's static state under a mutex: SSH
- * sessions authenticate in their own threads.
+ * AUDIT_FAIL_WINDOW_MS of now, the limit holds.  There is one ring per
+ * path (console, --listen, --listen-ssh), kept in this file's static state
+ * under a mutex: SSH sessions authenticate in their own threads.
  */
 #include "config.h"
 
@@ -34,12 +34,33 @@
 static bool audit_syslog;
 
 static pthread_mutex_t fails_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
+struct audit_fails {
 	uint64_t at[AUDIT_FAIL_BURST];	/* ring of failure times */
 	unsigned int n, next;
 	bool limited;			/* the limit line was logged */
 	unsigned long suppressed;	/* attempts not logged since */
-} fails;
+};
+static struct audit_fails fails_by_path[AUDIT_PATH_N];
+
+const char *
+audit_path_name(enum audit_path path)
+{
+	switch (path) {
+	case AUDIT_PATH_LISTEN:
+		return "--listen";
+	case AUDIT_PATH_SSH:
+		return "--listen-ssh";
+	default:
+		return "the console";
+	}
+}
+
+static struct audit_fails *
+fails_of(enum audit_path path)
+{
+	return &fails_by_path[(unsigned)path < AUDIT_PATH_N ? path :
+	    AUDIT_PATH_CONSOLE];
+}
 
 void
 audit_open(bool use_syslog)
@@ -121,69 +142,75 @@ audit_auth_ok(const char *peer, const char *user, const char *fp,
 
 /* Are the last AUDIT_FAIL_BURST failures all within the window? */
 static bool
-over_limit(uint64_t now)
+over_limit(const struct audit_fails *f, uint64_t now)
 {
 	uint64_t oldest;
 
-	if (fails.n < AUDIT_FAIL_BURST)
+	if (f->n < AUDIT_FAIL_BURST)
 		return false;
-	oldest = fails.at[fails.next];
+	oldest = f->at[f->next];
 	/* A clock that went back counts as within the window. */
 	return now < oldest || now - oldest < AUDIT_FAIL_WINDOW_MS;
 }
 
 /* When a limit has just run out, say how many attempts it swallowed. */
 static void
-limit_over(uint64_t now)
+limit_over(enum audit_path path, uint64_t now)
 {
-	if (!fails.limited || over_limit(now))
+	struct audit_fails *f = fails_of(path);
+
+	if (!f->limited || over_limit(f, now))
 		return;
-	audit_line("auth limit over: %lu attempts were refused or failed "
-	    "without a line of their own", fails.suppressed);
-	fails.limited = false;
-	fails.suppressed = 0;
+	audit_line("auth limit over on %s: %lu attempts were refused or "
+	    "failed without a line of their own", audit_path_name(path),
+	    f->suppressed);
+	f->limited = false;
+	f->suppressed = 0;
 }
 
 void
-audit_auth_failed(const char *peer, const char *user, const char *fp,
-    const char *why, uint64_t now)
+audit_auth_failed(enum audit_path path, const char *peer, const char *user,
+    const char *fp, const char *why, uint64_t now)
 {
 	char f1[AUDIT_FIELD_MAX], f2[AUDIT_FIELD_MAX], f3[AUDIT_FIELD_MAX],
 	    f4[AUDIT_FIELD_MAX];
+	struct audit_fails *f = fails_of(path);
 
 	pthread_mutex_lock(&fails_lock);
-	limit_over(now);
+	limit_over(path, now);
 	/* An attempt already under way when the limit began. */
-	if (fails.limited && over_limit(now))
-		fails.suppressed++;
+	if (f->limited && over_limit(f, now))
+		f->suppressed++;
 	else
 		audit_line("auth failed: peer=%s user=%s key=%s why=%s",
 		    field(f1, sizeof(f1), peer), field(f2, sizeof(f2), user),
 		    field(f3, sizeof(f3), fp), field(f4, sizeof(f4), why));
-	fails.at[fails.next] = now;
-	fails.next = (fails.next + 1) % AUDIT_FAIL_BURST;
-	if (fails.n < AUDIT_FAIL_BURST)
-		fails.n++;
-	if (!fails.limited && over_limit(now)) {
-		fails.limited = true;
-		fails.suppressed = 0;
-		audit_line("auth limit: %d failures within %d s; refusing new "
-		    "attempts for a while", AUDIT_FAIL_BURST,
-		    AUDIT_FAIL_WINDOW_MS / 1000);
+	f->at[f->next] = now;
+	f->next = (f->next + 1) % AUDIT_FAIL_BURST;
+	if (f->n < AUDIT_FAIL_BURST)
+		f->n++;
+	if (!f->limited && over_limit(f, now)) {
+		f->limited = true;
+		f->suppressed = 0;
+		audit_line("auth limit: %d failures within %d s on %s; "
+		    "refusing new attempts there for a while",
+		    AUDIT_FAIL_BURST, AUDIT_FAIL_WINDOW_MS / 1000,
+		    audit_path_name(path));
 	}
 	pthread_mutex_unlock(&fails_lock);
 }
 
 bool
-audit_auth_allowed(uint64_t now)
+audit_auth_allowed(enum audit_path path, uint64_t now)
 {
+	struct audit_fails *f = fails_of(path);
 	bool ok;
 
 	pthread_mutex_lock(&fails_lock);
-	if ((ok = !over_limit(now)))
-		limit_over(now);
+	if ((ok = !over_limit(f, now)))
+		limit_over(path, now);
 	else
-		fails.suppressed++;
+		f->suppressed++;
 	pthread_mutex_unlock(&fails_lock);
 	return ok;
 }

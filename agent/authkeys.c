@@ -13,6 +13,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,14 +524,134 @@ fingerprint(ssh_key key, char *out, size_t len)
 }
 
 /*
+ * One directory on the way to authorized_keys, as sshd's StrictModes
+ * wants: owned by root or us, not writable by group or others.  The one
+ * exception is a directory with the sticky bit (/tmp): there others cannot
+ * rename or remove entries they do not own, and the entry below it is
+ * checked in turn.  0, or -EPERM (-errno) with why.
+ */
+static int
+keys_dir_check(const char *dir, const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		snprintf(why, whylen, "cannot stat %s (on the way to %s): %s",
+		    dir, path, strerror(errno));
+		return -errno;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(why, whylen, "directory %s (on the way to %s) is "
+		    "owned by uid %ju, not root: refusing it", dir, path,
+		    (uintmax_t)st.st_uid);
+		return -EPERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    (st.st_mode & S_ISVTX) == 0) {
+		snprintf(why, whylen, "directory %s (on the way to %s) is "
+		    "writable by group or others: refusing it", dir, path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * StrictModes for every directory path goes through: the name is resolved
+ * here component by component, following symlinks the way the kernel does,
+ * and each directory a name is looked up in is checked (keys_dir_check).
+ * So a symlink counts with its own directory and with every directory of
+ * its target: a symlinked authorized_keys in a 0777 directory is refused
+ * (someone could replace the link), and so is a link into one.  On success
+ * *st is the file it resolves to, for the caller to compare with what it
+ * opened.  0, or a negative errno with why.
+ */
+static int
+keys_path_check(const char *path, struct stat *st, char *why, size_t whylen)
+{
+	char cur[PATH_MAX], rest[PATH_MAX * 2], next[PATH_MAX * 2];
+	char target[PATH_MAX], comp[NAME_MAX + 1], *slash;
+	size_t len;
+	ssize_t n;
+	int links = 0, rc;
+
+	if (path[0] == '/')
+		snprintf(cur, sizeof(cur), "/");
+	else if (getcwd(cur, sizeof(cur)) == NULL) {
+		snprintf(why, whylen, "getcwd: %s", strerror(errno));
+		return -errno;
+	}
+	if (snprintf(rest, sizeof(rest), "%s", path) >= (int)sizeof(rest))
+		return -ENAMETOOLONG;
+	if ((rc = keys_dir_check(cur, path, why, whylen)) != 0)
+		return rc;
+	for (;;) {
+		char *p = rest;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		len = (slash = strchr(p, '/')) != NULL ? (size_t)(slash - p) :
+		    strlen(p);
+		if (len > NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		memmove(rest, p + len, strlen(p + len) + 1);
+		if (strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			/* cur holds no symlinks: ".." is its parent */
+			if ((slash = strrchr(cur, '/')) != NULL)
+				slash[slash == cur ? 1 : 0] = '\0';
+			continue;
+		}
+		if (snprintf(next, sizeof(next), "%s%s%s", cur,
+		    strcmp(cur, "/") == 0 ? "" : "/", comp) >= PATH_MAX)
+			return -ENAMETOOLONG;
+		if (lstat(next, st) != 0) {
+			snprintf(why, whylen, "cannot stat %.200s: %s", next,
+			    strerror(errno));
+			return -errno;
+		}
+		if (S_ISLNK(st->st_mode)) {
+			if (++links > 40)
+				return -ELOOP;
+			n = readlink(next, target, sizeof(target) - 1);
+			if (n < 0 || n == (ssize_t)sizeof(target) - 1)
+				return n < 0 ? -errno : -ENAMETOOLONG;
+			target[n] = '\0';
+			/* rest becomes the target, then what was left */
+			len = strlen(target);
+			if (len + 1 + strlen(rest) >= sizeof(rest))
+				return -ENAMETOOLONG;
+			memmove(rest + len + 1, rest, strlen(rest) + 1);
+			memcpy(rest, target, len);
+			rest[len] = '/';
+			if (target[0] == '/')
+				snprintf(cur, sizeof(cur), "/");
+			continue;
+		}
+		memcpy(cur, next, strlen(next) + 1);	/* < PATH_MAX */
+		/* the file itself: open_keys checks it */
+		if (rest[strspn(rest, "/")] == '\0')
+			break;
+		if ((rc = keys_dir_check(cur, path, why, whylen)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
  * Open path for reading: a regular file (a symlink to one is fine), not
- * writable by group or others and owned by root or us, as sshd's
- * StrictModes wants.  O_NONBLOCK keeps a FIFO from hanging the open.
+ * writable by group or others and owned by root or us, in directories that
+ * pass keys_path_check, as sshd's StrictModes wants.  O_NONBLOCK keeps a
+ * FIFO from hanging the open.
  */
 static FILE *
 open_keys(const char *path, int *err, char *why, size_t whylen)
 {
-	struct stat st;
+	struct stat st, ps;
 	FILE *fp;
 	int fd;
 
@@ -554,6 +676,18 @@ open_keys(const char *path, int *err, char *why, size_t whylen)
 		*err = -EPERM;
 		snprintf(why, whylen, "%s is writable by others than its owner, or "
 		    "not owned by root: refusing it", path);
+		goto fail;
+	}
+	/* The directories, and that they lead to the file opened. */
+	if ((*err = keys_path_check(path, &ps, why, whylen)) != 0) {
+		if (*err != -EPERM && why[0] == '\0')
+			snprintf(why, whylen, "cannot check the directories of "
+			    "%s: %s", path, strerror(-*err));
+		goto fail;
+	}
+	if (ps.st_dev != st.st_dev || ps.st_ino != st.st_ino) {
+		*err = -EAGAIN;
+		snprintf(why, whylen, "%s changed while it was checked", path);
 		goto fail;
 	}
 	if (fcntl(fd, F_SETFL, O_RDONLY) != 0 ||

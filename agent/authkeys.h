@@ -39,9 +39,11 @@ struct authkeys_result {
  * Returns 0 with *res filled (allowed or not, and why), or a negative errno
  * when the file cannot be read (res->reason says so): -ENOENT and the like
  * from open, -EISDIR or -EINVAL for a directory or another non-regular
- * file, -EPERM for a file writable by group or others or owned by neither
- * root nor us (as sshd's StrictModes), -EIO on a read error.  A symlink to
- * a good file is fine.  res->fingerprint is filled in every case.
+ * file, -EPERM for a file, or a directory on the way to it up to /,
+ * writable by group or others or owned by neither root nor us (as sshd's
+ * StrictModes; a sticky directory such as /tmp is accepted), -EIO on a
+ * read error.  A symlink to a good file is fine when the directory holding
+ * it and those of its target pass too.  res->fingerprint is filled in every case.
  *
  * Malformed lines (bad syntax, an unknown or undecodable key, more than
  * 8192 bytes) are skipped; res->reason mentions the first one when no line

@@ -40,6 +40,7 @@
 
 #define AGENT_POLL_MAX	256
 #define AGENT_REOPEN_MS	1000
+#define AGENT_ACCEPT_PAUSE_MS	1000
 
 struct agent_options agent_opts;
 
@@ -52,6 +53,21 @@ static struct reopen {
 	uint64_t at;
 	bool active;
 } reopen_slot;
+
+/*
+ * A listener, and its back-off after a failed accept: out of file
+ * descriptors, accept(2) fails at once while the connection waits in the
+ * backlog, and polling on would spin (and log) without end.  So a failure
+ * stops the polling for AGENT_ACCEPT_PAUSE_MS, logged once until an accept
+ * works again.
+ */
+struct agent_listener {
+	struct ll_listener *l;
+	const char *name;		/* its spec, for logs */
+	uint64_t resume_at;		/* not polled before then */
+	bool failing;			/* the failure was logged */
+	unsigned long pauses;		/* since it was logged */
+};
 
 static void
 usage(FILE *f)
@@ -105,6 +121,15 @@ agent_link_config(struct ll_link_config *cfg)
 	cfg->ssh = !agent_opts.insecure;
 }
 
+/* A --listen connection no longer waits for its login in the caps. */
+static void
+agent_login_release(struct conn *c)
+{
+	if (c->login_counted)
+		ssh_server_login_release(c->path, c->limit_peer);
+	c->login_counted = false;
+}
+
 /*
  * A new client session started on a console link: a fresh SSH engine for
  * it (the previous client's engine ends when the session closes its fds).
@@ -113,18 +138,27 @@ static int
 agent_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
 {
 	struct conn *c = ctx;
-	char peer[96];
+	char peer[160];
 	int fds[2], rc;
 
 	ssh_serving_release(c->ssh);
 	c->ssh = NULL;
+	/* From here on the engine counts this login in progress. */
+	agent_login_release(c);
+	if (c->path == AUDIT_PATH_LISTEN)
+		c->login_by = ll_now_ms() + SSH_SERVER_AUTH_MS;
 	if ((rc = ll_ssh_socketpair(fds)) != 0) {
 		log_error("%s: socketpair: %s", c->name, strerror(-rc));
 		return LL_ERR_IO;
 	}
-	snprintf(peer, sizeof(peer), "console %s", c->name);
-	if ((rc = ssh_server_start(fds[1], peer, NULL, plain_fd,
-	    &c->ssh)) != 0) {
+	if (c->path == AUDIT_PATH_LISTEN)
+		snprintf(peer, sizeof(peer), "listen %s (%s)", c->name,
+		    c->limit_peer);
+	else
+		snprintf(peer, sizeof(peer), "console %s", c->name);
+	/* No from= on --listen: a unix socket has no address to check. */
+	if ((rc = ssh_server_start(fds[1], c->path, peer, NULL,
+	    c->limit_peer, plain_fd, &c->ssh)) != 0) {
 		close(fds[0]);
 		return rc;
 	}
@@ -177,6 +211,7 @@ agent_add(struct ll_transport *t, const char *name, bool console,
 static void
 agent_drop(struct conn *c)
 {
+	agent_login_release(c);
 	server_conn_reset(c);
 	LIST_REMOVE(c, entry);
 	ll_session_free(c->s);
@@ -184,9 +219,164 @@ agent_drop(struct conn *c)
 	free(c);
 }
 
+/* An accept on al failed (err): pause it, say so once. */
+static void
+agent_accept_failed(struct agent_listener *al, const char *err, uint64_t now)
+{
+	al->resume_at = now + AGENT_ACCEPT_PAUSE_MS;
+	al->pauses++;
+	if (al->failing)
+		return;
+	al->failing = true;
+	log_warn("%s: %s; not accepting on %s for %d s at a time until it "
+	    "works again (said once)", al->name, err, al->name,
+	    AGENT_ACCEPT_PAUSE_MS / 1000);
+}
+
+static void
+agent_accept_worked(struct agent_listener *al)
+{
+	if (!al->failing)
+		return;
+	log_info("accepting on %s again (after %lu pauses)", al->name,
+	    al->pauses);
+	al->failing = false;
+	al->pauses = 0;
+}
+
+/*
+ * The peer of an accepted socket for the login caps: "unix uid N" on a
+ * unix socket (SO_PEERCRED), the numeric address on TCP.  0 or -1.
+ */
+static int
+agent_limit_peer(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage sa;
+	socklen_t salen = sizeof(sa), crlen;
+	struct ucred cr;
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &salen) != 0)
+		return -1;
+	if (sa.ss_family == AF_UNIX) {
+		crlen = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0)
+			return -1;
+		snprintf(out, len, "unix uid %u", (unsigned)cr.uid);
+		return 0;
+	}
+	salen = sizeof(sa);
+	if (getpeername(fd, (struct sockaddr *)&sa, &salen) != 0 ||
+	    getnameinfo((struct sockaddr *)&sa, salen, out, (socklen_t)len,
+	    NULL, 0, NI_NUMERICHOST) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Connections on --listen: the link protocol with SSH inside, as on a
+ * console, but from the network, so with the network's limits: the
+ * failure limit of --listen, a slot among the logins in progress from
+ * accept until the SSH engine takes over (agent_tunnel), and
+ * SSH_SERVER_AUTH_MS to log in (agent_check_logins).
+ */
+static void
+agent_accept_listen(struct agent_listener *al, uint64_t now)
+{
+	char err[512], lp[64];
+	struct ll_transport *t;
+	struct conn *c;
+	int rc;
+
+	while ((rc = ll_listener_accept(al->l, &t, err, sizeof(err))) == 0) {
+		agent_accept_worked(al);
+		if (agent_limit_peer(t->rfd, lp, sizeof(lp)) != 0) {
+			log_warn("%s: cannot tell who connected: %s", t->spec,
+			    strerror(errno));
+			ll_transport_close(t);
+			continue;
+		}
+		if (!agent_opts.insecure) {
+			if (!audit_auth_allowed(AUDIT_PATH_LISTEN, now)) {
+				log_warn("%s (%s): too many failed "
+				    "authentications on --listen; refused",
+				    t->spec, lp);
+				ll_transport_close(t);
+				continue;
+			}
+			if (!ssh_server_login_take(AUDIT_PATH_LISTEN, lp,
+			    t->spec)) {
+				ll_transport_close(t);
+				continue;
+			}
+		}
+		log_info("connection on %s (%s)", al->name, lp);
+		if ((c = agent_add(t, t->spec, false, now)) == NULL) {
+			if (!agent_opts.insecure)
+				ssh_server_login_release(AUDIT_PATH_LISTEN, lp);
+			continue;
+		}
+		c->path = AUDIT_PATH_LISTEN;
+		snprintf(c->limit_peer, sizeof(c->limit_peer), "%s", lp);
+		/* With --insecure nobody logs in: nothing to wait for. */
+		c->login_counted = !agent_opts.insecure;
+		c->login_by = agent_opts.insecure ? 0 : now +
+		    SSH_SERVER_AUTH_MS;
+	}
+	if (rc != LL_ERR_AGAIN)
+		agent_accept_failed(al, err, now);
+}
+
+/*
+ * --listen connections that did not log in within SSH_SERVER_AUTH_MS of
+ * their accept (or of their last client session's start) are closed; one
+ * that logged in waits no more.
+ */
+static void
+agent_check_logins(uint64_t now)
+{
+	struct conn *c, *cnext;
+	char fp[LL_SSH_FP_MAX];
+
+	for (c = LIST_FIRST(&conns); c != NULL; c = cnext) {
+		cnext = LIST_NEXT(c, entry);
+		if (c->login_by == 0)
+			continue;
+		fp[0] = '\0';
+		if (c->ssh != NULL)
+			ssh_serving_identity(c->ssh, fp, sizeof(fp));
+		if (fp[0] != '\0')
+			c->login_by = 0;
+		else if (now >= c->login_by) {
+			log_info("%s (%s): no login within %d s; closed",
+			    c->name, c->limit_peer, SSH_SERVER_AUTH_MS / 1000);
+			agent_drop(c);
+		}
+	}
+}
+
+/* Poll al unless it is pausing; then wake for the pause's end. */
+static int
+agent_listener_pollfd(struct agent_listener *al, struct pollfd *pfd,
+    uint64_t now, int *timeout)
+{
+	int ms;
+
+	if (al->l == NULL)
+		return 0;
+	if (now < al->resume_at) {
+		ms = (int)(al->resume_at - now);
+		if (*timeout < 0 || ms < *timeout)
+			*timeout = ms;
+		return 0;
+	}
+	pfd->fd = ll_listener_fd(al->l);
+	pfd->events = POLLIN;
+	return 1;
+}
+
 /* A connection on --listen-ssh: SSH on the socket, records on the channel. */
 static void
-agent_accept_ssh(struct ll_listener *lsn)
+agent_accept_ssh(struct agent_listener *al, uint64_t now)
 {
 	struct sockaddr_storage sa;
 	socklen_t salen;
@@ -197,11 +387,15 @@ agent_accept_ssh(struct ll_listener *lsn)
 	struct conn *c;
 	int fd, plain, rc;
 
-	while ((rc = ll_listener_accept(lsn, &t, err, sizeof(err))) == 0) {
+	while ((rc = ll_listener_accept(al->l, &t, err, sizeof(err))) == 0) {
+		agent_accept_worked(al);
 		fd = fcntl(t->rfd, F_DUPFD_CLOEXEC, 0);
 		ll_transport_close(t);
-		if (fd < 0)
-			continue;
+		if (fd < 0) {
+			snprintf(err, sizeof(err), "dup: %s", strerror(errno));
+			rc = LL_ERR_IO;
+			break;
+		}
 		salen = sizeof(sa);
 		if (getpeername(fd, (struct sockaddr *)&sa, &salen) != 0 ||
 		    getnameinfo((struct sockaddr *)&sa, salen, host,
@@ -212,7 +406,8 @@ agent_accept_ssh(struct ll_listener *lsn)
 			continue;
 		}
 		snprintf(peer, sizeof(peer), "tcp %s port %s", host, port);
-		if (ssh_server_start(fd, peer, host, &plain, &ss) != 0)
+		if (ssh_server_start(fd, AUDIT_PATH_SSH, peer, host, host,
+		    &plain, &ss) != 0)
 			continue;	/* it said why */
 		snprintf(spec, sizeof(spec), "fd:%d,%d", plain, plain);
 		if (ll_transport_open(spec, &t, err, sizeof(err)) != 0) {
@@ -237,7 +432,7 @@ agent_accept_ssh(struct ll_listener *lsn)
 		    peer);
 	}
 	if (rc != LL_ERR_AGAIN)
-		log_warn("%s", err);
+		agent_accept_failed(al, err, now);
 }
 
 static int
@@ -290,6 +485,8 @@ agent_children(void)
 static int
 agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 {
+	struct agent_listener al = { .l = lsn, .name = agent_opts.listen };
+	struct agent_listener sl = { .l = sshlsn, .name = agent_opts.listen_ssh };
 	struct pollfd pfd[AGENT_POLL_MAX];
 	struct conn *c, *cnext;
 	struct request *r;
@@ -302,13 +499,16 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 		now = ll_now_ms();
 		pfd[n].fd = sigfd;
 		pfd[n++].events = POLLIN;
-		if (lsn != NULL) {
-			pfd[n].fd = ll_listener_fd(lsn);
-			pfd[n++].events = POLLIN;
-		}
-		if (sshlsn != NULL) {
-			pfd[n].fd = ll_listener_fd(sshlsn);
-			pfd[n++].events = POLLIN;
+		n += agent_listener_pollfd(&al, &pfd[n], now, &timeout);
+		n += agent_listener_pollfd(&sl, &pfd[n], now, &timeout);
+		LIST_FOREACH(c, &conns, entry) {
+			if (c->login_by != 0) {
+				int ms = c->login_by > now ?
+				    (int)(c->login_by - now) : 0;
+
+				if (timeout < 0 || ms < timeout)
+					timeout = ms;
+			}
 		}
 		LIST_FOREACH(c, &conns, entry) {
 			if (n + LL_SESSION_POLLFDS_MAX > AGENT_POLL_MAX)
@@ -347,20 +547,11 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 				}
 			}
 		}
-		if (lsn != NULL) {
-			struct ll_transport *t;
-			char err[512];
-
-			while ((rc = ll_listener_accept(lsn, &t, err,
-			    sizeof(err))) == 0) {
-				log_info("connection on %s", agent_opts.listen);
-				agent_add(t, agent_opts.listen, false, now);
-			}
-			if (rc != LL_ERR_AGAIN)
-				log_warn("%s", err);
-		}
-		if (sshlsn != NULL)
-			agent_accept_ssh(sshlsn);
+		if (lsn != NULL && now >= al.resume_at)
+			agent_accept_listen(&al, now);
+		if (sshlsn != NULL && now >= sl.resume_at)
+			agent_accept_ssh(&sl, now);
+		agent_check_logins(now);
 		if (reopen_slot.active && now >= reopen_slot.at) {
 			if (agent_open_device(reopen_slot.spec,
 			    reopen_slot.name, now) == 0)

@@ -23,7 +23,10 @@
  * Resuming: get hashes the prefix the client already has and continues
  * after it when it matches.  put writes into ".NAME.lifeline-part" (0600)
  * beside NAME and keeps it when cut; put-begin reports it, and the client
- * continues after the prefix it verified.  Replacing keeps the previous
+ * continues after the prefix it verified.  The target may plant anything
+ * at that name (a hard link to its shadow, say): a fresh upload removes the
+ * name and creates the file O_EXCL, and a resume continues only in a
+ * regular file with one link, owned by us, mode 0600 (files_part_open).  Replacing keeps the previous
  * entry as NAME.lifeline-bak (a hard link made before the rename, so NAME
  * never disappears), one backup per name.
  */
@@ -33,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,6 +539,12 @@ files_commit(struct request *r, const char *path, int dirfd, const char *base,
 				    path, FILES_BAK_SUFFIX, strerror(e), path);
 				return -1;
 			}
+			/*
+			 * NAME and its backup were one inode already (a run
+			 * stopped before its last rename): rename(2) did
+			 * nothing and left bakt, which goes now.
+			 */
+			unlinkat(dirfd, bakt, 0);
 		} else if (renameat(dirfd, base, dirfd, bak) != 0) {
 			request_error(r, LL_EC_INTERNAL, "cannot keep the "
 			    "backup %s%s: %s; %s not replaced", path,
@@ -552,11 +562,63 @@ files_commit(struct request *r, const char *path, int dirfd, const char *base,
 	return 0;
 }
 
+/*
+ * Open the part file tmp kept by a cut upload, with flags, only when it is
+ * ours to continue: a regular file with one link, owned by the agent's user
+ * and mode 0600 as op_put_start made it.  Anything else may have been
+ * planted by the target (a hard link to its etc/shadow, a FIFO, a device,
+ * a file of another user) and is never read or written through.  The name
+ * is checked before the open (no open of a device or FIFO) and the open
+ * inode after it.  An fd, or -1 with the reason in why ("" when there is
+ * no part file).
+ */
+static int
+files_part_open(int dirfd, const char *tmp, int flags, char *why,
+    size_t wlen)
+{
+	struct stat sn, sb;
+	int fd;
+
+	why[0] = '\0';
+	if (fstatat(dirfd, tmp, &sn, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT)
+			snprintf(why, wlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sn.st_mode)) {
+		snprintf(why, wlen, "it is a %s", files_type(sn.st_mode));
+		return -1;
+	}
+	if ((fd = openat(dirfd, tmp, flags | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0) {
+		snprintf(why, wlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) != 0)
+		snprintf(why, wlen, "%s", strerror(errno));
+	else if (!S_ISREG(sb.st_mode) || sb.st_ino != sn.st_ino ||
+	    sb.st_dev != sn.st_dev)
+		snprintf(why, wlen, "it changed while it was opened");
+	else if (sb.st_nlink != 1)
+		snprintf(why, wlen, "it has %ju links", (uintmax_t)sb.st_nlink);
+	else if (sb.st_uid != geteuid())
+		snprintf(why, wlen, "it belongs to uid %ju",
+		    (uintmax_t)sb.st_uid);
+	else if ((sb.st_mode & 07777) != 0600)
+		snprintf(why, wlen, "its mode is %04o, not 0600",
+		    (unsigned)(sb.st_mode & 07777));
+	if (why[0] != '\0') {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int
 op_put_begin_start(struct request *r, json_t *args)
 {
 	const char *path, *base;
-	char tmp[NAME_MAX + 1], hex[65] = "";
+	char tmp[NAME_MAX + 1], hex[65] = "", why[128];
 	struct stat sb;
 	uint64_t len = 0;
 	EVP_MD_CTX *md;
@@ -573,10 +635,15 @@ op_put_begin_start(struct request *r, json_t *args)
 		return -1;
 	}
 	md = ll_digest_new();
-	fd = openat(dfd, tmp, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    md != NULL && ll_digest_prefix(fd, (uint64_t)sb.st_size,
-	    md) == 0 && ll_digest_hex(md, hex) == 0)
+	/* a part file that is not ours is reported as none: put replaces it */
+	fd = files_part_open(dfd, tmp, O_RDONLY, why, sizeof(why));
+	if (fd < 0 && why[0] != '\0')
+		log_warn("%s: request %u: put-begin %s: the part file %s is "
+		    "not lifeline's (%s): not resumed", r->conn->name, r->id,
+		    path, tmp, why);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && md != NULL &&
+	    ll_digest_prefix(fd, (uint64_t)sb.st_size, md) == 0 &&
+	    ll_digest_hex(md, hex) == 0)
 		len = (uint64_t)sb.st_size;
 	else
 		ll_digest_hex(md, hex);	/* of nothing */
@@ -594,6 +661,7 @@ op_put_start(struct request *r, json_t *args)
 {
 	struct files_state *st = NULL;
 	const char *path, *base, *sha;
+	char why[128];
 	int64_t size = 0, offset = 0;
 	struct stat sb;
 	bool rh;
@@ -625,16 +693,41 @@ op_put_start(struct request *r, json_t *args)
 	if (files_put_target(r, path, st->dirfd, base, false, st->tmp,
 	    sizeof(st->tmp)) != 0)
 		goto fail;
-	st->fd = openat(st->dirfd, st->tmp, O_RDWR | O_CREAT | O_NOFOLLOW |
-	    O_NONBLOCK | O_CLOEXEC, 0600);
-	if (st->fd < 0) {
-		files_open_error(r, "cannot create the temp file for", path,
-		    errno);
-		goto fail;
+	/*
+	 * A resume continues in the part file only if it is ours; a fresh
+	 * upload never opens what is there, it removes the name and creates
+	 * a new file (O_EXCL), so nothing planted at the name is written.
+	 */
+	if (offset > 0) {
+		st->fd = files_part_open(st->dirfd, st->tmp, O_RDWR, why,
+		    sizeof(why));
+		if (st->fd < 0) {
+			if (why[0] != '\0')
+				unlinkat(st->dirfd, st->tmp, 0);
+			request_error(r, LL_EC_BAD_REQUEST, "cannot resume at "
+			    "%lld: the partial upload %s %s%s; start from 0",
+			    (long long)offset, st->tmp, why[0] != '\0' ?
+			    "is not lifeline's: " : "is gone", why[0] != '\0' ?
+			    why : "");
+			goto fail;
+		}
+	} else {
+		if (unlinkat(st->dirfd, st->tmp, 0) != 0 && errno != ENOENT) {
+			files_open_error(r, "cannot remove the old temp file "
+			    "for", path, errno);
+			goto fail;
+		}
+		st->fd = openat(st->dirfd, st->tmp, O_RDWR | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (st->fd < 0) {
+			files_open_error(r, "cannot create the temp file for",
+			    path, errno);
+			goto fail;
+		}
 	}
-	if (fstat(st->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		request_error(r, LL_EC_BAD_REQUEST, "the temp file %s%s is not "
-		    "a regular file", st->tmp, "");
+	if (fstat(st->fd, &sb) != 0) {
+		files_open_error(r, "cannot stat the temp file for", path,
+		    errno);
 		goto fail;
 	}
 	if ((uint64_t)sb.st_size < (uint64_t)offset ||

@@ -6,7 +6,10 @@
  * with a filesystem libblkid recognizes, the mount point is an absolute,
  * empty, unmounted directory), then mounts it with a libmount context and
  * makes it the target root.  XFS gets "nouuid", since a rescue system booted
- * from a copy of the same image carries the same UUID.  With fstab, the
+ * from a copy of the same image carries the same UUID.  Whatever type the
+ * client names, the options that keep a read-only agent from writing
+ * (noload, norecovery) follow the type libblkid finds, and such an agent
+ * also makes the device read-only until umount.  With fstab, the
  * target's own etc/fstab (read through the confined target_open) is mounted
  * below it in file order; with chroot, the rescue host's /dev, /proc, /sys
  * and /run are bound into it as slaves, so nothing done inside propagates
@@ -29,10 +32,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -94,14 +99,50 @@ mount_probe_type(const char *dev, char *buf, size_t len)
 }
 
 /*
+ * The type to mount dev as (type), and what libblkid finds on it (probed,
+ * "" when nothing).  Every decision that keeps a mount from writing is taken
+ * from probed, never from the client's string: a client that names "auto" or
+ * another type must not get a plain "ro" mount that replays the journal.
+ * "auto" or no type means the probed one.  A read-only agent mounts only as
+ * the probed type; otherwise the given type is used (the ext4 driver for an
+ * ext3, say).  0, or -1 with the reason in why.
+ */
+static int
+mount_choose_type(const char *dev, const char *given, char *type,
+    size_t len, char *probed, size_t plen, char *why, size_t wlen)
+{
+	mount_probe_type(dev, probed, plen);
+	if (given == NULL || strcmp(given, "auto") == 0) {
+		if (probed[0] == '\0') {
+			snprintf(why, wlen, "%s holds no filesystem libblkid "
+			    "recognizes", dev);
+			return -1;
+		}
+		snprintf(type, len, "%s", probed);
+		return 0;
+	}
+	if (agent_opts.read_only && strcmp(given, probed) != 0) {
+		snprintf(why, wlen, "type \"%s\" asked, but %s holds %s: a "
+		    "read-only agent mounts a filesystem only as the type "
+		    "libblkid finds (leave out the type)", given, dev,
+		    probed[0] != '\0' ? probed : "no filesystem libblkid "
+		    "recognizes");
+		return -1;
+	}
+	snprintf(type, len, "%s", given);
+	return 0;
+}
+
+/*
  * Mount options for a filesystem: the given ones, "ro" when asked, and
  * "nouuid" for XFS (the rescue system may carry the same UUID).  An agent in
  * read-only mode also keeps the journal from being replayed ("noload" for
  * ext3/4, "norecovery" for XFS), since a plain "ro" mount still writes it.
+ * fs is the probed type when there is one (see mount_choose_type).
  */
 static void
 mount_options(char *out, size_t len, const char *given, bool ro,
-    const char *fstype)
+    const char *fs)
 {
 	out[0] = '\0';
 	if (given != NULL && given[0] != '\0')
@@ -109,19 +150,68 @@ mount_options(char *out, size_t len, const char *given, bool ro,
 	if (ro)
 		snprintf(out + strlen(out), len - strlen(out), "%sro",
 		    out[0] != '\0' ? "," : "");
-	if (fstype != NULL && strcmp(fstype, "xfs") == 0 &&
+	if (strcmp(fs, "xfs") == 0 &&
 	    (given == NULL || strstr(given, "nouuid") == NULL))
 		snprintf(out + strlen(out), len - strlen(out), "%snouuid",
 		    out[0] != '\0' ? "," : "");
-	if (ro && agent_opts.read_only && fstype != NULL) {
-		const char *keep = strcmp(fstype, "xfs") == 0 ? "norecovery" :
-		    strcmp(fstype, "ext3") == 0 || strcmp(fstype, "ext4") == 0 ?
+	if (ro && agent_opts.read_only) {
+		const char *keep = strcmp(fs, "xfs") == 0 ? "norecovery" :
+		    strcmp(fs, "ext3") == 0 || strcmp(fs, "ext4") == 0 ?
 		    "noload" : NULL;
 
 		if (keep != NULL)
 			snprintf(out + strlen(out), len - strlen(out), "%s%s",
 			    out[0] != '\0' ? "," : "", keep);
 	}
+}
+
+/*
+ * A read-only agent makes the device itself read-only (BLKROSET) for as
+ * long as it is mounted, as inspect does for its probe mounts: that is what
+ * really keeps a filesystem from writing (ext4 cleans up orphans on a "ro"
+ * mount, a driver may not know "noload").  A device someone else uses is
+ * refused, since the flag would make their writes fail: an exclusive open
+ * fails while it is mounted anywhere or held by md, device-mapper or fsck.
+ * *set tells whether the flag was ours to set (then mount_dev_writable
+ * takes it off again).  0, or -1 with the reason in why.
+ */
+static int
+mount_dev_readonly(const char *dev, bool *set, char *why, size_t wlen)
+{
+	int fd, ro = 0, one = 1;
+
+	*set = false;
+	if ((fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC)) < 0) {
+		snprintf(why, wlen, errno == EBUSY ? "%s is in use (mounted "
+		    "elsewhere, or held by md, device-mapper or fsck): a "
+		    "read-only agent does not mount it" : "%s: %s", dev,
+		    strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, BLKROGET, &ro) != 0 || (ro == 0 &&
+	    ioctl(fd, BLKROSET, &one) != 0)) {
+		snprintf(why, wlen, "cannot make %s read-only: %s", dev,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*set = ro == 0;
+	close(fd);
+	return 0;
+}
+
+/* Undo mount_dev_readonly's flag. */
+static void
+mount_dev_writable(const char *dev)
+{
+	int fd, zero = 0;
+
+	if ((fd = open(dev, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    ioctl(fd, BLKROSET, &zero) != 0)
+		log_warn("%s: cannot make it writable again: %s", dev,
+		    strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 /*
@@ -255,11 +345,11 @@ mount_point_in_target(const char *root, const char *path, char *out,
 
 static void
 mount_record(struct mount_run *m, const char *source, const char *target,
-    const char *fstype, const char *options, bool is_root)
+    const char *fstype, const char *options, bool is_root, bool dev_ro)
 {
 	json_t *o;
 
-	if (target_push_mount(source, target, fstype, is_root) != 0)
+	if (target_push_mount(source, target, fstype, is_root, dev_ro) != 0)
 		mount_warn(m, "%s: lifeline's list of mounts is full; take it "
 		    "down yourself", target);
 	o = json_pack("{s:s, s:s, s:s, s:s}", "source", source, "target",
@@ -377,7 +467,8 @@ mount_fstab(struct mount_run *m)
 		const char *src = mnt_fs_get_source(fs);
 		const char *type = mnt_fs_get_fstype(fs), *reason;
 		char why[MOUNT_ERR_MAX], real[PATH_MAX], probed[64];
-		char opts[2048], *dev;
+		char mtype[64], opts[2048], *dev;
+		bool dev_ro = false;
 		int rc;
 
 		if ((reason = fstab_skip_reason(fs)) != NULL) {
@@ -399,21 +490,31 @@ mount_fstab(struct mount_run *m)
 			free(dev);
 			continue;
 		}
-		if (type == NULL || strcmp(type, "auto") == 0)
-			type = mount_probe_type(dev, probed, sizeof(probed));
+		if (mount_choose_type(dev, type, mtype, sizeof(mtype), probed,
+		    sizeof(probed), why, sizeof(why)) != 0 ||
+		    (agent_opts.read_only && mount_dev_readonly(dev, &dev_ro,
+		    why, sizeof(why)) != 0)) {
+			mount_warn(m, "fstab %s: %s; not mounted", mp, why);
+			mount_skip(m, src, mp, why);
+			free(dev);
+			continue;
+		}
 		mount_options(opts, sizeof(opts), mnt_fs_get_options(fs),
-		    m->ro, type);
+		    m->ro, probed[0] != '\0' ? probed : mtype);
 		if (agent_target.nmounts == TARGET_MOUNTS_MAX) {
 			mount_warn(m, "fstab %s: lifeline's list of mounts is "
 			    "full; not mounted", mp);
-		} else if (mount_one(dev, real, type, opts, why,
+		} else if (mount_one(dev, real, mtype, opts, why,
 		    sizeof(why)) != 0) {
 			mount_warn(m, "fstab %s: %s", mp, why);
 			mount_skip(m, src, mp, why);
 		} else {
 			log_info("mounted %s (fstab %s) on %s", dev, mp, real);
-			mount_record(m, dev, real, type, opts, false);
+			mount_record(m, dev, real, mtype, opts, false, dev_ro);
+			dev_ro = false;
 		}
+		if (dev_ro)
+			mount_dev_writable(dev);
 		free(dev);
 	}
 out:
@@ -467,7 +568,7 @@ mount_chroot(struct mount_run *m)
 		}
 		log_info("bound %s on %s", binds[i].dir, real);
 		mount_record(m, binds[i].dir, real, "bind", binds[i].opts,
-		    false);
+		    false, false);
 	}
 }
 
@@ -691,8 +792,8 @@ op_mount_start(struct request *r, json_t *args)
 	const char *source, *target, *options, *fstype;
 	char dev[PATH_MAX], real[PATH_MAX], made[PATH_MAX], root[PATH_MAX];
 	char mkpath[PATH_MAX];
-	char probed[64], opts[2048], err[MOUNT_ERR_MAX];
-	bool ro, fstab, chroot, missing, extend = false;
+	char probed[64], mtype[64], opts[2048], err[MOUNT_ERR_MAX];
+	bool ro, fstab, chroot, missing, dev_ro = false, extend = false;
 	int rc;
 
 	memset(&m, 0, sizeof(m));
@@ -730,19 +831,25 @@ op_mount_start(struct request *r, json_t *args)
 		if (mount_check_target(r, target, real, sizeof(real),
 		    &missing) != 0)
 			return -1;
-		if (fstype == NULL &&
-		    mount_probe_type(dev, probed, sizeof(probed))[0] == '\0') {
-			request_error(r, LL_EC_BAD_REQUEST, "%s holds no "
-			    "filesystem libblkid recognizes", dev);
+		if (mount_choose_type(dev, fstype, mtype, sizeof(mtype),
+		    probed, sizeof(probed), err, sizeof(err)) != 0) {
+			request_error(r, LL_EC_BAD_REQUEST, "%s", err);
 			return -1;
 		}
-		if (fstype == NULL)
-			fstype = probed;
-		mount_options(opts, sizeof(opts), options, ro, fstype);
+		fstype = mtype;
+		mount_options(opts, sizeof(opts), options, ro,
+		    probed[0] != '\0' ? probed : mtype);
+		if (agent_opts.read_only && mount_dev_readonly(dev, &dev_ro,
+		    err, sizeof(err)) != 0) {
+			request_error(r, LL_EC_BUSY, "%s", err);
+			return -1;
+		}
 		made[0] = '\0';
 		if (missing && (rc = mount_mkdirs(real, made,
 		    sizeof(made))) != 0) {
 			mount_rmdirs(real, made);
+			if (dev_ro)
+				mount_dev_writable(dev);
 			request_error(r, LL_EC_PERMISSION, "cannot create "
 			    "target %s: %s", real, strerror(-rc));
 			return -1;
@@ -751,12 +858,16 @@ op_mount_start(struct request *r, json_t *args)
 		snprintf(mkpath, sizeof(mkpath), "%s", real);
 		if (missing && mount_canonical(real, sizeof(real)) != 0) {
 			mount_rmdirs(mkpath, made);
+			if (dev_ro)
+				mount_dev_writable(dev);
 			request_error(r, LL_EC_BAD_REQUEST, "target %s: %s",
 			    real, strerror(errno));
 			return -1;
 		}
 		if (mount_one(dev, real, fstype, opts, err, sizeof(err)) != 0) {
 			mount_rmdirs(mkpath, made);
+			if (dev_ro)
+				mount_dev_writable(dev);
 			request_error(r, LL_EC_EXEC_FAILED, "%s", err);
 			return -1;
 		}
@@ -764,6 +875,8 @@ op_mount_start(struct request *r, json_t *args)
 			/* cannot happen for a fresh mount; undo it anyway */
 			umount_one(real, err, sizeof(err));
 			mount_rmdirs(mkpath, made);
+			if (dev_ro)
+				mount_dev_writable(dev);
 			request_error(r, LL_EC_INTERNAL, "%s: %s", real,
 			    strerror(-rc));
 			return -1;
@@ -779,7 +892,7 @@ op_mount_start(struct request *r, json_t *args)
 		snprintf(root, sizeof(root), "%s", agent_target.root);
 	m.root = root;
 	if (!extend)
-		mount_record(&m, dev, real, fstype, opts, true);
+		mount_record(&m, dev, real, fstype, opts, true, dev_ro);
 	if (fstab)
 		mount_fstab(&m);
 	if (chroot)
@@ -889,6 +1002,8 @@ op_umount_start(struct request *r, json_t *args)
 			    tm->target);
 			json_array_append_new(warnings, json_string(w));
 			json_array_append_new(done, json_string(tm->target));
+			if (tm->dev_ro)
+				mount_dev_writable(tm->source);
 			umount_forget(i);
 			continue;
 		}
@@ -903,6 +1018,8 @@ op_umount_start(struct request *r, json_t *args)
 			goto busy;
 		}
 		log_info("unmounted %s", tm->target);
+		if (tm->dev_ro)
+			mount_dev_writable(tm->source);
 		json_array_append_new(done, json_string(tm->target));
 		umount_forget(i);
 	}

@@ -68,6 +68,7 @@ struct pw_state {
 	uint64_t deadline;
 	uint64_t next_try;
 	bool cancelled;
+	long lastchg;		/* the last-change day written, -1 none */
 };
 
 /* A file read whole. */
@@ -291,6 +292,51 @@ pw_need_user(struct request *r, const struct pw_buf *shadow,
 }
 
 /*
+ * in with field idx of the line [ls, le) replaced by value, into *out
+ * (malloc'd, NUL-terminated); *changed when that differs.  An unchanged
+ * field leaves *out NULL.  0, -EINVAL when the line has too few fields, or
+ * -ENOMEM.
+ */
+static int
+pw_edit_field(const struct pw_buf *in, size_t ls, size_t le, int idx,
+    const char *value, struct pw_buf *out, bool *changed)
+{
+	size_t fs, fe, vlen = strlen(value);
+
+	out->p = NULL;
+	out->len = 0;
+	*changed = false;
+	if (!pw_field(in->p, ls, le, idx, &fs, &fe))
+		return -EINVAL;
+	if (vlen == fe - fs && memcmp(value, in->p + fs, vlen) == 0)
+		return 0;
+	out->len = fs + vlen + (in->len - fe);
+	if ((out->p = malloc(out->len + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(out->p, in->p, fs);
+	memcpy(out->p + fs, value, vlen);
+	memcpy(out->p + fs + vlen, in->p + fe, in->len - fe);
+	out->p[out->len] = '\0';
+	*changed = true;
+	return 0;
+}
+
+/*
+ * The last-change day passwd(1) writes for a new password: today, in days
+ * since 1970-01-01 UTC; day 0 itself would mean "change at the next
+ * login", so it is left empty then, as passwd(1) does.
+ */
+static void
+pw_today(char *out, size_t len, long *days)
+{
+	*days = (long)(time(NULL) / 86400);
+	if (*days > 0)
+		snprintf(out, len, "%ld", *days);
+	else
+		out[0] = '\0';
+}
+
+/*
  * Apply the action to the contents of shadow: *out (malloc'd) gets the new
  * contents, *changed whether they differ.  0, or -1 with an error sent.
  */
@@ -298,14 +344,17 @@ static int
 pw_apply(struct request *r, struct pw_state *st, const struct pw_buf *in,
     struct pw_buf *out, bool *changed)
 {
-	char field[PW_HASH_MAX + 64];
+	char field[PW_HASH_MAX + 64], day[32];
+	struct pw_buf cur, aged;
 	size_t ls, le, fs, fe, flen;
 	const char *old;
-	int idx = 1;
+	bool dated;
+	int idx = 1, rc;
 
 	out->p = NULL;
 	out->len = 0;
 	*changed = false;
+	st->lastchg = -1;
 	if (pw_need_user(r, in, st->user, &ls, &le) != 0)
 		return -1;
 	if (st->action == PW_EXPIRE)
@@ -357,20 +406,41 @@ pw_apply(struct request *r, struct pw_state *st, const struct pw_buf *in,
 		snprintf(field, sizeof(field), "0");
 		break;
 	}
-	if (strlen(field) == flen && memcmp(field, old, flen) == 0)
-		return 0;
-	out->len = fs + strlen(field) + (in->len - fe);
-	if ((out->p = malloc(out->len + 1)) == NULL) {
-		request_error(r, LL_EC_INTERNAL, "out of memory");
-		return -1;
-	}
-	memcpy(out->p, in->p, fs);
-	memcpy(out->p + fs, field, strlen(field));
-	memcpy(out->p + fs + strlen(field), in->p + fe, in->len - fe);
-	out->p[out->len] = '\0';
+	if (pw_edit_field(in, ls, le, idx, field, out, changed) != 0)
+		goto nomem;
 	explicit_bzero(field, sizeof(field));
-	*changed = true;
+	if (st->action == PW_EXPIRE)
+		st->lastchg = 0;
+	if (st->action != PW_SET && st->action != PW_CLEAR)
+		return 0;
+	/*
+	 * A new (or no) password starts its age today, as passwd(1) does:
+	 * an old date could expire it at once under a maximum age.
+	 */
+	pw_today(day, sizeof(day), &st->lastchg);
+	cur = *changed ? *out : *in;
+	if (!pw_find_line(cur.p, cur.len, st->user, &ls, &le) ||
+	    (rc = pw_edit_field(&cur, ls, le, 2, day, &aged, &dated)) ==
+	    -EINVAL) {
+		/* a line without aging fields: nothing to date */
+		st->lastchg = -1;
+		return 0;
+	}
+	if (rc != 0)
+		goto nomem;
+	if (dated) {
+		if (*changed) {
+			explicit_bzero(out->p, out->len);
+			pw_buf_free(out);
+		}
+		*out = aged;
+		*changed = true;
+	}
 	return 0;
+nomem:
+	explicit_bzero(field, sizeof(field));
+	request_error(r, LL_EC_INTERNAL, "out of memory");
+	return -1;
 }
 
 /*
@@ -445,6 +515,12 @@ pw_replace(struct request *r, int etcfd, int oldfd, const struct pw_buf *old,
 		    "to etc/shadow-: %s", pw_errno_text(rc));
 		return -1;
 	}
+	/*
+	 * When shadow- already was a name of the old inode (a run stopped
+	 * between the two renames), rename(2) did nothing and left bak: it
+	 * is one name too many.  Otherwise it is gone and this is ENOENT.
+	 */
+	unlinkat(etcfd, bak, 0);
 	if (renameat(etcfd, tmp, etcfd, "shadow") != 0) {
 		rc = errno;
 		unlinkat(etcfd, tmp, 0);
@@ -948,6 +1024,11 @@ pw_commit(struct request *r)
 	bool changed;
 	int fd, rc;
 
+	/* Under the lock no run of ours is writing: what is left is stale. */
+	if (st->lockfd >= 0) {
+		sf_remove_stale(st->etcfd, "shadow");
+		sf_remove_stale(st->etcfd, "shadow-");
+	}
 	if ((fd = pw_open_shadow(r, st->etcfd, &sst)) < 0)
 		goto out;
 	if ((rc = sf_read_fd(fd, PW_FILE_MAX, &in.p, &in.len)) != 0) {
@@ -969,6 +1050,9 @@ pw_commit(struct request *r)
 	json_object_set_new(res, "changed", json_boolean(changed));
 	if (changed)
 		json_object_set_new(res, "backup", json_string("etc/shadow-"));
+	if (st->lastchg >= 0)
+		json_object_set_new(res, "lastchg",
+		    json_integer((json_int_t)st->lastchg));
 	json_object_set_new(res, "blockers",
 	    pw_blockers(st->user, changed ? &out : &in));
 	request_reply(r, res);
@@ -1012,7 +1096,7 @@ op_passwd(struct request *r, json_t *args)
 	struct pw_state *st;
 	struct pw_buf in = { NULL, 0 }, out = { NULL, 0 };
 	struct statvfs vfs;
-	struct stat sst;
+	struct stat sst, lst;
 	const char *user, *action, *hash;
 	bool changed;
 	int i, fd, rc;
@@ -1073,12 +1157,23 @@ op_passwd(struct request *r, json_t *args)
 		return 0;
 	}
 
+	/*
+	 * The lock file is shared with the target's own tools, so an existing
+	 * one is used; it is only locked, never written.  O_NONBLOCK: a FIFO
+	 * planted there would otherwise block the agent in open(2).
+	 */
 	st->lockfd = openat(st->etcfd, ".pwd.lock", O_WRONLY | O_CREAT |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (st->lockfd < 0 && errno == ENXIO)
+		return request_error(r, LL_EC_PERMISSION, "etc/.pwd.lock is "
+		    "not a regular file: refusing"), -1;
 	if (st->lockfd < 0)
 		return request_error(r, LL_EC_PERMISSION, "cannot open "
 		    "etc/.pwd.lock: %s", errno == ELOOP ? "it is a symlink" :
 		    pw_errno_text(errno)), -1;
+	if (fstat(st->lockfd, &lst) != 0 || !S_ISREG(lst.st_mode))
+		return request_error(r, LL_EC_PERMISSION, "etc/.pwd.lock is "
+		    "not a regular file: refusing"), -1;
 	switch (pw_try_lock(r)) {
 	case 1:
 		pw_commit(r);

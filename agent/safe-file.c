@@ -6,10 +6,14 @@
  * (never an existing entry, never through a symlink planted there), gets
  * its owner before its mode (so set-id bits survive chown), then the xattrs,
  * then the bytes, and is fsynced and closed before the rename.  The
- * directory is fsynced after it so the new entry itself is durable.
+ * directory is fsynced after it so the new entry itself is durable.  What a
+ * killed run left is recognised by that name pattern and removed by
+ * sf_remove_stale(), under the caller's lock.
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -75,7 +79,7 @@ sf_temp_name(const char *name, char *tmp, size_t tmplen)
 {
 	static const char az[] = "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-	unsigned char rnd[8];
+	unsigned char rnd[SF_TEMP_RANDOM];
 	size_t i;
 	int n;
 
@@ -282,4 +286,48 @@ sf_sync_dir(int dirfd)
 		rc = -errno;
 	close(fd);
 	return rc;
+}
+
+int
+sf_remove_stale(int dirfd, const char *name)
+{
+	char prefix[SF_TEMP_MAX];
+	struct dirent *de;
+	struct stat sb;
+	size_t plen, i;
+	DIR *d;
+	int fd, n = 0;
+
+	if (snprintf(prefix, sizeof(prefix), ".%s.lifeline-", name) >=
+	    (int)sizeof(prefix))
+		return 0;
+	plen = strlen(prefix);
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, plen) != 0 ||
+		    strlen(de->d_name) != plen + SF_TEMP_RANDOM)
+			continue;
+		for (i = plen; i < plen + SF_TEMP_RANDOM; i++) {
+			if (!isalnum((unsigned char)de->d_name[i]))
+				break;
+		}
+		/* only what sf_write_temp makes: a regular file */
+		if (i < plen + SF_TEMP_RANDOM || fstatat(dirfd, de->d_name,
+		    &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) == 0) {
+			log_info("removed %s, a temp file a stopped run left "
+			    "for %s", de->d_name, name);
+			n++;
+		} else
+			log_warn("cannot remove the stale temp file %s: %s",
+			    de->d_name, strerror(errno));
+	}
+	closedir(d);
+	return n;
 }

@@ -19,6 +19,8 @@
 
 /* Room for a temp name (a name in a directory). */
 #define SF_TEMP_MAX	(NAME_MAX + 1)
+/* Random letters and digits at the end of a temp name. */
+#define SF_TEMP_RANDOM	8
 
 /* Whose metadata a new file gets. */
 struct sf_like {
@@ -78,6 +80,16 @@ int sf_write_temp(int dirfd, const char *name, const void *data, size_t len,
  */
 int sf_replace(int dirfd, const char *name, const void *data, size_t len,
     const struct sf_like *like, struct sf_fail *fail);
+
+/*
+ * Remove the temp files for name in dirfd that a killed run left behind:
+ * regular files named ".NAME.lifeline-" and SF_TEMP_RANDOM letters or
+ * digits, as sf_temp_name() makes them.  Only under the lock that
+ * serialises the writers of name, so that no run's live temp file goes.
+ * Each is logged.  Returns how many were removed, or -errno when the
+ * directory cannot be read.
+ */
+int sf_remove_stale(int dirfd, const char *name);
 
 /* fsync the directory dirfd (an O_PATH fd too). */
 int sf_sync_dir(int dirfd);

@@ -42,8 +42,8 @@
 #include "ssh-server.h"
 
 /* To authenticate and open the channel: on a console the client may be
- * asking its user about our host key meanwhile. */
-#define SSH_SERVER_AUTH_MS	20000
+ * asking its user about our host key meanwhile.  The network paths
+ * (--listen, --listen-ssh) get the short one. */
 #define SSH_SERVER_AUTH_CONSOLE_MS 120000
 #define SSH_SERVER_TIMEOUT_S	15	/* libssh's own blocking timeout */
 #define SSH_SERVER_TRIES_MAX	10	/* keys refused before we hang up */
@@ -51,7 +51,7 @@
  * MaxStartups): each holds a thread and fds, and must not crowd out the
  * console. */
 #define SSH_SERVER_PENDING_MAX	10
-#define SSH_SERVER_PENDING_PER_ADDR 3
+#define SSH_SERVER_PENDING_PER_PEER 3
 
 struct ssh_serving {
 	pthread_mutex_t lock;
@@ -65,8 +65,10 @@ struct ssh_serving {
 	int refused;			/* keys refused so far */
 	char refused_fp[LL_SSH_FP_MAX];	/* the last one, and why */
 	char refused_why[256];
-	char peer[96];
-	char peer_addr[64];		/* "" on a console */
+	char peer[160];
+	char peer_addr[64];		/* for from=; "" when none */
+	enum audit_path path;		/* where it came from: its limits */
+	char limit_peer[64];		/* its slot in the pending table */
 	char user[64];
 	char fingerprint[LL_SSH_FP_MAX];
 	struct ssh_server_callbacks_struct server_cb;
@@ -83,55 +85,72 @@ static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
 static int live_threads;
 
+/*
+ * Logins in progress on the network paths (--listen, --listen-ssh), each
+ * path with its own table: per peer (an address, or a unix socket's uid)
+ * and in all.
+ */
 static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-	char addr[64];
+	char peer[64];
 	int n;
-} pending[SSH_SERVER_PENDING_MAX];
-static int pending_total;
+} pending[AUDIT_PATH_N][SSH_SERVER_PENDING_MAX];
+static int pending_total[AUDIT_PATH_N];
 
-/* Count an unauthenticated network session from addr, if there is room. */
-static bool
-pending_take(const char *addr)
+bool
+ssh_server_login_take(enum audit_path path, const char *peer,
+    const char *who)
 {
 	int i, free_slot = -1, same = 0;
 	bool ok = false;
 
 	pthread_mutex_lock(&pending_lock);
 	for (i = 0; i < SSH_SERVER_PENDING_MAX; i++) {
-		if (pending[i].n == 0 && free_slot < 0)
+		if (pending[path][i].n == 0 && free_slot < 0)
 			free_slot = i;
-		else if (pending[i].n > 0 && strcmp(pending[i].addr, addr) == 0)
+		else if (pending[path][i].n > 0 &&
+		    strcmp(pending[path][i].peer, peer) == 0)
 			same = i + 1;
 	}
-	if (pending_total < SSH_SERVER_PENDING_MAX) {
-		if (same > 0 && pending[same - 1].n <
-		    SSH_SERVER_PENDING_PER_ADDR) {
-			pending[same - 1].n++;
+	if (pending_total[path] < SSH_SERVER_PENDING_MAX) {
+		if (same > 0 && pending[path][same - 1].n <
+		    SSH_SERVER_PENDING_PER_PEER) {
+			pending[path][same - 1].n++;
 			ok = true;
 		} else if (same == 0 && free_slot >= 0) {
-			snprintf(pending[free_slot].addr,
-			    sizeof(pending[free_slot].addr), "%s", addr);
-			pending[free_slot].n = 1;
+			snprintf(pending[path][free_slot].peer,
+			    sizeof(pending[path][free_slot].peer), "%s", peer);
+			pending[path][free_slot].n = 1;
 			ok = true;
 		}
 	}
 	if (ok)
-		pending_total++;
+		pending_total[path]++;
+	else if (pending_total[path] < SSH_SERVER_PENDING_MAX)
+		log_warn("%s: %s: %d logins are in progress (authenticating "
+		    "already; at most %d from one peer on %s); refused", who,
+		    peer, SSH_SERVER_PENDING_PER_PEER,
+		    SSH_SERVER_PENDING_PER_PEER, audit_path_name(path));
+	else
+		log_warn("%s: %d logins are in progress (authenticating "
+		    "already; at most %d at once on %s); refused", who,
+		    SSH_SERVER_PENDING_MAX, SSH_SERVER_PENDING_MAX,
+		    audit_path_name(path));
 	pthread_mutex_unlock(&pending_lock);
 	return ok;
 }
 
-static void
-pending_release(const char *addr)
+void
+ssh_server_login_release(enum audit_path path, const char *peer)
 {
 	int i;
 
 	pthread_mutex_lock(&pending_lock);
 	for (i = 0; i < SSH_SERVER_PENDING_MAX; i++) {
-		if (pending[i].n > 0 && strcmp(pending[i].addr, addr) == 0) {
-			pending[i].n--;
-			pending_total--;
+		if (pending[path][i].n > 0 &&
+		    strcmp(pending[path][i].peer, peer) == 0) {
+			pending[path][i].n--;
+			pending_total[path]--;
 			break;
 		}
 	}
@@ -149,7 +168,7 @@ pending_drop(struct ssh_serving *ss)
 	ss->pending = false;
 	pthread_mutex_unlock(&ss->lock);
 	if (was)
-		pending_release(ss->peer_addr);
+		ssh_server_login_release(ss->path, ss->limit_peer);
 }
 
 static const char *
@@ -441,7 +460,7 @@ server_open_session(ssh_session session, void *userdata)
 static int
 server_handshake(struct ssh_serving *ss)
 {
-	uint64_t deadline = ll_now_ms() + (ss->peer_addr[0] != '\0' ?
+	uint64_t deadline = ll_now_ms() + (ss->path != AUDIT_PATH_CONSOLE ?
 	    SSH_SERVER_AUTH_MS : SSH_SERVER_AUTH_CONSOLE_MS);
 	ssh_event ev;
 	int rc = -1;
@@ -482,7 +501,7 @@ out:
 	/* Only a refused key is a failed login; a client that leaves after
 	 * the key exchange (say, over our host key) is not. */
 	if (!ss->authenticated && ss->refused > 0)
-		audit_auth_failed(ss->peer, ss->user, ss->refused_fp,
+		audit_auth_failed(ss->path, ss->peer, ss->user, ss->refused_fp,
 		    ss->refused_why, ll_now_ms());
 	return rc;
 }
@@ -520,28 +539,29 @@ server_thread(void *arg)
 }
 
 int
-ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
-    int *plain_fd, struct ssh_serving **out)
+ssh_server_start(int cipher_fd, enum audit_path path, const char *peer,
+    const char *peer_addr, const char *limit_peer, int *plain_fd,
+    struct ssh_serving **out)
 {
 	struct ssh_serving *ss;
 	pthread_attr_t attr;
 	pthread_t tid;
 	long timeout = SSH_SERVER_TIMEOUT_S;
 	int fds[2] = { -1, -1 }, flags;
+	bool net = path != AUDIT_PATH_CONSOLE;
 
 	/*
-	 * The failure limit and the pending cap guard the network side only:
-	 * nobody on the network may lock the operator out of the console.
+	 * The failure limit and the pending cap guard the network paths,
+	 * each its own: nobody on one may lock the operator out of another,
+	 * and the console is never limited.
 	 */
-	if (peer_addr != NULL && !audit_auth_allowed(ll_now_ms())) {
-		log_warn("%s: too many failed authentications; refused", peer);
+	if (net && !audit_auth_allowed(path, ll_now_ms())) {
+		log_warn("%s: too many failed authentications on %s; refused",
+		    peer, audit_path_name(path));
 		close(cipher_fd);
 		return LL_ERR_BUSY;
 	}
-	if (peer_addr != NULL && !pending_take(peer_addr)) {
-		log_warn("%s: %d network sessions are authenticating already "
-		    "(at most %d from one address); refused", peer,
-		    SSH_SERVER_PENDING_MAX, SSH_SERVER_PENDING_PER_ADDR);
+	if (net && !ssh_server_login_take(path, limit_peer, peer)) {
 		close(cipher_fd);
 		return LL_ERR_AGAIN;
 	}
@@ -553,13 +573,16 @@ ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
 		if (ss != NULL && ss->session != NULL)
 			ssh_free(ss->session);
 		free(ss);
-		if (peer_addr != NULL)
-			pending_release(peer_addr);
+		if (net)
+			ssh_server_login_release(path, limit_peer);
 		log_error("%s: out of memory for an SSH session", peer);
 		return LL_ERR_NOMEM;
 	}
 	pthread_mutex_init(&ss->lock, NULL);
-	ss->pending = peer_addr != NULL;
+	ss->pending = net;
+	ss->path = path;
+	snprintf(ss->limit_peer, sizeof(ss->limit_peer), "%s",
+	    net ? limit_peer : "");
 	ss->refs = 2;			/* the thread's and the caller's */
 	ss->plain_fd = fds[1];
 	snprintf(ss->peer, sizeof(ss->peer), "%s", peer);
@@ -604,8 +627,8 @@ fail:
 	ssh_free(ss->session);
 	close(fds[0]);
 	close(fds[1]);
-	if (peer_addr != NULL)
-		pending_release(peer_addr);
+	if (net)
+		ssh_server_login_release(path, limit_peer);
 	pthread_mutex_destroy(&ss->lock);
 	free(ss);
 	return LL_ERR_IO;

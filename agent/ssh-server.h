@@ -11,7 +11,10 @@
 #ifndef LL_SSH_SERVER_H
 #define LL_SSH_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "audit.h"
 
 #define SSH_SERVER_KEY_DEFAULT	"/etc/lifeline/ssh_host_ed25519_key"
 #define SSH_SERVER_AUTHKEYS_DEFAULT "/root/.ssh/authorized_keys"
@@ -34,14 +37,32 @@ void ssh_server_shutdown(void);
 
 /*
  * Serve SSH on cipher_fd, which the engine owns from now on (also when this
- * fails).  peer names the client in logs ("tcp 192.0.2.1:5555", "console
- * /dev/ttyS1"); peer_addr is its address for from= options, NULL on a
- * console.  0 with *plain_fd (the loop's end, non-blocking) and *out, or a
- * negative LL_ERR_* (refused by the rate limit or the pending cap, or no
- * resources), already logged.
+ * fails).  path says where the connection came from: on the network paths
+ * (--listen, --listen-ssh) the path's failure limit, its cap on logins in
+ * progress (limit_peer: the peer's address, or "unix uid N") and the short
+ * login window apply; the console has none of them.  peer names the client
+ * in logs ("tcp 192.0.2.1:5555", "console /dev/ttyS1"); peer_addr is its
+ * address for from= options, NULL when there is none to check.  0 with
+ * *plain_fd (the loop's end, non-blocking) and *out, or a negative LL_ERR_*
+ * (refused by the rate limit or the pending cap, or no resources), already
+ * logged.
  */
-int ssh_server_start(int cipher_fd, const char *peer, const char *peer_addr,
-    int *plain_fd, struct ssh_serving **out);
+int ssh_server_start(int cipher_fd, enum audit_path path, const char *peer,
+    const char *peer_addr, const char *limit_peer, int *plain_fd,
+    struct ssh_serving **out);
+
+/*
+ * A login in progress from limit_peer on network path, counted against the
+ * caps (SSH_SERVER_PENDING_MAX in all, SSH_SERVER_PENDING_PER_PEER from
+ * one peer): false, logged with who, when there is no room.  For the time
+ * before ssh_server_start, which counts its own; release it once.
+ */
+/* The login window of the network paths (20 s; a console gets 120 s). */
+#define SSH_SERVER_AUTH_MS	20000
+
+bool ssh_server_login_take(enum audit_path path, const char *limit_peer,
+    const char *who);
+void ssh_server_login_release(enum audit_path path, const char *limit_peer);
 
 /* The authenticated key's fingerprint, "" until authentication succeeded. */
 void ssh_serving_identity(struct ssh_serving *ss, char *fp, size_t len);

@@ -114,7 +114,7 @@ target_open_parent(const char *path, const char **base, bool rescue_host)
 
 int
 target_push_mount(const char *source, const char *target, const char *fstype,
-    bool is_root)
+    bool is_root, bool dev_ro)
 {
 	struct target_mount *m;
 
@@ -126,5 +126,6 @@ target_push_mount(const char *source, const char *target, const char *fstype,
 	snprintf(m->fstype, sizeof(m->fstype), "%s", fstype != NULL ?
 	    fstype : "");
 	m->is_root = is_root;
+	m->dev_ro = dev_ro;
 	return 0;
 }

@@ -22,6 +22,7 @@ struct target_mount {
 	char target[4096];	/* absolute path on the rescue host */
 	char fstype[64];
 	bool is_root;		/* the target root itself */
+	bool dev_ro;		/* source made read-only for it (BLKROSET) */
 };
 
 struct target {
@@ -50,8 +51,11 @@ int target_open(const char *path, int flags, mode_t mode, bool rescue_host);
 /* Open the parent directory of path and return it; *base gets the last
  * component (points into path).  -errno on failure. */
 int target_open_parent(const char *path, const char **base, bool rescue_host);
-/* Record a mount lifeline made (for umount in reverse order). */
+/*
+ * Record a mount lifeline made (for umount in reverse order); dev_ro when
+ * the source device was made read-only for it.  0 or -ENOSPC.
+ */
 int target_push_mount(const char *source, const char *target,
-    const char *fstype, bool is_root);
+    const char *fstype, bool is_root, bool dev_ro);
 
 #endif

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -375,6 +376,20 @@ passwd_show(json_t *res, const char *user)
 		else
 			printf("password of %s %s: nothing changed\n", user,
 			    words[i].already);
+	}
+	/* the new password's age starts today (shadow's last-change day) */
+	if (json_is_integer(json_object_get(res, "lastchg")) &&
+	    json_integer_value(json_object_get(res, "lastchg")) > 0) {
+		json_int_t day = json_integer_value(json_object_get(res,
+		    "lastchg"));
+		time_t t = (time_t)day * 86400;
+		struct tm tm;
+		char date[32] = "?";
+
+		if (gmtime_r(&t, &tm) != NULL)
+			strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		printf("last password change: %s (day %lld)\n", date,
+		    (long long)day);
 	}
 	if (json_array_size(b) > 0) {
 		printf("what may still block a login:\n");

@@ -627,7 +627,13 @@ client_frame(struct ll_link *l, const struct ll_frame *f, uint64_t now)
 		    p[8] == LL_RESET_NEED_SSH ? "it requires SSH" :
 		    p[8] == LL_RESET_NO_SSH ? "it runs without SSH" :
 		    "unknown session");
-		l->reset_reason = p[8];
+		/*
+		 * Reasons 3 and 4 say that a session was never started, so
+		 * nothing was sent in it; once bound, that is no longer so,
+		 * and the reset is reported as any other (reason 0).
+		 */
+		l->reset_reason = l->bound && (p[8] == LL_RESET_NEED_SSH ||
+		    p[8] == LL_RESET_NO_SSH) ? 0 : p[8];
 		set_state(l, LL_LINK_DEAD, LL_ERR_RESET);
 		return 0;
 	case LL_FT_PROBE_REPORT:
@@ -1108,6 +1114,12 @@ unsigned
 ll_link_reset_reason(const struct ll_link *l)
 {
 	return l->reset_reason;
+}
+
+bool
+ll_link_is_ssh(const struct ll_link *l)
+{
+	return l->cfg.ssh;
 }
 
 void

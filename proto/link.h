@@ -117,6 +117,8 @@ size_t ll_link_console(struct ll_link *l, void *p, size_t n);
 void ll_link_close(struct ll_link *l, uint64_t now);
 /* The reason of the RESET that ended a client's link, 0 if none. */
 unsigned ll_link_reset_reason(const struct ll_link *l);
+/* Does this link carry SSH on stream 0 (its HELLO says so)? */
+bool ll_link_is_ssh(const struct ll_link *l);
 void ll_link_stats(const struct ll_link *l, struct ll_link_stats *s);
 
 #endif

@@ -677,6 +677,7 @@ session_tunnel_io(struct ll_session *s, uint64_t now)
 int
 ll_session_io(struct ll_session *s, const struct pollfd *pfd, uint64_t now)
 {
+	unsigned reason = 0;
 	int err;
 
 	if (s->error != 0)
@@ -716,16 +717,36 @@ ll_session_io(struct ll_session *s, const struct pollfd *pfd, uint64_t now)
 			return session_fail(s, err, "%s: no answer from the "
 			    "agent (is lifelined running on the other end?)",
 			    s->t->spec);
-		if (err == LL_ERR_RESET &&
-		    ll_link_reset_reason(s->link) == LL_RESET_NEED_SSH)
-			return session_fail(s, err, "%s: the agent requires SSH "
-			    "inside the link (it runs without --insecure): "
-			    "drop --insecure", s->t->spec);
-		if (err == LL_ERR_RESET &&
-		    ll_link_reset_reason(s->link) == LL_RESET_NO_SSH)
-			return session_fail(s, err, "%s: the agent runs with "
-			    "--insecure (no SSH, no authentication); give "
-			    "--insecure too to use it anyway", s->t->spec);
+		if (err == LL_ERR_RESET)
+			reason = ll_link_reset_reason(s->link);
+		/*
+		 * RESET frames are not authenticated: anyone on the line can
+		 * send one.  So the answer is reported as what the line said,
+		 * never as a fact about the agent, and never with advice to
+		 * give up SSH.
+		 */
+		if (err == LL_ERR_RESET && reason == LL_RESET_NO_SSH &&
+		    ll_link_is_ssh(s->link))
+			return session_fail(s, err, "%s: the line answered that "
+			    "SSH is unavailable: either the agent was started "
+			    "with --insecure, or someone on the line sent that "
+			    "answer (it is not authenticated); nothing was sent",
+			    s->t->spec);
+		if (err == LL_ERR_RESET && reason == LL_RESET_NEED_SSH &&
+		    !ll_link_is_ssh(s->link))
+			return session_fail(s, err, "%s: the line answered that "
+			    "the agent requires SSH inside the link; nothing "
+			    "was sent: run without --insecure", s->t->spec);
+		if (err == LL_ERR_RESET && (reason == LL_RESET_NEED_SSH ||
+		    reason == LL_RESET_NO_SSH))
+			return session_fail(s, err, "%s: the line answered that "
+			    "%s, though this client %s SSH: the HELLO was "
+			    "altered on the line or the answer forged (it is "
+			    "not authenticated); nothing was sent", s->t->spec,
+			    reason == LL_RESET_NEED_SSH ? "the agent requires "
+			    "SSH" : "SSH is unavailable",
+			    ll_link_is_ssh(s->link) ? "asked for" :
+			    "did not ask for");
 		if (err == LL_ERR_RESET)
 			return session_fail(s, err, "%s: the agent restarted or "
 			    "another client took over the session", s->t->spec);

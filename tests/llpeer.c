@@ -15,6 +15,10 @@
  *       --wait-ms as "KIND ID JSON" lines.  --claim-ssh says SSH in the
  *       link HELLO, as a real client does, but sends its records in the
  *       clear: what an intruder on the console line without a key can do.
+ *   llpeer forge-reset --reason N
+ *       Be someone on the line, on stdin/stdout (a client's exec: transport):
+ *       answer every HELLO with an unauthenticated RESET for its client
+ *       epoch with reason N, as an agent would, until stdin ends.
  */
 #include "config.h"
 
@@ -264,6 +268,59 @@ cmd_raw(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_forge_reset(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "reason", 1, NULL, 'r' }, { NULL, 0, NULL, 0 }
+	};
+	struct ll_frame_decoder d;
+	struct ll_frame_event ev;
+	struct ll_frame f;
+	struct ll_epochs ep = { 0, 0 };
+	struct ll_alphabet a;
+	struct ll_buf out;
+	uint8_t in[4096];
+	size_t off, used;
+	ssize_t n;
+	int ch, reason = -1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (ch != 'r')
+			return 2;
+		reason = atoi(optarg);
+	}
+	if (reason < 0 || reason > 255)
+		return 2;
+	ll_frame_decoder_init(&d);
+	ll_alphabet_init_7bit(&a);
+	ll_buf_init(&out, 4096);
+	while ((n = read(0, in, sizeof(in))) > 0) {
+		for (off = 0; off < (size_t)n; off += used) {
+			if (ll_frame_decoder_feed(&d, in + off, (size_t)n - off,
+			    &used, &ev) != LL_FEV_FRAME ||
+			    ev.frame.type != LL_FT_HELLO || ev.frame.len < 8)
+				continue;
+			memset(&f, 0, sizeof(f));
+			f.type = LL_FT_RESET;
+			f.dir = LL_DIR_TO_CLIENT;
+			f.len = 9;
+			memcpy(f.payload, ev.frame.payload + 4, 4);
+			put32(f.payload + 4, 0x0f0f0f0f);
+			f.payload[8] = (uint8_t)reason;
+			ll_buf_reset(&out);
+			if (ll_frame_encode(&f, &a, LL_FRAME_TAG_7BIT, &ep,
+			    &out) != 0 || write(1, ll_buf_ptr(&out),
+			    ll_buf_avail(&out)) < 0)
+				return 1;
+		}
+	}
+	ll_buf_cleanup(&out);
+	ll_frame_decoder_cleanup(&d);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -271,6 +328,8 @@ main(int argc, char **argv)
 		return cmd_frame(argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "raw") == 0)
 		return cmd_raw(argc - 1, argv + 1);
-	fprintf(stderr, "usage: llpeer frame|raw ...\n");
+	if (argc >= 2 && strcmp(argv[1], "forge-reset") == 0)
+		return cmd_forge_reset(argc - 1, argv + 1);
+	fprintf(stderr, "usage: llpeer frame|raw|forge-reset ...\n");
 	return 2;
 }

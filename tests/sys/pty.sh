@@ -57,4 +57,5 @@ is "a missing device exits 3" "$?" 3
 grep -q '/dev/nonexistent-tty' "$T/err" && ok "and names the device" || not_ok "and names the device: $(cat "$T/err")"
 "$LIFELINE" --via "$VIA" info 2>"$T/err"
 is "a client that wants SSH is refused by an --insecure agent (3)" "$?" 3
-grep -q 'runs with --insecure' "$T/err" && ok "and is told the agent runs with --insecure" || not_ok "and is told why: $(cat "$T/err")"
+grep -q 'the line answered that SSH is unavailable: either the agent was started with --insecure, or someone on the line' "$T/err" &&
+	ok "and is told what the line answered (never advised to use --insecure)" || not_ok "and is told why: $(cat "$T/err")"

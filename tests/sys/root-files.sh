@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need socat python3 sha256sum
-plan 52
+plan 65
 
 BIG_MB=50
 PTY_MB=4
@@ -179,6 +179,46 @@ ll get --rescue-host "$T/hostfile" "$T/got-host" >/dev/null 2>"$T/err"
 is "get --rescue-host of a host file works" "$(cat "$T/got-host" 2>/dev/null)" "host file $$"
 ll put --rescue-host "$T/probe" "$T/host-put" >/dev/null 2>"$T/err"
 is "put --rescue-host writes the host file" "$(cat "$T/host-put" 2>/dev/null)" "probe"
+
+# --- temp names planted by the target -----------------------------------
+# A compromised server can leave anything at put's temp name: a hard link
+# to its shadow, a link to a file holding a prefix of the upload (so the
+# client would resume into it), a FIFO, a file of another owner.  None of
+# them may be written through; the upload lands in a fresh file.
+E=$T/mnt/etc
+shadow_before=$(sha "$E/shadow"); shadow_mode=$(stat -c %a "$E/shadow")
+printf 'setting = 1\n' >"$T/app.conf"
+ln "$E/shadow" "$E/.app.conf.lifeline-part"
+ll put "$T/app.conf" /etc/app.conf >/dev/null 2>"$T/err"
+is "put with its temp name hard-linked to shadow exits 0" "$?" 0
+is "  shadow is unchanged" "$(sha "$E/shadow")" "$shadow_before"
+is "  shadow keeps its mode" "$(stat -c %a "$E/shadow")" "$shadow_mode"
+is "  the file is put" "$(sha "$E/app.conf")" "$(sha "$T/app.conf")"
+head -c 200000 /dev/urandom >"$T/app.bin"
+head -c 100000 "$T/app.bin" >"$E/victim"
+victim_before=$(sha "$E/victim")
+ln "$E/victim" "$E/.app.bin.lifeline-part"
+ll put "$T/app.bin" /etc/app.bin >/dev/null 2>"$T/err"
+is "put never resumes into a hard-linked part file" "$(sha "$E/victim")" "$victim_before"
+is "  the file is put whole" "$(sha "$E/app.bin")" "$(sha "$T/app.bin")"
+head -c 100000 "$T/app.bin" >"$E/.app2.bin.lifeline-part"
+chown 1000:1000 "$E/.app2.bin.lifeline-part"
+bytes=$(ll --json put "$T/app.bin" /etc/app2.bin 2>"$T/err" | json bytes)
+is "put does not resume from a part file of another owner" "$bytes" 200000
+mkfifo "$E/.app3.conf.lifeline-part"
+timeout 20 "$LIFELINE" --insecure --via "$VIA" put "$T/app.conf" /etc/app3.conf >/dev/null 2>"$T/err"
+is "put over a FIFO at its temp name exits 0" "$?" 0
+is "  the file is put" "$(sha "$E/app3.conf" 2>/dev/null)" "$(sha "$T/app.conf")"
+ls -a "$E" | grep -q lifeline-part && not_ok "no part files are left in etc" || ok "no part files are left in etc"
+
+# NAME and NAME.lifeline-bak as one inode (a put stopped before its last
+# rename): the next put keeps the old file as the backup and leaves no
+# .NAME.lifeline-bakt.
+printf 'old\n' >"$E/twice.conf"; ln "$E/twice.conf" "$E/twice.conf.lifeline-bak"
+ll put "$T/app.conf" /etc/twice.conf >/dev/null 2>"$T/err"
+is "put over a file that is its own backup exits 0" "$?" 0
+is "  no .lifeline-bakt is left" "$(ls -A "$E" | grep -c 'lifeline-bakt')" 0
+is "  the backup holds the old file" "$(cat "$E/twice.conf.lifeline-bak")" old
 
 # --- resume over the PTY ------------------------------------------------
 size=$((PTY_MB * 1048576))

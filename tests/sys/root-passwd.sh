@@ -10,7 +10,7 @@
 need_root
 need python3
 python3 -W ignore -c 'import crypt' 2>/dev/null || skip_all "python3 has no crypt module"
-plan 71
+plan 84
 
 R="$T/target"
 start_ptys a b
@@ -41,25 +41,30 @@ verifies() {
 h = sys.argv[2]
 sys.exit(0 if h and crypt.crypt(sys.argv[1], h) == h else 1)' "$1" "$2"
 }
-# expect_field OLD NEW USER IDX [VALUE]: NEW is OLD with field IDX (1-based)
-# of USER's line replaced (by VALUE, or by what NEW has there), byte for byte.
+# expect_field OLD NEW USER SPEC...: NEW is OLD with USER's fields replaced,
+# byte for byte; a SPEC is IDX (1-based: what NEW has there) or IDX=VALUE.
 expect_field() {
 	python3 - "$@" <<-'E'
 	import sys
 	old = open(sys.argv[1], "rb").read(); new = open(sys.argv[2], "rb").read()
-	user = sys.argv[3].encode(); idx = int(sys.argv[4]) - 1
+	user = sys.argv[3].encode()
 	def find(b):
 	    for l in b.split(b"\n"):
 	        if l.startswith(user + b":"):
 	            return l
 	    sys.exit("no line for user")
-	val = sys.argv[5].encode() if len(sys.argv) > 5 else find(new).split(b":")[idx]
-	ol = find(old); f = ol.split(b":"); f[idx] = val
+	ol = find(old); f = ol.split(b":")
+	for spec in sys.argv[4:]:
+	    idx, eq, val = spec.partition("=")
+	    idx = int(idx) - 1
+	    f[idx] = val.encode() if eq else find(new).split(b":")[idx]
 	want = old.replace(ol + b"\n", b":".join(f) + b"\n", 1) if ol + b"\n" in old else old.replace(ol, b":".join(f), 1)
 	if want != new:
-	    sys.exit("files differ beyond the field")
+	    sys.exit("files differ beyond the fields")
 	E
 }
+# today in days since 1970-01-01 (UTC), as shadow's last-change field
+today() { echo $(( $(date +%s) / 86400 )); }
 xattr() { python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], sys.argv[2]).decode())' "$1" "$2" 2>/dev/null; }
 snap() { manifest "$R" >"$T/m.before"; cp "$S" "$T/shadow.old" 2>/dev/null; }
 changed() { manifest "$R" >"$T/m.after"; changed_entries "$T/m.before" "$T/m.after"; }
@@ -77,7 +82,10 @@ case $h in '$y$j9T$'*) ok "the hash is yescrypt with cost 5 (login.defs)" ;; *) 
 check "the new hash verifies with crypt()" verifies newpass "$h"
 grep -q 'yescrypt.*ENCRYPT_METHOD YESCRYPT' "$T/out" && ok "the client says which method and why" ||
 	not_ok "method explained: $(cat "$T/out")"
-check "every other byte is unchanged" expect_field "$T/shadow.old" "$S" root 2
+check "every other byte is unchanged" expect_field "$T/shadow.old" "$S" root 2 "3=$(today)"
+is "the last change is today, as passwd(1) sets it" "$(field root 3)" "$(today)"
+grep -q "last password change: $(date -u +%Y-%m-%d) (day $(today))" "$T/out" &&
+	ok "and the client says so" || not_ok "lastchg reported: $(cat "$T/out")"
 check "etc/shadow- holds the old file" cmp "$T/shadow.old" "$R/etc/shadow-"
 is "mode and owner kept" "$(stat -c '%a %u %g' "$S")" "640 0 42"
 is "the user.test xattr kept" "$(xattr "$S" user.test)" "kept"
@@ -101,7 +109,8 @@ case $h in '$6$rounds=6000$'*) ok "without ENCRYPT_METHOD the other hashes' meth
 	*) not_ok "sha512 hash: $h" ;; esac
 check "and verifies" verifies 'sha pass' "$h"
 is "--json tells the method and why" "$(printf '%s\n' "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["method"]["prefix"], d["changed"], "other hashes" in d["method"]["reason"])')" '$6$ True True'
-check "other bytes unchanged" expect_field "$T/shadow.old" "$S" root 2
+check "other bytes unchanged" expect_field "$T/shadow.old" "$S" root 2 "3=$(today)"
+is "--json reports the last-change day" "$(printf '%s\n' "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lastchg"])')" "$(today)"
 check "shadow- is the previous file" cmp "$T/shadow.old" "$R/etc/shadow-"
 rm "$R/etc/login.defs"
 sed -i 's/^alice:[^:]*:/alice:!:/' "$S"
@@ -121,19 +130,19 @@ snap
 echo 'crlf pass' | ll passwd --stdin alice >"$T/out" 2>&1
 is "passwd on a CRLF file without a final newline exits 0" "$?" 0
 check "the new hash verifies" verifies 'crlf pass' "$(field alice 2)"
-check "CRLF, the missing final newline and the 100 KB line stay as they were" expect_field "$T/shadow.old" "$S" alice 2
+check "CRLF, the missing final newline and the 100 KB line stay as they were" expect_field "$T/shadow.old" "$S" alice 2 "3=$(today)"
 is "the file still ends without a newline" "$(tail -c 1 "$S" | od -An -c | tr -d ' ')" ':'
 snap
 echo 'last pass' | ll passwd --stdin bob >/dev/null 2>&1
 check "the last line (no newline, locked \"!\") gets its hash" verifies 'last pass' "$(field bob 2)"
-check "and nothing else changed" expect_field "$T/shadow.old" "$S" bob 2
+check "and nothing else changed" expect_field "$T/shadow.old" "$S" bob 2 "3=$(today)"
 
 # --- lock, unlock, expire, clear ------------------------------------------
 snap
 old=$(field alice 2)
 ll passwd --lock alice >"$T/out" 2>&1
 is "--lock prefixes \"!\"" "$(field alice 2)" "!$old"
-check "--lock changes only that field" expect_field "$T/shadow.old" "$S" alice 2 "!$old"
+check "--lock changes only that field (not the last change)" expect_field "$T/shadow.old" "$S" alice "2=!$old"
 grep -q 'password of alice is locked' "$T/out" && ok "the locked account is reported as a blocker" || not_ok "locked blocker: $(cat "$T/out")"
 cp "$S" "$T/s1"
 ll passwd --lock alice >"$T/out" 2>&1
@@ -155,10 +164,11 @@ grep -q 'would leave an empty password' "$T/err" && ok "and says why" || not_ok 
 is "nothing changed" "$(changed)" ""
 ll passwd --expire root >"$T/out" 2>&1
 is "--expire sets the last change to 0" "$(field root 3)" 0
-check "--expire changes only that field" expect_field "$T/shadow.old" "$S" root 3 0
+check "--expire changes only that field" expect_field "$T/shadow.old" "$S" root 3=0
 grep -q 'password change is forced' "$T/out" && ok "the forced change is reported" || not_ok "expire blocker: $(cat "$T/out")"
 ll passwd --clear root >"$T/out" 2>"$T/err"
 is "--clear empties the field" "$(field root 2)" ""
+is "--clear dates the change today" "$(field root 3)" "$(today)"
 grep -q 'no password at all' "$T/err" && ok "--clear warns" || not_ok "--clear warns: $(cat "$T/err")"
 ll passwd --hash '$5$abcdefgh$P6Ai0EsXlyqAaxzSnUkPXNGVBAiTc6ywjOR4KHM35H1' root >/dev/null 2>&1
 is "--hash puts the given hash in" "$(field root 2)" '$5$abcdefgh$P6Ai0EsXlyqAaxzSnUkPXNGVBAiTc6ywjOR4KHM35H1'
@@ -227,6 +237,37 @@ echo pw | ll passwd --stdin root >/dev/null 2>"$T/err"
 is "a held etc/.pwd.lock fails (after 5 s)" "$?" 1
 grep -q 'held by another process' "$T/err" && ok "and says the lock is busy" || not_ok "busy: $(cat "$T/err")"
 is "nothing changed" "$(changed)" ""
+
+# --- what a stopped run left -----------------------------------------------
+# Temp files of a run killed before its renames (full copies of shadow), and
+# shadow- as a second name of shadow (killed between the two renames): the
+# next run removes the temp files under the lock, makes shadow- the old file
+# again, and leaves no temp file of its own.
+cp -p "$S" "$R/etc/.shadow.lifeline-AbCd1234"
+cp -p "$S" "$R/etc/.shadow-.lifeline-XyZw5678"
+mkdir "$R/etc/.shadow.lifeline-Dir45678"	# not one of ours: left alone
+rm -f "$R/etc/shadow-"; ln "$S" "$R/etc/shadow-"
+cp "$S" "$T/shadow.old"
+echo 'after a stop' | ll passwd --stdin root >/dev/null 2>"$T/err"
+is "passwd after a stopped run exits 0" "$?" 0
+is "  no temp files are left in etc" \
+	"$(find "$R/etc" -maxdepth 1 -type f -name '.shadow*.lifeline-*' | wc -l)" 0
+check "  the log names the stale ones it removed" grep -q "removed .shadow.lifeline-AbCd1234" "$T/agent.log"
+check "  shadow- holds the old file" cmp "$T/shadow.old" "$R/etc/shadow-"
+[ "$(stat -c %i "$S")" != "$(stat -c %i "$R/etc/shadow-")" ] &&
+	ok "  shadow and shadow- are two files again" || not_ok "  shadow and shadow- are still one inode"
+is "  a directory of that name is left alone" "$(test -d "$R/etc/.shadow.lifeline-Dir45678" && echo kept)" kept
+rmdir "$R/etc/.shadow.lifeline-Dir45678"
+
+# --- a FIFO planted at etc/.pwd.lock --------------------------------------
+# Opening it for writing would block the agent for ever.
+rm -f "$R/etc/.pwd.lock"; mkfifo "$R/etc/.pwd.lock"
+snap
+echo pw | timeout 20 "$LIFELINE" --insecure --via "$VIA" passwd --stdin root >/dev/null 2>"$T/err"
+is "a FIFO at etc/.pwd.lock fails" "$?" 1
+grep -q 'etc/.pwd.lock is not a regular file' "$T/err" && ok "and says what is wrong with it" || not_ok "fifo: $(cat "$T/err")"
+is "nothing changed (FIFO lock)" "$(changed)" ""
+rm -f "$R/etc/.pwd.lock"
 
 # --- etc/shadow as a symlink to the rescue host's /etc/shadow -------------
 for link in /etc/shadow ../../etc/shadow; do

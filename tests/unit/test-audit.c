@@ -175,42 +175,42 @@ test_rate_limit(void **state)
 	int i;
 
 	nkept = 0;
-	assert_true(audit_auth_allowed(t));
+	assert_true(audit_auth_allowed(AUDIT_PATH_SSH, t));
 	for (i = 0; i < AUDIT_FAIL_BURST; i++) {
-		assert_true(audit_auth_allowed(t + i));
-		audit_auth_failed("tcp 192.0.2.9:1", "root", "SHA256:x",
+		assert_true(audit_auth_allowed(AUDIT_PATH_SSH, t + i));
+		audit_auth_failed(AUDIT_PATH_SSH, "tcp 192.0.2.9:1", "root", "SHA256:x",
 		    "not in authorized_keys", t + i);
 	}
 	/* Every failure logged, then one line for the limit. */
 	assert_int_equal(nkept, AUDIT_FAIL_BURST + 1);
 	assert_non_null(strstr(kept[0], "auth failed: "));
-	assert_non_null(strstr(last(), "auth limit: 5 failures within 60 s"));
+	assert_non_null(strstr(last(), "auth limit: 5 failures within 60 s on --listen-ssh"));
 
-	assert_false(audit_auth_allowed(t + 10));
-	assert_false(audit_auth_allowed(t + 20));
+	assert_false(audit_auth_allowed(AUDIT_PATH_SSH, t + 10));
+	assert_false(audit_auth_allowed(AUDIT_PATH_SSH, t + 20));
 	/* An attempt that was already running fails: counted, not logged. */
-	audit_auth_failed("tcp 192.0.2.9:2", "root", "SHA256:x", "bad", t + 30);
+	audit_auth_failed(AUDIT_PATH_SSH, "tcp 192.0.2.9:2", "root", "SHA256:x", "bad", t + 30);
 	assert_int_equal(nkept, AUDIT_FAIL_BURST + 1);
 
 	/*
 	 * The last five failures are t+1..t+4 and t+30: the oldest leaves
 	 * the window at t+1+60000.
 	 */
-	assert_false(audit_auth_allowed(t + 1 + AUDIT_FAIL_WINDOW_MS - 1));
+	assert_false(audit_auth_allowed(AUDIT_PATH_SSH, t + 1 + AUDIT_FAIL_WINDOW_MS - 1));
 	assert_int_equal(nkept, AUDIT_FAIL_BURST + 1);
-	assert_true(audit_auth_allowed(t + 1 + AUDIT_FAIL_WINDOW_MS));
+	assert_true(audit_auth_allowed(AUDIT_PATH_SSH, t + 1 + AUDIT_FAIL_WINDOW_MS));
 	assert_int_equal(nkept, AUDIT_FAIL_BURST + 2);
-	assert_string_equal(last(), "audit: auth limit over: 4 attempts were "
-	    "refused or failed without a line of their own");
+	assert_string_equal(last(), "audit: auth limit over on --listen-ssh: 4 "
+	    "attempts were refused or failed without a line of their own");
 
 	/*
 	 * A window slides: one more failure now leaves two (t+30 and this)
 	 * within the last minute, logged and not limited.
 	 */
-	audit_auth_failed("p", "u", "k", "w", t + 2 + AUDIT_FAIL_WINDOW_MS);
+	audit_auth_failed(AUDIT_PATH_SSH, "p", "u", "k", "w", t + 2 + AUDIT_FAIL_WINDOW_MS);
 	assert_int_equal(nkept, AUDIT_FAIL_BURST + 3);
 	assert_non_null(strstr(last(), "auth failed: "));
-	assert_true(audit_auth_allowed(t + 3 + AUDIT_FAIL_WINDOW_MS));
+	assert_true(audit_auth_allowed(AUDIT_PATH_SSH, t + 3 + AUDIT_FAIL_WINDOW_MS));
 }
 
 static void
@@ -222,16 +222,47 @@ test_rate_spread(void **state)
 	/* A failure every 15 s: never five within a minute. */
 	nkept = 0;
 	for (i = 0; i < 40; i++) {
-		assert_true(audit_auth_allowed(t + i * 15001));
-		audit_auth_failed("p", "u", "k", "w", t + i * 15001);
+		assert_true(audit_auth_allowed(AUDIT_PATH_SSH, t + i * 15001));
+		audit_auth_failed(AUDIT_PATH_SSH, "p", "u", "k", "w", t + i * 15001);
 	}
 	assert_int_equal(nkept, 40);
 	/* But five in a burst are limited, whatever came before. */
 	for (i = 0; i < AUDIT_FAIL_BURST; i++)
-		audit_auth_failed("p", "u", "k", "w", t + 40 * 15001 + i);
-	assert_false(audit_auth_allowed(t + 40 * 15001 + 10));
+		audit_auth_failed(AUDIT_PATH_SSH, "p", "u", "k", "w", t + 40 * 15001 + i);
+	assert_false(audit_auth_allowed(AUDIT_PATH_SSH, t + 40 * 15001 + 10));
 	/* A clock that went back does not lift the limit. */
-	assert_false(audit_auth_allowed(t));
+	assert_false(audit_auth_allowed(AUDIT_PATH_SSH, t));
+}
+
+/*
+ * Each path has its own count: failures on the console do not refuse
+ * logins on --listen-ssh or --listen, and the other way round.
+ */
+static void
+test_rate_paths(void **state)
+{
+	const uint64_t t = 300000000;
+	int i;
+
+	nkept = 0;
+	for (i = 0; i < AUDIT_FAIL_BURST; i++)
+		audit_auth_failed(AUDIT_PATH_CONSOLE, "console /dev/ttyS0",
+		    "root", "k", "w", t + i);
+	assert_non_null(strstr(last(), "auth limit: 5 failures within 60 s "
+	    "on the console"));
+	assert_false(audit_auth_allowed(AUDIT_PATH_CONSOLE, t + 10));
+	assert_true(audit_auth_allowed(AUDIT_PATH_SSH, t + 10));
+	assert_true(audit_auth_allowed(AUDIT_PATH_LISTEN, t + 10));
+	for (i = 0; i < AUDIT_FAIL_BURST; i++)
+		audit_auth_failed(AUDIT_PATH_SSH, "tcp 192.0.2.9:1", "root",
+		    "k", "w", t + 20 + i);
+	assert_false(audit_auth_allowed(AUDIT_PATH_SSH, t + 30));
+	assert_true(audit_auth_allowed(AUDIT_PATH_LISTEN, t + 30));
+	/* the console's window ends on its own clock */
+	assert_true(audit_auth_allowed(AUDIT_PATH_CONSOLE,
+	    t + 1 + AUDIT_FAIL_WINDOW_MS));
+	assert_false(audit_auth_allowed(AUDIT_PATH_SSH,
+	    t + 1 + AUDIT_FAIL_WINDOW_MS));
 }
 
 int
@@ -244,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_long_field),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_rate_spread),
+		cmocka_unit_test(test_rate_paths),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -595,6 +595,104 @@ test_file_problems(void **state)
 	assert_false(res.allowed);
 }
 
+/* Copy path's bytes to a new file to (0600). */
+static int
+link_or_copy(const char *from, const char *to)
+{
+	char buf[4096];
+	FILE *in, *out;
+	size_t n;
+	int rc = 0;
+
+	if ((in = fopen(from, "r")) == NULL)
+		return -1;
+	if ((out = fopen(to, "w")) == NULL) {
+		fclose(in);
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	fclose(in);
+	if (fclose(out) != 0 || chmod(to, 0600) != 0)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * StrictModes for the directories up to /, symlinks included: a file, or a
+ * symlink to a good file, in a 0777 directory is refused, and so is a link
+ * into such a directory; a sticky one (like /tmp) and a symlinked safe
+ * directory are fine.
+ */
+static void
+test_dir_modes(void **state)
+{
+	struct authkeys_result res;
+	char open[sizeof(dir) + 32], file[sizeof(dir) + 64];
+	char link[sizeof(dir) + 64], sdir[sizeof(dir) + 32];
+	int rc;
+
+	assert_int_equal(check(ed_a, NULL, &res, "ssh-ed25519 %s k\n",
+	    b64_a), 0);
+	assert_allowed(&res, 1);
+	snprintf(open, sizeof(open), "%s/open", dir);
+	assert_int_equal(mkdir(open, 0700), 0);
+	assert_int_equal(chmod(open, 0777), 0);
+
+	/* The case: a symlink to a good file, in a 0777 directory. */
+	snprintf(link, sizeof(link), "%s/authorized_keys", open);
+	assert_int_equal(symlink(path, link), 0);
+	rc = authkeys_check(link, ed_a, NULL, &res);
+	print_message("# %s\n", res.reason);
+	assert_int_equal(rc, -EPERM);
+	assert_false(res.allowed);
+	assert_non_null(strstr(res.reason, "writable by group or others"));
+	assert_non_null(strstr(res.reason, open));
+	unlink(link);
+
+	/* A regular file there. */
+	snprintf(file, sizeof(file), "%s/keys", open);
+	assert_int_equal(link_or_copy(path, file), 0);
+	assert_int_equal(authkeys_check(file, ed_a, NULL, &res), -EPERM);
+
+	/* A symlink in a safe directory that leads into the open one. */
+	snprintf(link, sizeof(link), "%s/via", dir);
+	assert_int_equal(symlink(file, link), 0);
+	assert_int_equal(authkeys_check(link, ed_a, NULL, &res), -EPERM);
+	unlink(link);
+	/* ... or through it, with ".." */
+	snprintf(link, sizeof(link), "%s/open/../authorized_keys", dir);
+	assert_int_equal(authkeys_check(link, ed_a, NULL, &res), -EPERM);
+
+	/* Group-writable is refused too; sticky and world-writable is not. */
+	assert_int_equal(chmod(open, 0770), 0);
+	assert_int_equal(authkeys_check(file, ed_a, NULL, &res), -EPERM);
+	assert_int_equal(chmod(open, 01777), 0);
+	assert_int_equal(authkeys_check(file, ed_a, NULL, &res), 0);
+	assert_allowed(&res, 1);
+
+	/* A symlinked safe directory. */
+	assert_int_equal(chmod(open, 0755), 0);
+	snprintf(sdir, sizeof(sdir), "%s/dirlink", dir);
+	assert_int_equal(symlink("open", sdir), 0);
+	snprintf(link, sizeof(link), "%s/keys", sdir);
+	assert_int_equal(authkeys_check(link, ed_a, NULL, &res), 0);
+	assert_allowed(&res, 1);
+
+	/* A directory owned by someone else (needs root to set up). */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(open, 1000, 1000), 0);
+		assert_int_equal(authkeys_check(file, ed_a, NULL, &res),
+		    -EPERM);
+		assert_non_null(strstr(res.reason, "owned by uid 1000"));
+		assert_int_equal(chown(open, 0, 0), 0);
+	}
+	unlink(sdir);
+	unlink(file);
+	rmdir(open);
+}
+
 /* Append a big-endian length-prefixed string to p; returns the end. */
 static unsigned char *
 put_string(unsigned char *p, const void *s, size_t n)
@@ -725,6 +823,7 @@ main(void)
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_file_problems),
+		cmocka_unit_test(test_dir_modes),
 		cmocka_unit_test(test_security_key),
 	};
 
