@@ -48,6 +48,7 @@ run() {
 	printf '%-44s %s  total %6.1f s  (stage typed %s s, agent sent %s s)\n' \
 		"$label" "$([ $rc = 0 ] && grep -q '^agent' "$T/out" && echo ok || echo FAILED)" \
 		"$(echo "$t1 - $t0" | bc)" "${typed:-?}" "${sent:-?}"
+	[ "$rc" = 0 ] || grep -v 'link: console' "$T/err" | tail -n 3 | sed 's/^/    /'
 }
 
 echo "deploy: $(sed -n 's/^agent \([0-9]*\) .*/agent archive \1 bytes/p' "$BUNDLE"), $(sed -n 's/^stage1 \([0-9]*\) .*/stage \1 bytes/p' "$BUNDLE"); prompt to info over SSH"
