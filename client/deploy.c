@@ -15,9 +15,9 @@
  *    noisy, so every line is checked before it counts: typed without its
  *    CR, compared with the tty's echo, killed with ^U and typed again on a
  *    mismatch; only then the CR.  The loop itself takes a line only with the
- *    expected sequence number and length and acknowledges it (LLK<n>), so a
+ *    expected sequence number and length and acknowledges it (LL:K<n>), so a
  *    line cut short by a noise byte that became a newline is refused
- *    (LLB<n>) and sent again.  The whole stage is then checked with
+ *    (LL:B<n>) and sent again.  The whole stage is then checked with
  *    sha256sum where the host has it, and run.
  * 3. The stage speaks lifeline's link on its tty; the agent archive (xz)
  *    goes over the ARQ at link speed, with the operator's public key; the
@@ -340,7 +340,7 @@ field(char **s, char *out, size_t len)
 /*
  * The probe, typed as one line.  Candidates in order of preference; "/"
  * only where it is RAM itself (an initramfs).  Output:
- * LLP|ARCH|DIR|VERSION|BASE64|GZIP|SHA256SUM|STTY|NOEXEC-DIRS|
+ * LL:P|ARCH|DIR|VERSION|BASE64|GZIP|SHA256SUM|STTY|NOEXEC-DIRS|
  */
 static const char probe_cmd[] =
     "ll_fs() { r=; while read -r _ m t o _; do [ \"$m\" = \"$1\" ] && "
@@ -356,7 +356,7 @@ static const char probe_cmd[] =
     "s=0; set -- $(printf ABC | sha256sum 2>/dev/null); "
     "[ \"$1\" = b5d4045c3f466fa91fe2cc6abe79232a1a57cdf104f7a26e716e0a1e2789df78 ] "
     "&& s=1; t=0; stty -g >/dev/null 2>&1 && t=1; "
-    "echo \"LL\"\"P|$a|$d|$v|$b|$g|$s|$t|$x|\"";
+    "echo \"LL:\"\"P|$a|$d|$v|$b|$g|$s|$t|$x|\"";
 
 /*
  * The shell's own prompt has line editing (echo, redraws, wrapping) that
@@ -369,7 +369,7 @@ static const char probe_cmd[] =
  * leaves it ("break") for the shell's own prompt.
  */
 static const char reader_cmd[] =
-    "stty -isig -ixon -iexten 2>/dev/null; echo LL\"\"Q; "
+    "stty -isig -ixon -iexten 2>/dev/null; echo LL:\"\"Q; "
     "while printf '# '; IFS= read -r c; do eval \"$c\"; done";
 
 static int
@@ -381,7 +381,7 @@ enter_reader(struct attach *a)
 	for (tries = 0; tries < 3; tries++) {
 		if ((rc = type_command(a, reader_cmd, "the command reader")) != 0)
 			return rc;
-		if (wait_line(a, "LLQ", out, sizeof(out), DEPLOY_ACK_MS) == 0)
+		if (wait_line(a, "LL:Q", out, sizeof(out), DEPLOY_ACK_MS) == 0)
 			return 0;
 	}
 	attach_show(a, attach_screen(a), shown, sizeof(shown));
@@ -401,7 +401,7 @@ run_probe(struct attach *a, struct probe *p)
 	    "directory, tools)");
 	if ((rc = type_command(a, probe_cmd, "the probe")) != 0)
 		return rc;
-	if ((rc = wait_line(a, "LLP|", out, sizeof(out),
+	if ((rc = wait_line(a, "LL:P|", out, sizeof(out),
 	    DEPLOY_PROBE_MS)) != 0) {
 		char shown[ATTACH_SHOW_MAX * 4 + 8];
 
@@ -535,34 +535,42 @@ typed_cut(const struct typed *t, size_t off, size_t max)
 }
 
 /*
- * Type one line of the upload and have the shell judge it.  The index of
- * the line the shell expects next (it took this one when that is one more
- * than this line's), -1 when the line was killed before it counted, or
- * -EXIT_* with the message printed.
+ * Type one line of the upload and have the shell judge it.  *next is the
+ * index of the line the shell expects next (it took this one when that is
+ * one more than this line's), or -1 without a clear answer; *committed
+ * says whether the CR went out (the shell may then hold this line, whatever
+ * it answered).  0, or EXIT_* with the message printed.
  */
 static int
-type_line(struct attach *a, const char *line)
+type_line(struct attach *a, const char *line, int *next, bool *committed)
 {
-	char got[32], *end;
+	char got[32];
 	uint64_t until;
-	long next;
-	int rc;
+	int rc, n1, n2, len;
 
-	if ((rc = type_unsent(a, line)) != 0)
-		return rc;
+	*next = -1;
+	*committed = false;
+	if ((rc = type_unsent(a, line)) < -1)
+		return -rc;
+	if (rc == -1)
+		return 0;
 	attach_clear(a);
 	if (attach_write(a, "\r", 1) != 0)
-		return -EXIT_CONNECT;
+		return EXIT_CONNECT;
+	*committed = true;
 	until = ll_now_ms() + DEPLOY_ACK_MS;
-	while ((rc = wait_line(a, "LLK", got, sizeof(got), 0)) != 0 &&
-	    (rc = wait_line(a, "LLB", got, sizeof(got), 0)) != 0) {
+	while (wait_line(a, "LL:K", got, sizeof(got), 0) != 0 &&
+	    wait_line(a, "LL:B", got, sizeof(got), 0) != 0) {
 		if (ll_now_ms() >= until || conn_interrupted)
-			return -1;
+			return 0;
 		if (attach_read(a, 20) != 0)
-			return -EXIT_CONNECT;
+			return EXIT_CONNECT;
 	}
-	next = strtol(got, &end, 10);
-	return *end == '\0' && next >= 0 && next < 1000000 ? (int)next : -1;
+	/* The index twice: a digit lost to noise cannot pass. */
+	if (sscanf(got, "%d:%d%n", &n1, &n2, &len) == 2 &&
+	    got[len] == '\0' && n1 == n2 && n1 >= 0)
+		*next = n1;
+	return 0;
 }
 
 /* Type the stage into the shell.  0 or EXIT_*. */
@@ -573,6 +581,8 @@ upload_stage(struct attach *a, const struct bundle *b,
 	char cmd[2048], sha[LL_DIGEST_HEX_LEN + 1], line[DEPLOY_LINE_MAX + 64],
 	    out[256], check[160] = "";
 	const char *store, *decode;
+	size_t *offs = NULL, *cuts = NULL;	/* per line: start, end */
+	bool committed;
 	struct typed t;
 	size_t off = 0, cut, max = DEPLOY_LINE_MAX;
 	unsigned seq = 0, tries = 0, retyped = 0;
@@ -600,12 +610,12 @@ upload_stage(struct attach *a, const struct bundle *b,
 	}
 	if (p->sha256sum)
 		snprintf(check, sizeof(check), "set -- $(sha256sum $F); "
-		    "[ \"$1\" = %s ] || { rm -f $F; echo LL\"\"S; }; ", sha);
+		    "[ \"$1\" = %s ] || { rm -f $F; echo LL:\"\"S; }; ", sha);
 	snprintf(cmd, sizeof(cmd), "F=%s; rm -f $F $F.in; i=0; "
-	    "echo LL\"\"R; while read -r n k l; do [ \"$n\" = E ] && { echo LL\"\"D; break; }; "
+	    "echo LL:\"\"R; while read -r n k l; do [ \"$n\" = E ] && { echo LL:\"\"D; break; }; "
 	    "if [ \"$n\" = $i ] && [ \"${#l}\" = \"$k\" ]; then %s && i=$((i+1)) && "
-	    "echo LL\"\"K$i; else echo LL\"\"B$i; fi; done; %s%s"
-	    "if [ -s $F ]; then chmod 700 $F; $F %s; else echo LL\"\"E; fi; "
+	    "echo LL:\"\"K$i:$i; else echo LL:\"\"B$i:$i; fi; done; %s%s"
+	    "if [ -s $F ]; then chmod 700 $F; $F %s; else echo LL:\"\"E; fi; "
 	    "rm -f $F", file, store, decode, check, p->dir);
 	msg_verbose("attach: typing the first stage (%zu bytes as %zu "
 	    "characters of %s) into %s", b->stage1_len, t.len, t.b64 ?
@@ -613,22 +623,35 @@ upload_stage(struct attach *a, const struct bundle *b,
 	/* Type nothing more before the loop runs (the tty is cooked again). */
 	if ((rc = type_command(a, cmd, "the upload loop")) != 0)
 		goto out;
-	if (wait_line(a, "LLR", out, sizeof(out), DEPLOY_PROBE_MS) != 0) {
+	if (wait_line(a, "LL:R", out, sizeof(out), DEPLOY_PROBE_MS) != 0) {
 		attach_show(a, attach_screen(a), out, sizeof(out));
 		msg_error("attach --deploy: the shell did not start the upload "
 		    "loop; the console said \"%s\"", out);
 		rc = EXIT_NOAGENT;
 		goto out;
 	}
+	/* Where each line started, for going back. */
+	if ((offs = calloc(t.len / DEPLOY_LINE_MIN + 2, sizeof(*offs))) ==
+	    NULL || (cuts = calloc(t.len / DEPLOY_LINE_MIN + 2,
+	    sizeof(*cuts))) == NULL) {
+		msg_error("attach --deploy: out of memory");
+		rc = EXIT_FAILED;
+		goto out;
+	}
 	while (off < t.len) {
-		cut = typed_cut(&t, off, max);
+		/*
+		 * A line the shell may hold (its CR went out) is typed again
+		 * exactly as it was, so that whichever copy it took, what
+		 * follows fits; only lines it never got are made shorter.
+		 */
+		offs[seq] = off;
+		cut = cuts[seq] != 0 ? cuts[seq] : typed_cut(&t, off, max);
 		snprintf(line, sizeof(line), "%u %zu %.*s", seq, cut - off,
 		    (int)(cut - off), t.text + off);
-		next = type_line(a, line);
-		if (next < -1) {
-			rc = -next;
+		if ((rc = type_line(a, line, &next, &committed)) != 0)
 			goto out;
-		}
+		if (committed)
+			cuts[seq] = cut;
 		if (next == (int)seq + 1) {
 			off = cut;
 			seq++;
@@ -637,7 +660,15 @@ upload_stage(struct attach *a, const struct bundle *b,
 				max += 32;
 			continue;
 		}
-		if (next >= 0 && next != (int)seq) {
+		if (next >= 0 && next < (int)seq) {
+			/* The shell took fewer lines than we counted: go back. */
+			msg_verbose("attach: the shell is at line %d of the first "
+			    "stage, lifeline at %u: going back", next, seq);
+			seq = (unsigned)next;
+			off = offs[seq];
+			continue;
+		}
+		if (next > (int)seq) {
 			msg_error("attach --deploy: the shell is at line %d of "
 			    "the first stage, lifeline at %u", next, seq);
 			rc = EXIT_CONNECT;
@@ -656,10 +687,10 @@ upload_stage(struct attach *a, const struct bundle *b,
 		if (max / 2 >= DEPLOY_LINE_MIN)
 			max /= 2;
 	}
-	/* The end, typed like a line: the loop answers LLD. */
+	/* The end, typed like a line: the loop answers LL:D. */
 	if ((rc = type_command(a, "E", "the end of the first stage")) != 0)
 		goto out;
-	if (wait_line(a, "LLD", out, sizeof(out), DEPLOY_ACK_MS) != 0) {
+	if (wait_line(a, "LL:D", out, sizeof(out), DEPLOY_ACK_MS) != 0) {
 		attach_show(a, a->text, out, sizeof(out));
 		msg_error("attach --deploy: the shell did not take the end of "
 		    "the first stage (it said \"%s\")", out);
@@ -670,6 +701,8 @@ upload_stage(struct attach *a, const struct bundle *b,
 	    "again)", (double)(ll_now_ms() - start) / 1000.0, seq, retyped);
 	rc = 0;
 out:
+	free(offs);
+	free(cuts);
 	free(t.text);
 	return rc;
 }
@@ -710,12 +743,12 @@ keep_console(struct attach *a, struct ll_link *l)
 		memcpy(a->said + have, text, n);
 		a->said[have + n] = '\0';
 	}
-	if (strstr(a->said, "\nLLS") != NULL) {
+	if (strstr(a->said, "\nLL:S") != NULL) {
 		msg_error("attach --deploy: the first stage arrived damaged (its "
 		    "SHA-256 on the rescue host differs); nothing was run");
 		return EXIT_CONNECT;
 	}
-	if (strstr(a->said, "\nLLE") != NULL) {
+	if (strstr(a->said, "\nLL:E") != NULL) {
 		msg_error("attach --deploy: the rescue host's shell could not "
 		    "decode the first stage; nothing was run");
 		return EXIT_CONNECT;
