@@ -71,7 +71,7 @@ new_password
 deploy() {
 	n=$1; shift
 	# shellcheck disable=SC2086
-	timeout 300 "$LIFELINE" -v $VM_CLIENT_FLAGS --via "$VIA" attach "$@" \
+	timeout 600 "$LIFELINE" -v $VM_CLIENT_FLAGS --via "$VIA" attach "$@" \
 		--deploy --bundle "$BUNDLE" -- info \
 		</dev/null >"$T/deploy$n.out" 2>"$T/deploy$n.err"
 	rc=$?
