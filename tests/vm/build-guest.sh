@@ -1,5 +1,6 @@
 #!/bin/sh
-# build-guest.sh OUTDIR: the small rescue host the VM tests boot in QEMU.
+# build-guest.sh [--bare] OUTDIR: the small rescue host the VM tests boot in
+# QEMU.
 #
 # Everything comes from Debian packages, never installed on this host:
 #   - the kernel: `apt-get download` of the versioned package that
@@ -20,13 +21,20 @@
 #               ext4, raid1 with their dependencies in load order, and
 #               tests/vm/init as /init.
 #   guest.env   KVER=... (for the tests' reports)
-# The initrd is rebuilt when lifelined, the init or this script is newer.
+#   variant     full or bare
+# With --bare the initrd has busybox, the modules virtio_pci, virtio_blk and
+# ext4 and the init alone: no lifelined, no glibc library, no e2fsprogs, no
+# mdadm (the guest of `attach --deploy`, tests/vm/deploy.sh).
+# The initrd is rebuilt when lifelined (not for --bare), the init or this
+# script is newer.
 # Needs: apt-get, dpkg, depmod and modprobe (kmod), cpio, gzip, busybox
 # (busybox-static), ldd.  Messages go to stderr; exit 1 with a reason when
 # something is missing.
 set -eu
 
-[ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+BARE=false VARIANT=full
+[ "${1:-}" = --bare ] && { BARE=true VARIANT=bare; shift; }
+[ $# -eq 1 ] || { echo "usage: $0 [--bare] OUTDIR" >&2; exit 2; }
 OUT=$1
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_builddir:=$(pwd)}"
@@ -43,7 +51,7 @@ for b in /bin/busybox /usr/bin/busybox; do
 	if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then BUSYBOX=$b; break; fi
 done
 [ -n "$BUSYBOX" ] || die "no static busybox (package busybox-static)"
-[ -x "$LIFELINED" ] || die "no $LIFELINED: build first"
+$BARE || [ -x "$LIFELINED" ] || die "no $LIFELINED: build first"
 
 if [ -z "${VM_CACHE:-}" ]; then
 	if mkdir -p /var/cache/lifeline-vm 2>/dev/null && [ -w /var/cache/lifeline-vm ]; then
@@ -111,23 +119,29 @@ if [ ! -f "$KDIR/lib/modules/$KVER/modules.dep" ]; then
 	say "depmod -b for $KVER"
 	depmod -b "$KDIR" "$KVER" || die "depmod failed"
 fi
-MDDIR=$(fetch mdadm)
 # Older versions (a kernel update brings a new package) are dropped.
-for o in "$VM_CACHE"/linux-image-[0-9]* "$VM_CACHE"/mdadm_*; do
-	[ -e "$o" ] && [ "$o" != "$KDIR" ] && [ "$o" != "$MDDIR" ] && rm -rf "$o"
+for o in "$VM_CACHE"/linux-image-[0-9]*; do
+	[ -e "$o" ] && [ "$o" != "$KDIR" ] && rm -rf "$o"
 done
-MDADM=$MDDIR/sbin/mdadm
-[ -x "$MDADM" ] || die "no mdadm in $MDDIR"
+if ! $BARE; then
+	MDDIR=$(fetch mdadm)
+	for o in "$VM_CACHE"/mdadm_*; do
+		[ -e "$o" ] && [ "$o" != "$MDDIR" ] && rm -rf "$o"
+	done
+	MDADM=$MDDIR/sbin/mdadm
+	[ -x "$MDADM" ] || die "no mdadm in $MDDIR"
+fi
 
 cmp -s "$KDIR/boot/vmlinuz-$KVER" "$OUT/vmlinuz" ||
 	{ cp "$KDIR/boot/vmlinuz-$KVER" "$OUT/vmlinuz.new" && mv "$OUT/vmlinuz.new" "$OUT/vmlinuz"; }
 echo "KVER=$KVER" >"$OUT/guest.env"
 
 if [ -f "$OUT/initrd.gz" ] &&
-    [ ! "$LIFELINED" -nt "$OUT/initrd.gz" ] &&
+    { $BARE || [ ! "$LIFELINED" -nt "$OUT/initrd.gz" ]; } &&
     [ ! "$here/init" -nt "$OUT/initrd.gz" ] &&
     [ ! "$0" -nt "$OUT/initrd.gz" ] &&
-    [ ! "$KDIR/.done" -nt "$OUT/initrd.gz" ]; then
+    [ ! "$KDIR/.done" -nt "$OUT/initrd.gz" ] &&
+    [ "$(cat "$OUT/variant" 2>/dev/null)" = "$VARIANT" ]; then
 	say "initrd is up to date ($OUT/initrd.gz)"
 	exit 0
 fi
@@ -149,19 +163,23 @@ copy_bin() {
 		cp -L "$lib" "$R$lib"
 	done
 }
-copy_bin "$LIFELINED" usr/sbin
-for p in e2fsck mke2fs debugfs tune2fs; do
-	f=$(command -v "$p" 2>/dev/null || ls /sbin/$p /usr/sbin/$p 2>/dev/null | head -n 1)
-	[ -n "$f" ] || die "$p is not installed (e2fsprogs)"
-	copy_bin "$f" usr/sbin
-done
-ln -s e2fsck usr/sbin/fsck.ext4
-ln -s mke2fs usr/sbin/mkfs.ext4
-copy_bin "$MDADM" usr/sbin
-[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf etc/
-# Debian's layout: the loader is also found as /lib64/ld-linux-x86-64.so.2
-[ -e lib64/ld-linux-x86-64.so.2 ] ||
-	cp -L /lib64/ld-linux-x86-64.so.2 lib64/ 2>/dev/null || true
+MODULES="virtio_pci virtio_blk ext4"
+if ! $BARE; then
+	MODULES="$MODULES raid1"
+	copy_bin "$LIFELINED" usr/sbin
+	for p in e2fsck mke2fs debugfs tune2fs; do
+		f=$(command -v "$p" 2>/dev/null || ls /sbin/$p /usr/sbin/$p 2>/dev/null | head -n 1)
+		[ -n "$f" ] || die "$p is not installed (e2fsprogs)"
+		copy_bin "$f" usr/sbin
+	done
+	ln -s e2fsck usr/sbin/fsck.ext4
+	ln -s mke2fs usr/sbin/mkfs.ext4
+	copy_bin "$MDADM" usr/sbin
+	[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf etc/
+	# Debian's layout: the loader is also found as /lib64/ld-linux-x86-64.so.2
+	[ -e lib64/ld-linux-x86-64.so.2 ] ||
+		cp -L /lib64/ld-linux-x86-64.so.2 lib64/ 2>/dev/null || true
+fi
 
 # busybox applets, never in place of the real tools copied above
 cp "$BUSYBOX" bin/busybox
@@ -175,7 +193,7 @@ done
 # The modules, in the order `modprobe --show-depends` gives from modules.dep
 # (softdeps included: crc32c for ext4).
 : >etc/modules.order
-for m in virtio_pci virtio_blk ext4 raid1; do
+for m in $MODULES; do
 	modprobe -d "$KDIR" -S "$KVER" --show-depends "$m" ||
 		die "modprobe --show-depends $m failed"
 done | awk '$1 == "insmod" { print $2 }' | while read -r ko; do
@@ -199,14 +217,17 @@ NAME="lifeline-rescue"
 ID=lifeline-rescue
 E
 # inspect runs `mdadm --assemble --scan`: any array, whatever its homehost
-printf 'DEVICE partitions\nHOMEHOST <ignore>\n' >etc/mdadm.conf
-mkdir -p etc/mdadm && cp etc/mdadm.conf etc/mdadm/mdadm.conf
+if ! $BARE; then
+	printf 'DEVICE partitions\nHOMEHOST <ignore>\n' >etc/mdadm.conf
+	mkdir -p etc/mdadm && cp etc/mdadm.conf etc/mdadm/mdadm.conf
+fi
 cp "$here/init" init
 chmod 755 init
 
 find . -print0 | LC_ALL=C sort -z | cpio -o -H newc -R 0:0 --null --quiet |
 	gzip -1 >"$OUT/initrd.gz.new"
 mv "$OUT/initrd.gz.new" "$OUT/initrd.gz"
+echo "$VARIANT" >"$OUT/variant"
 cd "$OUT"
 rm -rf "$R"
 say "kernel $KVER, initrd $(du -k "$OUT/initrd.gz" | cut -f1) KiB in $OUT"

@@ -4,7 +4,9 @@
 # On top of tests/sys/lib.sh (TAP, scratch directory $T, cleanup of
 # processes, mounts and loop devices at exit):
 #   vm_need             skip unless root, QEMU, SeaBIOS and loop devices
-#   vm_build            build (or reuse) the guest: tests/vm/build-guest.sh
+#   vm_build [--bare]   build (or reuse) the guest: tests/vm/build-guest.sh;
+#                       --bare: the busybox-only guest (no agent) in
+#                       $GUEST-bare, without the SSH overlay
 #   vm_start NAME APPEND [QEMU ARGS...]
 #                       boot it; ttyS0 (kernel console) is logged to
 #                       $T/NAME.console, ttyS1 is a QEMU pty chardev: the
@@ -12,6 +14,9 @@
 #                       a termios tty on this side like a USB serial
 #                       adapter's, the guest's 8250 driver on the other
 #   vm_wait_agent       wait until the agent serves; sets BOOT_S
+#   vm_wait_console ERE [SECS]
+#                       wait for a line of the init's on the console
+#                       (the guests without an agent); sets BOOT_S
 #   vm_wait_exit SECS   wait for QEMU to end by itself (reboot, poweroff)
 #   vll ARGS...         the client with $VM_CLIENT_FLAGS on $VIA
 #
@@ -77,11 +82,15 @@ vm_need() {
 		{ echo "Bail out! build first: $LIFELINED, $LIFELINE"; exit 1; }
 }
 
-# vm_build: the guest's kernel and initrd in $GUEST (cached downloads)
+# vm_build [--bare]: the guest's kernel and initrd in $GUEST (cached
+# downloads); --bare: the busybox-only guest, in $GUEST-bare
 vm_build() {
 	t0=$(now)
-	if ! LIFELINED=$LIFELINED sh "$top_srcdir/tests/vm/build-guest.sh" "$GUEST" \
-	    >"$T/build-guest.log" 2>&1; then
+	variant=
+	[ "${1:-}" = --bare ] && { variant=--bare; GUEST=$GUEST-bare; }
+	# shellcheck disable=SC2086
+	if ! LIFELINED=$LIFELINED sh "$top_srcdir/tests/vm/build-guest.sh" $variant \
+	    "$GUEST" >"$T/build-guest.log" 2>&1; then
 		echo "Bail out! could not build the guest: $(tail -n 3 "$T/build-guest.log" | tr '\n' ' ')"
 		exit 1
 	fi
@@ -89,7 +98,7 @@ vm_build() {
 	. "$GUEST/guest.env"
 	diag "guest: kernel $KVER, built or reused in $BUILD_S s ($(tail -n 1 "$T/build-guest.log"))"
 	VM_INITRD=$GUEST/initrd.gz
-	[ "$VM_AUTH" = ssh ] && vm_ssh_setup
+	[ "$VM_AUTH" = ssh ] && [ -z "$variant" ] && vm_ssh_setup
 	vm_accel
 }
 
@@ -209,6 +218,27 @@ vm_wait_agent() {
 		VM_PIN="--host-key-fingerprint $fp"
 		rm -f "$T/known_hosts"
 	fi
+}
+
+# vm_wait_console ERE [SECS]: until a console line matches ERE (the init
+# says what it starts: "lifeline-vm: starting shell on ttyS1").  BOOT_S:
+# seconds from QEMU's start to then.
+vm_wait_console() {
+	for _ in $(seq $((${2:-120} * 10))); do
+		grep -Eq "$1" "$VM_CONSOLE" && break
+		if ! kill -0 "$VM_PID" 2>/dev/null; then
+			echo "Bail out! the guest stopped before '$1'"
+			tail -n 20 "$VM_CONSOLE" | sed 's/^/# /'
+			exit 1
+		fi
+		sleep 0.1
+	done
+	BOOT_S=$(secs_since "$VM_T0")
+	grep -Eq "$1" "$VM_CONSOLE" || {
+		echo "Bail out! no '$1' on the console after ${2:-120} s"
+		tail -n 20 "$VM_CONSOLE" | sed 's/^/# /'
+		exit 1
+	}
 }
 
 # vm_wait_exit SECS: true when QEMU ended by itself within SECS
