@@ -7,13 +7,27 @@
 # as /proc/PID/root/run.  Run it on a pty (socat EXEC:...,pty,setsid,ctty);
 # socat splits its addresses at commas, so RUN_OPTS may use + for them.
 #
-#   rescue-shell.sh PIDFILE [RUN_OPTS]
-pidfile=$1 opts=$(echo "${2:-size=64m}" | tr + ,)
+# With "bare" as TOOLS, the shell is dash (busybox's finds its applets
+# whatever PATH says) and PATH holds busybox applets for uname, chmod and rm
+# alone (a tmpfs on /mnt): no base64, gzip, sha256sum or stty, the least a
+# rescue shell can have.
+#
+#   rescue-shell.sh PIDFILE [RUN_OPTS [TOOLS]]
+pidfile=$1 opts=$(echo "${2:-size=64m}" | tr + ,) tools=${3:-all}
 exec unshare --mount --propagation private sh -c '
 	echo $$ >"$1"
 	mount -t tmpfs -o "$2" tmpfs /run || exit 1
 	case $2 in *noexec*)
 		for d in /dev/shm /tmp; do mount -t tmpfs -o noexec tmpfs $d; done ;;
 	esac
-	cd / && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PS1="# " \
-		busybox sh -i' rescue-shell "$pidfile" "$opts"
+	path=/usr/sbin:/usr/bin:/sbin:/bin
+	shell="$(command -v busybox) sh"
+	if [ "$3" = bare ]; then
+		mount -t tmpfs tmpfs /mnt || exit 1
+		mkdir /mnt/bin
+		for a in uname chmod rm; do ln -s "$(command -v busybox)" /mnt/bin/$a; done
+		path=/mnt/bin
+		shell=$(command -v dash)
+	fi
+	cd / && exec env -i PATH=$path PS1="# " $shell -i
+	' rescue-shell "$pidfile" "$opts" "$tools"

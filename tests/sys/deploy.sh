@@ -18,19 +18,19 @@
 need socat busybox unshare ssh-keygen
 BUNDLE=$(ls "$top_builddir"/deploy/lifeline-bundle-* 2>/dev/null | head -n 1)
 [ -n "$BUNDLE" ] || skip_all "no bundle: make bundle"
-plan 31
+plan 34
 
 ssh-keygen -q -t ed25519 -N '' -C operator -f "$T/key" || exit 1
 ssh-keygen -q -t ed25519 -N '' -C other -f "$T/other" || exit 1
 
-# rescue_host NAME [RUN_OPTS]: tests/rescue-shell.sh (RUN_OPTS with + for
-# commas) on a pty whose other
+# rescue_host NAME [RUN_OPTS [TOOLS]]: tests/rescue-shell.sh (RUN_OPTS with +
+# for commas) on a pty whose other
 # side is $T/NAME (a link emulator side, or a new socat pty); HOSTPID is its
 # shell
 rescue_host() {
 	name=$1
 	rm -f "$T/host-$name.pid"
-	shell="EXEC:$top_srcdir/tests/rescue-shell.sh $T/host-$name.pid ${2:-size=64m},pty,setsid,ctty,stderr"
+	shell="EXEC:$top_srcdir/tests/rescue-shell.sh $T/host-$name.pid ${2:-size=64m} ${3:-all},pty,setsid,ctty,stderr"
 	if [ -e "$T/$name" ]; then
 		socat "$T/$name,raw,echo=0" "$shell" 2>>"$T/socat-$name.log" &
 	else
@@ -164,6 +164,17 @@ case $(in_run "$HOSTPID") in
 "lifeline."??????" ") ok "with one agent directory in /run" ;;
 *) not_ok "one agent directory: $(in_run "$HOSTPID")" ;;
 esac
+
+# --- a shell with no tools ---------------------------------------------------
+# dash, and uname, chmod and rm alone: the stage goes as printf escapes, is
+# checked line by line only (no sha256sum), and the tty keeps its signals.
+rescue_host bare size=64m bare
+dep 13 bare -- exec -- sh -c 'echo bare-$((40 + 2))'
+is "attach --deploy onto a shell without base64, gzip, sha256sum or stty exits 0" "$rc" 0
+is "and runs exec through the agent" "$(tail -n 1 "$T/out13")" bare-42
+grep -q 'characters of printf escapes' "$T/err13" &&
+	ok "the first stage went as printf escapes" ||
+	not_ok "printf escapes: $(grep 'typing the first stage' "$T/err13")"
 
 # --- a noisy line ------------------------------------------------------------
 # Bit errors both ways and kernel messages from the rescue host; the line is
