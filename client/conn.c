@@ -328,7 +328,7 @@ conn_call(struct conn *c, const char *op, json_t *args,
 	json_t *req;
 	uint32_t id = ++c->next_id;
 	bool cancelled = false, replied = false;
-	int rc, result = -1;
+	int rc, result = -1, more = 0, wait;
 
 	if (reply != NULL)
 		*reply = NULL;
@@ -351,15 +351,22 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		}
 		if (conn_interrupted > 1)
 			return conn_set_error(c, EXIT_LOST, "%s: interrupted", op);
+		more = 0;
 		if (h != NULL && h->produce != NULL && !replied && result < 0 &&
-		    h->produce(h->ctx, c->s, id) < 0) {
+		    (more = h->produce(h->ctx, c->s, id)) < 0) {
 			if (!cancelled)
 				ll_session_send_json(c->s, LL_MSG_CANCEL, id,
 				    json_object());
 			return c->err_exit != 0 ? c->err_exit : EXIT_FAILED;
 		}
-		if ((rc = conn_pump(c, h != NULL && h->produce != NULL ? 20 :
-		    1000)) != 0)
+		/*
+		 * An upload that has more to send must not sleep while the
+		 * session has room for it: the bytes queued may all have gone
+		 * out already, and then no fd will wake us.  Without room,
+		 * the queue is not empty and its POLLOUT wakes us.
+		 */
+		wait = more > 0 && ll_session_room(c->s) > 0 ? 0 : 1000;
+		if ((rc = conn_pump(c, wait)) != 0)
 			return conn_session_failed(c, rc, true);
 		while ((rc = ll_session_recv(c->s, &m)) != 0) {
 			if (rc < 0)
