@@ -53,11 +53,21 @@ conn_set_error(struct conn *c, int code, const char *fmt, ...)
 static int
 conn_session_failed(struct conn *c, int rc, bool was_up)
 {
+	struct ll_transport *t;
 	int code = EXIT_LOST;
 	char why[512];
 
 	if (!was_up)
 		code = rc == LL_ERR_TIMEOUT ? EXIT_NOAGENT : EXIT_CONNECT;
+	/*
+	 * A direct path (lifeline+ssh://, lifeline+exec:) says itself why it
+	 * closed: the SSH engine's reason (a peer gone silent), the child's
+	 * exit status.
+	 */
+	t = ll_session_transport(c->s);
+	if (was_up && rc == LL_ERR_CLOSED && ll_transport_is_direct(t) &&
+	    t->err[0] != '\0')
+		return conn_set_error(c, code, "%s", t->err);
 	if (c->ssh != NULL) {
 		why[0] = '\0';
 		switch (ll_ssh_client_state(c->ssh, why, sizeof(why))) {
