@@ -306,6 +306,9 @@ pump_liveness(struct pump *p, int stall_ms, uint64_t now, int *wait_ms)
 		ssh_send_keepalive(p->s);
 		ssh_send_keepalive(p->s);
 		p->ka_at = now;
+		/* Those calls may have taken in packets: look at them first. */
+		*wait_ms = 0;
+		return 0;
 	}
 	/* The next time to ask (again), or to give up. */
 	if (now - p->rx_at < LL_SSH_KEEPALIVE_MS)
@@ -368,16 +371,10 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 		goto out;
 	}
 	for (;;) {
-		if (pump_liveness(p, stall_ms, pump_now_ms(), &wait_ms) != 0) {
-			pump_seterr(err, errlen, "SSH peer silent for %d s "
-			    "(no data, no answer to keepalives): giving up",
-			    stall_ms / 1000);
-			goto out;
-		}
 		/*
-		 * Until neither side moves: a write to the channel (or a
-		 * keepalive) may take in packets (data, a window adjust) that
-		 * nothing would poll for again.
+		 * Until neither side moves: a write to the channel may take
+		 * in packets (data, a window adjust) that nothing would poll
+		 * for again.
 		 */
 		do {
 			if ((r = pump_from_channel(p)) < 0 ||
@@ -402,6 +399,14 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 		if (!ssh_is_connected(s)) {
 			pump_seterr(err, errlen, "SSH connection lost: %s",
 			    ssh_get_error(s));
+			goto out;
+		}
+		/* Here, when nothing moves any more: a packet counted now
+		 * came in just now, not a whole poll ago. */
+		if (pump_liveness(p, stall_ms, pump_now_ms(), &wait_ms) != 0) {
+			pump_seterr(err, errlen, "SSH peer silent for %d s "
+			    "(no data, no answer to keepalives): giving up",
+			    stall_ms / 1000);
 			goto out;
 		}
 		events = 0;

@@ -84,7 +84,7 @@ dt=$(($(date +%s) - ts))
 check "the agent ends the session of a stopped client" \
 	grep -q "SSH peer silent for 60 s" "$T/agent.log"
 check "after the documented 60 s, not before (took $dt s)" \
-	test "$dt" -ge 55 -a "$dt" -le 85
+	test "$dt" -ge 58 -a "$dt" -le 75
 check "and its running cat is gone" \
 	sh -c "! pgrep -P $AGENT_PID -x cat"
 
@@ -94,7 +94,7 @@ rc=$?
 dt=$(($(date +%s) - ts))
 is "the client of a stopped agent fails (exec: 255)" "$rc" 255
 check "after the documented 60 s, not before (took $dt s)" \
-	test "$dt" -ge 55 -a "$dt" -le 90
+	test "$dt" -ge 58 -a "$dt" -le 75
 check "saying the peer fell silent" grep -q "silent for 60 s" "$T/orphan.err"
 kill -CONT "$AGENT2_PID"
 
