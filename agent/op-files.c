@@ -367,6 +367,25 @@ op_get_start(struct request *r, json_t *args)
 	return 0;
 }
 
+/*
+ * A regular file has no fd to poll: the only thing get waits for is room in
+ * the session.  When the session's queue drained while the loop was busy
+ * (the plain side of an SSH engine takes bytes as fast as they come), no
+ * fd will ever say so, so the loop must not sleep while there is room.
+ */
+static int
+op_get_pollfds(struct request *r, struct pollfd *pfd, int max,
+    int *timeout_ms)
+{
+	struct files_state *st = r->state;
+
+	(void)pfd;
+	(void)max;
+	if (st != NULL && (st->cancelled || ll_session_room(r->conn->s) > 0))
+		*timeout_ms = 0;
+	return 0;
+}
+
 static void
 op_get_io(struct request *r, uint64_t now)
 {
@@ -950,8 +969,8 @@ out:
 const struct agent_op op_files_ops[] = {
 	{ .name = "file-stat", .start = op_file_stat_start },
 	{ .name = "file-list", .start = op_file_list_start },
-	{ .name = "get", .start = op_get_start, .io = op_get_io,
-	  .cancel = op_files_cancel, .free = op_files_free },
+	{ .name = "get", .start = op_get_start, .pollfds = op_get_pollfds,
+	  .io = op_get_io, .cancel = op_files_cancel, .free = op_files_free },
 	{ .name = "put-begin", .start = op_put_begin_start },
 	{ .name = "put", .writes = true, .start = op_put_start,
 	  .io = op_put_io, .data = op_put_data, .eof = op_put_eof,

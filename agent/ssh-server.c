@@ -518,7 +518,10 @@ server_thread(void *arg)
 	if (server_handshake(ss) == 0) {
 		log_info("%s: %s session for %s", ss->peer, LL_SSH_SUBSYSTEM,
 		    ss->fingerprint);
-		if (ll_ssh_pump(ss->session, ss->channel, ss->plain_fd, err,
+		/* On a console the link judges the line; on the network,
+		 * keepalives do. */
+		if (ll_ssh_pump(ss->session, ss->channel, ss->plain_fd,
+		    ss->peer_addr[0] != '\0' ? LL_SSH_STALL_MS : 0, err,
 		    sizeof(err)) != 0)
 			log_info("%s: SSH session ended: %s", ss->peer, err);
 	}

@@ -55,8 +55,10 @@ struct call_handlers {
 	/*
 	 * Uploads: called on every turn of the loop while the request runs;
 	 * send DATA/EOF for request id with ll_session_send_data/_eof while
-	 * ll_session_room(s) > 0.  A negative return aborts the call (with
-	 * the message in conn err set by the callback via conn_set_error).
+	 * ll_session_room(s) > 0.  Returns 1 while it has more to send (so
+	 * the loop does not sleep while the session has room for it), 0 once
+	 * all is sent; a negative return aborts the call (with the message in
+	 * conn err set by the callback via conn_set_error).
 	 */
 	int (*produce)(void *ctx, struct ll_session *s, uint32_t id);
 	void *ctx;

@@ -68,7 +68,7 @@ put_produce(void *ctx, struct ll_session *s, uint32_t id)
 		ll_session_send_eof(s, LL_CH_FILE, id);
 		p->eof_sent = true;
 	}
-	return 0;
+	return p->eof_sent ? 0 : 1;
 }
 
 /* The metadata arguments of a local entry. */

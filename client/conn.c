@@ -53,11 +53,21 @@ conn_set_error(struct conn *c, int code, const char *fmt, ...)
 static int
 conn_session_failed(struct conn *c, int rc, bool was_up)
 {
+	struct ll_transport *t;
 	int code = EXIT_LOST;
 	char why[512];
 
 	if (!was_up)
 		code = rc == LL_ERR_TIMEOUT ? EXIT_NOAGENT : EXIT_CONNECT;
+	/*
+	 * A direct path (lifeline+ssh://, lifeline+exec:) says itself why it
+	 * closed: the SSH engine's reason (a peer gone silent), the child's
+	 * exit status.
+	 */
+	t = ll_session_transport(c->s);
+	if (was_up && rc == LL_ERR_CLOSED && ll_transport_is_direct(t) &&
+	    t->err[0] != '\0')
+		return conn_set_error(c, code, "%s", t->err);
 	if (c->ssh != NULL) {
 		why[0] = '\0';
 		switch (ll_ssh_client_state(c->ssh, why, sizeof(why))) {
@@ -327,7 +337,7 @@ conn_call(struct conn *c, const char *op, json_t *args,
 	json_t *req;
 	uint32_t id = ++c->next_id;
 	bool cancelled = false, replied = false;
-	int rc, result = -1;
+	int rc, result = -1, more = 0, wait;
 
 	if (reply != NULL)
 		*reply = NULL;
@@ -350,15 +360,22 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		}
 		if (conn_interrupted > 1)
 			return conn_set_error(c, EXIT_LOST, "%s: interrupted", op);
+		more = 0;
 		if (h != NULL && h->produce != NULL && !replied && result < 0 &&
-		    h->produce(h->ctx, c->s, id) < 0) {
+		    (more = h->produce(h->ctx, c->s, id)) < 0) {
 			if (!cancelled)
 				ll_session_send_json(c->s, LL_MSG_CANCEL, id,
 				    json_object());
 			return c->err_exit != 0 ? c->err_exit : EXIT_FAILED;
 		}
-		if ((rc = conn_pump(c, h != NULL && h->produce != NULL ? 20 :
-		    1000)) != 0)
+		/*
+		 * An upload that has more to send must not sleep while the
+		 * session has room for it: the bytes queued may all have gone
+		 * out already, and then no fd will wake us.  Without room,
+		 * the queue is not empty and its POLLOUT wakes us.
+		 */
+		wait = more > 0 && ll_session_room(c->s) > 0 ? 0 : 1000;
+		if ((rc = conn_pump(c, wait)) != 0)
 			return conn_session_failed(c, rc, true);
 		while ((rc = ll_session_recv(c->s, &m)) != 0) {
 			if (rc < 0)

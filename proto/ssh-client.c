@@ -759,8 +759,10 @@ engine_main(void *arg)
 		goto out;
 	vlog(c, "channel open");
 	set_state(c, LL_SSH_READY);
-	if (ll_ssh_pump(c->s, c->ch, c->plain, err, sizeof err) != 0 &&
-	    !stopping(c))
+	/* In a tunnel the link below judges the line; on the network
+	 * (gateways, listeners), keepalives do. */
+	if (ll_ssh_pump(c->s, c->ch, c->plain, c->mode == LL_SSH_TUNNEL ? 0 :
+	    LL_SSH_STALL_MS, err, sizeof err) != 0 && !stopping(c))
 		fail(c, "%s", err);
 	else
 		set_state(c, LL_SSH_ENDED);

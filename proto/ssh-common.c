@@ -21,8 +21,19 @@
  *                   channel; EOF on the fd becomes a channel EOF.
  *
  * The session is non-blocking while the pump runs (and set back after), so
- * libssh never waits inside a call: a peer that stalls for minutes (a link
- * whose cable is out) stalls the pump, never times it out.
+ * libssh never waits inside a call.  libssh still writes its output with a
+ * blocking send() once the socket polls writable, so the pump hands it a
+ * new chunk only when the previous one has left (ssh_blocking_flush with
+ * no wait): its own buffer then never holds more than one chunk, a send
+ * never waits long, and a keepalive is never queued behind megabytes.
+ *
+ * Liveness (stall_ms > 0, over a network): every wait is bounded; after
+ * LL_SSH_KEEPALIVE_MS without a packet from the peer the pump sends an SSH
+ * keepalive request, and after stall_ms without one the session ends with
+ * an error, and so does a send the peer has taken nothing of for as long
+ * (SO_SNDTIMEO on the SSH socket).  Inside a console link (stall_ms 0) a
+ * line may be slow enough to hold a keepalive for minutes; there the
+ * link's own timeouts end a dead session, and the pump only waits.
  *
  * The fd is polled only for what the loop can act on now; once it has hung
  * up (POLLHUP: both directions shut, or the poll loop closed its end) it is
@@ -34,6 +45,7 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,9 +57,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libssh/libssh.h>
+#include <libssh/server.h>		/* ssh_send_keepalive */
 
 #include "ssh-common.h"
 
@@ -93,7 +107,21 @@ struct pump {
 	bool		fd_eof;		/* EOF read from fd, channel EOF sent */
 	bool		fd_hup;		/* fd hung up: not polled any more */
 	short		revents;
+	bool		flush_wait;	/* libssh still sending the last chunk */
+	struct ssh_counter_struct rx;	/* packets in, counted by libssh */
+	uint64_t	rx_seen;	/* rx.in_packets at rx_at */
+	uint64_t	rx_at;		/* when a packet last came in */
+	uint64_t	ka_at;		/* when we last asked for a sign of life */
 };
+
+static uint64_t
+pump_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static int
 pump_fd_cb(socket_t fd, int revents, void *userdata)
@@ -222,6 +250,12 @@ pump_from_fd(struct pump *p)
 		}
 		if ((win = ssh_channel_window_size(p->ch)) == 0)
 			break;
+		/* The previous chunk must have left libssh first. */
+		if ((w = ssh_blocking_flush(p->s, 0)) == SSH_ERROR)
+			return -1;
+		p->flush_wait = w != SSH_OK;
+		if (p->flush_wait)
+			break;
 		n = recv(p->fd, p->in, win < sizeof p->in ? win :
 		    sizeof p->in, MSG_DONTWAIT);
 		if (n > 0) {
@@ -243,14 +277,63 @@ pump_from_fd(struct pump *p)
 	return moved;
 }
 
+/*
+ * Keepalive and stall bookkeeping at now.  0, or -1 when the peer has been
+ * silent for stall_ms.  *wait_ms: how long the next poll may last.
+ */
+static int
+pump_liveness(struct pump *p, int stall_ms, uint64_t now, int *wait_ms)
+{
+	uint64_t next;
+
+	if (p->rx.in_packets != p->rx_seen) {
+		p->rx_seen = p->rx.in_packets;
+		p->rx_at = now;
+	}
+	if (stall_ms <= 0) {
+		*wait_ms = LL_SSH_KEEPALIVE_MS;	/* bounded all the same */
+		return 0;
+	}
+	if (now - p->rx_at >= (uint64_t)stall_ms)
+		return -1;
+	if (now - p->rx_at >= LL_SSH_KEEPALIVE_MS &&
+	    now - p->ka_at >= LL_SSH_KEEPALIVE_MS) {
+		/*
+		 * libssh keeps one global request in flight: a call while the
+		 * last one is answered only retires it, so call twice.  An
+		 * unanswered one stays the only one.
+		 */
+		ssh_send_keepalive(p->s);
+		ssh_send_keepalive(p->s);
+		p->ka_at = now;
+		/* Those calls may have taken in packets: look at them first. */
+		*wait_ms = 0;
+		return 0;
+	}
+	/* The next time to ask (again), or to give up. */
+	if (now - p->rx_at < LL_SSH_KEEPALIVE_MS)
+		next = p->rx_at + LL_SSH_KEEPALIVE_MS;
+	else
+		next = p->ka_at + LL_SSH_KEEPALIVE_MS;
+	if (next > p->rx_at + (uint64_t)stall_ms)
+		next = p->rx_at + (uint64_t)stall_ms;
+	*wait_ms = next > now ? (int)(next - now) : 0;
+	return 0;
+}
+
 int
-ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
+ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
+    size_t errlen)
 {
 	struct pump *p = NULL;
 	ssh_event ev = NULL;
+	struct timeval sndto, old_sndto;
+	socklen_t tlen = sizeof old_sndto;
+	socket_t sock = ssh_get_fd(s);
+	bool sndto_set = false;
 	short events;
 	bool polled;
-	int fl = -1, rc = -1, errors = 0, blocking = 1, r, k;
+	int fl = -1, rc = -1, errors = 0, blocking = 1, wait_ms, r, k;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -262,6 +345,16 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
 	p->s = s;
 	p->ch = ch;
 	p->fd = fd;
+	p->rx_at = pump_now_ms();
+	ssh_set_counters(s, NULL, &p->rx);
+	/* A send to a peer that takes nothing ends after stall_ms. */
+	if (stall_ms > 0 && sock != SSH_INVALID_SOCKET &&
+	    getsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old_sndto, &tlen) == 0) {
+		sndto.tv_sec = stall_ms / 1000;
+		sndto.tv_usec = (stall_ms % 1000) * 1000;
+		sndto_set = setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &sndto,
+		    sizeof sndto) == 0;
+	}
 	/* Nothing may wait inside libssh: a stalled peer would time out. */
 	blocking = ssh_is_blocking(s);
 	ssh_set_blocking(s, 0);
@@ -308,10 +401,19 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
 			    ssh_get_error(s));
 			goto out;
 		}
+		/* Here, when nothing moves any more: a packet counted now
+		 * came in just now, not a whole poll ago. */
+		if (pump_liveness(p, stall_ms, pump_now_ms(), &wait_ms) != 0) {
+			pump_seterr(err, errlen, "SSH peer silent for %d s "
+			    "(no data, no answer to keepalives): giving up",
+			    stall_ms / 1000);
+			goto out;
+		}
 		events = 0;
 		if (p->out_len > 0)
 			events |= POLLOUT;
-		if (!p->fd_eof && p->in_len == 0 &&
+		/* While libssh is sending, its POLLOUT is what we wait on. */
+		if (!p->fd_eof && p->in_len == 0 && !p->flush_wait &&
 		    ssh_channel_window_size(ch) > 0)
 			events |= POLLIN;
 		/*
@@ -327,7 +429,7 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err, size_t errlen)
 			goto out;
 		}
 		p->revents = 0;
-		r = ssh_event_dopoll(ev, -1);
+		r = ssh_event_dopoll(ev, wait_ms);
 		if (polled)
 			ssh_event_remove_fd(ev, fd);
 		/* A failed poll that is not a lost session: give it a few
@@ -351,8 +453,13 @@ out:
 	}
 	if (fl != -1)
 		fcntl(fd, F_SETFL, fl);
-	if (p != NULL)
+	if (sndto_set)
+		setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old_sndto,
+		    sizeof old_sndto);
+	if (p != NULL) {
+		ssh_set_counters(s, NULL, NULL);
 		ssh_set_blocking(s, blocking);
+	}
 	free(p);
 	return rc;
 }

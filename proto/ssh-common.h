@@ -30,14 +30,28 @@
 int ll_ssh_socketpair(int fds[2]);
 
 /*
+ * Liveness of an SSH peer reached over a network.  After LL_SSH_KEEPALIVE_MS
+ * without a byte from the peer the pump asks it for a sign of life (an
+ * SSH keepalive request, which every server and client answers); after
+ * LL_SSH_STALL_MS without one the session ends with an error, and a write
+ * to a peer that has taken nothing for that long fails too.  Inside a
+ * console link the link's own timeouts judge the line instead (a slow line
+ * may hold a keepalive behind minutes of queued data).
+ */
+#define LL_SSH_KEEPALIVE_MS	15000
+#define LL_SSH_STALL_MS		60000
+
+/*
  * Copy bytes both ways between an open channel and fd until both directions
  * have ended (EOF each way, or the channel closed, or fd hung up); a
  * channel EOF becomes shutdown(fd, SHUT_WR) and EOF on fd becomes a channel
- * EOF.  0 on an orderly end, -1 with a message in err otherwise.  Blocking;
- * runs in the engine's thread.
+ * EOF.  stall_ms > 0: keepalives, and the end of a peer silent for that
+ * long (LL_SSH_STALL_MS over a network); 0: none (a link below judges).
+ * 0 on an orderly end, -1 with a message in err otherwise.  Blocking, but
+ * no wait is unbounded; runs in the engine's thread.
  */
-int ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, char *err,
-    size_t errlen);
+int ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms,
+    char *err, size_t errlen);
 
 /* "SHA256:<base64>" of key into buf (as OpenSSH prints it).  0 or -1. */
 int ll_ssh_fingerprint(ssh_key key, char *buf, size_t len);
