@@ -329,6 +329,17 @@ conn_close(struct conn *c)
 	c->agent_hello = NULL;
 }
 
+/* Ask the agent to cancel request id (the send does not take the body). */
+static void
+conn_cancel(struct conn *c, uint32_t id)
+{
+	json_t *body = json_object();
+
+	if (body != NULL)
+		ll_session_send_json(c->s, LL_MSG_CANCEL, id, body);
+	json_decref(body);
+}
+
 int
 conn_call(struct conn *c, const char *op, json_t *args,
     const struct call_handlers *h, json_t **reply)
@@ -352,8 +363,7 @@ conn_call(struct conn *c, const char *op, json_t *args,
 	while (result < 0 || (replied && h != NULL && h->complete != NULL &&
 	    !h->complete(h->ctx))) {
 		if (conn_interrupted && !cancelled && !replied) {
-			ll_session_send_json(c->s, LL_MSG_CANCEL, id,
-			    json_object());
+			conn_cancel(c, id);
 			cancelled = true;
 			msg_warn("interrupted: asking the agent to cancel %s",
 			    op);
@@ -364,8 +374,7 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		if (h != NULL && h->produce != NULL && !replied && result < 0 &&
 		    (more = h->produce(h->ctx, c->s, id)) < 0) {
 			if (!cancelled)
-				ll_session_send_json(c->s, LL_MSG_CANCEL, id,
-				    json_object());
+				conn_cancel(c, id);
 			return c->err_exit != 0 ? c->err_exit : EXIT_FAILED;
 		}
 		/*

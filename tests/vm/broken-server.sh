@@ -80,14 +80,7 @@ vll fsck /dev/vda3 >"$T/fsck2.out" 2>&1
 is "the second fsck finds it clean (exit 0)" "$?" 0
 
 # reboot: QEMU runs with -no-reboot, so the guest's reboot ends it
-check "reboot --yes" vll reboot --yes
-if vm_wait_exit 60; then
-	ok "the guest rebooted (QEMU exited)"
-else
-	not_ok "the guest rebooted (QEMU exited)"
-	tail -n 5 "$VM_CONSOLE" | sed 's/^/#   /'
-	vm_kill
-fi
+vm_reboot
 RESCUE_S=$(secs_since "$t_rescue")
 
 # the disk image itself, read-only, on this host: partition 3 as a

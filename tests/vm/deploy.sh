@@ -144,14 +144,7 @@ check "the recovered directory matches the original byte for byte (sha256, modes
 	</dev/null >"$T/stranger.out" 2>&1
 is "another key is refused by the deployed agent (exit 3)" "$?" 3
 check "umount" vll umount
-check "reboot --yes" vll reboot --yes
-if vm_wait_exit 60; then
-	ok "the guest rebooted (QEMU exited)"
-else
-	not_ok "the guest rebooted (QEMU exited)"
-	tail -n 5 "$VM_CONSOLE" | sed 's/^/#   /'
-	vm_kill
-fi
+vm_reboot
 RESCUE_S=$(secs_since "$t_rescue")
 
 # the image, read-only, on this host (no e2fsck: the damage the broken
@@ -214,12 +207,6 @@ else
 fi
 vll exec -- id -u </dev/null >"$T/id.out" 2>&1
 is "the deployed agent runs as root, over SSH with the filed key" "$(tail -n 1 "$T/id.out")" 0
-check "reboot --yes" vll reboot --yes
-if vm_wait_exit 60; then
-	ok "the guest rebooted (QEMU exited)"
-else
-	not_ok "the guest rebooted (QEMU exited)"
-	vm_kill
-fi
+vm_reboot
 
 diag "times: deploy at the shell $DEPLOY_S s, rescue (deploy .. reboot) $RESCUE_S s, login and deploy $LOGIN_DEPLOY_S s, whole test $(secs_since "$t_all") s"

@@ -18,6 +18,7 @@
 #                       wait for a line of the init's on the console
 #                       (the guests without an agent); sets BOOT_S
 #   vm_wait_exit SECS   wait for QEMU to end by itself (reboot, poweroff)
+#   vm_reboot           reboot --yes through the agent; QEMU must end
 #   vll ARGS...         the client with $VM_CLIENT_FLAGS on $VIA
 #
 # The agent's and the client's security flags are one variable each,
@@ -192,34 +193,6 @@ vm_start() {
 	VIA="serial:$VM_PTY,$VM_BAUD"
 }
 
-# vm_wait_agent [SECS]: until the agent serves on ttyS1 (its stderr goes to
-# the console), then one `info` round trip.  BOOT_S: seconds from QEMU's
-# start to the agent serving.
-vm_wait_agent() {
-	for _ in $(seq $((${1:-120} * 10))); do
-		grep -q '^lifelined: serving on' "$VM_CONSOLE" && break
-		if ! kill -0 "$VM_PID" 2>/dev/null; then
-			echo "Bail out! the guest stopped before the agent served"
-			tail -n 20 "$VM_CONSOLE" | sed 's/^/# /'
-			exit 1
-		fi
-		sleep 0.1
-	done
-	BOOT_S=$(secs_since "$VM_T0")
-	grep -q '^lifelined: serving on' "$VM_CONSOLE" || {
-		echo "Bail out! no agent after ${1:-120} s"
-		tail -n 20 "$VM_CONSOLE" | sed 's/^/# /'
-		exit 1
-	}
-	if [ "$VM_AUTH" = ssh ]; then
-		# the key the agent made at boot, as its console shows it
-		fp=$(sed -n 's/.*SSH host key \(SHA256:[^ ]*\).*/\1/p' "$VM_CONSOLE" | tail -n 1)
-		[ -n "$fp" ] || { echo "Bail out! no SSH host key fingerprint on the console"; exit 1; }
-		VM_PIN="--host-key-fingerprint $fp"
-		rm -f "$T/known_hosts"
-	fi
-}
-
 # vm_wait_console ERE [SECS]: until a console line matches ERE (the init
 # says what it starts: "lifeline-vm: starting shell on ttyS1").  BOOT_S:
 # seconds from QEMU's start to then.
@@ -239,6 +212,33 @@ vm_wait_console() {
 		tail -n 20 "$VM_CONSOLE" | sed 's/^/# /'
 		exit 1
 	}
+
+# vm_wait_agent [SECS]: until the agent serves on ttyS1 (its stderr goes to
+# the console).  BOOT_S: seconds from QEMU's start to the agent serving.
+# With SSH, VM_PIN pins the host key the agent printed there.
+vm_wait_agent() {
+	vm_wait_console '^lifelined: serving on' "${1:-120}"
+	if [ "$VM_AUTH" = ssh ]; then
+		# the key the agent made at boot, as its console shows it
+		fp=$(sed -n 's/.*SSH host key \(SHA256:[^ ]*\).*/\1/p' "$VM_CONSOLE" | tail -n 1)
+		[ -n "$fp" ] || { echo "Bail out! no SSH host key fingerprint on the console"; exit 1; }
+		VM_PIN="--host-key-fingerprint $fp"
+		rm -f "$T/known_hosts"
+	fi
+}
+
+# vm_reboot: `reboot --yes` through the agent, and QEMU (-no-reboot) must
+# then end by itself within 60 s; two TAP lines
+vm_reboot() {
+	check "reboot --yes" vll reboot --yes
+	if vm_wait_exit 60; then
+		ok "the guest rebooted (QEMU exited)"
+	else
+		not_ok "the guest rebooted (QEMU exited)"
+		tail -n 5 "$VM_CONSOLE" | sed 's/^/#   /'
+		vm_kill
+	fi
+}
 }
 
 # vm_wait_exit SECS: true when QEMU ended by itself within SECS

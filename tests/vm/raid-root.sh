@@ -74,13 +74,7 @@ vll fsck "$MD" >"$T/fsck.out" 2>&1
 rc=$?
 is "fsck $MD finds it clean (exit 0)" "$rc" 0
 [ "$rc" = 0 ] || tail -n 8 "$T/fsck.out" | sed 's/^/#   /'
-check "reboot --yes" vll reboot --yes
-if vm_wait_exit 60; then
-	ok "the guest rebooted (QEMU exited)"
-else
-	not_ok "the guest rebooted (QEMU exited)"
-	vm_kill
-fi
+vm_reboot
 RESCUE_S=$(secs_since "$t_rescue")
 
 # Each member on this host: the data offset from its md superblock.
