@@ -34,7 +34,7 @@ for h in /usr/include/openssl/* ${multiarch:+"/usr/include/$multiarch/openssl/"*
 done
 # -isystem: library headers, not ours, get no warnings
 $mcc -static -Os -s -o "$out" -std=gnu11 -Wall -Wno-cpp \
-	-isystem "$inc" -I"$build" -I"$src/proto" -DLL_STAGE1 \
+	-isystem "$inc" -I"$build" -I"$src/proto" \
 	"$src/deploy/stage1.c" "$src/proto/link-pump.c" "$src/proto/link.c" \
 	"$src/proto/arq.c" "$src/proto/frame.c" "$src/proto/buf.c" \
 	"$src/proto/error.c" \
