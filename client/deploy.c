@@ -236,19 +236,47 @@ wait_quiet(struct attach *a, int ms)
 	return 0;
 }
 
+/* Length of a kernel message's "[ 123.456789] ...\n" at s, else 0. */
+static size_t
+kmsg_len(const char *s)
+{
+	const char *p = s + 1, *nl;
+
+	if (*s != '[')
+		return 0;
+	p += strspn(p, " ");
+	if (strspn(p, "0123456789") == 0)
+		return 0;
+	p += strspn(p, "0123456789");
+	if (*p++ != '.' || strspn(p, "0123456789") == 0)
+		return 0;
+	p += strspn(p, "0123456789");
+	if (*p != ']' || (nl = strchr(p, '\n')) == NULL)
+		return 0;
+	return (size_t)(nl + 1 - s);
+}
+
 /*
- * Whether the console's text shows line.  Newlines are skipped: a shell's
- * line editor wraps a long line at its idea of the terminal's width.
+ * Whether the console's text shows line.  Newlines are skipped (a shell's
+ * line editor wraps a long line at its idea of the terminal's width), and
+ * so are whole kernel messages, which the console prints wherever they
+ * fall, also in the middle of an echo: nothing lifeline types holds a
+ * "[" followed by a timestamp.
  */
 static bool
 echo_has(const struct attach *a, const char *line)
 {
 	char flat[ATTACH_TEXT_MAX + 1];
-	size_t i, n = 0;
+	size_t i, k, n = 0;
 
-	for (i = 0; i < a->len; i++)
+	for (i = 0; i < a->len; i++) {
+		if ((k = kmsg_len(a->text + i)) > 0) {
+			i += k - 1;
+			continue;
+		}
 		if (a->text[i] != '\n')
 			flat[n++] = a->text[i];
+	}
 	flat[n] = '\0';
 	return strstr(flat, line) != NULL;
 }
