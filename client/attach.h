@@ -52,6 +52,8 @@ struct attach {
 int attach_write(struct attach *a, const char *p, size_t n);
 /* Type line and a CR; a secret is not expected back as an echo. */
 int attach_type(struct attach *a, const char *line, bool secret);
+/* Console bytes into the text, as a reader of the screen would see them. */
+void attach_feed(struct attach *a, const uint8_t *p, size_t n);
 /* Wait up to ms for the console and take what it said.  0 or LL_ERR_*. */
 int attach_read(struct attach *a, int ms);
 /* Forget what the console said so far. */

@@ -59,7 +59,7 @@ attach_put(struct attach *a, char c)
  * backspace applied, CR and other control characters dropped, tabs as
  * spaces.  Also watches the raw bytes for lifeline frames.
  */
-static void
+void
 attach_feed(struct attach *a, const uint8_t *p, size_t n)
 {
 	size_t i;

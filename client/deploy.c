@@ -155,7 +155,7 @@ bundle_load(const char *path, const char *arch, struct bundle *b)
 			    b->agent_sha, &b->unpacked);
 	}
 	if (!magic || b->stage1_len == 0 || b->agent_len == 0 ||
-	    off + b->stage1_len + b->agent_len != n) {
+	    b->stage1_len > n - off || b->agent_len != n - off - b->stage1_len) {
 		msg_error("attach --deploy: %s is not a lifeline agent bundle",
 		    path);
 		return EXIT_FAILED;
@@ -317,8 +317,10 @@ type_unsent(struct attach *a, const char *line)
 {
 	int rc;
 
+	/* ^U first: noise may have left bytes in the line being edited. */
 	attach_clear(a);
-	if (attach_write(a, line, strlen(line)) != 0)
+	if (attach_write(a, "\025", 1) != 0 ||
+	    attach_write(a, line, strlen(line)) != 0)
 		return -EXIT_CONNECT;
 	if ((rc = wait_echo(a, line)) != 0)
 		return rc;
@@ -450,6 +452,14 @@ run_probe(struct attach *a, struct probe *p)
 	field(&s, flag, sizeof(flag));
 	p->stty = flag[0] == '1';
 	field(&s, p->noexec, sizeof(p->noexec));
+	/* Noise could have changed what gets typed and opened from these. */
+	if (p->dir[0] != '\0' && strcmp(p->dir, "/run") != 0 &&
+	    strcmp(p->dir, "/dev/shm") != 0 && strcmp(p->dir, "/tmp") != 0 &&
+	    strcmp(p->dir, "/") != 0)
+		p->dir[0] = '\0';
+	if (strspn(p->arch, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_") != strlen(p->arch))
+		p->arch[0] = '\0';
 	msg_verbose("attach: the host: %s, RAM directory %s, lifelined %s, "
 	    "base64 %s, gzip %s, sha256sum %s, stty %s", p->arch[0] != '\0' ?
 	    p->arch : "?", p->dir[0] != '\0' ? p->dir : "none",
@@ -607,12 +617,12 @@ upload_stage(struct attach *a, const struct bundle *b,
     const struct probe *p, char *file, size_t filelen)
 {
 	char cmd[2048], sha[LL_DIGEST_HEX_LEN + 1], line[DEPLOY_LINE_MAX + 64],
-	    out[256], check[160] = "";
+	    out[256], check[200];
 	const char *store, *decode;
 	size_t *offs = NULL, *cuts = NULL;	/* per line: start, end */
-	bool committed;
+	bool committed, looping = false;
 	struct typed t;
-	size_t off = 0, cut, max = DEPLOY_LINE_MAX;
+	size_t off = 0, cut, max = DEPLOY_LINE_MAX, nlines;
 	unsigned seq = 0, tries = 0, retyped = 0;
 	uint64_t start = ll_now_ms();
 	int rc, next;
@@ -622,29 +632,41 @@ upload_stage(struct attach *a, const struct bundle *b,
 		return EXIT_FAILED;
 	}
 	sha256_hex(b->stage1, b->stage1_len, sha);
+	/* A directory of our own: /tmp and /dev/shm are writable by all. */
 	snprintf(file, filelen, "%s/.lifeline-stage1.%u", strcmp(p->dir, "/") ==
 	    0 ? "" : p->dir, (unsigned)getpid());
 	/*
-	 * The loop takes "SEQ LEN DATA" lines; E ends it.  Then the stage is
-	 * decoded, checked (sha256sum where there is one) and run.
+	 * The loop takes "SEQ LEN DATA" lines; "E COUNT" ends it (the stage
+	 * runs only when the shell took COUNT lines), "A" aborts it.  Then
+	 * the stage is decoded (gzip checks its own CRC), checked with
+	 * sha256sum where there is one, and run with its SHA-256, which it
+	 * checks itself before anything else.
 	 */
 	if (t.b64) {
 		store = "echo \"$l\" >>$F.in";
-		decode = t.gz ? "base64 -d <$F.in | gzip -dc >$F; rm -f $F.in; " :
-		    "base64 -d <$F.in >$F; rm -f $F.in; ";
+		decode = t.gz ? "base64 -d <$F.in | gzip -dc >$F" :
+		    "base64 -d <$F.in >$F";
 	} else {
 		store = "printf \"$l\" >>$F";
-		decode = "";
+		decode = ":";
 	}
-	if (p->sha256sum)
-		snprintf(check, sizeof(check), "set -- $(sha256sum $F); "
-		    "[ \"$1\" = %s ] || { rm -f $F; echo LL:\"\"S; }; ", sha);
-	snprintf(cmd, sizeof(cmd), "F=%s; rm -f $F $F.in; i=0; "
-	    "echo LL:\"\"R; while read -r n k l; do [ \"$n\" = E ] && { echo LL:\"\"D; break; }; "
-	    "if [ \"$n\" = $i ] && [ \"${#l}\" = \"$k\" ]; then %s && i=$((i+1)) && "
-	    "echo LL:\"\"K$i:$i; else echo LL:\"\"B$i:$i; fi; done; %s%s"
-	    "if [ -s $F ]; then chmod 700 $F; $F %s; else echo LL:\"\"E; fi; "
-	    "rm -f $F", file, store, decode, check, p->dir);
+	snprintf(check, sizeof(check), p->sha256sum ? "set -- $(sha256sum $F); "
+	    "[ \"$1\" = %s ] || { echo LL:\"\"S; false; }" : ":", sha);
+	if ((size_t)snprintf(cmd, sizeof(cmd), "umask 077; D=%s; "
+	    "rm -rf \"${D:?}\"; mkdir \"$D\" && F=$D/s && i=0 && ok= && "
+	    "echo LL:\"\"R && while read -r n k l; do [ \"$n\" = A ] && break; "
+	    "[ \"$n\" = E ] && { [ \"$k\" = \"$i\" ] && ok=1; "
+	    "echo LL:\"\"D$ok; break; }; "
+	    "if [ \"$n\" = $i ] && [ \"${#l}\" = \"$k\" ]; then %s && "
+	    "i=$((i+1)) && echo LL:\"\"K$i:$i; else echo LL:\"\"B$i:$i; fi; "
+	    "done; if [ \"$ok\" = 1 ]; then if %s; then rm -f $F.in; if %s; "
+	    "then chmod 700 $F && $F %s %s; fi; else echo LL:\"\"E; fi; fi; "
+	    "rm -rf \"$D\"", file, store, decode, check, p->dir, sha) >=
+	    sizeof(cmd)) {
+		msg_error("attach --deploy: the upload command is too long");
+		rc = EXIT_FAILED;
+		goto out;
+	}
 	msg_verbose("attach: typing the first stage (%zu bytes as %zu "
 	    "characters of %s) into %s", b->stage1_len, t.len, t.b64 ?
 	    (t.gz ? "gzip+base64" : "base64") : "printf escapes", file);
@@ -658,10 +680,11 @@ upload_stage(struct attach *a, const struct bundle *b,
 		rc = EXIT_NOAGENT;
 		goto out;
 	}
+	looping = true;
 	/* Where each line started, for going back. */
-	if ((offs = calloc(t.len / DEPLOY_LINE_MIN + 2, sizeof(*offs))) ==
-	    NULL || (cuts = calloc(t.len / DEPLOY_LINE_MIN + 2,
-	    sizeof(*cuts))) == NULL) {
+	nlines = t.len / (DEPLOY_LINE_MIN / 2) + 2;
+	if ((offs = calloc(nlines, sizeof(*offs))) == NULL ||
+	    (cuts = calloc(nlines, sizeof(*cuts))) == NULL) {
 		msg_error("attach --deploy: out of memory");
 		rc = EXIT_FAILED;
 		goto out;
@@ -672,19 +695,26 @@ upload_stage(struct attach *a, const struct bundle *b,
 		 * exactly as it was, so that whichever copy it took, what
 		 * follows fits; only lines it never got are made shorter.
 		 */
+		if (seq >= nlines) {
+			msg_error("attach --deploy: the first stage needs more "
+			    "lines than planned");
+			rc = EXIT_FAILED;
+			goto out;
+		}
 		offs[seq] = off;
 		cut = cuts[seq] != 0 ? cuts[seq] : typed_cut(&t, off, max);
 		snprintf(line, sizeof(line), "%u %zu %.*s", seq, cut - off,
 		    (int)(cut - off), t.text + off);
 		if ((rc = type_line(a, line, &next, &committed)) != 0)
 			goto out;
+		/* The shell holds this line unless it said it wants it. */
 		if (committed)
-			cuts[seq] = cut;
+			cuts[seq] = next == (int)seq ? 0 : cut;
 		if (next == (int)seq + 1) {
 			off = cut;
 			seq++;
 			tries = 0;
-			if (max < DEPLOY_LINE_MAX)
+			if (max + 32 <= DEPLOY_LINE_MAX)
 				max += 32;
 			continue;
 		}
@@ -715,13 +745,16 @@ upload_stage(struct attach *a, const struct bundle *b,
 		if (max / 2 >= DEPLOY_LINE_MIN)
 			max /= 2;
 	}
-	/* The end, typed like a line: the loop answers LL:D. */
-	if ((rc = type_command(a, "E", "the end of the first stage")) != 0)
+	/* The end, with the count: the loop answers LL:D1 when it agrees. */
+	snprintf(line, sizeof(line), "E %u", seq);
+	if ((rc = type_command(a, line, "the end of the first stage")) != 0)
 		goto out;
-	if (wait_line(a, "LL:D", out, sizeof(out), DEPLOY_ACK_MS) != 0) {
+	looping = false;
+	if (wait_line(a, "LL:D", out, sizeof(out), DEPLOY_ACK_MS) != 0 ||
+	    strcmp(out, "1") != 0) {
 		attach_show(a, a->text, out, sizeof(out));
-		msg_error("attach --deploy: the shell did not take the end of "
-		    "the first stage (it said \"%s\")", out);
+		msg_error("attach --deploy: the shell did not take all of the "
+		    "first stage (it said \"%s\"); nothing was run", out);
 		rc = EXIT_CONNECT;
 		goto out;
 	}
@@ -729,6 +762,9 @@ upload_stage(struct attach *a, const struct bundle *b,
 	    "again)", (double)(ll_now_ms() - start) / 1000.0, seq, retyped);
 	rc = 0;
 out:
+	/* A loop left running would take what comes next as data. */
+	if (rc != 0 && looping && rc != EXIT_LOST)
+		type_command(a, "A", "the abort of the upload");
 	free(offs);
 	free(cuts);
 	free(t.text);
@@ -913,13 +949,24 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 			break;
 		}
 	}
-	/* The stage closes the link and runs the agent. */
+	/*
+	 * The stage closes the link and runs the agent, which prints its
+	 * host key at once: what the link takes for console text meanwhile
+	 * is the console's, for read_host_key().
+	 */
 	if (done) {
 		uint64_t end = ll_now_ms() + 3000;
+		uint8_t text[512];
+		size_t n;
 
-		while (ll_link_state(l) != LL_LINK_DEAD && ll_now_ms() < end &&
-		    ll_link_pump_run(&pump, 50) == 0)
-			;
+		attach_clear(a);
+		do {
+			while ((n = ll_link_console(l, text, sizeof(text))) > 0)
+				attach_feed(a, text, n);
+		} while (ll_link_state(l) != LL_LINK_DEAD &&
+		    ll_now_ms() < end && ll_link_pump_run(&pump, 50) == 0);
+		while ((n = ll_link_console(l, text, sizeof(text))) > 0)
+			attach_feed(a, text, n);
 	}
 	ll_link_pump_cleanup(&pump);
 	ll_link_free(l);
@@ -941,7 +988,7 @@ read_host_key(struct attach *a, char *fp, size_t len)
 	const char *p, *nl;
 	int rc, copies;
 
-	attach_clear(a);
+	/* The text holds what came since the stage said OK (send_agent). */
 	for (;;) {
 		copies = 0;
 		for (p = a->text; (p = strstr(p, tag)) != NULL; p = nl) {

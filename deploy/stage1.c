@@ -8,25 +8,28 @@
  * (proto/link.c and below), zlib's CRC-32, liblzma's decoder and libcrypto's
  * SHA-256 are all it links.
  *
- *	lifeline-stage1 DIR
+ *	lifeline-stage1 DIR SHA256
  *
- * DIR is a RAM-backed directory the client chose.  The stage removes its own
- * file, puts the tty in raw mode and waits for a client link (no SSH: the
+ * DIR is a RAM-backed directory the client chose, SHA256 the stage's own,
+ * which it checks first.  The stage removes its own file (and the private
+ * directory the shell made for it), puts the tty in raw mode and waits for a client link (no SSH: the
  * agent it receives brings that).  On link stream 0 the client sends a
  * header, the stage answers READY or ERROR, the client sends the agent
  * archive, the stage answers OK or ERROR.  Nothing is unpacked before the
  * SHA-256 of the whole archive matches the header, and the files go to a
  * new directory under DIR (mkdtemp) that is removed again on any failure.
- * On success the stage execs the agent through the loader the archive
+ * On success the stage runs the agent through the loader the archive
  * carries: DIR/lifeline.XXXXXX/LOADER --library-path ... AGENT --stdio,
  * with the operator's key as its only authorized key and a host key to be
- * made in that directory.  On failure it restores the tty, says why on
- * stderr and exits 1, back to the shell that started it.
+ * made in that directory; it waits for the agent to end and then removes
+ * that directory.  On failure it restores the tty, says why on stderr and
+ * exits 1, back to the shell that started it.
  */
 #define _GNU_SOURCE
 #define OPENSSL_API_COMPAT 0x10100000L
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lzma.h>
@@ -38,6 +41,8 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -171,16 +176,48 @@ parse_header(struct stage *s)
 	return 0;
 }
 
+/*
+ * This program's own SHA-256 against the one the client typed: a stage
+ * that arrived damaged does nothing (if it runs far enough to ask).
+ */
+static int
+check_self(struct stage *s, const char *want)
+{
+	unsigned char buf[65536], sha[SHA256_DIGEST_LENGTH],
+	    expect[SHA256_DIGEST_LENGTH];
+	SHA256_CTX ctx;
+	ssize_t r;
+	int fd;
+
+	if (hex_to_sha(want, expect) != 0)
+		return fail(s, "usage: lifeline-stage1 DIR SHA256");
+	if ((fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+		return fail(s, "/proc/self/exe: %s", strerror(errno));
+	SHA256_Init(&ctx);
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		SHA256_Update(&ctx, buf, (size_t)r);
+	close(fd);
+	SHA256_Final(sha, &ctx);
+	if (r < 0 || memcmp(sha, expect, sizeof(sha)) != 0)
+		return fail(s, "this first stage arrived damaged (its SHA-256 "
+		    "differs): run attach --deploy again");
+	return 0;
+}
+
 /* Room for the archive in memory and its files in dir. */
 static int
 check_room(struct stage *s, const char *dir)
 {
 	struct statvfs sv;
+	struct sysinfo si;
 	unsigned long long room;
 
 	if (statvfs(dir, &sv) != 0)
 		return fail(s, "%s: %s", dir, strerror(errno));
 	room = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	/* ramfs (an initramfs root) has no size: its room is free memory. */
+	if (sv.f_blocks == 0 && sysinfo(&si) == 0)
+		room = (unsigned long long)si.freeram * si.mem_unit;
 	if (room < s->unpacked + STAGE_SPARE)
 		return fail(s, "%s has %llu KiB free; the agent needs %zu KiB",
 		    dir, room / 1024, (s->unpacked + STAGE_SPARE) / 1024);
@@ -451,14 +488,26 @@ main(int argc, char **argv)
 	struct termios raw;
 	char agent[4096], loader[4096], libs[4096], key[4096], hk[4096],
 	    conf[4096], reply[4096];
-	int flags;
+	int flags, status = 0;
+	pid_t pid;
 
-	if (argc != 2 || strlen(argv[1]) > 900) {
-		fprintf(stderr, "usage: lifeline-stage1 DIR (typed by "
+	if (argc != 3 || strlen(argv[1]) > 900) {
+		fprintf(stderr, "usage: lifeline-stage1 DIR SHA256 (typed by "
 		    "lifeline attach --deploy)\n");
 		return 2;
 	}
-	unlink(argv[0]);	/* in RAM, and of no use once running */
+	if (check_self(s, argv[2]) != 0) {
+		fprintf(stderr, "lifeline-stage1: %s\n", s->err);
+		return 1;
+	}
+	/* In RAM, and of no use once running: our file and its directory. */
+	unlink(argv[0]);
+	snprintf(s->dir, sizeof(s->dir), "%s", argv[0]);
+	if (strrchr(s->dir, '/') != NULL) {
+		*strrchr(s->dir, '/') = '\0';
+		rmdir(s->dir);
+	}
+	s->dir[0] = '\0';
 	if (tcgetattr(0, &saved_tty) == 0) {
 		tty_saved = 1;
 		raw = saved_tty;
@@ -502,19 +551,37 @@ main(int argc, char **argv)
 	snprintf(conf, sizeof(conf), "%s/lifelined.conf", s->dir);
 	fcntl(0, F_SETFL, flags);
 	tcflush(0, TCIFLUSH);
-	{
+	/*
+	 * The agent sets the tty up itself and restores what it found when
+	 * it ends: the shell's settings, not ours.  The stage waits for it
+	 * and then removes its directory (the host key with it).
+	 */
+	tty_restore();
+	if ((pid = fork()) < 0) {
+		fail(s, "fork: %s", strerror(errno));
+		remove_dir(s);
+		fprintf(stderr, "\r\nlifeline-stage1: %s\r\n", s->err);
+		return 1;
+	}
+	if (pid == 0) {
 		char *av[] = { loader, "--library-path", libs, "--argv0",
 		    "lifelined", agent, "--stdio", "--config", conf,
 		    "--authorized-keys", key, "--host-key", hk, NULL };
 		char *env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
 		execve(loader, av, env);
-		fail(s, "cannot run %s: %s", loader, strerror(errno));
+		fprintf(stderr, "\r\nlifeline-stage1: cannot run %s: %s\r\n",
+		    loader, strerror(errno));
+		_exit(127);
 	}
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	remove_dir(s);
-	tty_restore();
-	fprintf(stderr, "\r\nlifeline-stage1: %s\r\n", s->err);
-	return 1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 failed:
 	if (s->link != NULL && ll_link_state(s->link) == LL_LINK_UP) {
 		snprintf(reply, sizeof(reply), "ERROR %s\n", s->err);

@@ -8,7 +8,8 @@
 # socat splits its addresses at commas, so RUN_OPTS may use + for them.
 #
 # With "bare" as TOOLS, the shell is dash (busybox's finds its applets
-# whatever PATH says) and PATH holds busybox applets for uname, chmod and rm
+# whatever PATH says) and PATH holds busybox applets for uname, mkdir, chmod
+# and rm
 # alone (a tmpfs on /mnt): no base64, gzip, sha256sum or stty, the least a
 # rescue shell can have.
 #
@@ -25,7 +26,7 @@ exec unshare --mount --propagation private sh -c '
 	if [ "$3" = bare ]; then
 		mount -t tmpfs tmpfs /mnt || exit 1
 		mkdir /mnt/bin
-		for a in uname chmod rm; do ln -s "$(command -v busybox)" /mnt/bin/$a; done
+		for a in uname mkdir chmod rm; do ln -s "$(command -v busybox)" /mnt/bin/$a; done
 		path=/mnt/bin
 		shell=$(command -v dash)
 	fi

@@ -18,7 +18,7 @@
 need socat busybox unshare ssh-keygen
 BUNDLE=$(ls "$top_builddir"/deploy/lifeline-bundle-* 2>/dev/null | head -n 1)
 [ -n "$BUNDLE" ] || skip_all "no bundle: make bundle"
-plan 34
+plan 36
 
 ssh-keygen -q -t ed25519 -N '' -C operator -f "$T/key" || exit 1
 ssh-keygen -q -t ed25519 -N '' -C other -f "$T/other" || exit 1
@@ -101,6 +101,17 @@ is "another key is refused by the deployed agent (exit 3)" "$?" 3
 grep -q 'authentication failed' "$T/err3" && ok "and says authentication failed" ||
 	not_ok "authentication failed: $(cat "$T/err3")"
 
+# When the agent ends, the stage removes its directory: the host key with it.
+stage=$(pgrep -P "$HOSTPID" | head -n 1)
+agent=$(pgrep -P "$stage" 2>/dev/null | head -n 1)
+[ -n "$agent" ] && kill "$agent"
+for _ in $(seq 100); do
+	[ -z "$(in_run "$HOSTPID")" ] && break
+	sleep 0.05
+done
+is "when the deployed agent ends, nothing of it is left in /run" "$(in_run "$HOSTPID")" ""
+is "and the stage that ran it is gone too" "$(children "$HOSTPID")" 0
+
 # --- refusals ----------------------------------------------------------------
 sed '1,/^$/s/^arch .*/arch aarch64/' "$BUNDLE" >"$T/bundle-foreign"
 rescue_host foreign
@@ -166,7 +177,7 @@ case $(in_run "$HOSTPID") in
 esac
 
 # --- a shell with no tools ---------------------------------------------------
-# dash, and uname, chmod and rm alone: the stage goes as printf escapes, is
+# dash, and uname, mkdir, chmod and rm alone: the stage goes as printf escapes, is
 # checked line by line only (no sha256sum), and the tty keeps its signals.
 rescue_host bare size=64m bare
 dep 13 bare -- exec -- sh -c 'echo bare-$((40 + 2))'
