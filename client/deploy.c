@@ -399,8 +399,9 @@ static const char probe_cmd[] =
  * leaves it ("break") for the shell's own prompt.
  */
 static const char reader_cmd[] =
-    "stty -isig -ixon -iexten 2>/dev/null; echo LL:\"\"Q; "
-    "while printf '# '; IFS= read -r c; do eval \"$c\"; done";
+    "o=$(stty -g 2>/dev/null); stty -isig -ixon -iexten 2>/dev/null; "
+    "echo LL:\"\"Q; while printf '# '; IFS= read -r c; do eval \"$c\"; "
+    "done; stty \"$o\" 2>/dev/null";
 
 static int
 enter_reader(struct attach *a)

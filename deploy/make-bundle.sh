@@ -54,7 +54,7 @@ aarch64) filters=--arm64 ;;
 esac
 # --arm64 needs xz >= 5.4; fall back to LZMA2 alone
 xz $filters --lzma2=preset=9e,dict=16MiB -c "$arc" > "$tmp/agent.xz" 2>/dev/null ||
-	xz -9e -c "$arc" > "$tmp/agent.xz"
+	xz --lzma2=preset=9e,dict=16MiB -c "$arc" > "$tmp/agent.xz"
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 {

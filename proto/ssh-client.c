@@ -1083,6 +1083,7 @@ ll_ssh_known_hosts_set(const char *path, const char *label, const char *fp,
 {
 	char tmp[LL_SSH_PATHMAX + 16], line[1024], first[1024], *sp;
 	FILE *in, *out;
+	bool bad;
 	int fd;
 
 	if (!label_is_valid(label)) {
@@ -1090,16 +1091,23 @@ ll_ssh_known_hosts_set(const char *path, const char *label, const char *fp,
 		    "'%s': it must be one word without blanks", label);
 		return -1;
 	}
-	if (snprintf(tmp, sizeof tmp, "%s.new", path) >= (int)sizeof tmp ||
-	    mkdirs_for(path) == -1 ||
-	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) == -1 || (out = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
+	/* The old file must be read whole, or nothing is replaced. */
+	if ((in = fopen(path, "re")) == NULL && errno != ENOENT) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
+	if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp ||
+	    mkdirs_for(path) == -1 || (fd = mkstemp(tmp)) == -1 ||
+	    (out = fdopen(fd, "w")) == NULL) {
+		snprintf(err, errlen, "cannot write beside %s: %s", path,
+		    strerror(errno));
+		if (in != NULL)
+			fclose(in);
+		return -1;
+	}
 	/* Every line but the label's, then the label's new key. */
-	if ((in = fopen(path, "re")) != NULL) {
+	if (in != NULL) {
 		while (fgets(line, sizeof line, in) != NULL) {
 			snprintf(first, sizeof first, "%s", line);
 			if ((sp = strpbrk(first, " \t\r\n")) != NULL)
@@ -1107,7 +1115,14 @@ ll_ssh_known_hosts_set(const char *path, const char *label, const char *fp,
 			if (strcmp(first, label) != 0)
 				fputs(line, out);
 		}
+		bad = ferror(in) != 0;
 		fclose(in);
+		if (bad) {
+			snprintf(err, errlen, "cannot read %s", path);
+			fclose(out);
+			unlink(tmp);
+			return -1;
+		}
 	}
 	fprintf(out, "%s %s\n", label, fp);
 	if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
