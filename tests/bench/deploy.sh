@@ -7,7 +7,7 @@
 # namespace); skipped otherwise.
 #
 # BENCH_DEPLOY_CASES picks the cases (default "clean noisy"; "slow" adds
-# 9600 baud with noise: about 50 minutes).
+# 9600 baud with noise: more than an hour).
 set -u
 top_builddir=${top_builddir:-$(pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -29,7 +29,7 @@ run() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""
 	rm -f "$T/a" "$T/b" "$T/emu.out" "$T/kh" "$T/pid"
 	"$top_builddir/tests/linkemu" --a "$T/a" --b "$T/b" --baud "$baud" \
-		--seed 7 --duration-s 4000 "$@" >"$T/emu.out" 2>"$T/emu.log" &
+		--seed 7 --duration-s 20000 "$@" >"$T/emu.out" 2>"$T/emu.log" &
 	PIDS="$!"
 	for _ in $(seq 100); do grep -q ready "$T/emu.out" 2>/dev/null && break; sleep 0.05; done
 	socat "$T/a,raw,echo=0" \

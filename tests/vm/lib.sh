@@ -212,6 +212,7 @@ vm_wait_console() {
 		tail -n 20 "$VM_CONSOLE" | sed 's/^/# /'
 		exit 1
 	}
+}
 
 # vm_wait_agent [SECS]: until the agent serves on ttyS1 (its stderr goes to
 # the console).  BOOT_S: seconds from QEMU's start to the agent serving.
@@ -238,7 +239,6 @@ vm_reboot() {
 		tail -n 5 "$VM_CONSOLE" | sed 's/^/#   /'
 		vm_kill
 	fi
-}
 }
 
 # vm_wait_exit SECS: true when QEMU ended by itself within SECS
