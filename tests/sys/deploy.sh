@@ -43,7 +43,12 @@ rescue_host() {
 	done
 	HOSTPID=$(cat "$T/host-$name.pid" 2>/dev/null)
 	[ -n "$HOSTPID" ] || { echo "Bail out! the rescue host did not start"; exit 1; }
+	HOST_SIDS="$HOST_SIDS $(ps -o sid= -p "$HOSTPID")"
 }
+# At exit, whatever runs in a rescue host's session (its shell, a stage, a
+# deployed agent) goes too, before lib.sh's cleanup.
+HOST_SIDS=
+trap 'for s in $HOST_SIDS; do pkill -KILL -s "$s" 2>/dev/null; done; cleanup' EXIT
 
 # dep N NAME [OPTIONS...] [-- COMMAND]: attach --deploy on $T/NAME as the
 # operator; output in $T/outN, $T/errN, status in $rc
