@@ -40,6 +40,11 @@ struct client_options {
 	bool accept_new_host_key;	/* --accept-new-host-key */
 	const char *host_key_fingerprint; /* --host-key-fingerprint SHA256:.. */
 	const char *known_hosts;	/* --known-hosts FILE (agent keys) */
+	/* console paths (via.c) */
+	const char *ready;		/* --ready TEXT (exec:) */
+	unsigned ready_ms;		/* --ready-timeout, 0 = 60 s */
+	char *exec_quit;		/* --exec-quit, unescaped */
+	bool take_over;			/* --take-over (ipmi://) */
 };
 
 extern struct client_options client_opts;
@@ -108,6 +113,16 @@ int conn_set_error(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Cancel the call in progress (from a signal-driven flag). */
 extern volatile int conn_interrupted;
+
+/* via.c */
+/*
+ * Open --via as conn_open_transport() does, with the console-path options:
+ * an ipmi:// BMC holding its SOL payload for another session is asked to
+ * let go (--take-over, or yes on a terminal) and opened again.
+ */
+int via_open(struct ll_transport **t, char *err, size_t errlen);
+/* Decode \r \n \t \\ \xHH in s into a new string *out (message on error). */
+int via_unescape(const char *s, char **out);
 
 /* lifeline.c: run the subcommand argv[0] with its arguments. */
 int client_dispatch(int argc, char **argv);

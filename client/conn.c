@@ -124,7 +124,7 @@ conn_open_transport(struct ll_transport **t, char *err, size_t errlen)
 	/* Only lifeline+ssh:// uses it: there the host key is the agent's. */
 	cfg.pin = client_opts.host_key_fingerprint;
 	ll_transport_ssh_defaults(&cfg);
-	return ll_transport_open(client_opts.via, t, err, errlen);
+	return via_open(t, err, errlen);
 }
 
 /* The link session started: an SSH client engine for it (session.h). */

@@ -77,6 +77,8 @@ usage(FILE *f)
 "usage: lifeline [--via SPEC] [--insecure] [--encoding auto|7bit|8bit]\n"
 "                [--baud N] [--timeout SECONDS] [--json] [-v]\n"
 "                [-i KEYFILE] [--no-pty] [--accept-new-host-key]\n"
+"                [--ready TEXT] [--ready-timeout S] [--exec-quit STRING]\n"
+"                [--take-over]\n"
 "                [--host-key-fingerprint SHA256:...] [--known-hosts FILE]\n"
 "                COMMAND [ARGS]\n"
 "\n"
@@ -86,6 +88,9 @@ usage(FILE *f)
 "                 ssh://[USER@]HOST[:PORT]   a serial-over-SSH console gateway\n"
 "                 lifeline+ssh://[USER@]HOST[:PORT]  the agent's SSH listener\n"
 "                 lifeline+exec:CMD  e.g. 'ssh -s root@HOST lifeline'\n"
+"                 ipmi://[USER@]BMC[:PORT][?cipher=N&password-file=F]\n"
+"                                    IPMI Serial-over-LAN through ipmitool\n"
+"                 telnet://HOST:PORT[?baud=N]  a console server's telnet port\n"
 "  --insecure     no SSH inside the link: unauthenticated (labs, tests)\n"
 "  -i, --identity FILE  SSH private key to offer (also: ssh-agent, ~/.ssh/id_*)\n"
 "  --no-pty       ssh:// gateways: do not ask for a pty\n"
@@ -95,6 +100,11 @@ usage(FILE *f)
 "  --encoding E   force the 7-bit or 8-bit frame coding (default: probe)\n"
 "  --baud N       line speed of the path, to pace output (serial sets it)\n"
 "  --timeout S    give up connecting after S seconds (default 10)\n"
+"  --ready TEXT   exec: wait for TEXT from the command before connecting\n"
+"  --ready-timeout S  how long --ready and ipmi:// may wait (default 60)\n"
+"  --exec-quit STRING  exec: the command's own farewell, sent when leaving\n"
+"                 (\\r, \\n, \\\\ and \\xHH understood)\n"
+"  --take-over    ipmi://: deactivate a SOL payload another session holds\n"
 "  --json         machine-readable output\n"
 "  -v             show console text and link details (-vv: more)\n"
 "\n"
@@ -125,6 +135,10 @@ main(int argc, char **argv)
 		{ "accept-new-host-key", no_argument, NULL, 'N' },
 		{ "host-key-fingerprint", required_argument, NULL, 'F' },
 		{ "known-hosts", required_argument, NULL, 'K' },
+		{ "ready", required_argument, NULL, 'R' },
+		{ "ready-timeout", required_argument, NULL, 'r' },
+		{ "exec-quit", required_argument, NULL, 'Q' },
+		{ "take-over", no_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -199,6 +213,29 @@ main(int argc, char **argv)
 			break;
 		case 'K':
 			client_opts.known_hosts = optarg;
+			break;
+		case 'R':
+			if (optarg[0] == '\0') {
+				msg_error("--ready needs a text to wait for");
+				return EXIT_USAGE;
+			}
+			client_opts.ready = optarg;
+			break;
+		case 'r':
+			secs = strtod(optarg, &end);
+			if (*end != '\0' || secs <= 0 || secs > 3600) {
+				msg_error("--ready-timeout needs seconds (0 < S "
+				    "<= 3600), not \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			client_opts.ready_ms = (unsigned)(secs * 1000);
+			break;
+		case 'Q':
+			if (via_unescape(optarg, &client_opts.exec_quit) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'O':
+			client_opts.take_over = true;
 			break;
 		case 'v':
 			client_opts.verbose++;

@@ -61,6 +61,37 @@ int ll_tp_stdio_open(struct ll_transport *t);
 int ll_tp_tty_open(struct ll_transport *t, const char *dev, unsigned baud);
 int ll_tp_serial_open(struct ll_transport *t, const char *dev, unsigned baud);
 int ll_tp_exec_open(struct ll_transport *t, const char *cmd);
+
+/*
+ * How ll_tp_exec_spawn() runs a child.  argv[0] is looked up in PATH.
+ */
+struct ll_tp_exec_spec {
+	char *const *argv;
+	bool pty;		/* stdin/stdout on a raw pty, else a socketpair */
+	bool capture_stderr;	/* stderr to a pipe we read (else inherited) */
+	const char *ready;	/* open waits for this text in the output */
+	unsigned ready_ms;	/* ... for at most this long */
+	const char *quit;	/* written at close; NULL: none */
+	int escape;		/* doubled after CR/LF and at the start (the
+				 * ipmitool escape '~'); -1 none */
+	const char *package;	/* names the package when argv[0] is missing */
+};
+
+/*
+ * Start x->argv as the transport's child and, when x->ready is set, wait for
+ * that text.  0, or a negative LL_ERR_* with t->err set; when the child
+ * ended before it was ready, t->err holds its status and (with
+ * capture_stderr) what it printed on stderr, and *stderr_text (when not NULL)
+ * gets a copy of that text for the caller to classify (caller frees).
+ */
+int ll_tp_exec_spawn(struct ll_transport *t, const struct ll_tp_exec_spec *x,
+    char **stderr_text);
+/* The ready wait exec: was given (ll_transport_exec_defaults), 0 = default. */
+unsigned ll_tp_exec_ready_ms(void);
+/* "ipmi://[USER@]BMC[:PORT][?OPTIONS]": ipmitool's Serial-over-LAN. */
+int ll_tp_ipmi_open(struct ll_transport *t, const char *arg);
+/* "telnet://HOST:PORT[?baud=N]": a console server's telnet/RFC 2217 port. */
+int ll_tp_telnet_open(struct ll_transport *t, const char *arg);
 /* kind is "unix" or "tcp". */
 int ll_tp_socket_open(struct ll_transport *t, const char *kind,
     const char *arg);

@@ -233,11 +233,16 @@ dispatch(struct ll_transport *t)
 		return ll_tp_socket_open(t, kind, arg);
 	if (strcmp(kind, "ssh") == 0 || strcmp(kind, "lifeline+ssh") == 0)
 		return ll_tp_ssh_open(t, kind, arg);
+	if (strcmp(kind, "ipmi") == 0)
+		return ll_tp_ipmi_open(t, arg);
+	if (strcmp(kind, "telnet") == 0)
+		return ll_tp_telnet_open(t, arg);
 bad:
 	ll_tp_seterr(t, "bad transport spec '%s': expected stdio, fd:R,W, "
 	    "tty:DEV[,BAUD], serial:DEV[,BAUD], exec:CMD, unix:PATH, "
 	    "tcp:HOST:PORT, ssh://[USER@]HOST[:PORT], "
-	    "lifeline+ssh://[USER@]HOST[:PORT] or lifeline+exec:CMD",
+	    "lifeline+ssh://[USER@]HOST[:PORT], lifeline+exec:CMD, "
+	    "ipmi://[USER@]BMC[:PORT] or telnet://HOST:PORT",
 	    t->spec);
 	return LL_ERR_INVAL;
 }

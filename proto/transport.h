@@ -7,7 +7,12 @@
  *   tty:DEV[,BAUD]        termios (PTYs, consoles, any tty)
  *   serial:DEV[,BAUD]     libserialport; falls back to termios for PTYs and
  *                         ttys libserialport refuses
- *   exec:CMD              a child's stdin/stdout (CMD split into argv, no shell)
+ *   exec:CMD              a child's stdin/stdout (CMD split into argv, no shell;
+ *                         options: ll_transport_exec_defaults())
+ *   ipmi://[USER@]BMC[:PORT][?cipher=N&password-file=F]
+ *                         ipmitool's Serial-over-LAN (lanplus) on a pty
+ *   telnet://HOST:PORT[?baud=N]   a console server's telnet port (ser2net),
+ *                         RFC 854 with BINARY/SGA, RFC 2217 baud setting
  *   unix:PATH, tcp:HOST:PORT   stream sockets (connect; or listen for the agent)
  *   ssh://[USER@]HOST[:PORT]   a console gateway reached over SSH
  *   lifeline+ssh://[USER@]HOST[:PORT]   the agent's own SSH listener
@@ -78,5 +83,28 @@ unsigned ll_transport_line_rate(const struct ll_transport *t);
  * lifeline+exec:CMD, an exec: whose command reaches that subsystem).
  */
 bool ll_transport_is_direct(const struct ll_transport *t);
+
+/*
+ * Options of the exec: kind, set once by the program before opening.
+ * ready: open waits (at most ready_ms, 0 = 60 s) until the child has printed
+ * this text; quit: written to the child when the transport closes, before it
+ * is signalled.  Strings are copied.
+ */
+struct ll_exec_options {
+	const char *ready;
+	unsigned ready_ms;
+	const char *quit;
+};
+void ll_transport_exec_defaults(const struct ll_exec_options *o);
+
+/*
+ * ipmi:// only: true when spec names an ipmi:// path.  A BMC that keeps the
+ * SOL payload of an earlier client makes open fail with LL_ERR_BUSY;
+ * ll_transport_ipmi_deactivate() then runs "ipmitool ... sol deactivate" for
+ * that spec (0, or LL_ERR_* with a message in errbuf).
+ */
+bool ll_transport_is_ipmi(const char *spec);
+int ll_transport_ipmi_deactivate(const char *spec, char *errbuf,
+    size_t errlen);
 
 #endif
