@@ -70,6 +70,7 @@ struct exec_priv {
 	char	*quit;
 	uint8_t	*pend;		/* output after the ready text */
 	size_t	pend_len, pend_off;
+	const char *name;	/* "child", or what the caller named it */
 	char	errtext[EXEC_ERRTEXT_MAX];
 	size_t	errlen;
 };
@@ -203,15 +204,16 @@ describe_exit(struct ll_transport *t, struct exec_priv *ep)
 	drain_stderr(ep);
 	errtext_line(ep, why, sizeof why);
 	if (!reap(ep))
-		snprintf(status, sizeof status, "child closed its output");
+		snprintf(status, sizeof status, "%s closed its output",
+		    ep->name);
 	else if (WIFEXITED(ep->status))
-		snprintf(status, sizeof status, "child exited with status %d",
-		    WEXITSTATUS(ep->status));
+		snprintf(status, sizeof status, "%s exited with status %d",
+		    ep->name, WEXITSTATUS(ep->status));
 	else if (WIFSIGNALED(ep->status))
-		snprintf(status, sizeof status, "child killed by signal %d",
-		    WTERMSIG(ep->status));
+		snprintf(status, sizeof status, "%s killed by signal %d",
+		    ep->name, WTERMSIG(ep->status));
 	else
-		snprintf(status, sizeof status, "child ended");
+		snprintf(status, sizeof status, "%s ended", ep->name);
 	if (why[0] != '\0')
 		ll_tp_seterr(t, "%s: %s: %s", t->spec, status, why);
 	else
@@ -331,11 +333,19 @@ static void
 say_quit(struct ll_transport *t, struct exec_priv *ep)
 {
 	const char *q = ep->quit;
-	size_t n = strlen(q), off = 0;
+	size_t n, off = 0;
 	uint64_t end = mono_ms() + 1000;
 	struct pollfd pfd;
 	ssize_t w;
 
+	/*
+	 * The CR that puts ipmitool at a line start is not needed (and would
+	 * reach the far end) when the last byte sent ended a line.
+	 */
+	if (ep->escape >= 0 && ep->at_line_start && !ep->half_escape &&
+	    q[0] == '\r')
+		q++;
+	n = strlen(q);
 	while (off < n && mono_ms() < end) {
 		w = raw_write(t, ep, q + off, n - off);
 		if (w < 0)
@@ -524,6 +534,7 @@ ll_tp_exec_spawn(struct ll_transport *t, const struct ll_tp_exec_spec *x,
 	ep->pty = x->pty;
 	ep->escape = x->escape;
 	ep->at_line_start = true;
+	ep->name = x->name != NULL ? x->name : "child";
 	if (x->quit != NULL && (ep->quit = strdup(x->quit)) == NULL) {
 		r = LL_ERR_NOMEM;
 		ll_tp_seterr(t, "%s: out of memory", t->spec);

@@ -232,6 +232,7 @@ ll_tp_ipmi_open(struct ll_transport *t, const char *arg)
 	x.quit = IPMI_QUIT;
 	x.escape = '~';
 	x.package = "ipmitool";
+	x.name = "ipmitool";
 	r = ll_tp_exec_spawn(t, &x, &errtext);
 	if (r != 0 && errtext != NULL && strstr(errtext, IPMI_BUSY_TEXT)) {
 		ll_tp_seterr(t, "%s: the BMC's SOL payload is already active "
@@ -239,14 +240,17 @@ ll_tp_ipmi_open(struct ll_transport *t, const char *arg)
 		    "leave, or another console); --take-over deactivates it",
 		    t->spec);
 		r = LL_ERR_BUSY;
-	} else if (r == LL_ERR_CLOSED) {
-		/* The message is ipmitool's own: prefix it so it reads so. */
-		char msg[sizeof t->err];
+	} else if (r == LL_ERR_CLOSED && errtext != NULL &&
+	    strstr(errtext, "Unable to establish") != NULL) {
+		/* ipmitool's words, then what they usually mean. */
+		size_t len = strlen(t->err);
 
-		snprintf(msg, sizeof msg, "%s", t->err);
-		ll_tp_seterr(t, "ipmitool failed: %s", msg);
+		snprintf(t->err + len, sizeof t->err - len, " (a wrong user "
+		    "name or password, or a cipher suite the BMC refuses: "
+		    "try ?cipher=3 or 17)");
 		r = LL_ERR_IO;
-	}
+	} else if (r == LL_ERR_CLOSED)
+		r = LL_ERR_IO;
 	free(errtext);
 	if (r == 0)
 		t->baud = 0;

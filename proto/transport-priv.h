@@ -75,6 +75,7 @@ struct ll_tp_exec_spec {
 	int escape;		/* doubled after CR/LF and at the start (the
 				 * ipmitool escape '~'); -1 none */
 	const char *package;	/* names the package when argv[0] is missing */
+	const char *name;	/* the child in messages ("ipmitool"), or NULL */
 };
 
 /*
