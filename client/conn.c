@@ -221,6 +221,11 @@ conn_open(struct conn *c)
 			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
 	}
 	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
+	/* exec: the timeout starts at the child's first output (below);
+	 * until then --ready-timeout bounds the wait. */
+	if (t->connect_from_output)
+		cfg.connect_ms = client_opts.ready_ms != 0 ?
+		    client_opts.ready_ms : 60000;
 	cfg.line_rate = client_opts.baud / 10;
 	cfg.log = link_log;
 	cfg.ssh = !client_opts.insecure;
@@ -238,6 +243,12 @@ conn_open(struct conn *c)
 	while (!ll_session_is_up(c->s)) {
 		if ((rc = conn_pump(c, 1000)) != 0)
 			return conn_session_failed(c, rc, false);
+		/* exec: the timeout counts from the child's first output. */
+		if (t->connect_from_output && t->rx_first_ms != 0) {
+			ll_link_restart_connect(ll_session_link(c->s),
+			    t->rx_first_ms, (uint32_t)client_opts.timeout_ms);
+			t->connect_from_output = false;
+		}
 		if (conn_interrupted)
 			return conn_set_error(c, EXIT_NOAGENT, "interrupted while "
 			    "connecting to %s", client_opts.via);

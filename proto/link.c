@@ -1153,6 +1153,15 @@ ll_link_close(struct ll_link *l, uint64_t now)
 }
 
 void
+ll_link_restart_connect(struct ll_link *l, uint64_t now, uint32_t connect_ms)
+{
+	if (l->state != LL_LINK_CONNECTING)
+		return;
+	l->t_start = now;
+	l->cfg.connect_ms = connect_ms != 0 ? connect_ms : 10000;
+}
+
+void
 ll_link_stats(const struct ll_link *l, struct ll_link_stats *s)
 {
 	struct ll_arq_stats st;

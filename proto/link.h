@@ -120,5 +120,11 @@ unsigned ll_link_reset_reason(const struct ll_link *l);
 /* Does this link carry SSH on stream 0 (its HELLO says so)? */
 bool ll_link_is_ssh(const struct ll_link *l);
 void ll_link_stats(const struct ll_link *l, struct ll_link_stats *s);
+/*
+ * A client still connecting gives up connect_ms after now instead (the path
+ * has just shown it is there: an exec: child's first output).
+ */
+void ll_link_restart_connect(struct ll_link *l, uint64_t now,
+    uint32_t connect_ms);
 
 #endif

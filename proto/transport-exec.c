@@ -693,6 +693,8 @@ ll_tp_exec_open(struct ll_transport *t, const char *cmd)
 	x.ready_ms = exec_defaults.ready_ms;
 	x.quit = exec_defaults.quit;
 	r = ll_tp_exec_spawn(t, &x, NULL);
+	t->connect_from_output = r == 0 && (x.ready == NULL ||
+	    x.ready[0] == '\0');
 	wordfree(&we);
 	return r;
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -290,7 +291,15 @@ out:
 ssize_t
 ll_transport_read(struct ll_transport *t, void *p, size_t n)
 {
-	return t->ops->read(t, p, n);
+	ssize_t r = t->ops->read(t, p, n);
+	struct timespec ts;
+
+	if (r > 0 && t->rx_first_ms == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t->rx_first_ms = (uint64_t)ts.tv_sec * 1000 +
+		    (uint64_t)ts.tv_nsec / 1000000;
+	}
+	return r;
 }
 
 ssize_t

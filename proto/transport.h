@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct ll_transport;
@@ -46,6 +47,10 @@ struct ll_transport {
 	bool direct;		/* carries records itself: no link layer */
 	char spec[256];		/* as given */
 	char err[512];		/* last error, human readable */
+	/* exec: without a ready text: the connect timeout counts from the
+	 * child's first output (rx_first_ms, CLOCK_MONOTONIC ms, 0 none yet) */
+	bool connect_from_output;
+	uint64_t rx_first_ms;
 	void *priv;		/* the kind's own state */
 };
 
