@@ -14,8 +14,8 @@
 # real rate; the simulator's SOL is not paced): SOL_MIB sets the transfer
 # size (1 MiB here, 4 MiB from `make bench`).
 . "$(dirname "$0")/lib.sh"
-need ipmi_sim ipmitool python3 socat ssh-keygen
-plan 20
+need ipmi_sim ipmitool python3 socat ssh-keygen pkill
+plan 22
 MIB=${SOL_MIB:-1}
 
 PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -135,6 +135,25 @@ mkdir -p "$T/nobin"
 ln -s "$(command -v env)" "$T/nobin/env"
 PATH="$T/nobin" "$LIFELINE" --insecure --via "$VIA" info </dev/null 2>"$T/err"
 check "a missing ipmitool names the package" grep -q "install the ipmitool package" "$T/err"
+
+# attach over SOL: a login prompt (tests/sys/fake-login.py) where the agent
+# was; attach logs in, starts lifelined --stdio there and runs info.
+stop_agent
+rm -f "$T/ready"
+printf 'Secr3t-sol\n' >"$T/rootpw"
+python3 "$top_srcdir/tests/sys/fake-login.py" "$T/agent" --ready "$T/ready" \
+	--user root --password Secr3t-sol 2>>"$T/fake.err" &
+login=$!
+PIDS="$PIDS $login"
+for _ in $(seq 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
+ll attach --password-file "$T/rootpw" --agent-command \
+	"$LIFELINED --stdio --insecure --debug-file $T/agent2.log" \
+	</dev/null >"$T/out" 2>"$T/err"
+is "attach over SOL logs in and starts the agent (0)" "$?" 0
+check "and info came back from it" grep -q "^agent " "$T/out"
+# Everything in the fake login's session (it called setsid): the agent too.
+pkill -s "$login" 2>/dev/null
+wait "$login" 2>/dev/null
 
 # SSH inside the link over SOL, with the password from a file.
 stop_agent

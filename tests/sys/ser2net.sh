@@ -9,8 +9,8 @@
 # telnet, the baud set through RFC 2217 reaching the device.  SER2NET_MIB
 # sets the transfer size (1 MiB here, 4 MiB from `make bench`).
 . "$(dirname "$0")/lib.sh"
-need ser2net python3 socat stty
-plan 19
+need ser2net python3 socat stty pkill
+plan 21
 MIB=${SER2NET_MIB:-1}
 
 free_tcp() { free_port; }
@@ -94,7 +94,8 @@ while True:
         break
     os.write(fd, b)
 ' "$T/agent" &
-PIDS="$PIDS $!"
+echoer=$!
+PIDS="$PIDS $echoer"
 sleep 0.3
 printf 'a\377b\377\377c\r\n\0z' >"$T/keys"
 for how in raw telnet; do
@@ -105,6 +106,28 @@ for how in raw telnet; do
 	is "ser2net $how: 0xFF, CR LF and NUL typed come back unchanged" \
 		"$(od -An -tx1 "$T/echo" | tr -d ' \n')" "$(od -An -tx1 "$T/keys" | tr -d ' \n')"
 done
+
+# attach through the telnet port: a login prompt on the line; attach logs
+# in, starts lifelined --stdio there and runs info.
+kill "$echoer"
+wait "$echoer" 2>/dev/null
+settle
+rm -f "$T/ready"
+printf 'Secr3t-s2n\n' >"$T/rootpw"
+python3 "$top_srcdir/tests/sys/fake-login.py" "$T/agent" --ready "$T/ready" \
+	--user root --password Secr3t-s2n 2>>"$T/fake.err" &
+login=$!
+PIDS="$PIDS $login"
+for _ in $(seq 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
+VIA="telnet://127.0.0.1:$TEL"
+ll attach --password-file "$T/rootpw" --agent-command \
+	"$LIFELINED --stdio --insecure --debug-file $T/agent2.log" \
+	</dev/null >"$T/out" 2>"$T/err"
+is "attach through ser2net's telnet port logs in and starts the agent" "$?" 0
+check "and info came back from it" grep -q "^agent " "$T/out"
+# Everything in the fake login's session (it called setsid): the agent too.
+pkill -s "$login" 2>/dev/null
+wait "$login" 2>/dev/null
 
 # RFC 2217: the baud given with telnet:// is what the device is set to.
 settle
