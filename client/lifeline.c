@@ -215,8 +215,9 @@ main(int argc, char **argv)
 			client_opts.known_hosts = optarg;
 			break;
 		case 'R':
-			if (optarg[0] == '\0') {
-				msg_error("--ready needs a text to wait for");
+			if (optarg[0] == '\0' || strlen(optarg) > 256) {
+				msg_error("--ready needs a text to wait for, of "
+				    "at most 256 bytes");
 				return EXIT_USAGE;
 			}
 			client_opts.ready = optarg;

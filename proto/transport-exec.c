@@ -55,6 +55,7 @@
 
 #define EXEC_READY_MS_DEFAULT	60000
 #define EXEC_QUIT_WAIT_MS	3000
+#define EXEC_READY_MAX		256	/* a ready text fits the search window */
 #define EXEC_ERRTEXT_MAX	2048	/* stderr kept for messages */
 #define EXEC_WCHUNK		2048	/* input bytes per escaped write */
 
@@ -525,6 +526,11 @@ ll_tp_exec_spawn(struct ll_transport *t, const struct ll_tp_exec_spec *x,
 
 	if (stderr_text != NULL)
 		*stderr_text = NULL;
+	if (x->ready != NULL && strlen(x->ready) > EXEC_READY_MAX) {
+		ll_tp_seterr(t, "%s: the ready text is longer than %d bytes",
+		    t->spec, EXEC_READY_MAX);
+		return LL_ERR_INVAL;
+	}
 	if ((ep = calloc(1, sizeof *ep)) == NULL) {
 		ll_tp_seterr(t, "%s: out of memory", t->spec);
 		return LL_ERR_NOMEM;

@@ -93,6 +93,9 @@ telnet_read(struct ll_transport *t, void *p, size_t n)
 		}
 		return (ssize_t)k;
 	}
+	/* Answers owed from an earlier read go out first. */
+	if ((r = flush_replies(t, tp)) < 0)
+		return r;
 	if (n > sizeof in)
 		n = sizeof in;
 	/* Commands alone yield no data: read on until data or nothing. */
