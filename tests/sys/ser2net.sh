@@ -97,6 +97,10 @@ while True:
 echoer=$!
 PIDS="$PIDS $echoer"
 sleep 0.3
+# What the last session left in the line (its closing frames) comes back
+# from the echo first: a console with nothing to say takes it.
+"$LIFELINE" --via "tcp:127.0.0.1:$RAW" console --drain 0.5 </dev/null \
+	>/dev/null 2>&1
 printf 'a\377b\377\377c\r\n\0z' >"$T/keys"
 for how in raw telnet; do
 	settle
