@@ -13,13 +13,15 @@
 # - a state-changing request whose answer the cut swallowed says the change
 #   may have been applied and which command shows it (passwd and put; the
 #   cut comes after the agent logged the operation's end, while a 1 s line
-#   latency still holds its answer).
+#   latency still holds its answer);
+# - on a console, a killed client's command runs on until the next client
+#   session (item 12: lifelined(8) says so now).
 #
 # No root needed: get and put use --rescue-host paths below $T, passwd a
 # plain directory as the target root.
 . "$(dirname "$0")/lib.sh"
 need socat sha256sum cmp
-plan 21
+plan 23
 
 # wait_log PATTERN [TENTHS]: until the agent's log matches (default 30 s)
 wait_log() {
@@ -148,4 +150,20 @@ is "put whose answer was lost exits 5" "$?" 5
 grep -q "put was sent and no answer came: $T/out/put.bin may have been replaced: \`lifeline exec -- sha256sum $T/out/put.bin\` shows what is there now" "$T/put.err" &&
 	ok "put says the file may have been replaced and how to check" ||
 	not_ok "put lost answer: $(cat "$T/put.err")"
+# --- item 12, as lifelined(8) says: on a console a vanished client's
+# command runs on, until the next client session ends it
+restart_emu
+"$LIFELINE" --insecure --via "$VIA" exec -- sh -c \
+	"touch $T/started; sleep 2; touch $T/ran-on; sleep 60" 2>/dev/null &
+cpid=$!
+PIDS="$PIDS $cpid"
+for _ in $(seq 200); do [ -e "$T/started" ] && break; sleep 0.1; done
+kill -9 "$cpid"
+sleep 3
+[ -e "$T/ran-on" ] && ok "a killed client's command runs on (console)" ||
+	not_ok "a killed client's command runs on (console)"
+ll info >/dev/null 2>&1
+sleep 0.5
+pgrep -f "touch $T/ran-on; sleep 60" >/dev/null &&
+	not_ok "the next client session ended it" || ok "the next client session ended it"
 kill -0 "$AGENT_PID" 2>/dev/null && ok "the agent is still up" || not_ok "the agent is still up"
