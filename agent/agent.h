@@ -69,6 +69,7 @@ struct conn {
 	bool reopen;			/* a serial device: reopen when it vanishes */
 	enum audit_path path;		/* console or --listen: its limits */
 	char limit_peer[64];		/* --listen: "unix uid N" or the address */
+	char peer_addr[64];		/* --listen tcp: the address, for from= */
 	bool login_counted;		/* holds a login-in-progress slot */
 	uint64_t login_by;		/* --listen: log in by then, or be closed */
 	LIST_HEAD(, request) requests;
