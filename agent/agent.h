@@ -65,6 +65,9 @@ struct conn {
 	uint32_t generation;
 	char name[64];
 	bool hello_done;
+	/* The highest request id of this client session: ids must increase,
+	 * so an id is never reused (docs/protocol.md). */
+	uint32_t last_id;
 	bool stdio;			/* the agent's own tty: exit when it ends */
 	bool reopen;			/* a serial device: reopen when it vanishes */
 	enum audit_path path;		/* console or --listen: its limits */

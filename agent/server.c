@@ -107,6 +107,7 @@ server_conn_reset(struct conn *c)
 		request_free(r);
 	}
 	c->hello_done = false;
+	c->last_id = 0;
 }
 
 void
@@ -241,11 +242,18 @@ server_request(struct conn *c, const struct ll_msg *m)
 		    "request before hello");
 		return;
 	}
-	if (m->id == 0 || server_find_request(c, m->id) != NULL) {
-		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
-		    "request id %u is zero or already in use", m->id);
+	if (m->id == 0) {
+		ll_session_send_error(c->s, 0, LL_EC_BAD_REQUEST,
+		    "a request needs a nonzero id (id 0 is the session's)");
 		return;
 	}
+	if (m->id <= c->last_id) {
+		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
+		    "request id %u was already used in this session: ids must "
+		    "increase (the last one was %u)", m->id, c->last_id);
+		return;
+	}
+	c->last_id = m->id;
 	name = json_string_value(json_object_get(m->json, "op"));
 	args = json_object_get(m->json, "args");
 	if (name == NULL || (args != NULL && !json_is_object(args))) {
@@ -277,6 +285,57 @@ server_request(struct conn *c, const struct ll_msg *m)
 	json_decref(args);
 }
 
+/* What the rules of docs/protocol.md ask of a record of this kind. */
+static const char *
+server_bad_record_why(uint8_t kind, int rc)
+{
+	if (rc != LL_ERR_FORMAT)
+		return ll_strerror(rc);
+	if (ll_msg_kind_is_json(kind))
+		return "flags must be 0 and the body exactly one JSON object "
+		    "(UTF-8, no duplicate keys, no \\u0000)";
+	if (kind == LL_MSG_DATA || kind == LL_MSG_EOF)
+		return "the channel must be 0 to 3, and an EOF has no body";
+	return "this agent does not know the kind: skipped";
+}
+
+/*
+ * A record that could not be decoded (rc) but whose header was read (m's
+ * kind and id).  The answer carries the record's id when that ends exactly
+ * one request: a running request of that id is ended by it (its input is
+ * broken), and a new id (a malformed REQUEST) is used up by it.  An id 0, an
+ * id of a request that already ended, or a kind this agent does not know (a
+ * newer peer's, skipped) get their ERROR on id 0, naming the id, so that no
+ * request ever sees two ending records.
+ */
+static void
+server_bad_record(struct conn *c, const struct ll_msg *m, int rc)
+{
+	struct request *r;
+	bool known = m->kind >= LL_MSG_HELLO && m->kind <= LL_MSG_KIND_MAX;
+
+	const char *why = server_bad_record_why(m->kind, rc);
+
+	if (known && m->id != 0 && (r = server_find_request(c, m->id)) !=
+	    NULL) {
+		if (r->op->cancel != NULL)
+			r->op->cancel(r);
+		request_error(r, LL_EC_BAD_REQUEST, "malformed record (kind "
+		    "%u) for request %u: %s; the request is ended", m->kind,
+		    m->id, why);
+		return;
+	}
+	if (known && m->id > c->last_id) {
+		c->last_id = m->id;
+		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
+		    "malformed record (kind %u): %s", m->kind, why);
+		return;
+	}
+	ll_session_send_error(c->s, 0, LL_EC_BAD_REQUEST, "%s record (kind "
+	    "%u, id %u): %s", known ? "malformed" : "unknown", m->kind, m->id,
+	    why);
+}
+
 void
 server_sync_generation(struct conn *c)
 {
@@ -306,8 +365,7 @@ server_handle(struct conn *c, uint64_t now)
 				server_conn_reset(c);
 				break;
 			}
-			ll_session_send_error(c->s, 0, LL_EC_BAD_REQUEST,
-			    "malformed message: %s", ll_strerror(rc));
+			server_bad_record(c, &m, rc);
 			continue;
 		}
 		switch (m.kind) {

@@ -208,11 +208,16 @@ ll_msg_get(struct ll_buf *in, struct ll_msg *m)
 			memcpy(m->data, p, len);
 		m->data_len = len;
 	}
+	r = 0;
+out:
+	/*
+	 * The header was read whatever the body held: its kind, flags and id
+	 * go to the caller also with LL_ERR_FORMAT, so that the answer can
+	 * name the request the bad record belongs to.
+	 */
 	m->kind = kind;
 	m->flags = flags;
 	m->id = id;
-	r = 0;
-out:
 	if (ll_buf_consume(in, total) != 0) {
 		/* Cannot happen: avail was checked above. */
 		ll_msg_cleanup(m);

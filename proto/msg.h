@@ -86,7 +86,9 @@ int ll_msg_put_data(struct ll_buf *out, uint8_t kind, uint8_t channel,
  * acceptable, so the stream can go on.
  *
  * Details: m is overwritten (zeroed first); on success the caller owns it
- * and calls ll_msg_cleanup(), on failure it holds nothing.  LL_ERR_TOOBIG is
+ * and calls ll_msg_cleanup(), on failure it owns nothing, but with
+ * LL_ERR_FORMAT (and LL_ERR_NOMEM) m->kind, m->flags and m->id hold the bad
+ * record's header, so the answer can carry its id.  LL_ERR_TOOBIG is
  * returned as soon as the 10-byte header is in, with nothing consumed; the
  * stream cannot be resynchronised after it, so the caller must drop the
  * connection.  LL_ERR_FORMAT (record consumed) also covers duplicate keys,

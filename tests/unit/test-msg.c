@@ -492,6 +492,9 @@ test_bad_records(void **state)
 			fail_msg("bad record %zu: got %d", i, r);
 		assert_null(m.json);
 		assert_null(m.data);
+		/* the header is readable: its id names the request */
+		assert_int_equal(m.id, 3);
+		assert_int_equal(m.kind, cases[i].kind);
 		assert_int_equal(ll_buf_avail(&b), LL_MSG_HEADER_LEN + 2);
 		assert_int_equal(ll_msg_get(&b, &m), 0);
 		assert_int_equal(m.id, 4);
