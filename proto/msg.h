@@ -99,6 +99,27 @@ int ll_msg_put_data(struct ll_buf *out, uint8_t kind, uint8_t channel,
 int ll_msg_get(struct ll_buf *in, struct ll_msg *m);
 void ll_msg_cleanup(struct ll_msg *m);
 
+/*
+ * Byte strings in JSON bodies (file names, paths, link targets), which need
+ * not be UTF-8 while JSON strings must be.  A value that is valid UTF-8 goes
+ * as today, "key": "text"; any other goes as "key_base64": base64 (RFC 4648,
+ * with padding) of the raw bytes, and "key" is absent.  Never both.
+ *
+ * ll_msg_set_bytes: set key (or key_base64) of obj to the NUL-terminated s.
+ * 0, LL_ERR_INVAL (obj not an object, key too long) or LL_ERR_NOMEM.
+ *
+ * ll_msg_get_bytes: read key or key_base64 of obj into *out, a new
+ * NUL-terminated copy (the caller frees it), *len its length (without the
+ * NUL; the bytes may hold a NUL, so check len when that matters).
+ * LL_ERR_NOTFOUND when neither is there (or key is null), LL_ERR_FORMAT when
+ * both are, when either is not a string, or when key_base64 is not strict
+ * base64; LL_ERR_NOMEM.  *out is NULL on every failure.
+ */
+#define LL_MSG_BYTES_SUFFIX	"_base64"
+int ll_msg_set_bytes(json_t *obj, const char *key, const char *s);
+int ll_msg_get_bytes(const json_t *obj, const char *key, char **out,
+    size_t *len);
+
 /* Helpers for building control messages. */
 /*
  * New {"code": code, "message": text} (text cut at LL_MSG_ERROR_TEXT_MAX
