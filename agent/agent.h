@@ -48,12 +48,17 @@ struct agent_op {
 	void (*free)(struct request *r);
 };
 
+#define REQUEST_OWNED_MAX	4
+
 struct request {
 	uint32_t id;
 	const struct agent_op *op;
 	struct conn *conn;
 	void *state;
 	bool done;
+	/* Argument values decoded for this request (args.c), freed with it. */
+	char *owned[REQUEST_OWNED_MAX];
+	unsigned nowned;
 	LIST_ENTRY(request) entry;
 };
 
@@ -112,7 +117,13 @@ const struct agent_op *server_find_op(const char *name);
  * "insecure" / "unauthenticated" before a key is known. */
 void server_identity(struct conn *c, char *who, size_t len);
 json_t *server_caps(void);		/* names of every operation */
-int request_reply(struct request *r, json_t *result);	/* steals result */
+/*
+ * End r with a REPLY of result (stolen).  A NULL result (a json_pack or
+ * another builder that failed) ends it with ERROR internal instead.
+ */
+int request_reply(struct request *r, json_t *result);
+/* Let r own p (malloc'd) until it is freed; false (p freed) when full. */
+bool request_keep(struct request *r, char *p);
 int request_error(struct request *r, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -90,10 +90,25 @@ server_conn_init(struct conn *c, struct ll_session *s, const char *name)
 static void
 request_free(struct request *r)
 {
+	unsigned i;
+
 	LIST_REMOVE(r, entry);
 	if (r->op->free != NULL)
 		r->op->free(r);
+	for (i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
 	free(r);
+}
+
+bool
+request_keep(struct request *r, char *p)
+{
+	if (r->nowned == REQUEST_OWNED_MAX) {
+		free(p);
+		return false;
+	}
+	r->owned[r->nowned++] = p;
+	return true;
 }
 
 void
@@ -134,9 +149,21 @@ request_reply(struct request *r, json_t *result)
 	int err;
 	char who[LL_SSH_FP_MAX];
 
+	/*
+	 * Never an empty or partial success: a result that could not be
+	 * built (out of memory, a string jansson refused) is an error.
+	 */
 	if (result == NULL)
-		result = json_object();
+		return request_error(r, LL_EC_INTERNAL, "the agent could not "
+		    "build the reply of %s (out of memory or text that is "
+		    "not UTF-8)", r->op->name);
 	err = ll_session_send_json(r->conn->s, LL_MSG_REPLY, r->id, result);
+	if (err != 0) {
+		json_decref(result);
+		return request_error(r, err == LL_ERR_TOOBIG ? LL_EC_TOO_BIG :
+		    LL_EC_INTERNAL, "the reply of %s could not be sent: %s",
+		    r->op->name, ll_strerror(err));
+	}
 	json_decref(result);
 	server_identity(r->conn, who, sizeof(who));
 	audit_op_end(who, r->id, r->op->name, "ok");
