@@ -5,7 +5,7 @@
 # a request id is never accepted twice in a session (ids must increase), and
 # a malformed record's bad_request carries the record's id.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 19
 
 start_ptys a b
 start_agent --serial "$T/a"
@@ -26,9 +26,16 @@ echo "$out" | grep -q '^4 2 .*"code":"not_found"' && echo "$out" | grep -q '^END
 echo "$out" | grep -q '^4 3 .*"code":"not_found"' && echo "$out" | grep -q '^END 3$' && ok "fsck of a missing device ends at its ERROR" || not_ok "request 3"
 echo "$out" | grep -q '^3 4 ' && echo "$out" | grep -q '^8 4 ch1$' && echo "$out" | grep -q '^8 4 ch2$' && echo "$out" | grep -q '^END 4$' && ok "exec that runs: REPLY and EOF on stdout and stderr" || not_ok "request 4"
 echo "$out" | grep -q '^3 5 ' && echo "$out" | grep -q '^8 5 ch3$' && echo "$out" | grep -q '^END 5$' && ok "get that works: REPLY and EOF on the file channel" || not_ok "request 5"
+echo "$out" | grep -q '^5 5 .*"name":"hostname"' && ok "get's EVENT names the file by its last component, as file-stat does" || not_ok "get EVENT name"
 ! echo "$out" | grep -q TIMEOUT && ok "no request left the peer waiting" || not_ok "a request never ended"
 n=$(echo "$out" | grep -c '^[34] [1-5] ')
 is "exactly one REPLY or ERROR per request" "$n" 5
+
+# Item 18: the agent's HELLO lists operations (no "jobs"), says insecure;
+# info has target_root.
+out=$("$LLPEER" raw --via "$VIA" --wait-ms 3000 --call '1:-:info={}')
+echo "$out" | grep -q '^1 0 .*"caps":\["info",.*"insecure":true' && ! echo "$out" | grep -q '"jobs"' && ok "the agent's HELLO: operations as caps, insecure: true" || not_ok "hello: $out"
+echo "$out" | grep -q '^3 1 .*"target_root":null' && ok "info says target_root (null: none mounted)" || not_ok "info: $out"
 
 # Item 17.  A reused id is refused, after the request ended as well as with
 # a lower id; the refusal names the id.
