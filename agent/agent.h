@@ -59,6 +59,7 @@ struct request {
 	/* Argument values decoded for this request (args.c), freed with it. */
 	char *owned[REQUEST_OWNED_MAX];
 	unsigned nowned;
+	unsigned long nomem0;	/* server_json_nomem() when it started */
 	LIST_ENTRY(request) entry;
 };
 
@@ -104,6 +105,13 @@ struct agent_options {
 extern struct agent_options agent_opts;
 
 /* server.c */
+/*
+ * Count jansson's failed allocations (json_set_alloc_funcs): a value that
+ * could not be made is simply missing from its object or array, so a reply
+ * built while one failed may lack a part and is sent as ERROR internal.
+ */
+void server_json_init(void);
+unsigned long server_json_nomem(void);
 void server_conn_init(struct conn *c, struct ll_session *s, const char *name);
 void server_handle(struct conn *c, uint64_t now);
 /* A new client session on c's link: end the old one's requests at once,

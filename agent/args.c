@@ -279,7 +279,8 @@ arg_device(struct request *r, json_t *args, const char *name, char *out,
 	struct stat st;
 	int rc = -1;
 
-	if (arg_string(r, args, name, true, ARG_PATH_MAX - 1, &spec) != 0)
+	/* a path, so a byte string ("device" or "device_base64") */
+	if (arg_bytes(r, args, name, true, ARG_PATH_MAX - 1, &spec) != 0)
 		return -1;
 	if (strchr(spec, '=') != NULL) {
 		if (arg_tag_devices(r, spec, &dev) != 0)

@@ -37,7 +37,7 @@ info_os_release(const char *path)
 				*e = '\0';
 			p++;
 		}
-		v = json_string(p);
+		v = ll_msg_text(p);
 		break;
 	}
 	fclose(f);
@@ -75,11 +75,11 @@ op_info(struct request *r, json_t *args)
 	/* text from the system may not be UTF-8: such a field is left out */
 	if (gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
-		json_object_set_new(res, "hostname", json_string(host));
+		json_object_set_new(res, "hostname", ll_msg_text(host));
 	}
 	if (uname(&u) == 0) {
-		json_object_set_new(res, "kernel", json_string(u.release));
-		json_object_set_new(res, "machine", json_string(u.machine));
+		json_object_set_new(res, "kernel", ll_msg_text(u.release));
+		json_object_set_new(res, "machine", ll_msg_text(u.machine));
 	}
 	if ((os = info_os_release("/etc/os-release")) == NULL)
 		os = info_os_release("/usr/lib/os-release");

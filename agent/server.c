@@ -37,6 +37,30 @@ static const struct agent_op *const op_tables[] = {
 	op_reboot_ops,
 };
 
+static unsigned long json_nomem;
+
+static void *
+server_json_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		json_nomem++;
+	return p;
+}
+
+void
+server_json_init(void)
+{
+	json_set_alloc_funcs(server_json_malloc, free);
+}
+
+unsigned long
+server_json_nomem(void)
+{
+	return json_nomem;
+}
+
 const struct agent_op *
 server_find_op(const char *name)
 {
@@ -157,6 +181,12 @@ request_reply(struct request *r, json_t *result)
 		return request_error(r, LL_EC_INTERNAL, "the agent could not "
 		    "build the reply of %s (out of memory or text that is "
 		    "not UTF-8)", r->op->name);
+	if (json_nomem != r->nomem0) {
+		json_decref(result);
+		return request_error(r, LL_EC_INTERNAL, "the agent ran out of "
+		    "memory while building the reply of %s: it would be "
+		    "incomplete", r->op->name);
+	}
 	err = ll_session_send_json(r->conn->s, LL_MSG_REPLY, r->id, result);
 	if (err != 0) {
 		json_decref(result);
@@ -303,6 +333,7 @@ server_request(struct conn *c, const struct ll_msg *m)
 	r->id = m->id;
 	r->op = op;
 	r->conn = c;
+	r->nomem0 = json_nomem;
 	LIST_INSERT_HEAD(&c->requests, r, entry);
 	server_identity(c, who, sizeof(who));
 	audit_op_start(who, r->id, op->name, args);

@@ -377,6 +377,45 @@ msg_string(char *s)
 	return (json_string(s));
 }
 
+json_t *
+ll_msg_text(const char *s)
+{
+	json_t	*v;
+	char	*copy;
+
+	if (s == NULL)
+		return (NULL);
+	if ((v = json_string(s)) != NULL)
+		return (v);
+	if ((copy = strdup(s)) == NULL)
+		return (NULL);
+	v = msg_string(copy);
+	free(copy);
+	return (v);
+}
+
+json_t *
+ll_msg_textf(const char *fmt, ...)
+{
+	json_t	*v = NULL;
+	char	*s = NULL;
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		goto out;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	v = ll_msg_text(s);
+out:
+	free(s);
+	return (v);
+}
+
 static json_t *
 msg_error_vnew(const char *code, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));

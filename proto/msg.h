@@ -116,6 +116,16 @@ void ll_msg_cleanup(struct ll_msg *m);
  * base64; LL_ERR_NOMEM.  *out is NULL on every failure.
  */
 #define LL_MSG_BYTES_SUFFIX	"_base64"
+/*
+ * A JSON string of text for humans that may not be UTF-8 (a warning, a
+ * label, a mount point in a report): as json_string(), but when s is not
+ * UTF-8 its non-ASCII bytes become '?' rather than the value being lost.
+ * NULL only for a NULL s or out of memory.
+ */
+json_t *ll_msg_text(const char *s);
+/* ll_msg_text() of a printf-formatted text. */
+json_t *ll_msg_textf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 int ll_msg_set_bytes(json_t *obj, const char *key, const char *s);
 int ll_msg_get_bytes(const json_t *obj, const char *key, char **out,
     size_t *len);

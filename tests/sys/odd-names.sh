@@ -7,7 +7,7 @@
 # unix socket, so no target root (and no root) is needed.
 . "$(dirname "$0")/lib.sh"
 need python3
-plan 17
+plan 23
 
 start_agent --listen "unix:$T/agent.sock"
 VIA="unix:$T/agent.sock"
@@ -83,3 +83,15 @@ echo "$out" | grep -q '^3 1 .*"name_base64":"Y2Fm6S50eHQ="' && ok "file-stat of 
 echo "$out" | grep -q '^4 2 .*"bad_request".*not both' && ok "path and path_base64 together: bad_request" || not_ok "both keys"
 echo "$out" | grep -q '^4 3 .*"bad_request".*strict base64' && ok "bad base64: bad_request" || not_ok "bad base64"
 echo "$out" | grep -q '^4 4 .*"bad_request".*NUL byte' && ok "a NUL byte in a path: bad_request" || not_ok "NUL in path"
+
+# Other commands: a path argument carries any bytes, other text that is not
+# UTF-8 is refused by name instead of being sent without it.
+out=$(ll exec --cwd "$T/data/sub$(printf '\377')" -- /bin/pwd 2>"$T/err")
+is "exec --cwd with a non-UTF-8 directory runs there" "$out" "$T/data/sub$(printf '\377')"
+ll exec -- /bin/echo "caf$(printf '\351')" >"$T/out" 2>"$T/err"
+is "exec with a non-UTF-8 argument exits 2" "$?" 2
+LC_ALL=C grep -aq 'exec: argument ".*" is not UTF-8 text' "$T/err" && ok "and says which argument" || not_ok "exec arg: $(cat "$T/err")"
+[ ! -s "$T/out" ] && ok "and runs nothing (no command without its argument)" || not_ok "exec ran: $(cat "$T/out")"
+ll passwd --lock "b$(printf '\351')b" 2>"$T/err"
+is "passwd for a non-UTF-8 user name exits 2 (not a request about root)" "$?" 2
+LC_ALL=C grep -aq 'passwd: user ".*" is not UTF-8 text' "$T/err" && ok "and says so" || not_ok "passwd user: $(cat "$T/err")"
