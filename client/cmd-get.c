@@ -391,12 +391,39 @@ get_check_kind(int dirfd, const char *name, bool want_dir, const char *local)
 	return 0;
 }
 
+/*
+ * An interrupted get: what arrived stays in the part file (synced), so the
+ * same command resumes after it, as after a cut line.
+ */
+static void
+get_keep_part(struct get_file *g, const char *remote, const char *local,
+    const char *part)
+{
+	const char *slash = strrchr(local, '/');
+	int dirlen = slash != NULL ? (int)(slash - local + 1) : 0;
+
+	if (g->err[0] != '\0') {
+		msg_error("get: interrupted; %s: %s", local, g->err);
+		return;
+	}
+	if (fsync(g->fd) != 0) {
+		msg_error("get: interrupted; %s: fsync of the part file: %s",
+		    local, strerror(errno));
+		return;
+	}
+	msg_error("get: interrupted: the first %llu bytes of %s are kept in "
+	    "%.*s%s; the same command resumes from there",
+	    (unsigned long long)(g->started ? g->pos : g->have), remote,
+	    dirlen, local, part);
+}
+
 static int
 get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
     const char *name, const char *local)
 {
 	struct call_handlers h = { .data = get_data, .eof = get_eof,
-	    .event = get_event, .complete = get_complete };
+	    .event = get_event, .complete = get_complete,
+	    .stop_on_interrupt = true };
 	struct get_file g;
 	char part[NAME_MAX + 1], hex[65], prefix[65];
 	const char *theirs;
@@ -432,6 +459,10 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 	rc = conn_call(&x->c, "get", args, &h, &res);
 	json_decref(args);
 	xfer_progress_end(&g.prog);
+	if (rc != 0 && conn_interrupted) {
+		get_keep_part(&g, remote, local, part);
+		goto out;
+	}
 	if (rc != 0) {
 		msg_error("%s", x->c.err);
 		goto out;
@@ -627,6 +658,10 @@ get_entry(struct xfer *x, const char *remote, json_t *e, int dirfd,
 {
 	const char *type = json_string_value(json_object_get(e, "type"));
 
+	if (conn_interrupted) {
+		msg_error("get: interrupted before %s", remote);
+		return conn_interrupt_status();
+	}
 	if (type == NULL)
 		type = "?";
 	if (strcmp(type, "file") == 0)

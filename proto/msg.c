@@ -234,6 +234,37 @@ out:
 	return (r);
 }
 
+int
+ll_msg_peek_partial_data(const struct ll_buf *in, struct ll_msg *m)
+{
+	const uint8_t	*p;
+	uint32_t	 len, id;
+	size_t		 have;
+
+	memset(m, 0, sizeof *m);
+	if (ll_buf_avail(in) < LL_MSG_HEADER_LEN ||
+	    ll_buf_peek_u32(in, 0, &len) != 0 ||
+	    ll_buf_peek_u32(in, 6, &id) != 0)
+		return (0);
+	p = ll_buf_ptr(in);
+	/* Only a well-formed DATA header whose body is still arriving. */
+	if (p[4] != LL_MSG_DATA || !ll_msg_channel_is_valid(p[5]) ||
+	    len > LL_DATA_CHUNK_MAX)
+		return (0);
+	have = ll_buf_avail(in) - LL_MSG_HEADER_LEN;
+	if (have >= len)
+		return (0);
+	if (have > 0 && (m->data = malloc(have)) == NULL)
+		return (LL_ERR_NOMEM);
+	if (have > 0)
+		memcpy(m->data, p + LL_MSG_HEADER_LEN, have);
+	m->data_len = have;
+	m->kind = LL_MSG_DATA;
+	m->flags = p[5];
+	m->id = id;
+	return (1);
+}
+
 void
 ll_msg_cleanup(struct ll_msg *m)
 {

@@ -98,6 +98,16 @@ int ll_msg_put_data(struct ll_buf *out, uint8_t kind, uint8_t channel,
  */
 int ll_msg_get(struct ll_buf *in, struct ll_msg *m);
 void ll_msg_cleanup(struct ll_msg *m);
+/*
+ * The part received so far of a DATA record that is still arriving: when in
+ * starts with a DATA header (valid channel, length within its cap) and not
+ * all of its body is there, 1 with m holding its channel, id and a copy of
+ * the body bytes received (data_len may be 0; ll_msg_cleanup it); 0 when in
+ * does not start so; LL_ERR_NOMEM.  Nothing is consumed: this is for a
+ * reader about to abandon the stream (an interrupted download keeps every
+ * byte that arrived).
+ */
+int ll_msg_peek_partial_data(const struct ll_buf *in, struct ll_msg *m);
 
 /*
  * Byte strings in JSON bodies (file names, paths, link targets), which need

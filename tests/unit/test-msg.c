@@ -284,6 +284,66 @@ test_golden(void **state)
 }
 
 /* Every proper prefix of a record is LL_ERR_SHORT and consumes nothing. */
+/*
+ * The received part of a DATA record still arriving, at every split point:
+ * the body bytes so far, nothing consumed; nothing for a complete record,
+ * a JSON record, a bad channel or a length over the cap.
+ */
+static void
+test_peek_partial_data(void **state)
+{
+	struct ll_buf	 enc, in;
+	struct ll_msg	 m;
+	uint8_t		 body[1000];
+	const uint8_t	*p;
+	size_t		 k, i;
+	json_t		*v;
+
+	(void)state;
+	for (i = 0; i < sizeof(body); i++)
+		body[i] = (uint8_t)(i * 7);
+	ll_buf_init(&enc, BIG_BUF);
+	assert_int_equal(ll_msg_put_data(&enc, LL_MSG_DATA, LL_CH_FILE, 9,
+	    body, sizeof(body)), 0);
+	p = ll_buf_ptr(&enc);
+	for (k = 0; k < LL_MSG_HEADER_LEN; k++) {
+		ll_buf_wrap(&in, p, k);
+		assert_int_equal(ll_msg_peek_partial_data(&in, &m), 0);
+	}
+	for (k = LL_MSG_HEADER_LEN; k < ll_buf_avail(&enc); k++) {
+		ll_buf_wrap(&in, p, k);
+		assert_int_equal(ll_msg_peek_partial_data(&in, &m), 1);
+		assert_int_equal(m.kind, LL_MSG_DATA);
+		assert_int_equal(m.flags, LL_CH_FILE);
+		assert_int_equal(m.id, 9);
+		assert_int_equal(m.data_len, k - LL_MSG_HEADER_LEN);
+		if (m.data_len > 0)
+			assert_memory_equal(m.data, body, m.data_len);
+		ll_msg_cleanup(&m);
+		assert_int_equal(ll_buf_avail(&in), k);
+	}
+	ll_buf_wrap(&in, p, ll_buf_avail(&enc));
+	assert_int_equal(ll_msg_peek_partial_data(&in, &m), 0);
+	ll_buf_cleanup(&enc);
+
+	/* not DATA, or not a DATA header that could ever complete */
+	ll_buf_init(&enc, BIG_BUF);
+	v = load("{\"a\":1}");
+	assert_int_equal(ll_msg_put_json(&enc, LL_MSG_EVENT, 1, v), 0);
+	json_decref(v);
+	ll_buf_wrap(&in, ll_buf_ptr(&enc), ll_buf_avail(&enc) - 1);
+	assert_int_equal(ll_msg_peek_partial_data(&in, &m), 0);
+	ll_buf_cleanup(&enc);
+	ll_buf_init(&enc, BIG_BUF);
+	put_raw(&enc, 100, LL_MSG_DATA, 9, 1, body, 10);
+	assert_int_equal(ll_msg_peek_partial_data(&enc, &m), 0);
+	ll_buf_reset(&enc);
+	put_raw(&enc, LL_DATA_CHUNK_MAX + 1, LL_MSG_DATA, LL_CH_FILE, 1, body,
+	    10);
+	assert_int_equal(ll_msg_peek_partial_data(&enc, &m), 0);
+	ll_buf_cleanup(&enc);
+}
+
 static void
 test_short_every_split(void **state)
 {
@@ -855,6 +915,7 @@ main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_short_every_split),
+		cmocka_unit_test(test_peek_partial_data),
 		cmocka_unit_test(test_toobig_early),
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_bad_records),
