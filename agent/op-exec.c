@@ -87,12 +87,9 @@ op_exec_start(struct request *r, json_t *args)
 		request_error(r, LL_EC_BAD_REQUEST, "argv[0] is empty");
 		goto out;
 	}
-	cwd = json_string_value(json_object_get(args, "cwd"));
-	if (cwd != NULL && cwd[0] != '/') {
-		request_error(r, LL_EC_BAD_REQUEST,
-		    "cwd must be an absolute path: \"%s\"", cwd);
+	/* a byte string like every path ("cwd" or "cwd_base64") */
+	if (arg_path(r, args, "cwd", false, &cwd) != 0)
 		goto out;
-	}
 	jt = json_object_get(args, "timeout_ms");
 	if (jt != NULL && (!json_is_integer(jt) || json_integer_value(jt) < 0)) {
 		request_error(r, LL_EC_BAD_REQUEST,

@@ -128,6 +128,13 @@ int conn_interrupt_status(void);
 int client_dispatch(int argc, char **argv);
 
 /* output.c */
+/*
+ * A command-line value as a JSON string for a request argument: NULL, with
+ * "CMD: WHAT \"VALUE\" is not UTF-8 text" printed, when jansson refuses it
+ * (a request must never go without an argument that was given).  Paths go
+ * as byte strings instead (ll_msg_set_bytes), which carry any bytes.
+ */
+json_t *arg_text(const char *cmd, const char *what, const char *s);
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

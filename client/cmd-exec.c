@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "msg.h"
 
 /* The agent's event saying where the command runs. */
 static void
@@ -85,11 +86,23 @@ cmd_exec(int argc, char **argv)
 	stream_out_init(&out, client_opts.json);
 	h.ctx = &out;
 	jargv = json_array();
-	for (i = optind; i < argc; i++)
-		json_array_append_new(jargv, json_string(argv[i]));
+	for (i = optind; i < argc; i++) {
+		/* never a command with an argument silently left out */
+		json_t *a = arg_text("exec", "argument", argv[i]);
+
+		if (a == NULL || json_array_append_new(jargv, a) != 0) {
+			json_decref(jargv);
+			return EXIT_USAGE;
+		}
+	}
 	args = json_pack("{s:o}", "argv", jargv);
-	if (cwd != NULL)
-		json_object_set_new(args, "cwd", json_string(cwd));
+	/* the working directory is a path: any bytes ("cwd_base64") */
+	if (args == NULL || (cwd != NULL &&
+	    ll_msg_set_bytes(args, "cwd", cwd) != 0)) {
+		json_decref(args);
+		msg_error("exec: out of memory");
+		return EXIT_EXEC_OWN;
+	}
 	if (chroot_target)
 		json_object_set_new(args, "chroot", json_true());
 	if (timeout > 0)
