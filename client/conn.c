@@ -351,7 +351,8 @@ conn_close(struct conn *c)
 		    (unsigned long long)st.bytes_received);
 	}
 	if (c->s != NULL) {
-		ll_session_close(c->s, 3000);
+		/* after Ctrl-C, the user waits: the CANCEL and CLOSE go first */
+		ll_session_close(c->s, conn_interrupted ? 1000 : 3000);
 		ll_session_free(c->s);
 	}
 	ll_ssh_client_free(c->ssh);
