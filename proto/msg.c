@@ -24,6 +24,8 @@
  * only at the end, length a multiple of 4).
  */
 
+#include "config.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,25 +427,38 @@ ll_msg_text(const char *s)
 	return (v);
 }
 
+/*
+ * A JSON string from printf-style arguments, cut at max bytes (when max is
+ * not 0), made with msg_string: NULL when out of memory.
+ */
+static json_t *
+msg_vtextf(size_t max, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static json_t *
+msg_vtextf(size_t max, const char *fmt, va_list ap)
+{
+	json_t	*v;
+	char	*s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		return (NULL);
+	if (max > 0 && strlen(s) > max)
+		s[max] = '\0';
+	v = msg_string(s);
+	free(s);
+	return (v);
+}
+
 json_t *
 ll_msg_textf(const char *fmt, ...)
 {
-	json_t	*v = NULL;
-	char	*s = NULL;
+	json_t	*v;
 	va_list	 ap;
-	int	 n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	v = msg_vtextf(0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
-		goto out;
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	v = ll_msg_text(s);
-out:
-	free(s);
 	return (v);
 }
 
@@ -454,35 +469,18 @@ msg_error_vnew(const char *code, const char *fmt, va_list ap)
 static json_t *
 msg_error_vnew(const char *code, const char *fmt, va_list ap)
 {
-	json_t	*obj = NULL, *msg = NULL;
-	char	*s = NULL;
-	va_list	 ap2;
-	int	 n;
+	json_t	*obj, *msg;
 
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n < 0)
-		goto out;
 	/* A message is for humans: keep it well inside one record. */
-	if (n > LL_MSG_ERROR_TEXT_MAX)
-		n = LL_MSG_ERROR_TEXT_MAX;
-	if ((s = malloc((size_t)n + 1)) == NULL)
-		goto out;
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	if ((msg = msg_string(s)) == NULL)
-		goto out;
-	if ((obj = json_object()) == NULL)
-		goto out;
-	if (json_object_set_new(obj, "code", json_string(code)) != 0 ||
-	    json_object_set(obj, "message", msg) != 0) {
+	if ((msg = msg_vtextf(LL_MSG_ERROR_TEXT_MAX, fmt, ap)) == NULL)
+		return (NULL);
+	if ((obj = json_object()) != NULL &&
+	    (json_object_set_new(obj, "code", json_string(code)) != 0 ||
+	    json_object_set(obj, "message", msg) != 0)) {
 		json_decref(obj);
 		obj = NULL;
-		goto out;
 	}
-out:
 	json_decref(msg);
-	free(s);
 	return (obj);
 }
 
