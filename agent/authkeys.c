@@ -245,7 +245,8 @@ from_check(char *list, const char *peer, char *why, size_t whylen)
 	int m;
 
 	if (peer == NULL) {
-		snprintf(why, whylen, "from= cannot be checked on a console");
+		snprintf(why, whylen, "from= cannot be checked without a "
+		    "peer address (a console or a unix socket)");
 		return -1;
 	}
 	/* Compare the canonical text, so "::0001" in a log matches "::1". */

@@ -32,9 +32,10 @@ struct authkeys_result {
 
 /*
  * Is key authorized by the file at path?  peer is the client's address
- * ("192.0.2.1" or "::1") for a TCP listener, NULL on a console, where a
- * from= option cannot be checked and so refuses the line.  The file is read
- * afresh each call, so an added key works without a restart.
+ * ("192.0.2.1" or "::1") on TCP (--listen-ssh, --listen tcp:), NULL on a
+ * console or a unix socket, where a from= option cannot be checked and so
+ * refuses the line.  The file is read afresh each call, so an added key
+ * works without a restart.
  *
  * Returns 0 with *res filled (allowed or not, and why), or a negative errno
  * when the file cannot be read (res->reason says so): -ENOENT and the like

@@ -156,9 +156,13 @@ agent_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
 		    c->limit_peer);
 	else
 		snprintf(peer, sizeof(peer), "console %s", c->name);
-	/* No from= on --listen: a unix socket has no address to check. */
-	if ((rc = ssh_server_start(fds[1], c->path, peer, NULL,
-	    c->limit_peer, plain_fd, &c->ssh)) != 0) {
+	/*
+	 * from= is checked against a TCP peer's address; a unix socket and
+	 * a console have none, so a key with from= is refused there.
+	 */
+	if ((rc = ssh_server_start(fds[1], c->path, peer,
+	    c->peer_addr[0] != '\0' ? c->peer_addr : NULL, c->limit_peer,
+	    plain_fd, &c->ssh)) != 0) {
 		close(fds[0]);
 		return rc;
 	}
@@ -246,10 +250,11 @@ agent_accept_worked(struct agent_listener *al)
 
 /*
  * The peer of an accepted socket for the login caps: "unix uid N" on a
- * unix socket (SO_PEERCRED), the numeric address on TCP.  0 or -1.
+ * unix socket (SO_PEERCRED), the numeric address on TCP (*is_inet true).
+ * 0 or -1.
  */
 static int
-agent_limit_peer(int fd, char *out, size_t len)
+agent_limit_peer(int fd, char *out, size_t len, bool *is_inet)
 {
 	struct sockaddr_storage sa;
 	socklen_t salen = sizeof(sa), crlen;
@@ -262,8 +267,10 @@ agent_limit_peer(int fd, char *out, size_t len)
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0)
 			return -1;
 		snprintf(out, len, "unix uid %u", (unsigned)cr.uid);
+		*is_inet = false;
 		return 0;
 	}
+	*is_inet = true;
 	salen = sizeof(sa);
 	if (getpeername(fd, (struct sockaddr *)&sa, &salen) != 0 ||
 	    getnameinfo((struct sockaddr *)&sa, salen, out, (socklen_t)len,
@@ -285,11 +292,12 @@ agent_accept_listen(struct agent_listener *al, uint64_t now)
 	char err[512], lp[64];
 	struct ll_transport *t;
 	struct conn *c;
+	bool inet;
 	int rc;
 
 	while ((rc = ll_listener_accept(al->l, &t, err, sizeof(err))) == 0) {
 		agent_accept_worked(al);
-		if (agent_limit_peer(t->rfd, lp, sizeof(lp)) != 0) {
+		if (agent_limit_peer(t->rfd, lp, sizeof(lp), &inet) != 0) {
 			log_warn("%s: cannot tell who connected: %s", t->spec,
 			    strerror(errno));
 			ll_transport_close(t);
@@ -317,6 +325,8 @@ agent_accept_listen(struct agent_listener *al, uint64_t now)
 		}
 		c->path = AUDIT_PATH_LISTEN;
 		snprintf(c->limit_peer, sizeof(c->limit_peer), "%s", lp);
+		snprintf(c->peer_addr, sizeof(c->peer_addr), "%s",
+		    inet ? lp : "");
 		/* With --insecure nobody logs in: nothing to wait for. */
 		c->login_counted = !agent_opts.insecure;
 		c->login_by = agent_opts.insecure ? 0 : now +
@@ -629,6 +639,7 @@ main(int argc, char **argv)
 	int ch, modes, sigfd, rc = 1;
 	uint64_t now;
 
+	server_json_init();	/* before anything allocates a JSON value */
 	while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':

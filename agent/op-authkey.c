@@ -14,6 +14,13 @@
  * the comment or options) are not added again.  The new contents go to a
  * temp file that is fsynced and renamed over authorized_keys, so a crash
  * leaves the old file or the new one, never a truncated one.
+ *
+ * The whole read-change-replace runs under an exclusive flock(2) on the
+ * .ssh directory itself: nothing is created for it (so nothing can be
+ * planted at a lock file's name), two agents on one target cannot lose
+ * each other's keys, and under it no run of ours is writing, so the temp
+ * files a killed run left (".authorized_keys.lifeline-XXXXXXXX") are stale
+ * and removed.  A run killed mid-way drops its lock with its process.
  */
 #include "config.h"
 
@@ -22,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -39,6 +47,8 @@
 #define AK_LINE_MAX	16384
 #define AK_FILE_MAX	(4 * 1024 * 1024)
 #define AK_PASSWD_MAX	(16 * 1024 * 1024)
+#define AK_LOCK_TRIES	40	/* 50 ms apart: another agent holds it ms */
+#define AK_LOCK_PAUSE_US	50000
 
 struct ak_key {
 	const char *line;
@@ -220,6 +230,32 @@ ak_replace(struct request *r, int sshfd, int oldfd, uid_t uid, gid_t gid,
 	    "authorized_keys: %s", ak_errno_text(-rc)), -1;
 }
 
+/*
+ * Lock .ssh (sshfd) against other runs, then remove what killed runs left
+ * there (not on a read-only mount: nothing of ours can be left on one, and
+ * nothing could be removed).  0, or -1 with the error sent.
+ */
+static int
+ak_lock(struct request *r, int sshfd, const char *home)
+{
+	struct statvfs vfs;
+	int i;
+
+	for (i = 0; flock(sshfd, LOCK_EX | LOCK_NB) != 0; i++) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return request_error(r, LL_EC_INTERNAL, "cannot lock "
+			    "%s/.ssh: %s", home, strerror(errno)), -1;
+		if (i + 1 >= AK_LOCK_TRIES)
+			return request_error(r, LL_EC_BUSY, "%s/.ssh is locked "
+			    "by another process changing authorized_keys; try "
+			    "again", home), -1;
+		usleep(AK_LOCK_PAUSE_US);
+	}
+	if (fstatvfs(sshfd, &vfs) == 0 && !(vfs.f_flag & ST_RDONLY))
+		sf_remove_stale(sshfd, "authorized_keys");
+	return 0;
+}
+
 /* Does the authorized_keys text hold a key with this type and base64? */
 static bool
 ak_has_key(const char *text, const struct ak_key *k)
@@ -322,6 +358,8 @@ op_authorize_key(struct request *r, json_t *args)
 			    "%s/.ssh: %s", home, strerror(errno));
 			goto out;
 		}
+		if (ak_lock(r, sshfd, home) != 0)
+			goto out;
 	} else if (errno != ENOENT) {
 		request_error(r, LL_EC_PERMISSION, "cannot look at %s/.ssh: %s",
 		    home, strerror(errno));
@@ -405,6 +443,8 @@ op_authorize_key(struct request *r, json_t *args)
 				    "up %s/.ssh: %s", home, strerror(errno));
 				goto out;
 			}
+			if (ak_lock(r, sshfd, home) != 0)
+				goto out;
 		}
 		if (ak_replace(r, sshfd, akfd, uid, gid, data, len) != 0)
 			goto out;
@@ -414,16 +454,16 @@ op_authorize_key(struct request *r, json_t *args)
 
 	warn = json_array();
 	if (fstat(homefd, &st) == 0 && (st.st_uid != uid && st.st_uid != 0))
-		json_array_append_new(warn, json_sprintf("%s is owned by uid "
+		json_array_append_new(warn, ll_msg_textf("%s is owned by uid "
 		    "%u, not %s: sshd's StrictModes ignores the keys", home,
 		    (unsigned)st.st_uid, user));
 	if (fstat(homefd, &st) == 0 && (st.st_mode & 022))
-		json_array_append_new(warn, json_sprintf("%s is group- or "
+		json_array_append_new(warn, ll_msg_textf("%s is group- or "
 		    "world-writable: sshd's StrictModes ignores the keys",
 		    home));
 	if (fstat(sshfd, &st) == 0 && ((st.st_uid != uid && st.st_uid != 0) ||
 	    (st.st_mode & 022)))
-		json_array_append_new(warn, json_sprintf("%s/.ssh is owned by "
+		json_array_append_new(warn, ll_msg_textf("%s/.ssh is owned by "
 		    "uid %u, mode %04o: sshd's StrictModes ignores the keys",
 		    home, (unsigned)st.st_uid, st.st_mode & 07777));
 	list = json_array();
@@ -431,12 +471,13 @@ op_authorize_key(struct request *r, json_t *args)
 		json_array_append_new(list, json_pack("{s:s, s:s?, s:s}",
 		    "type", keys[i].type, "fingerprint", keys[i].fingerprint,
 		    "status", keys[i].present ? "already present" : "added"));
-	res = json_pack("{s:s, s:I, s:I, s:s, s:o, s:b, s:I, s:o}",
+	/* the home comes from the target's passwd: maybe not UTF-8 */
+	res = json_pack("{s:s, s:I, s:I, s:o, s:o, s:b, s:I, s:o, s:o}",
 	    "user", user, "uid", (json_int_t)uid, "gid", (json_int_t)gid,
-	    "home", home, "keys", list, "created_ssh_dir", made_dir,
-	    "added", (json_int_t)nadd, "warnings", warn);
-	json_object_set_new(res, "file", json_sprintf("%s/.ssh/authorized_keys",
-	    strcmp(home, "/") == 0 ? "" : home));
+	    "home", ll_msg_text(home), "keys", list, "created_ssh_dir",
+	    made_dir, "added", (json_int_t)nadd, "warnings", warn, "file",
+	    ll_msg_textf("%s/.ssh/authorized_keys", strcmp(home, "/") == 0 ?
+	    "" : home));
 	log_info("%s: authorize-key for %s in the target: %zu added, %zu "
 	    "already present", r->conn->name, user, nadd, nkeys - nadd);
 	request_reply(r, res);

@@ -123,8 +123,11 @@ authkey_read(const char *path, json_t *keys)
 			msg_error("authorize-key: %s: more than %d keys", path,
 			    AUTHKEY_LINES_MAX);
 			rc = -1;
-		} else
-			json_array_append_new(keys, json_string(p));
+		} else if (json_array_append_new(keys, json_string(p)) != 0) {
+			msg_error("authorize-key: %s:%zu: the key line is not "
+			    "UTF-8 text (its comment?)", path, lineno);
+			rc = -1;
+		}
 	}
 	if (rc == 0 && ferror(f)) {
 		msg_error("authorize-key: cannot read %s: %s", path,

@@ -2,11 +2,13 @@
 # Connections through --listen unix:/tcp: are network connections: a cap on
 # logins in progress (per peer: per uid on a unix socket), a 20 s login
 # window, the failure limit, each path with its own failure counter (the
-# console, --listen and --listen-ssh cannot lock each other out), and an
-# agent out of file descriptors backs off instead of spinning on accept.
+# console, --listen and --listen-ssh cannot lock each other out), from= of
+# authorized_keys checked against a --listen tcp: peer as on --listen-ssh
+# (and refused on a unix socket), and an agent out of file descriptors
+# backs off instead of spinning on accept.
 . "$(dirname "$0")/lib.sh"
 need ssh-keygen python3 prlimit
-plan 16
+plan 21
 
 ssh_setup
 mkdir -p "$T/otherhome/.ssh"
@@ -78,6 +80,34 @@ check "after 6 failures over --listen-ssh the right key is refused there" test $
 check "  the log says so for --listen-ssh" grep -q "too many failed authentications on --listen-ssh" "$T/agent.log"
 is "--listen-ssh's failures do not lock out the console" "$(good "serial:$T/b")" in
 stop_agent
+
+# --- from= on --listen tcp: checked against the peer ---------------------
+# As on --listen-ssh: a matching from= lets the key in, another address
+# keeps it out; on a unix socket (no address) a from= key is refused.
+cp "$T/authorized_keys" "$T/authorized_keys.good"
+tport=$(free_port)
+start_agent_ssh --listen "unix:$T/f.sock"
+unix_agent=$AGENT_PID
+start_agent_ssh --listen "tcp:127.0.0.1:$tport"
+for _ in $(seq 100); do [ -S "$T/f.sock" ] && break; sleep 0.05; done
+fp=$(agent_fp)
+for _ in $(seq 100); do
+	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$tport" 2>/dev/null && break
+	sleep 0.05
+done
+printf 'from="127.0.0.1" %s\n' "$(cat "$T/home/.ssh/id_ed25519.pub")" >"$T/authorized_keys"
+is "--listen tcp: a key with from= matching the peer logs in" \
+	"$(good "tcp:127.0.0.1:$tport")" in
+good "unix:$T/f.sock" >/dev/null
+check "  the same key over a unix socket is refused" test $? -ne 0
+check "  the log says why" grep -q "from= cannot be checked without a peer address" "$T/agent.log"
+printf 'from="10.0.0.0/8,!127.0.0.1" %s\n' "$(cat "$T/home/.ssh/id_ed25519.pub")" >"$T/authorized_keys"
+good "tcp:127.0.0.1:$tport" >/dev/null
+check "--listen tcp: a key whose from= does not match the peer is refused" test $? -ne 0
+check "  the log names the peer" grep -q "from= excludes 127.0.0.1" "$T/agent.log"
+cp "$T/authorized_keys.good" "$T/authorized_keys"
+stop_agent
+kill "$unix_agent"; wait "$unix_agent" 2>/dev/null
 
 # --- out of file descriptors ---------------------------------------------
 start_agent_ssh --listen "unix:$T/e.sock"

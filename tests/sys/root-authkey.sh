@@ -3,12 +3,14 @@
 # target's etc/passwd, .ssh 0700 and authorized_keys 0600, no duplicates;
 # malformed or missing key files, unknown users, a read-only mount and
 # symlinks that would lead out of the user's directory (to the rescue host's
-# /root/.ssh or /etc/passwd) give clear errors and change nothing.
+# /root/.ssh or /etc/passwd) give clear errors and change nothing; temp
+# files a killed run left are removed under the lock on .ssh, and a lock
+# held elsewhere is waited for briefly, then reported.
 . "$(dirname "$0")/lib.sh"
 need_root
 need python3
 command -v ssh-keygen >/dev/null 2>&1 || skip_all "ssh-keygen (openssh-client) is not installed"
-plan 44
+plan 52
 
 R="$T/target"
 start_ptys a b
@@ -140,4 +142,45 @@ rm "$R/home/bob/.ssh/authorized_keys"
 mkfifo "$R/home/bob/.ssh/authorized_keys"
 ll authorize-key bob "$T/k1.pub" >/dev/null 2>"$T/err"
 grep -q 'authorized_keys is not a regular file: refusing' "$T/err" && ok "a fifo authorized_keys is refused" || not_ok "fifo: $(cat "$T/err")"
+rm "$R/home/bob/.ssh/authorized_keys"
+
+# --- temp files a killed run left; the lock on .ssh ---------------------
+# Two stale temp files as sf_temp_name makes them go (under the lock no
+# run of ours is writing); a directory of such a name, a shorter name and
+# authorized_keys' own content stay.
+A="$R/home/alice/.ssh"
+printf 'half a file\n' >"$A/.authorized_keys.lifeline-Ab3dE6gH"
+printf 'ssh-ed25519 AAAA never-applied\n' >"$A/.authorized_keys.lifeline-00000000"
+mkdir "$A/.authorized_keys.lifeline-DIRxxxx1"
+printf 'x\n' >"$A/.authorized_keys.lifeline-short"
+keys_before=$(cat "$A/authorized_keys")
+ssh-keygen -q -t ed25519 -N '' -C 'fourth' -f "$T/k4"
+ll authorize-key alice "$T/k4.pub" >/dev/null 2>"$T/err"
+is "authorize-key with stale temp files beside authorized_keys exits 0" "$?" 0
+left=$(cd "$A" && ls -a | grep '^\.authorized_keys\.lifeline-' | sort | tr '\n' ' ')
+is "the stale temp files are gone, the rest stays" "$left" ".authorized_keys.lifeline-DIRxxxx1 .authorized_keys.lifeline-short "
+is "authorized_keys holds the old keys and the new one" "$(cat "$A/authorized_keys")" "$keys_before
+$(cat "$T/k4.pub")"
+is "the agent logged both removals" \
+	"$(grep -c 'removed .authorized_keys.lifeline-.*a temp file a stopped run left for authorized_keys' "$T/agent.log")" 2
+# Another process holding .ssh's lock: authorize-key waits for it briefly,
+# and past 2 s says so and changes nothing.
+ssh-keygen -q -t ed25519 -N '' -C 'fifth' -f "$T/k5"
+flock -x "$A" sleep 0.7 &
+lpid=$!
+sleep 0.2
+ll authorize-key alice "$T/k5.pub" >/dev/null 2>"$T/err"
+is "authorize-key waits for a lock held briefly" "$?" 0
+wait "$lpid"
+ssh-keygen -q -t ed25519 -N '' -C 'sixth' -f "$T/k6"
+flock -x "$A" sleep 4 &
+lpid=$!
+sleep 0.2
+snap
+ll authorize-key alice "$T/k6.pub" >/dev/null 2>"$T/err"
+is "a lock held too long fails" "$?" 1
+grep -q '/home/alice/.ssh is locked by another process changing authorized_keys; try again' "$T/err" &&
+	ok "and says so" || not_ok "lock busy: $(cat "$T/err")"
+is "nothing changed" "$(changed)" ""
+wait "$lpid"
 kill -0 "$AGENT_PID" 2>/dev/null && ok "the agent is still up" || not_ok "the agent is still up"

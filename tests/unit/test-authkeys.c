@@ -395,7 +395,8 @@ test_from_console(void **state)
 
 	assert_int_equal(check(ed_a, NULL, &res,
 	    "from=\"*\" ssh-ed25519 %s k\n", b64_a), 0);
-	assert_refused(&res, 1, "from= cannot be checked on a console");
+	assert_refused(&res, 1, "from= cannot be checked without a peer "
+	    "address (a console or a unix socket)");
 	/* Without from= a console login is fine. */
 	assert_int_equal(check(ed_a, NULL, &res,
 	    "from=\"*\" ssh-ed25519 %s k\nrestrict ssh-ed25519 %s k2\n",
