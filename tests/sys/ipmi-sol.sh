@@ -90,10 +90,15 @@ diag "ipmi: put $MIB MiB in $((t1 - t0)) ms"
 # lose a '~'.  Typed into lifeline console, both reach the far end as they
 # are.  The agent steps aside; a reader takes the line.
 stop_agent
-socat -u "$T/agent,raw,echo=0" "OPEN:$T/typed,creat" &
+socat -d -d -u "$T/agent,raw,echo=0" "OPEN:$T/typed,creat" 2>"$T/reader.log" &
 reader=$!
 PIDS="$PIDS $reader"
-sleep 0.5	# socat sets the PTY raw first: bytes before that are flushed
+# socat sets the PTY raw first: bytes before that are flushed, so wait for
+# its data loop (a fixed sleep lost the first byte under load)
+for _ in $(seq 100); do
+	grep -q 'starting data transfer loop' "$T/reader.log" && break
+	sleep 0.1
+done
 printf 'one\n~.\n~~two\n~?\n' >"$T/keys"
 "$LIFELINE" --via "$VIA" console --drain 1 <"$T/keys" >/dev/null 2>"$T/err"
 is "console over SOL exits 0" "$?" 0
