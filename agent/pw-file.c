@@ -80,7 +80,8 @@ pw_user_field(const struct pw_buf *b, const char *user, int idx)
 	size_t ls, le, fs, fe;
 
 	if (b->p == NULL || !pw_find_line(b->p, b->len, user, &ls, &le) ||
-	    !pw_field(b->p, ls, le, idx, &fs, &fe))
+	    !pw_field(b->p, ls, le, idx, &fs, &fe) ||
+	    memchr(b->p + fs, '\0', fe - fs) != NULL)
 		return NULL;
 	return strndup(b->p + fs, fe - fs);
 }
@@ -207,9 +208,14 @@ pw_split(const struct pw_buf *b, const char *user, char **copy,
 	int n = 0;
 
 	memset(f, 0, 9 * sizeof(*f));
-	if (!pw_find_line(b->p, b->len, user, &ls, &le) ||
-	    (*copy = strndup(b->p + ls, le - ls)) == NULL)
+	*copy = NULL;
+	if (!pw_find_line(b->p, b->len, user, &ls, &le))
 		return -1;
+	/* A NUL would end the copy early and hide the fields after it. */
+	if (memchr(b->p + ls, '\0', le - ls) != NULL)
+		return -EINVAL;
+	if ((*copy = strndup(b->p + ls, le - ls)) == NULL)
+		return -ENOMEM;
 	for (p = *copy; n < 9; n++) {
 		f[n] = p;
 		if ((p = strchr(p, ':')) == NULL)
@@ -402,14 +408,18 @@ pw_passwd_entry(const struct pw_buf *b, const char *user, uid_t *uid,
 {
 	unsigned long u, g;
 	char *copy = NULL, *f[9];
-	int rc = -EINVAL;
+	int rc = -EINVAL, split;
 
-	if (pw_split(b, user, &copy, f) != 0) {
+	if ((split = pw_split(b, user, &copy, f)) == -1) {
 		snprintf(err, errlen, "no user %s in the target's etc/passwd",
 		    user);
 		return -ENOENT;
 	}
-	if (f[5] == NULL)
+	if (split != 0)
+		snprintf(err, errlen, "the target's etc/passwd line of %s %s",
+		    user, split == -ENOMEM ? "cannot be copied: out of memory" :
+		    "holds a NUL byte");
+	else if (f[5] == NULL)
 		snprintf(err, errlen, "the target's etc/passwd line of %s is "
 		    "malformed", user);
 	else if (!pw_id_parse(f[2], &u) || !pw_id_parse(f[3], &g))

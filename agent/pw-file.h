@@ -39,12 +39,14 @@ bool pw_find_line(const char *p, size_t len, const char *user, size_t *ls,
 /* Field idx (0-based) of the line [ls, le): [*fs, *fe).  False when short. */
 bool pw_field(const char *p, size_t ls, size_t le, int idx, size_t *fs,
     size_t *fe);
-/* Field idx of user's line as a new string, or NULL. */
+/* Field idx of user's line as a new string, or NULL (also when the field
+ * holds a NUL byte). */
 char *pw_user_field(const struct pw_buf *b, const char *user, int idx);
 /*
  * User's line copied to *copy (malloc'd, the caller frees it) and split at
  * ':' into f[0..8] (NULL past the last field; the ninth holds the rest).
- * 0, or -1 when user has no line (or out of memory).
+ * 0; -1 when user has no line; -EINVAL when the line holds a NUL byte
+ * (which would hide the fields after it); -ENOMEM.  *copy is NULL unless 0.
  */
 int pw_split(const struct pw_buf *b, const char *user, char **copy,
     char *f[9]);
@@ -93,8 +95,8 @@ json_t *pw_login_defs_parse(char *text);
 
 /*
  * uid, gid and home of user from etc/passwd contents b.  0; -ENOENT when
- * user has no line; -EINVAL with err set when the line is malformed (fewer
- * than six fields, a uid or gid that is not a decimal number below
+ * user has no line; -EINVAL with err set when the line is malformed (a NUL
+ * byte, fewer than six fields, a uid or gid that is not a decimal number below
  * 2^32 - 1, a home that is not an absolute path).
  */
 int pw_passwd_entry(const struct pw_buf *b, const char *user, uid_t *uid,

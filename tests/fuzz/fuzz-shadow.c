@@ -12,7 +12,8 @@
  *    last-change field) differs, and it holds exactly what the action means
  *    (the hash, "", "!" + old, old without "!", "0");
  *  - an unchanged result means the field already was so;
- *  - pw_split and pw_field agree on every field of the line;
+ *  - pw_split and pw_field agree on every field of the line, and a line
+ *    holding a NUL byte (which would hide the fields after it) is refused;
  *  - pw_passwd_entry yields a uid and gid only from fields of decimal digits
  *    and an absolute home, exactly those fields' values.
  */
@@ -176,13 +177,22 @@ check_split(const struct pw_buf *in, const char *user)
 {
 	char *copy = NULL, *f[9], *g;
 	size_t ls, le, fs, fe;
-	int i;
+	int i, rc;
 
-	if (pw_split(in, user, &copy, f) != 0) {
-		if (pw_find_line(in->p, in->len, user, &ls, &le))
+	rc = pw_split(in, user, &copy, f);
+	if (!pw_find_line(in->p, in->len, user, &ls, &le)) {
+		if (rc != -1 || copy != NULL)
 			abort();
 		return;
 	}
+	/* A NUL byte would hide the fields after it: refused. */
+	if (memchr(in->p + ls, '\0', le - ls) != NULL) {
+		if (rc != -EINVAL || copy != NULL)
+			abort();
+		return;
+	}
+	if (rc != 0)
+		abort();
 	if (!pw_find_line(in->p, in->len, user, &ls, &le) ||
 	    strcmp(f[0], user) != 0)
 		abort();
@@ -222,7 +232,8 @@ check_passwd_entry(const struct pw_buf *in, const char *user)
 	rc = pw_passwd_entry(in, user, &uid, &gid, home, sizeof(home), err,
 	    sizeof(err));
 	if (pw_split(in, user, &copy, f) != 0) {
-		if (rc != -ENOENT)
+		/* no line: -ENOENT; a NUL byte in it: -EINVAL */
+		if (rc == 0 || err[0] == '\0')
 			abort();
 		return;
 	}
