@@ -79,8 +79,9 @@ check_rewrite(const struct pw_buf *in, const char *user, enum pw_action act,
     const char *hash)
 {
 	struct pw_buf out;
-	size_t ls, le, ols, ole, fs, fe, i, tail;
-	char err[256], want[PW_HASH_MAX + 64], day[32];
+	size_t ls, le, ols, ole, fs, fe, i, tail, flen, wlen;
+	char err[256], *want, day[32];
+	const char *old;
 	bool changed, found;
 	long lastchg;
 	int rc, idx = act == PW_EXPIRE ? 2 : 1, nf = 0;
@@ -100,39 +101,43 @@ check_rewrite(const struct pw_buf *in, const char *user, enum pw_action act,
 	}
 	if (!pw_field(in->p, ls, le, idx, &fs, &fe))
 		abort();		/* a short line must have failed */
-	/* What the edited field must hold. */
+	/* What the edited field must hold (memcpy: it may hold NUL bytes). */
+	flen = fe - fs;
+	old = in->p + fs;
+	wlen = 0;
+	if ((want = malloc(flen + strlen(hash) + 2)) == NULL)
+		abort();
 	switch (act) {
 	case PW_SET:
-		snprintf(want, sizeof(want), "%s", hash);
+		wlen = strlen(hash);
+		memcpy(want, hash, wlen);
 		break;
 	case PW_CLEAR:
-		want[0] = '\0';
 		break;
 	case PW_LOCK:
-		if (fe > fs && in->p[fs] == '!')
-			snprintf(want, sizeof(want), "%.*s", (int)(fe - fs),
-			    in->p + fs);
-		else
-			snprintf(want, sizeof(want), "!%.*s", (int)(fe - fs),
-			    in->p + fs);
+		if (flen == 0 || old[0] != '!')
+			want[wlen++] = '!';
+		memcpy(want + wlen, old, flen);
+		wlen += flen;
 		break;
 	case PW_UNLOCK:
-		if (fe > fs && in->p[fs] == '!')
-			snprintf(want, sizeof(want), "%.*s",
-			    (int)(fe - fs - 1), in->p + fs + 1);
-		else
-			snprintf(want, sizeof(want), "%.*s", (int)(fe - fs),
-			    in->p + fs);
+		if (flen > 0 && old[0] == '!') {
+			memcpy(want, old + 1, flen - 1);
+			wlen = flen - 1;
+		} else {
+			memcpy(want, old, flen);
+			wlen = flen;
+		}
 		break;
 	case PW_EXPIRE:
-		snprintf(want, sizeof(want), "0");
+		want[wlen++] = '0';
 		break;
 	}
 	if (!changed) {
 		/* Nothing to do: the field already says so. */
-		if (out.p != NULL || strlen(want) != fe - fs ||
-		    memcmp(want, in->p + fs, fe - fs) != 0)
+		if (out.p != NULL || wlen != flen || memcmp(want, old, flen))
 			abort();
+		free(want);
 		return;
 	}
 	if (out.p == NULL || out.p[out.len] != '\0')
@@ -147,7 +152,8 @@ check_rewrite(const struct pw_buf *in, const char *user, enum pw_action act,
 	if (!pw_find_line(out.p, out.len, user, &ols, &ole) || ols != ls ||
 	    ole != out.len - tail)
 		abort();
-	check_field(out.p, ols, ole, idx, want, strlen(want));
+	check_field(out.p, ols, ole, idx, want, wlen);
+	free(want);
 	if ((act == PW_SET || act == PW_CLEAR) && lastchg >= 0) {
 		snprintf(day, sizeof(day), "%ld", TODAY);
 		check_field(out.p, ols, ole, 2, day, strlen(day));

@@ -139,15 +139,13 @@ check_src(struct vfs *v, const char *src)
 	size_t k;
 	int i;
 
-	if (src[0] == '\0')
+	/* A path too long for the source text was cut: skip those. */
+	if (src[0] == '\0' || strlen(src) >= 299)
 		return;
 	if (colon == NULL)
 		abort();
 	snprintf(path, sizeof(path), "/%.*s", (int)(colon - src), src);
 	line = strtol(colon + 1, NULL, 10);
-	/* A path too long for the source text was cut: skip those. */
-	if (strlen(src) >= 299)
-		return;
 	if ((i = vfs_find(v, path)) < 0 || !v->read[i])
 		abort();
 	for (k = 0; k < v->len[i]; k++)
