@@ -298,6 +298,12 @@ pw_rewrite(const struct pw_buf *in, const char *user, enum pw_action action,
 		snprintf(err, errlen, "no line of %s", user);
 		return -ENOENT;
 	}
+	/* The new field is built as a string: a NUL would cut it short. */
+	if (memchr(in->p + ls, '\0', le - ls) != NULL) {
+		snprintf(err, errlen, "the etc/shadow line of %s holds a NUL "
+		    "byte: repair the file by hand", user);
+		return -EINVAL;
+	}
 	if (!pw_field(in->p, ls, le, idx, &fs, &fe)) {
 		snprintf(err, errlen, "the etc/shadow line of %s has too few "
 		    "fields", user);

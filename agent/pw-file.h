@@ -76,7 +76,8 @@ int pw_edit_field(const struct pw_buf *in, size_t ls, size_t le, int idx,
  * differ, *lastchg the last-change day written (-1 none).
  *
  * Returns 0, or with err saying what is wrong: -ENOENT (no line of user),
- * -EINVAL (the line has too few fields, or unlocking would leave it empty),
+ * -EINVAL (the line has too few fields or holds a NUL byte, or unlocking
+ * would leave the password empty),
  * -E2BIG (the field is too long), -ENOMEM.
  */
 int pw_rewrite(const struct pw_buf *in, const char *user,

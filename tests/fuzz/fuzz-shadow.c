@@ -12,6 +12,7 @@
  *    last-change field) differs, and it holds exactly what the action means
  *    (the hash, "", "!" + old, old without "!", "0");
  *  - an unchanged result means the field already was so;
+ *  - a line holding a NUL byte is refused, not cut short at it;
  *  - pw_split and pw_field agree on every field of the line, and a line
  *    holding a NUL byte (which would hide the fields after it) is refused;
  *  - pw_passwd_entry yields a uid and gid only from fields of decimal digits
@@ -94,6 +95,9 @@ check_rewrite(const struct pw_buf *in, const char *user, enum pw_action act,
 			abort();
 		return;
 	}
+	/* A NUL byte would cut the new field short: refused. */
+	if (memchr(in->p + ls, '\0', le - ls) != NULL && rc != -EINVAL)
+		abort();
 	if (rc != 0) {
 		if (out.p != NULL || changed || err[0] == '\0')
 			abort();
