@@ -19,6 +19,7 @@
 #include <libssh/libssh.h>
 
 #include "client.h"
+#include "reply.h"
 #include "key-line.h"
 
 /* The key lines of path, validated, into keys.  0, or -1 with a message. */
@@ -79,7 +80,7 @@ authkey_print(json_t *res)
 	    json_is_true(json_object_get(res, "created_ssh_dir")) ?
 	    "; .ssh was created" : "");
 	json_array_foreach(json_object_get(res, "warnings"), i, v)
-		msg_warn("%s", json_string_value(v));
+		msg_warn("%s", reply_str(v));
 }
 
 int

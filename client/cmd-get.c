@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "reply.h"
 #include "msg.h"
 #include "xfer.h"
 
@@ -475,8 +476,7 @@ get_dir(struct xfer *x, const char *remote, json_t *e, int dirfd,
 			const char *n = json_string_value(json_object_get(ent,
 			    "name"));
 
-			if (n == NULL || strchr(n, '/') != NULL ||
-			    strcmp(n, ".") == 0 || strcmp(n, "..") == 0) {
+			if (!xfer_name_is_safe(json_object_get(ent, "name"))) {
 				msg_error("get: the agent sent a bad name in %s",
 				    remote);
 				rc = EXIT_PROTOCOL;
