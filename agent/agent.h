@@ -48,12 +48,18 @@ struct agent_op {
 	void (*free)(struct request *r);
 };
 
+#define REQUEST_OWNED_MAX	4
+
 struct request {
 	uint32_t id;
 	const struct agent_op *op;
 	struct conn *conn;
 	void *state;
 	bool done;
+	/* Argument values decoded for this request (args.c), freed with it. */
+	char *owned[REQUEST_OWNED_MAX];
+	unsigned nowned;
+	unsigned long nomem0;	/* server_json_nomem() when it started */
 	LIST_ENTRY(request) entry;
 };
 
@@ -65,6 +71,9 @@ struct conn {
 	uint32_t generation;
 	char name[64];
 	bool hello_done;
+	/* The highest request id of this client session: ids must increase,
+	 * so an id is never reused (docs/protocol.md). */
+	uint32_t last_id;
 	bool stdio;			/* the agent's own tty: exit when it ends */
 	bool reopen;			/* a serial device: reopen when it vanishes */
 	enum audit_path path;		/* console or --listen: its limits */
@@ -96,6 +105,13 @@ struct agent_options {
 extern struct agent_options agent_opts;
 
 /* server.c */
+/*
+ * Count jansson's failed allocations (json_set_alloc_funcs): a value that
+ * could not be made is simply missing from its object or array, so a reply
+ * built while one failed may lack a part and is sent as ERROR internal.
+ */
+void server_json_init(void);
+unsigned long server_json_nomem(void);
 void server_conn_init(struct conn *c, struct ll_session *s, const char *name);
 void server_handle(struct conn *c, uint64_t now);
 /* A new client session on c's link: end the old one's requests at once,
@@ -109,7 +125,13 @@ const struct agent_op *server_find_op(const char *name);
  * "insecure" / "unauthenticated" before a key is known. */
 void server_identity(struct conn *c, char *who, size_t len);
 json_t *server_caps(void);		/* names of every operation */
-int request_reply(struct request *r, json_t *result);	/* steals result */
+/*
+ * End r with a REPLY of result (stolen).  A NULL result (a json_pack or
+ * another builder that failed) ends it with ERROR internal instead.
+ */
+int request_reply(struct request *r, json_t *result);
+/* Let r own p (malloc'd) until it is freed; false (p freed) when full. */
+bool request_keep(struct request *r, char *p);
 int request_error(struct request *r, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "args.h"
+#include "error.h"
 #include "msg.h"
 
 #define ARG_PATH_MAX	4096
@@ -58,6 +59,50 @@ arg_string(struct request *r, json_t *args, const char *name, bool required,
 		return -1;
 	}
 	*out = json_string_value(v);
+	return 0;
+}
+
+int
+arg_bytes(struct request *r, json_t *args, const char *name, bool required,
+    size_t max, const char **out)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	rc = ll_msg_get_bytes(args, name, &buf, &len);
+	if (rc == LL_ERR_NOTFOUND) {
+		if (!required)
+			return 0;
+		request_error(r, LL_EC_BAD_REQUEST, "missing argument \"%s\" "
+		    "(or \"%s" LL_MSG_BYTES_SUFFIX "\")", name, name);
+		return -1;
+	}
+	if (rc == LL_ERR_FORMAT) {
+		request_error(r, LL_EC_BAD_REQUEST, "argument \"%s\" must be "
+		    "a string, or \"%s" LL_MSG_BYTES_SUFFIX "\" strict base64 "
+		    "of its bytes; not both", name, name);
+		return -1;
+	}
+	if (rc != 0) {
+		request_error(r, LL_EC_INTERNAL, "argument \"%s\": %s", name,
+		    ll_strerror(rc));
+		return -1;
+	}
+	if (strlen(buf) != len || len > max) {
+		request_error(r, LL_EC_BAD_REQUEST, len > max ? "argument "
+		    "\"%s\" is longer than %zu bytes" : "argument \"%s\" holds "
+		    "a NUL byte", name, max);
+		free(buf);
+		return -1;
+	}
+	if (!request_keep(r, buf)) {
+		request_error(r, LL_EC_INTERNAL, "argument \"%s\": too many "
+		    "decoded arguments", name);
+		return -1;
+	}
+	*out = buf;
 	return 0;
 }
 
@@ -107,7 +152,7 @@ int
 arg_path(struct request *r, json_t *args, const char *name, bool required,
     const char **out)
 {
-	if (arg_string(r, args, name, required, ARG_PATH_MAX - 1, out) != 0)
+	if (arg_bytes(r, args, name, required, ARG_PATH_MAX - 1, out) != 0)
 		return -1;
 	if (*out != NULL && (*out)[0] != '/') {
 		request_error(r, LL_EC_BAD_REQUEST, "argument \"%s\" must be an "
@@ -234,7 +279,8 @@ arg_device(struct request *r, json_t *args, const char *name, char *out,
 	struct stat st;
 	int rc = -1;
 
-	if (arg_string(r, args, name, true, ARG_PATH_MAX - 1, &spec) != 0)
+	/* a path, so a byte string ("device" or "device_base64") */
+	if (arg_bytes(r, args, name, true, ARG_PATH_MAX - 1, &spec) != 0)
 		return -1;
 	if (strchr(spec, '=') != NULL) {
 		if (arg_tag_devices(r, spec, &dev) != 0)

@@ -19,10 +19,19 @@ struct request;
 /* A string; NULL stays NULL when optional and absent. */
 int arg_string(struct request *r, json_t *args, const char *name,
     bool required, size_t max, const char **out);
+/*
+ * A byte string (a name, a path, a link text): "name" as a JSON string, or
+ * "name_base64" holding base64 of bytes that need not be UTF-8
+ * (docs/protocol.md, "Byte strings").  No NUL, at most max bytes.  *out
+ * lives as long as the request.
+ */
+int arg_bytes(struct request *r, json_t *args, const char *name,
+    bool required, size_t max, const char **out);
 int arg_bool(struct request *r, json_t *args, const char *name, bool *out);
 int arg_int(struct request *r, json_t *args, const char *name, int64_t min,
     int64_t max, int64_t *out);
-/* An absolute path without NUL bytes, at most PATH_MAX - 1 bytes. */
+/* An absolute path without NUL bytes, at most PATH_MAX - 1 bytes, given
+ * as arg_bytes() takes it. */
 int arg_path(struct request *r, json_t *args, const char *name, bool required,
     const char **out);
 /* A user or group name as shadow-utils accepts it. */

@@ -272,7 +272,7 @@ child_result(const struct child *c, json_t *res)
 		json_object_set_new(res, "signal",
 		    json_integer(WTERMSIG(c->status)));
 		json_object_set_new(res, "signal_name",
-		    json_string(strsignal(WTERMSIG(c->status))));
+		    ll_msg_text(strsignal(WTERMSIG(c->status))));
 	}
 	json_object_set_new(res, "duration_ms",
 	    json_integer((json_int_t)(ll_now_ms() - c->started)));

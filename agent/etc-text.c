@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "etc-text.h"
+#include "msg.h"
 
 /* KEY=value lines of os-release(5), shell-style quoting undone. */
 json_t *
@@ -41,9 +42,9 @@ etc_os_release_parse(char *text)
 			*w++ = *v;
 		}
 		*w = '\0';
-		/* untrusted text: only valid UTF-8 makes a JSON string */
+		/* untrusted text: bytes that are not UTF-8 show '?' */
 		if ((w = strndup(val, ETC_VALUE_MAX)) != NULL) {
-			json_t *s = json_string(w);
+			json_t *s = ll_msg_text(w);
 
 			free(w);
 			if (s != NULL)

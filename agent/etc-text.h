@@ -1,8 +1,9 @@
 /*
  * Text files of the target that inspect reads (etc/os-release, etc/fstab),
  * parsed in memory.  The target may be compromised, so the text is hostile:
- * every function works in place on a NUL-terminated copy, never grows it,
- * and only valid UTF-8 becomes a JSON string.  tests/fuzz/fuzz-etc.c and
+ * every function works in place on a NUL-terminated copy and never grows
+ * it, and text that is not UTF-8 becomes a JSON string with '?' for its
+ * odd bytes (ll_msg_text).  tests/fuzz/fuzz-etc.c and
  * fuzz-fstab.c drive these same functions.
  */
 #ifndef LL_AGENT_ETC_TEXT_H
@@ -17,7 +18,7 @@
  * inspect reports (PRETTY_NAME, NAME, VERSION_ID, VERSION, ID, ID_LIKE,
  * VERSION_CODENAME), quoting undone as the shell would: '...' literally,
  * "..." with backslash escapes.  A key given twice keeps the last value;
- * values that are not UTF-8 are left out.  A new object.
+ * bytes that are not UTF-8 show as '?'.  A new object.
  */
 json_t *etc_os_release_parse(char *text);
 

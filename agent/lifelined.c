@@ -629,6 +629,7 @@ main(int argc, char **argv)
 	int ch, modes, sigfd, rc = 1;
 	uint64_t now;
 
+	server_json_init();	/* before anything allocates a JSON value */
 	while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':

@@ -394,16 +394,16 @@ op_authorize_key(struct request *r, json_t *args)
 
 	warn = json_array();
 	if (fstat(homefd, &st) == 0 && (st.st_uid != uid && st.st_uid != 0))
-		json_array_append_new(warn, json_sprintf("%s is owned by uid "
+		json_array_append_new(warn, ll_msg_textf("%s is owned by uid "
 		    "%u, not %s: sshd's StrictModes ignores the keys", home,
 		    (unsigned)st.st_uid, user));
 	if (fstat(homefd, &st) == 0 && (st.st_mode & 022))
-		json_array_append_new(warn, json_sprintf("%s is group- or "
+		json_array_append_new(warn, ll_msg_textf("%s is group- or "
 		    "world-writable: sshd's StrictModes ignores the keys",
 		    home));
 	if (fstat(sshfd, &st) == 0 && ((st.st_uid != uid && st.st_uid != 0) ||
 	    (st.st_mode & 022)))
-		json_array_append_new(warn, json_sprintf("%s/.ssh is owned by "
+		json_array_append_new(warn, ll_msg_textf("%s/.ssh is owned by "
 		    "uid %u, mode %04o: sshd's StrictModes ignores the keys",
 		    home, (unsigned)st.st_uid, st.st_mode & 07777));
 	list = json_array();
@@ -411,12 +411,13 @@ op_authorize_key(struct request *r, json_t *args)
 		json_array_append_new(list, json_pack("{s:s, s:s?, s:s}",
 		    "type", keys[i].type, "fingerprint", keys[i].fingerprint,
 		    "status", keys[i].present ? "already present" : "added"));
-	res = json_pack("{s:s, s:I, s:I, s:s, s:o, s:b, s:I, s:o}",
+	/* the home comes from the target's passwd: maybe not UTF-8 */
+	res = json_pack("{s:s, s:I, s:I, s:o, s:o, s:b, s:I, s:o, s:o}",
 	    "user", user, "uid", (json_int_t)uid, "gid", (json_int_t)gid,
-	    "home", home, "keys", list, "created_ssh_dir", made_dir,
-	    "added", (json_int_t)nadd, "warnings", warn);
-	json_object_set_new(res, "file", json_sprintf("%s/.ssh/authorized_keys",
-	    strcmp(home, "/") == 0 ? "" : home));
+	    "home", ll_msg_text(home), "keys", list, "created_ssh_dir",
+	    made_dir, "added", (json_int_t)nadd, "warnings", warn, "file",
+	    ll_msg_textf("%s/.ssh/authorized_keys", strcmp(home, "/") == 0 ?
+	    "" : home));
 	log_info("%s: authorize-key for %s in the target: %zu added, %zu "
 	    "already present", r->conn->name, user, nadd, nkeys - nadd);
 	request_reply(r, res);

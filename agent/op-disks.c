@@ -419,9 +419,9 @@ disks_mounts(struct disks_list *l)
 				continue;
 			m = json_object();
 			json_object_set_new(m, "target",
-			    json_string(target != NULL ? target : ""));
+			    ll_msg_text(target != NULL ? target : ""));
 			json_object_set_new(m, "fs_root",
-			    json_string(root != NULL ? root : "/"));
+			    ll_msg_text(root != NULL ? root : "/"));
 			json_object_set_new(m, "options", json_string(
 			    mnt_fs_get_options(fs) != NULL ?
 			    mnt_fs_get_options(fs) : ""));
@@ -512,7 +512,7 @@ static void
 disks_set_str(json_t *o, const char *key, const char *v)
 {
 	if (v != NULL && v[0] != '\0')
-		json_object_set_new(o, key, json_string(v));
+		json_object_set_new(o, key, ll_msg_text(v));
 }
 
 static json_t *
@@ -523,11 +523,11 @@ disks_dev_json(const struct disks_dev *d)
 	const char *mk;
 	int i;
 
-	json_object_set_new(o, "name", json_string(d->name));
-	json_object_set_new(o, "path", json_string(d->path));
-	json_object_set_new(o, "type", json_string(d->kind));
+	json_object_set_new(o, "name", ll_msg_text(d->name));
+	json_object_set_new(o, "path", ll_msg_text(d->path));
+	json_object_set_new(o, "type", ll_msg_text(d->kind));
 	snprintf(buf, sizeof(buf), "%u:%u", major(d->devno), minor(d->devno));
-	json_object_set_new(o, "majmin", json_string(buf));
+	json_object_set_new(o, "majmin", ll_msg_text(buf));
 	json_object_set_new(o, "size", json_integer((json_int_t)d->size));
 	json_object_set_new(o, "ro", json_boolean(d->ro));
 	if (strcmp(d->kind, "part") != 0)
@@ -535,14 +535,14 @@ disks_dev_json(const struct disks_dev *d)
 	disks_set_str(o, "model", d->model);
 	disks_set_str(o, "vendor", d->vendor);
 	if (d->parent[0] != '\0') {
-		json_object_set_new(o, "parent", json_string(d->parent));
+		json_object_set_new(o, "parent", ll_msg_text(d->parent));
 		json_object_set_new(o, "partno", json_integer(d->partno));
 		json_object_set_new(o, "start",
 		    json_integer((json_int_t)d->start));
 	}
 	if (strcmp(d->kind, "loop") == 0) {
 		json_object_set_new(o, "backing_file", d->backing != NULL ?
-		    json_string(d->backing) : json_null());
+		    ll_msg_text(d->backing) : json_null());
 		json_object_set_new(o, "loop_offset",
 		    json_integer((json_int_t)d->loop_offset));
 		json_object_set_new(o, "loop_sizelimit",
@@ -582,7 +582,7 @@ disks_dev_json(const struct disks_dev *d)
 	}
 	a = json_array();
 	if ((mk = disks_marker(d->fstype)) != NULL)
-		json_array_append_new(a, json_string(mk));
+		json_array_append_new(a, ll_msg_text(mk));
 	json_object_set_new(o, "markers", a);
 	json_object_set_new(o, "mounted",
 	    json_boolean(json_array_size(d->mounts) > 0));
@@ -610,18 +610,18 @@ disks_duplicates(const struct disks_list *l)
 		if (seen)
 			continue;
 		devs = json_array();
-		json_array_append_new(devs, json_string(l->v[i].path));
+		json_array_append_new(devs, ll_msg_text(l->v[i].path));
 		for (j = i + 1; j < l->n; j++)
 			if (strcmp(l->v[j].uuid, l->v[i].uuid) == 0)
 				json_array_append_new(devs,
-				    json_string(l->v[j].path));
+				    ll_msg_text(l->v[j].path));
 		if (json_array_size(devs) < 2) {
 			json_decref(devs);
 			continue;
 		}
 		o = json_object();
-		json_object_set_new(o, "uuid", json_string(l->v[i].uuid));
-		json_object_set_new(o, "fstype", json_string(l->v[i].fstype));
+		json_object_set_new(o, "uuid", ll_msg_text(l->v[i].uuid));
+		json_object_set_new(o, "fstype", ll_msg_text(l->v[i].fstype));
 		json_object_set_new(o, "devices", devs);
 		json_array_append_new(dups, o);
 	}
@@ -784,7 +784,7 @@ disks_resolve(const struct disks_list *l, const char *spec,
 			if (t < 2 ? strcmp(have, want) == 0 :
 			    strcasecmp(have, want) == 0)
 				json_array_append_new(found,
-				    json_string(d->path));
+				    ll_msg_text(d->path));
 			/* an entry of a table with no kernel devices */
 			for (k = 0; t >= 2 && k < d->nparts; k++) {
 				const char *pv = t == 2 ? d->parts[k].uuid :
@@ -797,7 +797,7 @@ disks_resolve(const struct disks_list *l, const char *spec,
 				    "(no device node)", d->path,
 				    d->parts[k].number);
 				json_array_append_new(found,
-				    json_string(desc));
+				    ll_msg_text(desc));
 			}
 		}
 		return found;
@@ -810,7 +810,7 @@ disks_resolve(const struct disks_list *l, const char *spec,
 			for (i = 0; i < l->n; i++)
 				if (l->v[i].devno == st.st_rdev)
 					json_array_append_new(found,
-					    json_string(l->v[i].path));
+					    ll_msg_text(l->v[i].path));
 		}
 		return found;
 	}
@@ -824,7 +824,7 @@ disks_fstab(const struct disks_list *l, char *text)
 	json_t *a = json_array(), *e, *found;
 	char *line, *save = NULL, *f[6];
 	const char *how;
-	int n, count = 0;
+	int n, k, count = 0;
 
 	for (line = strtok_r(text, "\n", &save); line != NULL &&
 	    count < DISKS_FSTAB_MAX; line = strtok_r(NULL, "\n", &save)) {
@@ -835,23 +835,30 @@ disks_fstab(const struct disks_list *l, char *text)
 			json_object_set_new(e, "error", json_string(
 			    "fewer than three fields"));
 		}
-		json_object_set_new(e, "source", json_string(f[0]));
+		json_object_set_new(e, "source", ll_msg_text(f[0]));
 		if (f[1] != NULL)
-			json_object_set_new(e, "mountpoint", json_string(f[1]));
+			json_object_set_new(e, "mountpoint", ll_msg_text(f[1]));
 		if (f[2] != NULL)
-			json_object_set_new(e, "type", json_string(f[2]));
+			json_object_set_new(e, "type", ll_msg_text(f[2]));
 		json_object_set_new(e, "options",
-		    json_string(f[3] != NULL ? f[3] : "defaults"));
+		    ll_msg_text(f[3] != NULL ? f[3] : "defaults"));
 		if (f[5] != NULL)
 			json_object_set_new(e, "passno",
 			    json_integer(atoi(f[5])));
-		/* strings that are not UTF-8 were dropped by jansson: mark */
-		if (json_object_get(e, "source") == NULL)
-			json_object_set_new(e, "error",
-			    json_string("not UTF-8"));
+		/* fields that are not UTF-8 show '?' for their odd bytes */
+		for (k = 0; k < 4; k++) {
+			json_t *u = f[k] != NULL ? json_string(f[k]) : NULL;
+
+			if (f[k] != NULL && u == NULL) {
+				json_object_set_new(e, "error",
+				    json_string("not UTF-8"));
+				break;
+			}
+			json_decref(u);
+		}
 		found = disks_resolve(l, f[0], &how);
 		if (found != NULL) {
-			json_object_set_new(e, "resolved_by", json_string(how));
+			json_object_set_new(e, "resolved_by", ll_msg_text(how));
 			json_object_set_new(e, "devices", found);
 		}
 		json_array_append_new(a, e);
@@ -881,7 +888,7 @@ disks_examine(const struct disks_list *l, int rootfd, json_t *o)
 		free(text);
 		json_object_set_new(o, "os", os);
 	} else {
-		json_object_set_new(o, "os_release_error", json_string(why));
+		json_object_set_new(o, "os_release_error", ll_msg_text(why));
 	}
 	has_fstab = disks_is_file(rootfd, "etc/fstab");
 	has_shadow = disks_is_file(rootfd, "etc/shadow");
@@ -1141,7 +1148,7 @@ inspect_tool_done(struct inspect_state *st)
 	n = read(st->outfd, buf, DISKS_TOOL_OUT_MAX);
 	buf[n > 0 ? n : 0] = '\0';
 	{
-		json_t *s = json_string(buf);
+		json_t *s = ll_msg_text(buf);
 
 		json_object_set_new(t, "output", s != NULL ? s :
 		    json_string("(not UTF-8)"));
@@ -1182,7 +1189,7 @@ inspect_next(struct request *r)
 			continue;
 		}
 		json_object_set_new(t, "ran", json_true());
-		json_object_set_new(t, "path", json_string(path));
+		json_object_set_new(t, "path", ll_msg_text(path));
 		if ((rc = inspect_spawn(st, path,
 		    inspect_tools[st->phase].argv)) != 0) {
 			json_object_set_new(t, "ran", json_false());
@@ -1233,7 +1240,7 @@ inspect_device(const struct disks_list *l, const struct disks_dev *d,
 	bool is_root = false;
 	int fd;
 
-	json_object_set_new(o, "device", json_string(d->path));
+	json_object_set_new(o, "device", ll_msg_text(d->path));
 	disks_set_str(o, "fstype", d->fstype);
 	disks_set_str(o, "uuid", d->uuid);
 	disks_set_str(o, "label", d->label);
@@ -1258,7 +1265,7 @@ inspect_device(const struct disks_list *l, const struct disks_dev *d,
 
 		snprintf(why, sizeof(why), "%s cannot hold a Linux root",
 		    d->fstype);
-		json_object_set_new(o, "skipped", json_string(why));
+		json_object_set_new(o, "skipped", ll_msg_text(why));
 		return false;
 	}
 	if (d->mountpoint == NULL && json_array_size(d->mounts) > 0) {
@@ -1272,12 +1279,12 @@ inspect_device(const struct disks_list *l, const struct disks_dev *d,
 		/* mounted already: look through it, change nothing */
 		json_object_set_new(o, "via", json_string("mounted"));
 		json_object_set_new(o, "mountpoint",
-		    json_string(d->mountpoint));
+		    ll_msg_text(d->mountpoint));
 		fd = open(d->mountpoint, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0) {
 			snprintf(err, sizeof(err), "%s: %s", d->mountpoint,
 			    strerror(errno));
-			json_object_set_new(o, "error", json_string(err));
+			json_object_set_new(o, "error", ll_msg_text(err));
 			return false;
 		}
 		is_root = disks_examine(l, fd, o);
@@ -1286,18 +1293,18 @@ inspect_device(const struct disks_list *l, const struct disks_dev *d,
 	}
 	opts = disks_root_options(d->fstype);
 	json_object_set_new(o, "via", json_string("probe mount"));
-	json_object_set_new(o, "mount_options", json_string(opts));
+	json_object_set_new(o, "mount_options", ll_msg_text(opts));
 	fd = disks_probe_mount(d, &pm, opts, err, sizeof(err));
 	if (fd < 0 && strcmp(d->fstype, "btrfs") == 0 && pm.blkfd >= 0 &&
 	    !pm.mounted) {
 		/* kernels before 5.9 know only the old option name */
 		disks_unprobe(&pm, o);
 		opts = "ro,nodev,nosuid,noexec,nologreplay";
-		json_object_set_new(o, "mount_options", json_string(opts));
+		json_object_set_new(o, "mount_options", ll_msg_text(opts));
 		fd = disks_probe_mount(d, &pm, opts, err, sizeof(err));
 	}
 	if (fd < 0)
-		json_object_set_new(o, "error", json_string(err));
+		json_object_set_new(o, "error", ll_msg_text(err));
 	else {
 		is_root = disks_examine(l, fd, o);
 		close(fd);

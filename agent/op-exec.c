@@ -35,6 +35,24 @@ struct exec_state {
 	uint64_t deadline;
 };
 
+/*
+ * Say where the command runs, before its output: with a target root
+ * mounted, a command without chroot reads the rescue host's /etc, not the
+ * target's, and the client makes sure its user knows (issue 10, item 11).
+ */
+static void
+exec_send_where(struct request *r, bool chroot_target)
+{
+	json_t *ev;
+
+	ev = json_pack("{s:s, s:o}", "runs_on", chroot_target ? "target" :
+	    "rescue_host", "target_root", target_has_root() ?
+	    json_string(agent_target.root) : json_null());
+	if (ev != NULL)
+		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
+	json_decref(ev);
+}
+
 static int
 op_exec_start(struct request *r, json_t *args)
 {
@@ -69,12 +87,9 @@ op_exec_start(struct request *r, json_t *args)
 		request_error(r, LL_EC_BAD_REQUEST, "argv[0] is empty");
 		goto out;
 	}
-	cwd = json_string_value(json_object_get(args, "cwd"));
-	if (cwd != NULL && cwd[0] != '/') {
-		request_error(r, LL_EC_BAD_REQUEST,
-		    "cwd must be an absolute path: \"%s\"", cwd);
+	/* a byte string like every path ("cwd" or "cwd_base64") */
+	if (arg_path(r, args, "cwd", false, &cwd) != 0)
 		goto out;
-	}
 	jt = json_object_get(args, "timeout_ms");
 	if (jt != NULL && (!json_is_integer(jt) || json_integer_value(jt) < 0)) {
 		request_error(r, LL_EC_BAD_REQUEST,
@@ -106,6 +121,7 @@ op_exec_start(struct request *r, json_t *args)
 		    (uint64_t)json_integer_value(jt);
 	log_info("%s: request %u: exec %s (pid %d)", r->conn->name, r->id,
 	    argv[0], (int)st->child.pid);
+	exec_send_where(r, chroot_target);
 	r->state = st;
 	st = NULL;
 	rc = 0;

@@ -47,6 +47,7 @@
 
 #include "agent.h"
 #include "args.h"
+#include "error.h"
 #include "ll-limits.h"
 #include "log.h"
 #include "digest.h"
@@ -59,7 +60,7 @@
 #define FILES_LIST_MAX		512		/* entries in one page */
 #define FILES_PART_SUFFIX	".lifeline-part"
 #define FILES_BAK_SUFFIX	".lifeline-bak"
-#define FILES_NAME_MAX		(NAME_MAX - 20)	/* room for the suffixes */
+#define FILES_BAKT_SUFFIX	".lifeline-bakt"
 
 struct files_state {
 	int fd;			/* get: the file; put: the temp file */
@@ -94,14 +95,18 @@ files_type(mode_t m)
 	return "other";
 }
 
-/* The JSON description of an entry (lstat'ed as name in dirfd). */
+/*
+ * The JSON description of an entry (lstat'ed as name in dirfd).  The name
+ * and a link's target are byte strings ("name" or "name_base64"): a name
+ * that is not UTF-8 is carried, never dropped.  NULL when out of memory.
+ */
 static json_t *
 files_entry(int dirfd, const char *name, const struct stat *st)
 {
 	json_t *e;
 
-	e = json_pack("{s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:i, s:I, s:i}",
-	    "name", name, "type", files_type(st->st_mode),
+	e = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:i, s:I, s:i}",
+	    "type", files_type(st->st_mode),
 	    "mode", (int)(st->st_mode & 07777),
 	    "uid", (json_int_t)st->st_uid, "gid", (json_int_t)st->st_gid,
 	    "size", (json_int_t)(S_ISREG(st->st_mode) ? st->st_size : 0),
@@ -109,16 +114,23 @@ files_entry(int dirfd, const char *name, const struct stat *st)
 	    "mtime_ns", (int)st->st_mtim.tv_nsec,
 	    "atime", (json_int_t)st->st_atim.tv_sec,
 	    "atime_ns", (int)st->st_atim.tv_nsec);
-	if (e != NULL && S_ISLNK(st->st_mode)) {
+	if (e == NULL || ll_msg_set_bytes(e, "name", name) != 0)
+		goto fail;
+	if (S_ISLNK(st->st_mode)) {
 		char target[PATH_MAX];
 		ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
 
+		/* unreadable: no target, and the client says so */
 		if (n >= 0) {
 			target[n] = '\0';
-			json_object_set_new(e, "target", json_string(target));
+			if (ll_msg_set_bytes(e, "target", target) != 0)
+				goto fail;
 		}
 	}
 	return e;
+fail:
+	json_decref(e);
+	return NULL;
 }
 
 /* Send the error for a failed target_open*() of path; returns -1. */
@@ -270,7 +282,11 @@ op_file_list_start(struct request *r, json_t *args)
 		close(fd);
 		return files_open_error(r, "cannot read", path, errno);
 	}
-	list = json_array();
+	if ((list = json_array()) == NULL) {
+		closedir(d);
+		request_error(r, LL_EC_INTERNAL, "out of memory");
+		return -1;
+	}
 	/* readdir order is stable for an unchanged directory */
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
@@ -286,10 +302,19 @@ op_file_list_start(struct request *r, json_t *args)
 		if (fstatat(dirfd(d), de->d_name, &st,
 		    AT_SYMLINK_NOFOLLOW) != 0)
 			continue;	/* vanished meanwhile */
-		e = files_entry(dirfd(d), de->d_name, &st);
-		bytes += 200 + strlen(de->d_name) + (S_ISLNK(st.st_mode) ?
-		    (size_t)st.st_size : 0);
-		json_array_append_new(list, e);
+		/* never a silent gap in the listing: fail instead */
+		if ((e = files_entry(dirfd(d), de->d_name, &st)) == NULL ||
+		    json_array_append_new(list, e) != 0) {
+			closedir(d);
+			json_decref(list);
+			request_error(r, LL_EC_INTERNAL, "cannot describe entry "
+			    "%lld of %s: out of memory", (long long)(i - 1),
+			    path);
+			return -1;
+		}
+		/* base64 names take 4/3 of their bytes */
+		bytes += 200 + 2 * strlen(de->d_name) + (S_ISLNK(st.st_mode) ?
+		    2 * (size_t)st.st_size : 0);
 	}
 	closedir(d);
 	request_reply(r, json_pack("{s:o, s:o}", "entries", list, "next",
@@ -299,6 +324,37 @@ op_file_list_start(struct request *r, json_t *args)
 }
 
 /* --- get ----------------------------------------------------------------- */
+
+/*
+ * get's EVENT: the file's entry, named by its last component as file-stat
+ * names it, plus where the data starts.  -1 with the error sent.
+ */
+static int
+get_event(struct request *r, const char *path, const struct stat *sb,
+    uint64_t offset, bool resumed)
+{
+	const char *base = strrchr(path, '/');
+	json_t *ev;
+	int rc;
+
+	ev = files_entry(-1, base != NULL ? base + 1 : path, sb);
+	if (ev == NULL || json_object_set_new(ev, "offset",
+	    json_integer((json_int_t)offset)) != 0 ||
+	    json_object_set_new(ev, "resumed", json_boolean(resumed)) != 0) {
+		json_decref(ev);
+		request_error(r, LL_EC_INTERNAL, "cannot describe %s: out of "
+		    "memory", path);
+		return -1;
+	}
+	rc = ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
+	json_decref(ev);
+	if (rc != 0) {
+		request_error(r, LL_EC_INTERNAL, "cannot send the EVENT of %s: "
+		    "%s", path, ll_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
 
 static int
 op_get_start(struct request *r, json_t *args)
@@ -350,19 +406,14 @@ op_get_start(struct request *r, json_t *args)
 	}
 	st->pos = st->offset;
 	st->rescue_host = rh;
+	if (get_event(r, path, &sb, st->offset, offset > 0 &&
+	    st->offset == (uint64_t)offset) != 0) {
+		files_state_free(st);
+		return -1;
+	}
 	log_info("%s: request %u: get %s%s: %llu bytes from offset %llu",
 	    r->conn->name, r->id, rh ? "(rescue host) " : "", path,
 	    (unsigned long long)st->size, (unsigned long long)st->offset);
-	{
-		json_t *ev = files_entry(-1, path, &sb);
-
-		json_object_set_new(ev, "offset",
-		    json_integer((json_int_t)st->offset));
-		json_object_set_new(ev, "resumed",
-		    json_boolean(offset > 0 && st->offset == (uint64_t)offset));
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-		json_decref(ev);
-	}
 	r->state = st;
 	return 0;
 }
@@ -457,6 +508,25 @@ op_files_free(struct request *r)
 /* --- put ----------------------------------------------------------------- */
 
 /*
+ * A helper name beside base: prefix, base's stem (the name itself, or for
+ * a name too long to take a suffix a shortened one, ll_digest_name_stem),
+ * suffix.  -1 with the error sent.
+ */
+static int
+files_helper_name(struct request *r, const char *base, const char *prefix,
+    const char *suffix, char *out, size_t outlen)
+{
+	char stem[LL_NAME_STEM_MAX + 1];
+
+	if (ll_digest_name_stem(base, stem) != 0) {
+		request_error(r, LL_EC_INTERNAL, "out of memory");
+		return -1;
+	}
+	snprintf(out, outlen, "%s%s%s", prefix, stem, suffix);
+	return 0;
+}
+
+/*
  * Check that base in dirfd is not a directory (we replace files and links
  * only) and build the temp name.  -1 with the error sent.
  */
@@ -466,11 +536,6 @@ files_put_target(struct request *r, const char *path, int dirfd,
 {
 	struct stat sb;
 
-	if (strlen(base) > FILES_NAME_MAX) {
-		request_error(r, LL_EC_BAD_REQUEST, "name too long for put "
-		    "(at most %d bytes): %s", FILES_NAME_MAX, path);
-		return -1;
-	}
 	if (fstatat(dirfd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISDIR(sb.st_mode) && !want_dir) {
 			request_error(r, LL_EC_BAD_REQUEST, "%s is a directory: "
@@ -487,8 +552,9 @@ files_put_target(struct request *r, const char *path, int dirfd,
 	} else if (errno != ENOENT) {
 		return files_open_error(r, "cannot stat", path, errno);
 	}
-	if (tmp != NULL)
-		snprintf(tmp, tmplen, ".%s%s", base, FILES_PART_SUFFIX);
+	if (tmp != NULL && files_helper_name(r, base, ".", FILES_PART_SUFFIX,
+	    tmp, tmplen) != 0)
+		return -1;
 	return 0;
 }
 
@@ -539,8 +605,10 @@ files_commit(struct request *r, const char *path, int dirfd, const char *base,
 	struct stat sb;
 
 	*backed_up = false;
-	snprintf(bak, sizeof(bak), "%s%s", base, FILES_BAK_SUFFIX);
-	snprintf(bakt, sizeof(bakt), ".%s%s", base, ".lifeline-bakt");
+	if (files_helper_name(r, base, "", FILES_BAK_SUFFIX, bak,
+	    sizeof(bak)) != 0 || files_helper_name(r, base, ".",
+	    FILES_BAKT_SUFFIX, bakt, sizeof(bakt)) != 0)
+		return -1;
 	if (fstatat(dirfd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
 		if (S_ISDIR(sb.st_mode)) {
 			request_error(r, LL_EC_BAD_REQUEST, "%s became a "
@@ -554,8 +622,8 @@ files_commit(struct request *r, const char *path, int dirfd, const char *base,
 
 				unlinkat(dirfd, bakt, 0);
 				request_error(r, LL_EC_INTERNAL, "cannot keep "
-				    "the backup %s%s: %s; %s not replaced",
-				    path, FILES_BAK_SUFFIX, strerror(e), path);
+				    "the backup %s: %s; %s not replaced", bak,
+				    strerror(e), path);
 				return -1;
 			}
 			/*
@@ -566,8 +634,8 @@ files_commit(struct request *r, const char *path, int dirfd, const char *base,
 			unlinkat(dirfd, bakt, 0);
 		} else if (renameat(dirfd, base, dirfd, bak) != 0) {
 			request_error(r, LL_EC_INTERNAL, "cannot keep the "
-			    "backup %s%s: %s; %s not replaced", path,
-			    FILES_BAK_SUFFIX, strerror(errno), path);
+			    "backup %s: %s; %s not replaced", bak,
+			    strerror(errno), path);
 			return -1;
 		}
 		*backed_up = true;
@@ -900,7 +968,7 @@ op_put_entry_start(struct request *r, json_t *args)
 		    "\"symlink\", not \"%s\"", type);
 		return -1;
 	}
-	if (!is_dir && arg_string(r, args, "target", true, PATH_MAX - 1,
+	if (!is_dir && arg_bytes(r, args, "target", true, PATH_MAX - 1,
 	    &target) != 0)
 		return -1;
 	if (target != NULL && target[0] == '\0') {

@@ -199,11 +199,11 @@ fsck_build_argv(struct fsck_state *st, const char *path)
 {
 	json_t *a = json_array();
 
-	json_array_append_new(a, json_string(path));
+	json_array_append_new(a, ll_msg_text(path));
 	switch (st->ck->kind) {
 	case FSCK_E2FSCK:
 		json_array_append_new(a, json_string("-f"));
-		json_array_append_new(a, json_string(st->dry_run ? "-n" :
+		json_array_append_new(a, ll_msg_text(st->dry_run ? "-n" :
 		    "-y"));
 		json_array_append_new(a, json_string("-C"));
 		json_array_append_new(a, json_string("3"));
@@ -213,7 +213,7 @@ fsck_build_argv(struct fsck_state *st, const char *path)
 			json_array_append_new(a, json_string("-n"));
 		break;
 	case FSCK_VFAT:
-		json_array_append_new(a, json_string(st->dry_run ? "-n" :
+		json_array_append_new(a, ll_msg_text(st->dry_run ? "-n" :
 		    "-a"));
 		break;
 	case FSCK_BTRFS:
@@ -221,7 +221,7 @@ fsck_build_argv(struct fsck_state *st, const char *path)
 		json_array_append_new(a, json_string("--readonly"));
 		break;
 	}
-	json_array_append_new(a, json_string(st->device));
+	json_array_append_new(a, ll_msg_text(st->device));
 	st->argv = a;
 	return (int)json_array_size(a);
 }
@@ -422,7 +422,7 @@ fsck_read_progress(struct request *r, uint64_t now)
 static void
 fsck_meaning_add(json_t *m, const char *s)
 {
-	json_array_append_new(m, json_string(s));
+	json_array_append_new(m, ll_msg_text(s));
 }
 
 /* What the checker's exit status means, in its own terms. */
@@ -509,10 +509,10 @@ fsck_finish(struct request *r)
 	else if (WIFSIGNALED(st->child.status))
 		json_object_set_new(res, "meaning", json_pack("[s]",
 		    "the checker was killed by a signal"));
-	json_object_set_new(res, "checker", json_string(st->ck->program));
+	json_object_set_new(res, "checker", ll_msg_text(st->ck->program));
 	json_object_set_new(res, "argv", json_incref(st->argv));
-	json_object_set_new(res, "device", json_string(st->device));
-	json_object_set_new(res, "type", json_string(st->type));
+	json_object_set_new(res, "device", ll_msg_text(st->device));
+	json_object_set_new(res, "type", ll_msg_text(st->type));
 	json_object_set_new(res, "dry_run", json_boolean(st->dry_run));
 	request_reply(r, res);
 }

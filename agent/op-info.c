@@ -37,7 +37,7 @@ info_os_release(const char *path)
 				*e = '\0';
 			p++;
 		}
-		v = json_string(p);
+		v = ll_msg_text(p);
 		break;
 	}
 	fclose(f);
@@ -66,28 +66,37 @@ op_info(struct request *r, json_t *args)
 	json_t *res, *os;
 
 	(void)args;
-	res = json_object();
-	json_object_set_new(res, "version", json_string(PACKAGE_VERSION));
+	res = json_pack("{s:s, s:o, s:i, s:b, s:I, s:o}",
+	    "version", PACKAGE_VERSION, "uptime_s", info_uptime(),
+	    "pid", (int)getpid(), "insecure", agent_opts.insecure,
+	    "time", (json_int_t)time(NULL), "operations", server_caps());
+	if (res == NULL)
+		goto fail;
+	/* text from the system may not be UTF-8: such a field is left out */
 	if (gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
-		json_object_set_new(res, "hostname", json_string(host));
+		json_object_set_new(res, "hostname", ll_msg_text(host));
 	}
 	if (uname(&u) == 0) {
-		json_object_set_new(res, "kernel", json_string(u.release));
-		json_object_set_new(res, "machine", json_string(u.machine));
+		json_object_set_new(res, "kernel", ll_msg_text(u.release));
+		json_object_set_new(res, "machine", ll_msg_text(u.machine));
 	}
-	json_object_set_new(res, "uptime_s", info_uptime());
 	if ((os = info_os_release("/etc/os-release")) == NULL)
 		os = info_os_release("/usr/lib/os-release");
-	json_object_set_new(res, "os", os != NULL ? os : json_null());
-	json_object_set_new(res, "console", json_string(r->conn->name));
-	json_object_set_new(res, "pid", json_integer(getpid()));
-	json_object_set_new(res, "insecure", json_boolean(agent_opts.insecure));
-	json_object_set_new(res, "time", json_integer((json_int_t)time(NULL)));
-	json_object_set_new(res, "operations", server_caps());
-	json_object_set_new(res, "target_root", target_has_root() ?
-	    json_string(agent_target.root) : json_null());
+	if (json_object_set_new(res, "os", os != NULL ? os : json_null()) != 0)
+		goto fail;
+	/* paths are byte strings: "console" or "console_base64" */
+	if (ll_msg_set_bytes(res, "console", r->conn->name) != 0)
+		goto fail;
+	if (target_has_root()) {
+		if (ll_msg_set_bytes(res, "target_root", agent_target.root) != 0)
+			goto fail;
+	} else if (json_object_set_new(res, "target_root", json_null()) != 0)
+		goto fail;
 	return request_reply(r, res);
+fail:
+	json_decref(res);
+	return request_reply(r, NULL);	/* ERROR internal */
 }
 
 /* Echo back what the client sent (bounded by the message cap already). */

@@ -76,7 +76,7 @@ mount_warn(struct mount_run *m, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	log_warn("%s", text);
-	json_array_append_new(m->warnings, json_string(text));
+	json_array_append_new(m->warnings, ll_msg_text(text));
 }
 
 /* The filesystem type libblkid finds on dev, or "" (buf). */
@@ -313,9 +313,11 @@ mount_record(struct mount_run *m, const char *source, const char *target,
 	if (target_push_mount(source, target, fstype, is_root, dev_ro) != 0)
 		mount_warn(m, "%s: lifeline's list of mounts is full; take it "
 		    "down yourself", target);
-	o = json_pack("{s:s, s:s, s:s, s:s}", "source", source, "target",
-	    target, "fstype", fstype != NULL ? fstype : "", "options",
-	    options != NULL ? options : "");
+	/* from the target's fstab: text that may not be UTF-8 */
+	o = json_pack("{s:o, s:o, s:o, s:o}", "source", ll_msg_text(source),
+	    "target", ll_msg_text(target), "fstype", ll_msg_text(fstype !=
+	    NULL ? fstype : ""), "options", ll_msg_text(options != NULL ?
+	    options : ""));
 	json_array_append_new(m->mounted, o);
 }
 
@@ -323,9 +325,9 @@ static void
 mount_skip(struct mount_run *m, const char *source, const char *mp,
     const char *reason)
 {
-	json_array_append_new(m->skipped, json_pack("{s:s, s:s, s:s}",
-	    "source", source != NULL ? source : "", "mountpoint",
-	    mp != NULL ? mp : "", "reason", reason));
+	json_array_append_new(m->skipped, json_pack("{s:o, s:o, s:o}",
+	    "source", ll_msg_text(source != NULL ? source : ""), "mountpoint",
+	    ll_msg_text(mp != NULL ? mp : ""), "reason", ll_msg_text(reason)));
 }
 
 /* Why an fstab entry is not mounted below the root, or NULL to mount it. */
@@ -738,7 +740,7 @@ mount_run_reply(struct mount_run *m)
 	json_t *res = json_object();
 
 	json_object_set_new(res, "target_root", target_has_root() ?
-	    json_string(agent_target.root) : json_null());
+	    ll_msg_text(agent_target.root) : json_null());
 	json_object_set_new(res, "read_only", json_boolean(m->ro));
 	json_object_set(res, "mounted", m->mounted);
 	json_object_set(res, "skipped", m->skipped);
@@ -758,7 +760,8 @@ op_mount_start(struct request *r, json_t *args)
 	int rc;
 
 	memset(&m, 0, sizeof(m));
-	if (arg_string(r, args, "source", false, PATH_MAX - 1, &source) != 0 ||
+	/* source and target are byte strings, like every path */
+	if (arg_bytes(r, args, "source", false, PATH_MAX - 1, &source) != 0 ||
 	    arg_path(r, args, "target", false, &target) != 0 ||
 	    arg_options(r, args, "options", &options) != 0 ||
 	    arg_fstype(r, args, "fstype", false, &fstype) != 0 ||
@@ -961,8 +964,8 @@ op_umount_start(struct request *r, json_t *args)
 
 			snprintf(w, sizeof(w), "%s was no longer mounted",
 			    tm->target);
-			json_array_append_new(warnings, json_string(w));
-			json_array_append_new(done, json_string(tm->target));
+			json_array_append_new(warnings, ll_msg_text(w));
+			json_array_append_new(done, ll_msg_text(tm->target));
 			if (tm->dev_ro)
 				mount_dev_writable(tm->source);
 			umount_forget(i);
@@ -981,7 +984,7 @@ op_umount_start(struct request *r, json_t *args)
 		log_info("unmounted %s", tm->target);
 		if (tm->dev_ro)
 			mount_dev_writable(tm->source);
-		json_array_append_new(done, json_string(tm->target));
+		json_array_append_new(done, ll_msg_text(tm->target));
 		umount_forget(i);
 	}
 	res = json_object();
@@ -989,7 +992,7 @@ op_umount_start(struct request *r, json_t *args)
 	json_object_set_new(res, "submounts", json_integer(below));
 	json_object_set_new(res, "warnings", warnings);
 	json_object_set_new(res, "target_root", target_has_root() ?
-	    json_string(agent_target.root) : json_null());
+	    ll_msg_text(agent_target.root) : json_null());
 	return request_reply(r, res);
 busy:
 	left = agent_target.nmounts;

@@ -292,7 +292,7 @@ pw_add(json_t *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	json_array_append_new(a, json_string(text));
+	json_array_append_new(a, ll_msg_text(text));
 }
 
 /* sshd-conf's reader: a regular file of the target, at most 1 MiB. */
@@ -542,7 +542,7 @@ op_passwd_info(struct request *r, json_t *args)
 		return -1;
 	}
 	res = json_object();
-	json_object_set_new(res, "user", json_string(user));
+	json_object_set_new(res, "user", ll_msg_text(user));
 	json_object_set_new(res, "login_defs", pw_login_defs());
 	cur = json_object();
 	if (pw_field(shadow.p, ls, le, 1, &fs, &fe)) {
@@ -610,9 +610,9 @@ pw_commit(struct request *r)
 	    pw_action_names[st->action], st->user,
 	    changed ? "changed" : "already so");
 	res = json_object();
-	json_object_set_new(res, "user", json_string(st->user));
+	json_object_set_new(res, "user", ll_msg_text(st->user));
 	json_object_set_new(res, "action",
-	    json_string(pw_action_names[st->action]));
+	    ll_msg_text(pw_action_names[st->action]));
 	json_object_set_new(res, "changed", json_boolean(changed));
 	if (changed)
 		json_object_set_new(res, "backup", json_string("etc/shadow-"));

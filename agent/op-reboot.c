@@ -137,7 +137,7 @@ op_reboot_start(struct request *r, json_t *args)
 		if (umount2(m->target, UMOUNT_NOFOLLOW) == 0 ||
 		    errno == EINVAL) {
 			/* EINVAL: not a mount point any more; gone is gone */
-			json_array_append_new(done, json_string(m->target));
+			json_array_append_new(done, ll_msg_text(m->target));
 			log_info("reboot: unmounted %s", m->target);
 			m->target[0] = '\0';
 			continue;
@@ -147,9 +147,10 @@ op_reboot_start(struct request *r, json_t *args)
 		 * does. */
 		ro = mount(NULL, m->target, NULL, MS_REMOUNT | MS_RDONLY,
 		    NULL) == 0;
-		json_array_append_new(failed, json_pack("{s:s, s:s, s:s, s:b}",
-		    "target", m->target, "source", m->source, "error",
-		    strerror(e), "remounted_ro", ro));
+		json_array_append_new(failed, json_pack("{s:o, s:o, s:s, s:b}",
+		    "target", ll_msg_text(m->target), "source",
+		    ll_msg_text(m->source), "error", strerror(e),
+		    "remounted_ro", ro));
 		log_warn("reboot: cannot unmount %s: %s%s", m->target,
 		    strerror(e), ro ? "; remounted it read-only" : "");
 	}
@@ -166,7 +167,7 @@ op_reboot_start(struct request *r, json_t *args)
 	res = json_pack("{s:o, s:o, s:b}", "unmounted", done, "failed",
 	    failed, "rebooting", 1);
 	if (st->command[0] != '\0')
-		json_object_set_new(res, "command", json_string(st->command));
+		json_object_set_new(res, "command", ll_msg_text(st->command));
 	/*
 	 * Not request_reply(): that ends the request, and this one must live
 	 * on until the reply has reached the client.

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "pw-file.h"
 
 void
@@ -385,7 +386,7 @@ pw_login_defs_parse(char *text)
 		for (i = 0; keys[i] != NULL; i++) {
 			/* the last setting wins, as getdef() reads it */
 			if (strcmp(k, keys[i]) == 0 && strlen(v) < 64)
-				json_object_set_new(o, k, json_string(v));
+				json_object_set_new(o, k, ll_msg_text(v));
 		}
 	}
 	return o;

@@ -37,6 +37,30 @@ static const struct agent_op *const op_tables[] = {
 	op_reboot_ops,
 };
 
+static unsigned long json_nomem;
+
+static void *
+server_json_malloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL)
+		json_nomem++;
+	return p;
+}
+
+void
+server_json_init(void)
+{
+	json_set_alloc_funcs(server_json_malloc, free);
+}
+
+unsigned long
+server_json_nomem(void)
+{
+	return json_nomem;
+}
+
 const struct agent_op *
 server_find_op(const char *name)
 {
@@ -90,10 +114,25 @@ server_conn_init(struct conn *c, struct ll_session *s, const char *name)
 static void
 request_free(struct request *r)
 {
+	unsigned i;
+
 	LIST_REMOVE(r, entry);
 	if (r->op->free != NULL)
 		r->op->free(r);
+	for (i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
 	free(r);
+}
+
+bool
+request_keep(struct request *r, char *p)
+{
+	if (r->nowned == REQUEST_OWNED_MAX) {
+		free(p);
+		return false;
+	}
+	r->owned[r->nowned++] = p;
+	return true;
 }
 
 void
@@ -107,6 +146,7 @@ server_conn_reset(struct conn *c)
 		request_free(r);
 	}
 	c->hello_done = false;
+	c->last_id = 0;
 }
 
 void
@@ -133,9 +173,27 @@ request_reply(struct request *r, json_t *result)
 	int err;
 	char who[LL_SSH_FP_MAX];
 
+	/*
+	 * Never an empty or partial success: a result that could not be
+	 * built (out of memory, a string jansson refused) is an error.
+	 */
 	if (result == NULL)
-		result = json_object();
+		return request_error(r, LL_EC_INTERNAL, "the agent could not "
+		    "build the reply of %s (out of memory or text that is "
+		    "not UTF-8)", r->op->name);
+	if (json_nomem != r->nomem0) {
+		json_decref(result);
+		return request_error(r, LL_EC_INTERNAL, "the agent ran out of "
+		    "memory while building the reply of %s: it would be "
+		    "incomplete", r->op->name);
+	}
 	err = ll_session_send_json(r->conn->s, LL_MSG_REPLY, r->id, result);
+	if (err != 0) {
+		json_decref(result);
+		return request_error(r, err == LL_ERR_TOOBIG ? LL_EC_TOO_BIG :
+		    LL_EC_INTERNAL, "the reply of %s could not be sent: %s",
+		    r->op->name, ll_strerror(err));
+	}
 	json_decref(result);
 	server_identity(r->conn, who, sizeof(who));
 	audit_op_end(who, r->id, r->op->name, "ok");
@@ -241,11 +299,18 @@ server_request(struct conn *c, const struct ll_msg *m)
 		    "request before hello");
 		return;
 	}
-	if (m->id == 0 || server_find_request(c, m->id) != NULL) {
-		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
-		    "request id %u is zero or already in use", m->id);
+	if (m->id == 0) {
+		ll_session_send_error(c->s, 0, LL_EC_BAD_REQUEST,
+		    "a request needs a nonzero id (id 0 is the session's)");
 		return;
 	}
+	if (m->id <= c->last_id) {
+		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
+		    "request id %u was already used in this session: ids must "
+		    "increase (the last one was %u)", m->id, c->last_id);
+		return;
+	}
+	c->last_id = m->id;
 	name = json_string_value(json_object_get(m->json, "op"));
 	args = json_object_get(m->json, "args");
 	if (name == NULL || (args != NULL && !json_is_object(args))) {
@@ -268,6 +333,7 @@ server_request(struct conn *c, const struct ll_msg *m)
 	r->id = m->id;
 	r->op = op;
 	r->conn = c;
+	r->nomem0 = json_nomem;
 	LIST_INSERT_HEAD(&c->requests, r, entry);
 	server_identity(c, who, sizeof(who));
 	audit_op_start(who, r->id, op->name, args);
@@ -275,6 +341,57 @@ server_request(struct conn *c, const struct ll_msg *m)
 	if (op->start(r, args) != 0)
 		request_finish(r);
 	json_decref(args);
+}
+
+/* What the rules of docs/protocol.md ask of a record of this kind. */
+static const char *
+server_bad_record_why(uint8_t kind, int rc)
+{
+	if (rc != LL_ERR_FORMAT)
+		return ll_strerror(rc);
+	if (ll_msg_kind_is_json(kind))
+		return "flags must be 0 and the body exactly one JSON object "
+		    "(UTF-8, no duplicate keys, no \\u0000)";
+	if (kind == LL_MSG_DATA || kind == LL_MSG_EOF)
+		return "the channel must be 0 to 3, and an EOF has no body";
+	return "this agent does not know the kind: skipped";
+}
+
+/*
+ * A record that could not be decoded (rc) but whose header was read (m's
+ * kind and id).  The answer carries the record's id when that ends exactly
+ * one request: a running request of that id is ended by it (its input is
+ * broken), and a new id (a malformed REQUEST) is used up by it.  An id 0, an
+ * id of a request that already ended, or a kind this agent does not know (a
+ * newer peer's, skipped) get their ERROR on id 0, naming the id, so that no
+ * request ever sees two ending records.
+ */
+static void
+server_bad_record(struct conn *c, const struct ll_msg *m, int rc)
+{
+	struct request *r;
+	bool known = m->kind >= LL_MSG_HELLO && m->kind <= LL_MSG_KIND_MAX;
+
+	const char *why = server_bad_record_why(m->kind, rc);
+
+	if (known && m->id != 0 && (r = server_find_request(c, m->id)) !=
+	    NULL) {
+		if (r->op->cancel != NULL)
+			r->op->cancel(r);
+		request_error(r, LL_EC_BAD_REQUEST, "malformed record (kind "
+		    "%u) for request %u: %s; the request is ended", m->kind,
+		    m->id, why);
+		return;
+	}
+	if (known && m->id > c->last_id) {
+		c->last_id = m->id;
+		ll_session_send_error(c->s, m->id, LL_EC_BAD_REQUEST,
+		    "malformed record (kind %u): %s", m->kind, why);
+		return;
+	}
+	ll_session_send_error(c->s, 0, LL_EC_BAD_REQUEST, "%s record (kind "
+	    "%u, id %u): %s", known ? "malformed" : "unknown", m->kind, m->id,
+	    why);
 }
 
 void
@@ -306,8 +423,7 @@ server_handle(struct conn *c, uint64_t now)
 				server_conn_reset(c);
 				break;
 			}
-			ll_session_send_error(c->s, 0, LL_EC_BAD_REQUEST,
-			    "malformed message: %s", ll_strerror(rc));
+			server_bad_record(c, &m, rc);
 			continue;
 		}
 		switch (m.kind) {

@@ -25,6 +25,8 @@ enum {
 	EXIT_PROTOCOL = 6,	/* incompatible or misbehaving agent */
 	EXIT_EXEC_OWN = 255,	/* exec: lifeline itself failed */
 };
+/* An interrupted command exits 128 + the signal (130 for Ctrl-C). */
+
 
 struct client_options {
 	const char *via;
@@ -61,6 +63,14 @@ struct call_handlers {
 	 * conn err set by the callback via conn_set_error).
 	 */
 	int (*produce)(void *ctx, struct ll_session *s, uint32_t id);
+	/*
+	 * Downloads: on an interrupt, ask the agent to cancel but do not wait
+	 * for its answer.  Every message already in, then the received part
+	 * of a DATA record still arriving, goes to data() first; conn_call
+	 * then returns conn_interrupt_status().  What crossed the line is
+	 * kept; what is still on its way is not waited for.
+	 */
+	bool stop_on_interrupt;
 	void *ctx;
 };
 
@@ -71,8 +81,10 @@ struct conn {
 	struct ll_ssh_client *ssh;	/* SSH inside the link, or NULL */
 	json_t *agent_hello;
 	uint32_t next_id;
-	char err[512];
+	char err[1024];
 	int err_exit;			/* EXIT_* for err */
+	uint64_t heard_ms;		/* when the agent's frames last came */
+	uint64_t heard_frames;		/* their count then */
 	char err_code[32];		/* agent error code, when from the agent */
 };
 
@@ -108,11 +120,21 @@ int conn_set_error(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Cancel the call in progress (from a signal-driven flag). */
 extern volatile int conn_interrupted;
+extern volatile int conn_signal;	/* the last signal that set it */
+/* The exit status of a command a signal stopped: 128 + the signal. */
+int conn_interrupt_status(void);
 
 /* lifeline.c: run the subcommand argv[0] with its arguments. */
 int client_dispatch(int argc, char **argv);
 
 /* output.c */
+/*
+ * A command-line value as a JSON string for a request argument: NULL, with
+ * "CMD: WHAT \"VALUE\" is not UTF-8 text" printed, when jansson refuses it
+ * (a request must never go without an argument that was given).  Paths go
+ * as byte strings instead (ll_msg_set_bytes), which carry any bytes.
+ */
+json_t *arg_text(const char *cmd, const char *what, const char *s);
 void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

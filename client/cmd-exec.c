@@ -4,6 +4,12 @@
  * (128 + N for death by signal N, as a shell reports it).  With --json the
  * output is collected instead and printed in one object at the end.  With
  * --chroot the command runs chrooted into the target root.
+ *
+ * get and put act on the target root once one is mounted, but a command
+ * without --chroot runs on the rescue host: `exec -- sed -i ...
+ * /etc/ssh/sshd_config` would edit the wrong system.  The agent says where
+ * the command runs in an event before its output, and with a target
+ * mounted and no --chroot we say so on stderr, once, before anything else.
  */
 #include "config.h"
 
@@ -13,6 +19,26 @@
 #include <string.h>
 
 #include "client.h"
+#include "msg.h"
+
+/* The agent's event saying where the command runs. */
+static void
+exec_event(void *ctx, json_t *ev)
+{
+	static bool said;
+	const char *on = json_string_value(json_object_get(ev, "runs_on"));
+	const char *root = json_string_value(json_object_get(ev,
+	    "target_root"));
+
+	(void)ctx;
+	if (said || on == NULL || strcmp(on, "rescue_host") != 0 ||
+	    root == NULL)
+		return;
+	said = true;
+	msg_warn("exec runs on the rescue host, not in the target: the "
+	    "target's root is mounted at %s there (`lifeline exec --chroot` "
+	    "runs inside it)", root);
+}
 
 int
 cmd_exec(int argc, char **argv)
@@ -24,7 +50,8 @@ cmd_exec(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct call_handlers h = { .data = stream_out_data,
-	    .eof = stream_out_eof, .complete = stream_out_complete };
+	    .eof = stream_out_eof, .event = exec_event,
+	    .complete = stream_out_complete };
 	struct stream_out out;
 	json_t *args, *jargv, *res, *v;
 	const char *cwd = NULL;
@@ -59,11 +86,23 @@ cmd_exec(int argc, char **argv)
 	stream_out_init(&out, client_opts.json);
 	h.ctx = &out;
 	jargv = json_array();
-	for (i = optind; i < argc; i++)
-		json_array_append_new(jargv, json_string(argv[i]));
+	for (i = optind; i < argc; i++) {
+		/* never a command with an argument silently left out */
+		json_t *a = arg_text("exec", "argument", argv[i]);
+
+		if (a == NULL || json_array_append_new(jargv, a) != 0) {
+			json_decref(jargv);
+			return EXIT_USAGE;
+		}
+	}
 	args = json_pack("{s:o}", "argv", jargv);
-	if (cwd != NULL)
-		json_object_set_new(args, "cwd", json_string(cwd));
+	/* the working directory is a path: any bytes ("cwd_base64") */
+	if (args == NULL || (cwd != NULL &&
+	    ll_msg_set_bytes(args, "cwd", cwd) != 0)) {
+		json_decref(args);
+		msg_error("exec: out of memory");
+		return EXIT_EXEC_OWN;
+	}
 	if (chroot_target)
 		json_object_set_new(args, "chroot", json_true());
 	if (timeout > 0)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "msg.h"
 
 #define FSCK_BAR_WIDTH	30
 #define FSCK_PASSES	5	/* e2fsck's */
@@ -110,8 +111,14 @@ cmd_fsck(int argc, char **argv)
 	out.before_write = fsck_bar_erase;
 	out.hook_ctx = &bar;
 	h.ctx = &out;
-	args = json_pack("{s:s, s:b}", "device", argv[optind], "dry_run",
-	    dry_run);
+	/* the device is a path or TAG=value: any bytes ("device_base64") */
+	args = json_pack("{s:b}", "dry_run", dry_run);
+	if (args == NULL || ll_msg_set_bytes(args, "device",
+	    argv[optind]) != 0) {
+		json_decref(args);
+		msg_error("fsck: out of memory");
+		return EXIT_FAILED;
+	}
 	if ((rc = conn_open(&c)) != 0 ||
 	    (rc = conn_call(&c, "fsck", args, &h, &res)) != 0) {
 		fsck_bar_erase(&out);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "error.h"
 #include "reply.h"
 #include "msg.h"
 #include "xfer.h"
@@ -159,14 +160,29 @@ xfer_join(char *out, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+json_t *
+xfer_args(struct xfer *x, const char *cmd, const char *path)
+{
+	json_t *args = json_pack("{s:b}", "rescue_host", x->rescue_host);
+
+	if (args == NULL || ll_msg_set_bytes(args, "path", path) != 0) {
+		json_decref(args);
+		msg_error("%s: %s: out of memory", cmd, path);
+		return NULL;
+	}
+	return args;
+}
+
 int
 xfer_stat(struct xfer *x, const char *path, json_t **entry)
 {
 	json_t *args;
 	int rc;
 
-	args = json_pack("{s:s, s:b}", "path", path, "rescue_host",
-	    x->rescue_host);
+	*entry = NULL;
+	if ((args = xfer_args(x, "file-stat", path)) == NULL)
+		return conn_set_error(&x->c, EXIT_FAILED, "file-stat: %s: out "
+		    "of memory", path);
 	rc = conn_call(&x->c, "file-stat", args, NULL, entry);
 	json_decref(args);
 	return rc;
@@ -183,8 +199,15 @@ xfer_record(struct xfer *x, const char *type, const char *remote,
 	x->bytes += bytes;
 	if (x->files == NULL)
 		return;
-	f = json_pack("{s:s, s:s, s:s}", "type", type, "remote", remote,
-	    "local", local);
+	/* names that are not UTF-8 as remote_base64 / local_base64 */
+	if ((f = json_pack("{s:s}", "type", type)) == NULL ||
+	    ll_msg_set_bytes(f, "remote", remote) != 0 ||
+	    ll_msg_set_bytes(f, "local", local) != 0) {
+		json_decref(f);
+		msg_warn("--json: %s left out of the file list: out of memory",
+		    local);
+		return;
+	}
 	if (strcmp(type, "file") == 0) {
 		json_object_set_new(f, "size", json_integer((json_int_t)size));
 		json_object_set_new(f, "offset",
@@ -217,12 +240,31 @@ xfer_summary(struct xfer *x, const char *verb, uint64_t t0)
 
 /* --- get ----------------------------------------------------------------- */
 
+/*
+ * ".STEM.lifeline-part" beside name, STEM being name or, for a name too
+ * long to take the suffix, a shortened one (ll_digest_name_stem).  0, or -1
+ * with a message.
+ */
+static int
+xfer_part_name(const char *name, char *out, size_t len)
+{
+	char stem[LL_NAME_STEM_MAX + 1];
+
+	if (ll_digest_name_stem(name, stem) != 0) {
+		msg_error("get: out of memory");
+		return -1;
+	}
+	snprintf(out, len, ".%s%s", stem, XFER_PART_SUFFIX);
+	return 0;
+}
+
 struct get_file {
 	int fd;
 	EVP_MD_CTX *md;
 	uint64_t have;		/* length of the part file we offered */
 	uint64_t offset, pos;
 	bool started, eof;
+	const char *name;	/* for the progress bar */
 	char err[256];
 	struct xfer_progress prog;
 };
@@ -247,8 +289,8 @@ get_event(void *ctx, json_t *ev)
 	}
 	g->pos = g->offset;
 	g->started = true;
-	xfer_progress_start(&g->prog, json_string_value(json_object_get(ev,
-	    "name")), (uint64_t)json_integer_value(sz), g->pos);
+	xfer_progress_start(&g->prog, g->name, (uint64_t)json_integer_value(sz),
+	    g->pos);
 }
 
 static void
@@ -350,12 +392,39 @@ get_check_kind(int dirfd, const char *name, bool want_dir, const char *local)
 	return 0;
 }
 
+/*
+ * An interrupted get: what arrived stays in the part file (synced), so the
+ * same command resumes after it, as after a cut line.
+ */
+static void
+get_keep_part(struct get_file *g, const char *remote, const char *local,
+    const char *part)
+{
+	const char *slash = strrchr(local, '/');
+	int dirlen = slash != NULL ? (int)(slash - local + 1) : 0;
+
+	if (g->err[0] != '\0') {
+		msg_error("get: interrupted; %s: %s", local, g->err);
+		return;
+	}
+	if (fsync(g->fd) != 0) {
+		msg_error("get: interrupted; %s: fsync of the part file: %s",
+		    local, strerror(errno));
+		return;
+	}
+	msg_error("get: interrupted: the first %llu bytes of %s are kept in "
+	    "%.*s%s; the same command resumes from there",
+	    (unsigned long long)(g->started ? g->pos : g->have), remote,
+	    dirlen, local, part);
+}
+
 static int
 get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
     const char *name, const char *local)
 {
 	struct call_handlers h = { .data = get_data, .eof = get_eof,
-	    .event = get_event, .complete = get_complete };
+	    .event = get_event, .complete = get_complete,
+	    .stop_on_interrupt = true };
 	struct get_file g;
 	char part[NAME_MAX + 1], hex[65], prefix[65];
 	const char *theirs;
@@ -365,11 +434,9 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 
 	memset(&g, 0, sizeof(g));
 	h.ctx = &g;
-	if (strlen(name) + sizeof(XFER_PART_SUFFIX) + 1 > NAME_MAX) {
-		msg_error("get: name too long for a part file: %s", local);
+	g.name = name;
+	if (xfer_part_name(name, part, sizeof(part)) != 0)
 		return EXIT_FAILED;
-	}
-	snprintf(part, sizeof(part), ".%s%s", name, XFER_PART_SUFFIX);
 	g.fd = openat(dirfd, part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (g.fd < 0 || fstat(g.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -377,10 +444,9 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 		    ".", part + 1, local, strerror(errno));
 		goto out;
 	}
-	if ((g.md = ll_digest_new()) == NULL)
+	if ((g.md = ll_digest_new()) == NULL ||
+	    (args = xfer_args(x, "get", remote)) == NULL)
 		goto out;
-	args = json_pack("{s:s, s:b}", "path", remote, "rescue_host",
-	    x->rescue_host);
 	if (sb.st_size > 0 && ll_digest_prefix(g.fd, (uint64_t)sb.st_size,
 	    g.md) == 0) {
 		g.have = (uint64_t)sb.st_size;
@@ -394,6 +460,10 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 	rc = conn_call(&x->c, "get", args, &h, &res);
 	json_decref(args);
 	xfer_progress_end(&g.prog);
+	if (rc != 0 && conn_interrupted) {
+		get_keep_part(&g, remote, local, part);
+		goto out;
+	}
 	if (rc != 0) {
 		msg_error("%s", x->c.err);
 		goto out;
@@ -441,6 +511,33 @@ out:
 static int get_entry(struct xfer *x, const char *remote, json_t *e,
     int dirfd, const char *name, const char *local);
 
+/*
+ * The exact bytes of a listed entry's name ("name" or "name_base64"), to be
+ * created here under that name: refused (NULL, message printed) when it
+ * could leave the directory or is no name at all: empty, ".", "..", or
+ * holding a "/" or a NUL.  The caller frees it.
+ */
+static char *
+get_entry_name(json_t *ent, const char *remote)
+{
+	char *n;
+	size_t len;
+	int rc;
+
+	if ((rc = ll_msg_get_bytes(ent, "name", &n, &len)) != 0) {
+		msg_error("get: the agent sent an entry of %s without a "
+		    "readable name: %s", remote, ll_strerror(rc));
+		return NULL;
+	}
+	if (!xfer_name_is_safe(n, len)) {
+		msg_error("get: the agent sent a bad name in %s (empty, \".\", "
+		    "\"..\", or holding \"/\" or a NUL): refused", remote);
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
 static int
 get_dir(struct xfer *x, const char *remote, json_t *e, int dirfd,
     const char *name, const char *local)
@@ -464,8 +561,13 @@ get_dir(struct xfer *x, const char *remote, json_t *e, int dirfd,
 		return EXIT_FAILED;
 	}
 	for (;;) {
-		args = json_pack("{s:s, s:b, s:I}", "path", remote,
-		    "rescue_host", x->rescue_host, "start", start);
+		if ((args = xfer_args(x, "get", remote)) == NULL ||
+		    json_object_set_new(args, "start",
+		    json_integer(start)) != 0) {
+			json_decref(args);
+			rc = EXIT_FAILED;
+			goto out;
+		}
 		rc = conn_call(&x->c, "file-list", args, NULL, &res);
 		json_decref(args);
 		if (rc != 0) {
@@ -473,22 +575,22 @@ get_dir(struct xfer *x, const char *remote, json_t *e, int dirfd,
 			goto out;
 		}
 		json_array_foreach(json_object_get(res, "entries"), i, ent) {
-			const char *n = json_string_value(json_object_get(ent,
-			    "name"));
+			char *n;
 
-			if (!xfer_name_is_safe(json_object_get(ent, "name"))) {
-				msg_error("get: the agent sent a bad name in %s",
-				    remote);
+			if ((n = get_entry_name(ent, remote)) == NULL) {
 				rc = EXIT_PROTOCOL;
 				goto out;
 			}
 			if (xfer_join(crem, sizeof(crem), remote, n) != 0 ||
 			    xfer_join(cloc, sizeof(cloc), local, n) != 0) {
 				msg_error("get: path too long below %s", remote);
+				free(n);
 				rc = EXIT_FAILED;
 				goto out;
 			}
-			if ((rc = get_entry(x, crem, ent, fd, n, cloc)) != 0)
+			rc = get_entry(x, crem, ent, fd, n, cloc);
+			free(n);
+			if (rc != 0)
 				goto out;
 		}
 		if (!json_is_integer(json_object_get(res, "next")))
@@ -513,38 +615,41 @@ static int
 get_link(struct xfer *x, const char *remote, json_t *e, int dirfd,
     const char *name, const char *local)
 {
-	const char *target = json_string_value(json_object_get(e, "target"));
-	char part[NAME_MAX + 1];
+	char part[NAME_MAX + 1], *target = NULL;
+	size_t tlen;
+	int rc = EXIT_FAILED;
 
-	if (target == NULL || target[0] == '\0') {
+	/* the link text's exact bytes: "target" or "target_base64" */
+	if (ll_msg_get_bytes(e, "target", &target, &tlen) != 0 ||
+	    tlen == 0 || strlen(target) != tlen) {
 		msg_error("get: the agent could not read the link %s", remote);
-		return EXIT_FAILED;
+		goto out;
 	}
 	if (get_check_kind(dirfd, name, false, local) != 0)
-		return EXIT_FAILED;
-	if (strlen(name) + sizeof(XFER_PART_SUFFIX) + 1 > NAME_MAX) {
-		msg_error("get: name too long: %s", local);
-		return EXIT_FAILED;
-	}
-	snprintf(part, sizeof(part), ".%s%s", name, XFER_PART_SUFFIX);
+		goto out;
+	if (xfer_part_name(name, part, sizeof(part)) != 0)
+		goto out;
 	unlinkat(dirfd, part, 0);
 	if (symlinkat(target, dirfd, part) != 0) {
 		msg_error("get: cannot create the link %s: %s", local,
 		    strerror(errno));
-		return EXIT_FAILED;
+		goto out;
 	}
 	if (get_apply_meta(x, dirfd, part, e, true, local) != 0) {
 		unlinkat(dirfd, part, 0);
-		return EXIT_FAILED;
+		goto out;
 	}
 	if (renameat(dirfd, part, dirfd, name) != 0) {
 		msg_error("get: cannot put the link %s in place: %s", local,
 		    strerror(errno));
 		unlinkat(dirfd, part, 0);
-		return EXIT_FAILED;
+		goto out;
 	}
 	xfer_record(x, "symlink", remote, local, 0, 0, 0, NULL);
-	return 0;
+	rc = 0;
+out:
+	free(target);
+	return rc;
 }
 
 static int
@@ -553,6 +658,10 @@ get_entry(struct xfer *x, const char *remote, json_t *e, int dirfd,
 {
 	const char *type = json_string_value(json_object_get(e, "type"));
 
+	if (conn_interrupted) {
+		msg_error("get: interrupted before %s", remote);
+		return conn_interrupt_status();
+	}
 	if (type == NULL)
 		type = "?";
 	if (strcmp(type, "file") == 0)

@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "client.h"
+#include "msg.h"
 
 static void
 info_line(json_t *res, const char *key, const char *label)
@@ -14,6 +16,19 @@ info_line(json_t *res, const char *key, const char *label)
 		printf("%-10s %s\n", label, json_string_value(v));
 	else if (json_is_integer(v))
 		printf("%-10s %lld\n", label, (long long)json_integer_value(v));
+}
+
+/* A byte string ("key" or "key_base64"), printed as its raw bytes. */
+static void
+info_bytes(json_t *res, const char *key, const char *label)
+{
+	char *v;
+	size_t n;
+
+	if (ll_msg_get_bytes(res, key, &v, &n) != 0)
+		return;
+	printf("%-10s %s\n", label, v);
+	free(v);
 }
 
 static void
@@ -34,6 +49,7 @@ info_print(json_t *res)
 	}
 	info_line(res, "console", "console");
 	info_line(res, "pid", "pid");
+	info_bytes(res, "target_root", "target");
 	if (json_is_true(json_object_get(res, "insecure")))
 		printf("%-10s %s\n", "auth", "none (--insecure)");
 }

@@ -196,8 +196,15 @@ cmd_inspect(int argc, char **argv)
 	args = json_object();
 	if (optind < argc) {
 		devs = json_array();
-		for (i = optind; i < argc; i++)
-			json_array_append_new(devs, json_string(argv[i]));
+		for (i = optind; i < argc; i++) {
+			json_t *d = arg_text("inspect", "device", argv[i]);
+
+			if (d == NULL || json_array_append_new(devs, d) != 0) {
+				json_decref(devs);
+				json_decref(args);
+				return EXIT_USAGE;
+			}
+		}
 		json_object_set_new(args, "devices", devs);
 	}
 	rc = conn_run("inspect", args, NULL, &res);

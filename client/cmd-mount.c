@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "msg.h"
 #include "reply.h"
 
 static void
@@ -53,7 +54,7 @@ cmd_mount(int argc, char **argv)
 		{ "chroot", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
-	json_t *args, *res;
+	json_t *args, *res, *v = NULL;
 	int ch, rc;
 
 	args = json_object();
@@ -61,12 +62,14 @@ cmd_mount(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+o:t:r", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
-			json_object_set_new(args, "options",
-			    json_string(optarg));
+			if ((v = arg_text("mount", "-o", optarg)) == NULL)
+				goto bad;
+			json_object_set_new(args, "options", v);
 			break;
 		case 't':
-			json_object_set_new(args, "fstype",
-			    json_string(optarg));
+			if ((v = arg_text("mount", "-t", optarg)) == NULL)
+				goto bad;
+			json_object_set_new(args, "fstype", v);
 			break;
 		case 'r':
 			json_object_set_new(args, "ro", json_true());
@@ -83,16 +86,23 @@ cmd_mount(int argc, char **argv)
 	}
 	if (argc - optind > 2)
 		goto usage;
-	if (optind < argc)
-		json_object_set_new(args, "source", json_string(argv[optind]));
-	if (optind + 1 < argc)
-		json_object_set_new(args, "target",
-		    json_string(argv[optind + 1]));
+	/* a device and a mount point: any bytes ("..._base64") */
+	if ((optind < argc &&
+	    ll_msg_set_bytes(args, "source", argv[optind]) != 0) ||
+	    (optind + 1 < argc &&
+	    ll_msg_set_bytes(args, "target", argv[optind + 1]) != 0)) {
+		json_decref(args);
+		msg_error("mount: out of memory");
+		return EXIT_FAILED;
+	}
 	rc = conn_run("mount", args, NULL, &res);
 	json_decref(args);
 	if (rc != 0)
 		return rc;
 	return print_reply(res, mount_print);
+bad:
+	json_decref(args);
+	return EXIT_USAGE;
 usage:
 	json_decref(args);
 	msg_error("usage: lifeline mount [-o OPTS] [-t TYPE] [--ro] [--fstab] "

@@ -442,6 +442,14 @@ cmd_passwd(int argc, char **argv)
 		goto usage;
 	if (optind < argc)
 		user = argv[optind];
+	/* a request without its user would be about root: refuse early */
+	{
+		json_t *u = arg_text("passwd", "user", user);
+
+		if (u == NULL)
+			return EXIT_USAGE;
+		json_decref(u);
+	}
 	hash[0] = '\0';
 	if (action == A_HASH) {
 		if (passwd_check_hash(hash_arg) != 0)
@@ -454,7 +462,11 @@ cmd_passwd(int argc, char **argv)
 		return rc;
 	}
 	if (action == A_PASSWORD || action == A_STDIN) {
-		args = json_pack("{s:s}", "user", user);
+		if ((args = json_pack("{s:s}", "user", user)) == NULL) {
+			rc = conn_set_error(&c, EXIT_FAILED, "passwd: out of "
+			    "memory");
+			goto fail;
+		}
 		rc = conn_call(&c, "passwd-info", args, NULL, &info);
 		json_decref(args);
 		if (rc != 0)
@@ -493,8 +505,13 @@ cmd_passwd(int argc, char **argv)
 		msg_warn("after --clear, %s has no password at all", user);
 	args = json_pack("{s:s, s:s}", "user", user, "action",
 	    action_names[action]);
-	if (hash[0] != '\0')
-		json_object_set_new(args, "hash", json_string(hash));
+	if (args == NULL || (hash[0] != '\0' && json_object_set_new(args,
+	    "hash", json_string(hash)) != 0)) {
+		json_decref(args);
+		explicit_bzero(hash, sizeof(hash));
+		rc = conn_set_error(&c, EXIT_FAILED, "passwd: out of memory");
+		goto fail;
+	}
 	rc = conn_call(&c, "passwd", args, NULL, &res);
 	/* the hash lives on in args' string only until here */
 	json_object_del(args, "hash");

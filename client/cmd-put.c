@@ -71,18 +71,27 @@ put_produce(void *ctx, struct ll_session *s, uint32_t id)
 	return p->eof_sent ? 0 : 1;
 }
 
-/* The metadata arguments of a local entry. */
+/* The path and metadata arguments of a local entry; NULL (said) on OOM. */
 static json_t *
 put_args(struct xfer *x, const char *remote, const struct stat *sb)
 {
-	return json_pack("{s:s, s:b, s:i, s:I, s:I, s:I, s:i, s:I, s:i}",
-	    "path", remote, "rescue_host", x->rescue_host,
+	json_t *args = xfer_args(x, "put", remote), *meta;
+
+	meta = json_pack("{s:i, s:I, s:I, s:I, s:i, s:I, s:i}",
 	    "mode", (int)(sb->st_mode & 07777),
 	    "uid", (json_int_t)sb->st_uid, "gid", (json_int_t)sb->st_gid,
 	    "mtime", (json_int_t)sb->st_mtim.tv_sec,
 	    "mtime_ns", (int)sb->st_mtim.tv_nsec,
 	    "atime", (json_int_t)sb->st_atim.tv_sec,
 	    "atime_ns", (int)sb->st_atim.tv_nsec);
+	if (args == NULL || meta == NULL || json_object_update(args, meta) != 0) {
+		if (args != NULL)
+			msg_error("put: %s: out of memory", remote);
+		json_decref(args);
+		args = NULL;
+	}
+	json_decref(meta);
+	return args;
 }
 
 static int
@@ -117,8 +126,8 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	ll_digest_hex(md, hex);
 
 	/* what a cut upload left over there, and is it our prefix? */
-	args = json_pack("{s:s, s:b}", "path", remote, "rescue_host",
-	    x->rescue_host);
+	if ((args = xfer_args(x, "put", remote)) == NULL)
+		goto out;
 	rc = conn_call(&x->c, "put-begin", args, NULL, &res);
 	json_decref(args);
 	if (rc != 0) {
@@ -139,10 +148,18 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	json_decref(res);
 	res = NULL;
 
-	args = put_args(x, remote, &sb);
-	json_object_set_new(args, "size", json_integer((json_int_t)p.size));
-	json_object_set_new(args, "offset", json_integer((json_int_t)p.pos));
-	json_object_set_new(args, "sha256", json_string(hex));
+	rc = EXIT_FAILED;
+	if ((args = put_args(x, remote, &sb)) == NULL)
+		goto out;
+	if (json_object_set_new(args, "size",
+	    json_integer((json_int_t)p.size)) != 0 ||
+	    json_object_set_new(args, "offset",
+	    json_integer((json_int_t)p.pos)) != 0 ||
+	    json_object_set_new(args, "sha256", json_string(hex)) != 0) {
+		json_decref(args);
+		msg_error("put: %s: out of memory", remote);
+		goto out;
+	}
 	xfer_progress_start(&p.prog, remote, p.size, p.pos);
 	{
 		uint64_t offset = p.pos;
@@ -181,9 +198,15 @@ put_call_entry(struct xfer *x, const char *remote, const struct stat *sb,
 	json_t *args = put_args(x, remote, sb);
 	int rc;
 
-	json_object_set_new(args, "type", json_string(type));
-	if (target != NULL)
-		json_object_set_new(args, "target", json_string(target));
+	if (args == NULL)
+		return EXIT_FAILED;
+	/* the link text as a byte string: "target" or "target_base64" */
+	if (json_object_set_new(args, "type", json_string(type)) != 0 ||
+	    (target != NULL && ll_msg_set_bytes(args, "target", target) != 0)) {
+		json_decref(args);
+		msg_error("put: %s: out of memory", remote);
+		return EXIT_FAILED;
+	}
 	if (!times) {
 		json_object_del(args, "mtime");
 		json_object_del(args, "atime");

@@ -29,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "client.h"
+#include "msg.h"
 #include "link.h"
 #include "run-script.h"
 
@@ -352,7 +353,7 @@ run_json_step(const struct run_step *st, int status, long long ms,
 
 	av = json_array();
 	for (i = 0; i < st->argc; i++)
-		json_array_append_new(av, json_string(st->argv[i]));
+		json_array_append_new(av, ll_msg_text(st->argv[i]));
 	o = json_pack("{s:i, s:o, s:i, s:I}", "line", st->line, "argv", av,
 	    "exit_status", status, "duration_ms", (json_int_t)ms);
 	run_json_output(o, "stdout", &cap[0]);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "client.h"
+#include "msg.h"
 #include "reply.h"
 
 static void
@@ -40,8 +41,13 @@ cmd_umount(int argc, char **argv)
 	if (argc - optind > 1)
 		goto usage;
 	args = json_object();
-	if (optind < argc)
-		json_object_set_new(args, "target", json_string(argv[optind]));
+	/* a path: any bytes ("target_base64") */
+	if (args == NULL || (optind < argc &&
+	    ll_msg_set_bytes(args, "target", argv[optind]) != 0)) {
+		json_decref(args);
+		msg_error("umount: out of memory");
+		return EXIT_FAILED;
+	}
 	rc = conn_run("umount", args, NULL, &res);
 	json_decref(args);
 	if (rc != 0)

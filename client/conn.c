@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 
 
 volatile int conn_interrupted;
+volatile int conn_signal;
 static struct ll_transport *preset_transport;
 
 void
@@ -55,6 +57,8 @@ conn_session_failed(struct conn *c, int rc, bool was_up)
 {
 	struct ll_transport *t;
 	int code = EXIT_LOST;
+	bool silent = was_up && rc == LL_ERR_TIMEOUT &&
+	    ll_session_link(c->s) != NULL;
 	char why[512];
 
 	if (!was_up)
@@ -72,10 +76,12 @@ conn_session_failed(struct conn *c, int rc, bool was_up)
 		why[0] = '\0';
 		switch (ll_ssh_client_state(c->ssh, why, sizeof(why))) {
 		case LL_SSH_FAILED:
+			if (silent)
+				break;
 			return conn_set_error(c, EXIT_CONNECT, "%s: %s",
 			    client_opts.via, why);
 		case LL_SSH_ENDED:
-			if (why[0] != '\0')
+			if (why[0] != '\0' && !silent)
 				return conn_set_error(c, code, "%s: %s",
 				    client_opts.via, why);
 			break;
@@ -83,6 +89,14 @@ conn_session_failed(struct conn *c, int rc, bool was_up)
 			break;
 		}
 	}
+	/* A link that worked and went silent: lost, not "no agent". */
+	if (silent)
+		return conn_set_error(c, code, "%s: the link to the agent was "
+		    "lost: nothing came from it for %.0f s", client_opts.via,
+		    (double)(ll_now_ms() - c->heard_ms) / 1000.0);
+	if (was_up && ll_session_link(c->s) != NULL)
+		return conn_set_error(c, code, "the link to the agent was lost: "
+		    "%s", ll_session_error_text(c->s));
 	return conn_set_error(c, code, "%s", ll_session_error_text(c->s));
 }
 
@@ -170,6 +184,21 @@ link_log(void *ctx, int level, const char *fmt, ...)
 	msg_verbose("link: %s", text);
 }
 
+/* When the agent's frames last came: how long a lost link was silent. */
+static void
+conn_note_heard(struct conn *c, uint64_t now)
+{
+	struct ll_link_stats st;
+
+	if (ll_session_link(c->s) == NULL)
+		return;
+	ll_link_stats(ll_session_link(c->s), &st);
+	if (st.frames_received != c->heard_frames || c->heard_ms == 0) {
+		c->heard_frames = st.frames_received;
+		c->heard_ms = now;
+	}
+}
+
 /* One round of poll + I/O.  Returns 0 or the session's error. */
 static int
 conn_pump(struct conn *c, int max_wait_ms)
@@ -181,7 +210,10 @@ conn_pump(struct conn *c, int max_wait_ms)
 	n = ll_session_pollfds(c->s, pfd, now, &timeout);
 	if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 		return LL_ERR_IO;
-	return ll_session_io(c->s, pfd, ll_now_ms());
+	now = ll_now_ms();
+	n = ll_session_io(c->s, pfd, now);
+	conn_note_heard(c, now);
+	return n;
 }
 
 int
@@ -341,6 +373,108 @@ conn_cancel(struct conn *c, uint32_t id)
 }
 
 int
+conn_interrupt_status(void)
+{
+	return 128 + (conn_signal != 0 ? conn_signal : SIGINT);
+}
+
+/*
+ * A download interrupted: the cancel is on its way; hand the handler what
+ * already arrived (the complete messages, then the received part of a DATA
+ * record still arriving) and stop without waiting for the agent.
+ */
+static int
+conn_stop_interrupted(struct conn *c, const char *op, uint32_t id,
+    const struct call_handlers *h)
+{
+	struct ll_msg m;
+	int rc;
+
+	/* Bytes already in the kernel's buffers count as arrived too. */
+	conn_pump(c, 0);
+	while ((rc = ll_session_recv(c->s, &m)) > 0) {
+		if (m.id == id && m.kind == LL_MSG_DATA && h->data != NULL)
+			h->data(h->ctx, m.flags, m.data, m.data_len);
+		/* in order: a get's start event tells where its data goes */
+		if (m.id == id && m.kind == LL_MSG_EVENT && h->event != NULL)
+			h->event(h->ctx, m.json);
+		ll_msg_cleanup(&m);
+	}
+	if (rc == 0 && ll_session_peek_partial(c->s, &m) > 0) {
+		if (m.id == id && h->data != NULL && m.data_len > 0)
+			h->data(h->ctx, m.flags, m.data, m.data_len);
+		ll_msg_cleanup(&m);
+	}
+	return conn_set_error(c, conn_interrupt_status(), "%s: interrupted",
+	    op);
+}
+
+/* args' string field key, or dflt. */
+static const char *
+conn_arg(json_t *args, const char *key, const char *dflt)
+{
+	const char *v = json_string_value(json_object_get(args, key));
+
+	return v != NULL ? v : dflt;
+}
+
+/*
+ * The link died after op was sent and before its answer: the agent may
+ * have done it.  Append what may have happened and the command that shows
+ * it; ops that change nothing need no hint.
+ */
+static void
+conn_lost_hint(struct conn *c, const char *op, json_t *args)
+{
+	const char *path = conn_arg(args, "path", "?");
+	const char *in = json_is_true(json_object_get(args, "rescue_host")) ?
+	    "" : "--chroot ";
+	char hint[512];
+
+	if (strcmp(op, "passwd") == 0)
+		snprintf(hint, sizeof(hint), "the change to %s's password may "
+		    "have been applied: `lifeline exec --chroot -- passwd -S "
+		    "%s` shows the account's state and last change",
+		    conn_arg(args, "user", "root"),
+		    conn_arg(args, "user", "root"));
+	else if (strcmp(op, "authorize-key") == 0)
+		snprintf(hint, sizeof(hint), "the key may have been added for "
+		    "%s: running the same command again is safe (a key "
+		    "already there is reported, not added twice)",
+		    conn_arg(args, "user", "root"));
+	else if (strcmp(op, "put") == 0)
+		snprintf(hint, sizeof(hint), "%s may have been replaced: "
+		    "`lifeline exec %s-- sha256sum %s` shows what is there "
+		    "now", path, in, path);
+	else if (strcmp(op, "put-entry") == 0)
+		snprintf(hint, sizeof(hint), "%s may have been created or "
+		    "changed: `lifeline exec %s-- ls -ld %s` shows it", path,
+		    in, path);
+	else if (strcmp(op, "mount") == 0)
+		snprintf(hint, sizeof(hint), "the mount may have been made: "
+		    "`lifeline disks` shows the mount points");
+	else if (strcmp(op, "umount") == 0)
+		snprintf(hint, sizeof(hint), "the unmount may have been done: "
+		    "`lifeline disks` shows what is still mounted");
+	else if (strcmp(op, "fsck") == 0)
+		snprintf(hint, sizeof(hint), "the checker may still be running "
+		    "on %s and changing it: `lifeline exec -- pgrep -a fsck` "
+		    "shows whether it runs", conn_arg(args, "device", "?"));
+	else if (strcmp(op, "reboot") == 0)
+		snprintf(hint, sizeof(hint), "the rescue host may be "
+		    "rebooting: `lifeline info` shows its uptime once its "
+		    "agent is back");
+	else if (strcmp(op, "exec") == 0)
+		snprintf(hint, sizeof(hint), "the command may still be running "
+		    "on the agent's host: `lifeline exec -- ps -ef` shows "
+		    "what runs there");
+	else
+		return;
+	snprintf(c->err + strlen(c->err), sizeof(c->err) - strlen(c->err),
+	    "; %s was sent and no answer came: %s", op, hint);
+}
+
+int
 conn_call(struct conn *c, const char *op, json_t *args,
     const struct call_handlers *h, json_t **reply)
 {
@@ -365,11 +499,14 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		if (conn_interrupted && !cancelled && !replied) {
 			conn_cancel(c, id);
 			cancelled = true;
+			if (h != NULL && h->stop_on_interrupt)
+				return conn_stop_interrupted(c, op, id, h);
 			msg_warn("interrupted: asking the agent to cancel %s",
 			    op);
 		}
 		if (conn_interrupted > 1)
-			return conn_set_error(c, EXIT_LOST, "%s: interrupted", op);
+			return conn_set_error(c, conn_interrupt_status(),
+			    "%s: interrupted", op);
 		more = 0;
 		if (h != NULL && h->produce != NULL && !replied && result < 0 &&
 		    (more = h->produce(h->ctx, c->s, id)) < 0) {
@@ -384,8 +521,12 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		 * the queue is not empty and its POLLOUT wakes us.
 		 */
 		wait = more > 0 && ll_session_room(c->s) > 0 ? 0 : 1000;
-		if ((rc = conn_pump(c, wait)) != 0)
-			return conn_session_failed(c, rc, true);
+		if ((rc = conn_pump(c, wait)) != 0) {
+			conn_session_failed(c, rc, true);
+			if (!replied && result < 0)
+				conn_lost_hint(c, op, args);
+			return c->err_exit;
+		}
 		while ((rc = ll_session_recv(c->s, &m)) != 0) {
 			if (rc < 0)
 				return conn_set_error(c, EXIT_PROTOCOL, "bad message "
@@ -422,8 +563,11 @@ conn_call(struct conn *c, const char *op, json_t *args,
 
 				snprintf(c->err_code, sizeof(c->err_code), "%s",
 				    code != NULL ? code : "?");
-				result = conn_set_error(c, EXIT_FAILED, "%s: %s", op,
-				    text != NULL ? text : "failed");
+				/* the cancel we asked for: the signal's status */
+				result = conn_set_error(c, cancelled && code != NULL &&
+				    strcmp(code, LL_EC_CANCELLED) == 0 ?
+				    conn_interrupt_status() : EXIT_FAILED, "%s: %s",
+				    op, text != NULL ? text : "failed");
 				break;
 			}
 			default:

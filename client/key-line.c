@@ -103,8 +103,8 @@ key_line_take(char *line, size_t n, json_t *keys, char *why, size_t whylen)
 	/* jansson takes UTF-8 only: a comment in Latin-1 must not make the
 	 * key vanish without a word. */
 	if ((s = json_string(p)) == NULL) {
-		snprintf(why, whylen, "not UTF-8 text (the comment?): "
-		    "convert the file to UTF-8");
+		snprintf(why, whylen, "the key line is not UTF-8 text (its "
+		    "comment?)");
 		return -1;
 	}
 	if (json_array_size(keys) == KEY_LINES_MAX) {

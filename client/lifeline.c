@@ -106,7 +106,7 @@ usage(FILE *f)
 static void
 on_interrupt(int sig)
 {
-	(void)sig;
+	conn_signal = sig;
 	conn_interrupted++;
 }
 

@@ -213,3 +213,14 @@ stream_out_json(json_t *obj, const struct stream_out *o, bool base64)
 	stream_out_json_one(obj, "stderr", o->buf[LL_CH_STDERR],
 	    o->len[LL_CH_STDERR], base64);
 }
+
+json_t *
+arg_text(const char *cmd, const char *what, const char *s)
+{
+	json_t *v = json_string(s);
+
+	if (v == NULL)
+		msg_error("%s: %s \"%s\" is not UTF-8 text (or out of "
+		    "memory): it cannot be sent", cmd, what, s);
+	return v;
+}

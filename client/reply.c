@@ -81,12 +81,8 @@ reply_str(json_t *v)
 }
 
 bool
-xfer_name_is_safe(json_t *name)
+xfer_name_is_safe(const char *n, size_t len)
 {
-	const char *n = json_string_value(name);
-
-	return n != NULL && n[0] != '\0' &&
-	    strlen(n) == json_string_length(name) &&
-	    strchr(n, '/') == NULL && strcmp(n, ".") != 0 &&
-	    strcmp(n, "..") != 0;
+	return len > 0 && strlen(n) == len && strchr(n, '/') == NULL &&
+	    strcmp(n, ".") != 0 && strcmp(n, "..") != 0;
 }

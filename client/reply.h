@@ -27,12 +27,12 @@ bool reply_text_is_clean(const char *s, size_t n);
 const char *reply_str(json_t *v);
 
 /*
- * Whether name (an entry of the agent's file-list reply) can be created in
- * the local destination directory as one entry: a string without NUL
- * bytes, not empty, ".", ".." and without '/'.  get refuses the reply
- * otherwise.
+ * Whether the name n (len bytes, as decoded from an entry of the agent's
+ * file-list reply, "name" or "name_base64") can be created in the local
+ * destination directory as one entry: not empty, ".", "..", and without
+ * '/' or a NUL byte.  get refuses the reply otherwise.
  */
-bool xfer_name_is_safe(json_t *name);
+bool xfer_name_is_safe(const char *n, size_t len);
 
 /* The human printers of disks and inspect. */
 void disks_print(json_t *res);

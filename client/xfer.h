@@ -51,6 +51,12 @@ const char *xfer_base(const char *path);
 /* "%s/%s" of a directory and a name into out: 0 or -1 when too long. */
 int xfer_join(char *out, size_t len, const char *dir, const char *name);
 
+/*
+ * {"path": path, "rescue_host": ...} for a request about path, the path as
+ * a byte string ("path" or "path_base64": names need not be UTF-8).  NULL,
+ * with a message printed, when out of memory.
+ */
+json_t *xfer_args(struct xfer *x, const char *cmd, const char *path);
 /* file-stat of path: 0 with *entry (decref), or an EXIT_* code. */
 int xfer_stat(struct xfer *x, const char *path, json_t **entry);
 /* Record one entry in the summary (and count it). */

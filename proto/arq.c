@@ -35,6 +35,7 @@
 #define HALF_SPACE	32768
 #define LOSS_FRAMES	128.0	/* memory of the loss estimate, in frames */
 #define LOSS_CAP	0.5	/* loss fraction used at most */
+#define LOSS_NONE	1e-12	/* loss fraction taken as none (decayed) */
 #define GROW_MIN	256	/* first frames' payload, before any is proven */
 
 struct tx_slot {
@@ -154,13 +155,24 @@ update_payload(struct ll_arq *arq)
 	f = arq->loss_l / arq->loss_n;
 	if (f > LOSS_CAP)
 		f = LOSS_CAP;
+	/*
+	 * A loss long past decays to the smallest denormal, which the weight
+	 * never takes to 0; below LOSS_NONE it counts as no loss at all.
+	 * Otherwise p underflows to 0, H / p is infinite, the square root of
+	 * infinity NaN, and a NaN converted to size_t is garbage (2^63).
+	 */
+	if (f < LOSS_NONE) {
+		arq->loss_l = 0;
+		return;
+	}
 	p = neg_log1m(f) / (arq->loss_b / arq->loss_n);
 	arq->st.loss = p;
 	opt = (square_root(LL_ARQ_OVERHEAD / p) - LL_ARQ_OVERHEAD) / arq->ratio;
-	if (opt < (double)lo)
-		n = lo;
-	else if (opt >= (double)arq->max_payload)
+	/* written so that a NaN, too, takes the cap */
+	if (!(opt < (double)arq->max_payload))
 		n = arq->max_payload;
+	else if (opt < (double)lo)
+		n = lo;
 	else
 		n = (size_t)opt;
 	arq->payload = n;

@@ -82,3 +82,26 @@ ll_digest_is_hex(const char *s)
 	}
 	return true;
 }
+
+int
+ll_digest_name_stem(const char *name, char out[LL_NAME_STEM_MAX + 1])
+{
+	char hex[LL_DIGEST_HEX_LEN + 1];
+	size_t n = strlen(name);
+	EVP_MD_CTX *md;
+	int rc = -1;
+
+	if (n <= LL_NAME_STEM_MAX) {
+		memcpy(out, name, n + 1);
+		return 0;
+	}
+	if ((md = ll_digest_new()) == NULL)
+		return -1;
+	if (EVP_DigestUpdate(md, name, n) && ll_digest_hex(md, hex) == 0) {
+		snprintf(out, LL_NAME_STEM_MAX + 1, "%.*s~%.16s",
+		    LL_NAME_STEM_KEEP, name, hex);
+		rc = 0;
+	}
+	EVP_MD_CTX_free(md);
+	return rc;
+}

@@ -24,4 +24,16 @@ int ll_digest_hex(EVP_MD_CTX *ctx, char out[LL_DIGEST_HEX_LEN + 1]);
 /* true for 64 lower-case hex characters */
 bool ll_digest_is_hex(const char *s);
 
+/*
+ * The stem get and put build their helper names from (".STEM.lifeline-part",
+ * ".STEM.lifeline-bakt", "STEM.lifeline-bak"): the name itself when it is at
+ * most LL_NAME_STEM_MAX bytes, else its first LL_NAME_STEM_KEEP bytes, "~"
+ * and the first 16 hex digits of the SHA-256 of the whole name, so that a
+ * 255-byte name has helpers too, and two long names with one prefix do not
+ * share them.  0, or -1 (out of memory).
+ */
+#define LL_NAME_STEM_MAX	235	/* NAME_MAX less the longest suffix */
+#define LL_NAME_STEM_KEEP	200
+int ll_digest_name_stem(const char *name, char out[LL_NAME_STEM_MAX + 1]);
+
 #endif

@@ -16,12 +16,20 @@
  * JSON bodies are written by jansson in compact form with sorted keys, so an
  * encoding is a function of the value alone.  They are read back strictly:
  * exactly one object, no byte before or after it, no duplicate key.
+ *
+ * Byte strings that may not be UTF-8 (file names) travel as "key" when they
+ * are UTF-8 and as "key_base64" otherwise: jansson refuses other strings,
+ * and a name that silently became "?" or vanished would copy the wrong file
+ * or none.  Base64 is OpenSSL's; the decoder is strict (alphabet, padding
+ * only at the end, length a multiple of 4).
  */
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "error.h"
 #include "ll-limits.h"
@@ -208,17 +216,53 @@ ll_msg_get(struct ll_buf *in, struct ll_msg *m)
 			memcpy(m->data, p, len);
 		m->data_len = len;
 	}
+	r = 0;
+out:
+	/*
+	 * The header was read whatever the body held: its kind, flags and id
+	 * go to the caller also with LL_ERR_FORMAT, so that the answer can
+	 * name the request the bad record belongs to.
+	 */
 	m->kind = kind;
 	m->flags = flags;
 	m->id = id;
-	r = 0;
-out:
 	if (ll_buf_consume(in, total) != 0) {
 		/* Cannot happen: avail was checked above. */
 		ll_msg_cleanup(m);
 		return (LL_ERR_INVAL);
 	}
 	return (r);
+}
+
+int
+ll_msg_peek_partial_data(const struct ll_buf *in, struct ll_msg *m)
+{
+	const uint8_t	*p;
+	uint32_t	 len, id;
+	size_t		 have;
+
+	memset(m, 0, sizeof *m);
+	if (ll_buf_avail(in) < LL_MSG_HEADER_LEN ||
+	    ll_buf_peek_u32(in, 0, &len) != 0 ||
+	    ll_buf_peek_u32(in, 6, &id) != 0)
+		return (0);
+	p = ll_buf_ptr(in);
+	/* Only a well-formed DATA header whose body is still arriving. */
+	if (p[4] != LL_MSG_DATA || !ll_msg_channel_is_valid(p[5]) ||
+	    len > LL_DATA_CHUNK_MAX)
+		return (0);
+	have = ll_buf_avail(in) - LL_MSG_HEADER_LEN;
+	if (have >= len)
+		return (0);
+	if (have > 0 && (m->data = malloc(have)) == NULL)
+		return (LL_ERR_NOMEM);
+	if (have > 0)
+		memcpy(m->data, p + LL_MSG_HEADER_LEN, have);
+	m->data_len = have;
+	m->kind = LL_MSG_DATA;
+	m->flags = p[5];
+	m->id = id;
+	return (1);
 }
 
 void
@@ -229,6 +273,120 @@ ll_msg_cleanup(struct ll_msg *m)
 	json_decref(m->json);
 	free(m->data);
 	memset(m, 0, sizeof *m);
+}
+
+/* key + LL_MSG_BYTES_SUFFIX into out; false when it does not fit. */
+static bool
+msg_bytes_key(char *out, size_t len, const char *key)
+{
+	int n = snprintf(out, len, "%s%s", key, LL_MSG_BYTES_SUFFIX);
+
+	return n > 0 && (size_t)n < len;
+}
+
+int
+ll_msg_set_bytes(json_t *obj, const char *key, const char *s)
+{
+	char	 k64[128];
+	json_t	*v;
+	char	*b = NULL;
+	size_t	 n;
+	int	 r;
+
+	if (!json_is_object(obj) || s == NULL ||
+	    !msg_bytes_key(k64, sizeof(k64), key))
+		return (LL_ERR_INVAL);
+	/* Only one of the two keys, whatever obj held before. */
+	json_object_del(obj, key);
+	json_object_del(obj, k64);
+	if ((v = json_string(s)) != NULL)
+		return (json_object_set_new(obj, key, v) == 0 ? 0 :
+		    LL_ERR_NOMEM);
+	n = strlen(s);
+	if (n > (INT32_MAX / 4) * 3 - 3)
+		return (LL_ERR_TOOBIG);
+	if ((b = malloc(4 * ((n + 2) / 3) + 1)) == NULL)
+		return (LL_ERR_NOMEM);
+	EVP_EncodeBlock((unsigned char *)b, (const unsigned char *)s, (int)n);
+	r = json_object_set_new(obj, k64, json_string(b)) == 0 ? 0 :
+	    LL_ERR_NOMEM;
+	free(b);
+	return (r);
+}
+
+/* Strict base64: the alphabet, '=' only as the last one or two of 4k. */
+static bool
+msg_base64_is_valid(const char *s, size_t n, size_t *pad)
+{
+	size_t	i;
+
+	*pad = 0;
+	if (n % 4 != 0)
+		return (false);
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '=' && i + 2 >= n && (i + 1 == n || s[i + 1] == '=')) {
+			(*pad)++;
+			continue;
+		}
+		if (*pad > 0 || !((c >= 'A' && c <= 'Z') ||
+		    (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '+' || c == '/'))
+			return (false);
+	}
+	return (true);
+}
+
+int
+ll_msg_get_bytes(const json_t *obj, const char *key, char **out,
+    size_t *len)
+{
+	char		 k64[128];
+	json_t		*v, *v64;
+	const char	*s;
+	size_t		 n, pad;
+	int		 dn;
+
+	*out = NULL;
+	*len = 0;
+	if (!msg_bytes_key(k64, sizeof(k64), key))
+		return (LL_ERR_INVAL);
+	v = json_object_get(obj, key);
+	v64 = json_object_get(obj, k64);
+	if (json_is_null(v))
+		v = NULL;
+	if (json_is_null(v64))
+		v64 = NULL;
+	if (v == NULL && v64 == NULL)
+		return (LL_ERR_NOTFOUND);
+	if ((v != NULL && v64 != NULL) || !json_is_string(v != NULL ? v : v64))
+		return (LL_ERR_FORMAT);
+	if (v != NULL) {
+		n = json_string_length(v);
+		if ((*out = malloc(n + 1)) == NULL)
+			return (LL_ERR_NOMEM);
+		memcpy(*out, json_string_value(v), n + 1);
+		*len = n;
+		return (0);
+	}
+	s = json_string_value(v64);
+	n = json_string_length(v64);
+	if (n > INT32_MAX || !msg_base64_is_valid(s, n, &pad))
+		return (LL_ERR_FORMAT);
+	if ((*out = malloc(n / 4 * 3 + 1)) == NULL)
+		return (LL_ERR_NOMEM);
+	dn = EVP_DecodeBlock((unsigned char *)*out, (const unsigned char *)s,
+	    (int)n);
+	if (dn < 0 || (size_t)dn < pad) {
+		free(*out);
+		*out = NULL;
+		return (LL_ERR_FORMAT);
+	}
+	/* DecodeBlock counts the padding as zero bytes: drop them. */
+	*len = (size_t)dn - pad;
+	(*out)[*len] = '\0';
+	return (0);
 }
 
 /*
@@ -248,6 +406,45 @@ msg_string(char *s)
 			*c = '?';
 	}
 	return (json_string(s));
+}
+
+json_t *
+ll_msg_text(const char *s)
+{
+	json_t	*v;
+	char	*copy;
+
+	if (s == NULL)
+		return (NULL);
+	if ((v = json_string(s)) != NULL)
+		return (v);
+	if ((copy = strdup(s)) == NULL)
+		return (NULL);
+	v = msg_string(copy);
+	free(copy);
+	return (v);
+}
+
+json_t *
+ll_msg_textf(const char *fmt, ...)
+{
+	json_t	*v = NULL;
+	char	*s = NULL;
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		goto out;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	v = ll_msg_text(s);
+out:
+	free(s);
+	return (v);
 }
 
 static json_t *

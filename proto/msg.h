@@ -86,7 +86,9 @@ int ll_msg_put_data(struct ll_buf *out, uint8_t kind, uint8_t channel,
  * acceptable, so the stream can go on.
  *
  * Details: m is overwritten (zeroed first); on success the caller owns it
- * and calls ll_msg_cleanup(), on failure it holds nothing.  LL_ERR_TOOBIG is
+ * and calls ll_msg_cleanup(), on failure it owns nothing, but with
+ * LL_ERR_FORMAT (and LL_ERR_NOMEM) m->kind, m->flags and m->id hold the bad
+ * record's header, so the answer can carry its id.  LL_ERR_TOOBIG is
  * returned as soon as the 10-byte header is in, with nothing consumed; the
  * stream cannot be resynchronised after it, so the caller must drop the
  * connection.  LL_ERR_FORMAT (record consumed) also covers duplicate keys,
@@ -96,6 +98,47 @@ int ll_msg_put_data(struct ll_buf *out, uint8_t kind, uint8_t channel,
  */
 int ll_msg_get(struct ll_buf *in, struct ll_msg *m);
 void ll_msg_cleanup(struct ll_msg *m);
+/*
+ * The part received so far of a DATA record that is still arriving: when in
+ * starts with a DATA header (valid channel, length within its cap) and not
+ * all of its body is there, 1 with m holding its channel, id and a copy of
+ * the body bytes received (data_len may be 0; ll_msg_cleanup it); 0 when in
+ * does not start so; LL_ERR_NOMEM.  Nothing is consumed: this is for a
+ * reader about to abandon the stream (an interrupted download keeps every
+ * byte that arrived).
+ */
+int ll_msg_peek_partial_data(const struct ll_buf *in, struct ll_msg *m);
+
+/*
+ * Byte strings in JSON bodies (file names, paths, link targets), which need
+ * not be UTF-8 while JSON strings must be.  A value that is valid UTF-8 goes
+ * as today, "key": "text"; any other goes as "key_base64": base64 (RFC 4648,
+ * with padding) of the raw bytes, and "key" is absent.  Never both.
+ *
+ * ll_msg_set_bytes: set key (or key_base64) of obj to the NUL-terminated s.
+ * 0, LL_ERR_INVAL (obj not an object, key too long) or LL_ERR_NOMEM.
+ *
+ * ll_msg_get_bytes: read key or key_base64 of obj into *out, a new
+ * NUL-terminated copy (the caller frees it), *len its length (without the
+ * NUL; the bytes may hold a NUL, so check len when that matters).
+ * LL_ERR_NOTFOUND when neither is there (or key is null), LL_ERR_FORMAT when
+ * both are, when either is not a string, or when key_base64 is not strict
+ * base64; LL_ERR_NOMEM.  *out is NULL on every failure.
+ */
+#define LL_MSG_BYTES_SUFFIX	"_base64"
+/*
+ * A JSON string of text for humans that may not be UTF-8 (a warning, a
+ * label, a mount point in a report): as json_string(), but when s is not
+ * UTF-8 its non-ASCII bytes become '?' rather than the value being lost.
+ * NULL only for a NULL s or out of memory.
+ */
+json_t *ll_msg_text(const char *s);
+/* ll_msg_text() of a printf-formatted text. */
+json_t *ll_msg_textf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+int ll_msg_set_bytes(json_t *obj, const char *key, const char *s);
+int ll_msg_get_bytes(const json_t *obj, const char *key, char **out,
+    size_t *len);
 
 /* Helpers for building control messages. */
 /*

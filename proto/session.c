@@ -236,6 +236,15 @@ session_fail(struct ll_session *s, int err, const char *fmt, ...)
 	return err;
 }
 
+/* A transport error: its own text names the path already. */
+static int
+session_transport_failed(struct ll_session *s, int err)
+{
+	if (s->t->err[0] != '\0')
+		return session_fail(s, err, "%s", s->t->err);
+	return session_fail(s, err, "%s: %s", s->t->spec, ll_strerror(err));
+}
+
 /* Pacing budget in bytes at now; unlimited without a known rate. */
 static size_t
 session_budget(struct ll_session *s, uint64_t now)
@@ -429,9 +438,7 @@ session_read(struct ll_session *s, uint64_t now)
 		if (r == LL_ERR_AGAIN || r == 0)
 			break;
 		if (r < 0)
-			return session_fail(s, (int)r, "%s: %s", s->t->spec,
-			    s->t->err[0] != '\0' ? s->t->err :
-			    ll_strerror((int)r));
+			return session_transport_failed(s, (int)r);
 		ll_link_input(s->link, in, (size_t)r, now);
 	}
 	return 0;
@@ -459,9 +466,7 @@ session_write(struct ll_session *s, uint64_t now)
 		w = ll_transport_write(s->t, ll_buf_ptr(&s->wire),
 		    ll_buf_avail(&s->wire));
 		if (w < 0)
-			return session_fail(s, (int)w, "%s: %s", s->t->spec,
-			    s->t->err[0] != '\0' ? s->t->err :
-			    ll_strerror((int)w));
+			return session_transport_failed(s, (int)w);
 		if (w == 0)
 			break;
 		ll_buf_consume(&s->wire, (size_t)w);
@@ -538,9 +543,10 @@ session_plain_failed(struct ll_session *s, ssize_t err, uint64_t now)
 	}
 	if (s->link != NULL)
 		return session_tunnel_ended(s, now);
-	return session_fail(s, (int)err, "%s: %s", s->t->spec,
-	    err == LL_ERR_CLOSED ? "the SSH session ended" :
-	    s->t->err[0] != '\0' ? s->t->err : ll_strerror((int)err));
+	if (err == LL_ERR_CLOSED)
+		return session_fail(s, (int)err, "%s: the SSH session ended",
+		    s->t->spec);
+	return session_transport_failed(s, (int)err);
 }
 
 /* Queued records out to the plain side, records in from it (bounded). */
@@ -792,6 +798,19 @@ ll_session_recv(struct ll_session *s, struct ll_msg *m)
 				ll_link_close(s->link, ll_now_ms());
 		}
 		return r;
+	}
+	return 0;
+}
+
+int
+ll_session_peek_partial(struct ll_session *s, struct ll_msg *m)
+{
+	int i, r;
+
+	session_drain_link(s);
+	for (i = 0; i < 2; i++) {
+		if ((r = ll_msg_peek_partial_data(&s->rx[i], m)) != 0)
+			return r;
 	}
 	return 0;
 }

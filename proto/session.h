@@ -95,6 +95,12 @@ struct ll_transport *ll_session_transport(struct ll_session *s);
  * error is consumed; LL_ERR_TOOBIG means the stream is lost).
  */
 int ll_session_recv(struct ll_session *s, struct ll_msg *m);
+/*
+ * Before abandoning a session whose ll_session_recv() has nothing complete
+ * left: the bytes so far of a DATA record still arriving, as
+ * ll_msg_peek_partial_data() (1 with *m, 0 when none).  Nothing is consumed.
+ */
+int ll_session_peek_partial(struct ll_session *s, struct ll_msg *m);
 
 int ll_session_send_json(struct ll_session *s, uint8_t kind, uint32_t id,
     const json_t *obj);

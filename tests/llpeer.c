@@ -15,6 +15,12 @@
  *       --wait-ms as "KIND ID JSON" lines.  --claim-ssh says SSH in the
  *       link HELLO, as a real client does, but sends its records in the
  *       clear: what an intruder on the console line without a key can do.
+ *   llpeer raw ... --call ID:CHANNELS:OP=JSON [--call ...]
+ *       After the above, make requests one after the other, as a client
+ *       built from docs/protocol.md would: request ID (any id, reused ones
+ *       too), then wait until it has ended: at its ERROR, or at its REPLY
+ *       once an EOF has come for every channel in CHANNELS (digits, "-" for
+ *       none).  Prints "END ID" then, or "TIMEOUT ID" after --wait-ms.
  *   llpeer forge-reset --reason N
  *       Be someone on the line, on stdin/stdout (a client's exec: transport):
  *       answer every HELLO with an unauthenticated RESET for its client
@@ -146,6 +152,103 @@ cmd_frame(int argc, char **argv)
 	return 0;
 }
 
+/* One round of session I/O; -1 when the session failed (printed). */
+static int
+raw_pump(struct ll_session *s, struct ll_transport *t, int tmo)
+{
+	struct pollfd pfd[2];
+
+	ll_session_pollfds(s, pfd, ll_now_ms(), &tmo);
+	poll(pfd, t->rfd == t->wfd ? 1 : 2, tmo);
+	if (ll_session_io(s, pfd, ll_now_ms()) != 0) {
+		printf("SESSION %s\n", ll_session_error_text(s));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Print every record that has arrived as "KIND ID JSON"; for request id,
+ * note its REPLY/ERROR and the channels whose EOF came.  -1 on a bad one.
+ */
+static int
+raw_print(struct ll_session *s, uint32_t id, int *ended, unsigned *eofs)
+{
+	struct ll_msg m;
+	char *js;
+	int rc;
+
+	while ((rc = ll_session_recv(s, &m)) != 0) {
+		if (rc < 0) {
+			printf("BAD %s\n", ll_strerror(rc));
+			return -1;
+		}
+		js = m.json != NULL ? json_dumps(m.json,
+		    JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		if (m.kind == LL_MSG_EOF || m.kind == LL_MSG_DATA)
+			printf("%u %u ch%u\n", m.kind, m.id, m.flags);
+		else
+			printf("%u %u %s\n", m.kind, m.id, js != NULL ? js : "-");
+		free(js);
+		if (id != 0 && m.id == id) {
+			if (m.kind == LL_MSG_REPLY || m.kind == LL_MSG_ERROR)
+				*ended = m.kind;
+			if (m.kind == LL_MSG_EOF)
+				*eofs |= 1u << m.flags;
+		}
+		ll_msg_cleanup(&m);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+/*
+ * --call ID:CHANNELS:OP=JSON: send the request, wait for its end as the
+ * spec defines it.  0 when it ended, 1 on timeout, -1 on a failure.
+ */
+static int
+raw_call(struct ll_session *s, struct ll_transport *t, const char *spec,
+    int wait_ms)
+{
+	char op[64], chans[8];
+	unsigned long id;
+	unsigned want = 0, eofs = 0;
+	int n = 0, ended = 0;
+	const char *eq, *c;
+	json_t *args, *req;
+	uint64_t end;
+
+	if (sscanf(spec, "%lu:%7[-0-9]:%n", &id, chans, &n) != 2 || n == 0 ||
+	    (eq = strchr(spec + n, '=')) == NULL ||
+	    (size_t)(eq - spec - n) >= sizeof(op) ||
+	    (args = json_loads(eq + 1, 0, NULL)) == NULL) {
+		fprintf(stderr, "llpeer: --call ID:CHANNELS:OP=JSON\n");
+		return -1;
+	}
+	for (c = chans; *c != '\0'; c++)
+		if (*c >= '0' && *c <= '3')
+			want |= 1u << (*c - '0');
+	snprintf(op, sizeof(op), "%.*s", (int)(eq - spec - n), spec + n);
+	req = json_pack("{s:s, s:o}", "op", op, "args", args);
+	ll_session_send_json(s, LL_MSG_REQUEST, (uint32_t)id, req);
+	json_decref(req);
+	for (end = ll_now_ms() + (uint64_t)wait_ms; ll_now_ms() < end;) {
+		if (raw_pump(s, t, 50) != 0 ||
+		    raw_print(s, (uint32_t)id, &ended, &eofs) != 0)
+			return -1;
+		/* An ERROR ends a request; a REPLY once its channels ended. */
+		if (ended == LL_MSG_ERROR ||
+		    (ended == LL_MSG_REPLY && (eofs & want) == want)) {
+			printf("END %lu\n", id);
+			fflush(stdout);
+			return 0;
+		}
+	}
+	printf("TIMEOUT %lu\n", id);
+	fflush(stdout);
+	return 1;
+}
+
 static int
 cmd_raw(int argc, char **argv)
 {
@@ -153,19 +256,19 @@ cmd_raw(int argc, char **argv)
 		{ "via", 1, NULL, 'v' }, { "stream", 1, NULL, 's' },
 		{ "hex", 1, NULL, 'x' }, { "wait-ms", 1, NULL, 'w' },
 		{ "request", 1, NULL, 'r' }, { "claim-ssh", 0, NULL, 'c' },
-		{ NULL, 0, NULL, 0 }
+		{ "call", 1, NULL, 'C' }, { NULL, 0, NULL, 0 }
 	};
 	static uint8_t raw[65536];
-	const char *via = NULL, *request = NULL;
+	const char *via = NULL, *request = NULL, *calls[16];
+	int ncalls = 0, i;
 	bool claim_ssh = false;
 	struct ll_link_config cfg;
 	struct ll_transport *t;
 	struct ll_session *s;
 	struct pollfd pfd[2];
-	struct ll_msg m;
 	char err[512];
 	unsigned stream = 0;
-	int ch, n = 0, wait_ms = 3000, rc;
+	int ch, n = 0, wait_ms = 3000;
 	uint64_t end;
 
 	optind = 1;
@@ -180,6 +283,11 @@ cmd_raw(int argc, char **argv)
 		case 'w': wait_ms = atoi(optarg); break;
 		case 'r': request = optarg; break;
 		case 'c': claim_ssh = true; break;
+		case 'C':
+			if (ncalls == 16)
+				return 2;
+			calls[ncalls++] = optarg;
+			break;
 		default: return 2;
 		}
 	}
@@ -239,30 +347,20 @@ cmd_raw(int argc, char **argv)
 		fprintf(stderr, "llpeer: could not queue %d bytes\n", n);
 		return 1;
 	}
-	end = ll_now_ms() + (uint64_t)wait_ms;
-	while (ll_now_ms() < end) {
-		int tmo = 50;
-
-		ll_session_pollfds(s, pfd, ll_now_ms(), &tmo);
-		poll(pfd, t->rfd == t->wfd ? 1 : 2, tmo);
-		if ((rc = ll_session_io(s, pfd, ll_now_ms())) != 0) {
-			printf("SESSION %s\n", ll_session_error_text(s));
+	for (i = 0; i < ncalls; i++) {
+		if (raw_call(s, t, calls[i], wait_ms) < 0)
 			break;
-		}
-		while ((rc = ll_session_recv(s, &m)) != 0) {
-			char *js;
+	}
+	if (ncalls > 0)
+		wait_ms = 300;	/* what still comes after the last call */
+	end = ll_now_ms() + (uint64_t)wait_ms;
+	while (i == ncalls && ll_now_ms() < end) {
+		int ended = 0;
+		unsigned eofs = 0;
 
-			if (rc < 0) {
-				printf("BAD %s\n", ll_strerror(rc));
-				break;
-			}
-			js = m.json != NULL ? json_dumps(m.json,
-			    JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-			printf("%u %u %s\n", m.kind, m.id, js != NULL ? js : "-");
-			free(js);
-			ll_msg_cleanup(&m);
-		}
-		fflush(stdout);
+		if (raw_pump(s, t, 50) != 0 ||
+		    raw_print(s, 0, &ended, &eofs) != 0)
+			break;
 	}
 	ll_session_free(s);
 	return 0;

@@ -6,9 +6,10 @@
  * paths are then opened the way operations open them, below a scratch
  * target root that holds symlinks out of it ("..", absolute, a magic link).
  *
- * args.c reports a refusal with request_error() from server.c, which needs
- * the whole agent; here a stand-in records the error (the only mock: what
- * is tested is args.c).  Device tags (UUID=...) make libblkid scan every
+ * args.c reports a refusal with request_error() and keeps decoded
+ * arguments with request_keep(), both in server.c, which needs the whole
+ * agent; here stand-ins record the error and keep the strings until the
+ * input is done (the only mocks: what is tested is args.c).  Device tags (UUID=...) make libblkid scan every
  * block device, too slow to fuzz; device paths are checked.
  *
  * Properties checked (abort() on violation):
@@ -53,6 +54,23 @@ request_error(struct request *r, const char *code, const char *fmt, ...)
 	vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+/* Stand-in for server.c's request_keep: what args.c decoded is owned by
+ * the request until it ends; here until the input is done. */
+static char *kept[64];
+static int nkept;
+
+bool
+request_keep(struct request *r, char *p)
+{
+	(void)r;
+	if (nkept == 64) {
+		free(p);
+		return false;
+	}
+	kept[nkept++] = p;
+	return true;
 }
 
 static char scratch[] = "/tmp/fuzz-args.XXXXXX";
@@ -254,5 +272,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_scalars(args);
 	check_device(args);
 	json_decref(args);
+	while (nkept > 0)
+		free(kept[--nkept]);
 	return 0;
 }

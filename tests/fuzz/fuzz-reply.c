@@ -4,8 +4,9 @@
  * text inside an honest one) would send them: the input is a JSON reply.
  * It goes through what print_reply() does for a person (reply_clean, then
  * the human printers of disks and inspect, output captured), and the
- * entries of a get's directory listing are checked as cmd-get.c checks
- * them (xfer_name_is_safe) and then created in a scratch destination.
+ * entries of a get's directory listing are decoded and checked as
+ * cmd-get.c does ("name" or "name_base64", xfer_name_is_safe) and then
+ * created in a scratch destination.
  *
  * The whole client is linked but for lifeline.c (main), whose options
  * struct is defined here zeroed (human output, as a person sees it) and
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "msg.h"
 #include "reply.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -133,17 +135,24 @@ count_entries(int fd)
 	return n;
 }
 
+/* An entry as get_entry_name (cmd-get.c) takes it. */
 static void
-check_entry(json_t *name)
+check_entry(json_t *ent)
 {
-	const char *n = json_string_value(name);
 	struct stat st;
+	size_t len;
+	char *n;
 
-	if (!xfer_name_is_safe(name))
+	if (ll_msg_get_bytes(ent, "name", &n, &len) != 0)
 		return;
+	if (!xfer_name_is_safe(n, len)) {
+		free(n);
+		return;
+	}
 	if (mkdirat(destfd, n, 0700) != 0) {
 		if (strlen(n) <= 255)
 			abort();	/* only a name too long may fail */
+		free(n);
 		return;
 	}
 	/* One new entry, in the destination, and nothing beside it. */
@@ -153,6 +162,7 @@ check_entry(json_t *name)
 		abort();
 	if (unlinkat(destfd, n, AT_REMOVEDIR) != 0)
 		abort();
+	free(n);
 }
 
 int
@@ -170,7 +180,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_clean(res);
 	check_printed(res, memmem(data, size, "(null)", 6) != NULL);
 	json_array_foreach(json_object_get(res, "entries"), i, e)
-		check_entry(json_object_get(e, "name"));
+		check_entry(e);
 	json_decref(res);
 	return 0;
 }

@@ -44,7 +44,7 @@ check "after frames from old session epochs the agent answers" pings
 out=$("$LLPEER" raw --via "$VIA" --stream 0 --hex 0000000802000000000a7b226f70223a317d --wait-ms 1500)
 echo "$out" | grep -q '^4 10 .*"code":"bad_request"' && ok "a request with a non-string op gets bad_request" || not_ok "bad op: $out"
 out=$("$LLPEER" raw --via "$VIA" --stream 0 --hex 0000000502000000000f7b7b7b7b7b --wait-ms 1500)
-echo "$out" | grep -q '^4 0 .*"code":"bad_request"' && ok "malformed JSON gets bad_request" || not_ok "bad json: $out"
+echo "$out" | grep -q '^4 15 .*"code":"bad_request"' && ok "malformed JSON gets bad_request with the record's id" || not_ok "bad json: $out"
 out=$("$LLPEER" raw --via "$VIA" --stream 0 --hex 00000000630000000000 --wait-ms 1500)
 check "after an unknown message kind the agent answers" pings
 out=$("$LLPEER" raw --via "$VIA" --stream 0 --hex fffffff0020000000001 --wait-ms 2000)

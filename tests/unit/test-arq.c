@@ -519,6 +519,48 @@ test_adaptive_size(void **state)
 	pair_free(&p);
 }
 
+/*
+ * A loss long ago decays to nothing: the weighted loss count shrinks by
+ * (1 - 1/128) a frame until it is the smallest denormal double, which the
+ * weight no longer reduces.  The error rate computed from it then underflows
+ * to 0, the optimum to infinity and NaN, and a NaN converted to size_t gave
+ * a frame payload of 2^63 (issue 10, item 14).  After about 95000 clean
+ * frames the payload must still be the cap.
+ */
+static void
+test_loss_decays(void **state)
+{
+	struct ll_arq_config cfg = { .max_payload = 256 };
+	struct simchan_config sc = { .rate = 2000, .latency_ms = 2,
+	    .ber = 1e-4 };
+	struct ll_arq_stats st;
+	struct pair p;
+	uint64_t clean_from;
+
+	pair_init(&p, &cfg, &sc, SEED + 90);
+	p.total[0][1] = 200ULL * 1024 * 1024;
+	run_for(&p, 3000);
+	ll_arq_stats(p.a[0], &st);
+	assert_true(st.retransmits > 0);
+	simchan_config(p.ch[0])->ber = 0;
+	simchan_config(p.ch[1])->ber = 0;
+	clean_from = st.data_sent;
+	do {
+		run_for(&p, 50);
+		ll_arq_stats(p.a[0], &st);
+		if (st.payload > 256)
+			fail_msg("payload %zu after %llu clean frames",
+			    st.payload, (unsigned long long)(st.data_sent -
+			    clean_from));
+	} while (st.data_sent - clean_from < 110000);
+	assert_int_equal(st.payload, 256);
+	assert_true(st.loss == 0);
+	print_message("# payload %zu after %llu clean frames\n", st.payload,
+	    (unsigned long long)(st.data_sent - clean_from));
+	pair_free(&p);
+	(void)state;
+}
+
 /* Malformed frames are rejected without side effects. */
 static void
 test_malformed(void **state)
@@ -611,6 +653,7 @@ main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_credit_fairness),
 		cmocka_unit_test(test_adaptive_size),
+		cmocka_unit_test(test_loss_decays),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

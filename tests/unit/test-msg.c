@@ -251,18 +251,17 @@ static void
 test_golden(void **state)
 {
 	struct ll_buf	 b;
-	json_t		*v, *caps;
+	json_t		*v;
 
 	(void)state;
 	ll_buf_init(&b, BIG_BUF);
 
-	caps = json_pack("[s]", "jobs");
-	v = ll_msg_hello_new("client", "lifeline 0.1.0", caps);
+	/* the client's own HELLO: it has no capabilities to announce */
+	v = ll_msg_hello_new("client", "lifeline 0.1.0", NULL);
 	assert_non_null(v);
 	assert_int_equal(ll_msg_put_json(&b, LL_MSG_HELLO, 0, v), 0);
 	check_golden("msg-hello.bin", &b);
 	json_decref(v);
-	json_decref(caps);
 
 	v = load("{\"op\":\"exec\",\"args\":{\"argv\":[\"echo\",\"hi\"]}}");
 	assert_int_equal(ll_msg_put_json(&b, LL_MSG_REQUEST, 7, v), 0);
@@ -285,6 +284,66 @@ test_golden(void **state)
 }
 
 /* Every proper prefix of a record is LL_ERR_SHORT and consumes nothing. */
+/*
+ * The received part of a DATA record still arriving, at every split point:
+ * the body bytes so far, nothing consumed; nothing for a complete record,
+ * a JSON record, a bad channel or a length over the cap.
+ */
+static void
+test_peek_partial_data(void **state)
+{
+	struct ll_buf	 enc, in;
+	struct ll_msg	 m;
+	uint8_t		 body[1000];
+	const uint8_t	*p;
+	size_t		 k, i;
+	json_t		*v;
+
+	(void)state;
+	for (i = 0; i < sizeof(body); i++)
+		body[i] = (uint8_t)(i * 7);
+	ll_buf_init(&enc, BIG_BUF);
+	assert_int_equal(ll_msg_put_data(&enc, LL_MSG_DATA, LL_CH_FILE, 9,
+	    body, sizeof(body)), 0);
+	p = ll_buf_ptr(&enc);
+	for (k = 0; k < LL_MSG_HEADER_LEN; k++) {
+		ll_buf_wrap(&in, p, k);
+		assert_int_equal(ll_msg_peek_partial_data(&in, &m), 0);
+	}
+	for (k = LL_MSG_HEADER_LEN; k < ll_buf_avail(&enc); k++) {
+		ll_buf_wrap(&in, p, k);
+		assert_int_equal(ll_msg_peek_partial_data(&in, &m), 1);
+		assert_int_equal(m.kind, LL_MSG_DATA);
+		assert_int_equal(m.flags, LL_CH_FILE);
+		assert_int_equal(m.id, 9);
+		assert_int_equal(m.data_len, k - LL_MSG_HEADER_LEN);
+		if (m.data_len > 0)
+			assert_memory_equal(m.data, body, m.data_len);
+		ll_msg_cleanup(&m);
+		assert_int_equal(ll_buf_avail(&in), k);
+	}
+	ll_buf_wrap(&in, p, ll_buf_avail(&enc));
+	assert_int_equal(ll_msg_peek_partial_data(&in, &m), 0);
+	ll_buf_cleanup(&enc);
+
+	/* not DATA, or not a DATA header that could ever complete */
+	ll_buf_init(&enc, BIG_BUF);
+	v = load("{\"a\":1}");
+	assert_int_equal(ll_msg_put_json(&enc, LL_MSG_EVENT, 1, v), 0);
+	json_decref(v);
+	ll_buf_wrap(&in, ll_buf_ptr(&enc), ll_buf_avail(&enc) - 1);
+	assert_int_equal(ll_msg_peek_partial_data(&in, &m), 0);
+	ll_buf_cleanup(&enc);
+	ll_buf_init(&enc, BIG_BUF);
+	put_raw(&enc, 100, LL_MSG_DATA, 9, 1, body, 10);
+	assert_int_equal(ll_msg_peek_partial_data(&enc, &m), 0);
+	ll_buf_reset(&enc);
+	put_raw(&enc, LL_DATA_CHUNK_MAX + 1, LL_MSG_DATA, LL_CH_FILE, 1, body,
+	    10);
+	assert_int_equal(ll_msg_peek_partial_data(&enc, &m), 0);
+	ll_buf_cleanup(&enc);
+}
+
 static void
 test_short_every_split(void **state)
 {
@@ -492,6 +551,9 @@ test_bad_records(void **state)
 			fail_msg("bad record %zu: got %d", i, r);
 		assert_null(m.json);
 		assert_null(m.data);
+		/* the header is readable: its id names the request */
+		assert_int_equal(m.id, 3);
+		assert_int_equal(m.kind, cases[i].kind);
 		assert_int_equal(ll_buf_avail(&b), LL_MSG_HEADER_LEN + 2);
 		assert_int_equal(ll_msg_get(&b, &m), 0);
 		assert_int_equal(m.id, 4);
@@ -569,7 +631,7 @@ test_hello(void **state)
 	int	 ver;
 
 	(void)state;
-	caps = json_pack("[s,s]", "jobs", "files");
+	caps = json_pack("[s,s]", "info", "get");
 	h = ll_msg_hello_new("agent", "lifelined 0.1.0", caps);
 	assert_non_null(h);
 	assert_string_equal(json_string_value(json_object_get(h, "role")),
@@ -638,7 +700,7 @@ test_hello(void **state)
 	assert_int_equal(ll_msg_hello_check(h, &ver, NULL, 0), LL_ERR_FORMAT);
 	json_decref(h);
 	h = load("{\"role\":\"agent\",\"proto\":{\"min\":1,\"max\":1},"
-	    "\"caps\":\"jobs\"}");
+	    "\"caps\":\"info\"}");
 	assert_int_equal(ll_msg_hello_check(h, &ver, err, sizeof err),
 	    LL_ERR_FORMAT);
 	json_decref(h);
@@ -787,6 +849,64 @@ test_property(void **state)
 	free(want);
 }
 
+/*
+ * Byte strings: UTF-8 as "name", anything else as "name_base64" (the test
+ * vector of docs/protocol.md), decoded back to the exact bytes; malformed
+ * base64 and both keys at once are refused.
+ */
+static void
+test_bytes(void **state)
+{
+	static const char *bad[] = { "Y2Fm6S50eHQ", "Y2Fm6S50eHQ==", "Y2F=6S50",
+	    "Y2Fm 6S50eHQ=", "Y2Fm6S50eHQ=\n", "=Y2F", "Y2Fm6S5*eHQ=" };
+	json_t	*o;
+	char	*out, *js;
+	size_t	 n, i;
+
+	(void)state;
+	o = json_object();
+	assert_int_equal(ll_msg_set_bytes(o, "name", "caf\xe9.txt"), 0);
+	js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(js, "{\"name_base64\":\"Y2Fm6S50eHQ=\"}");
+	free(js);
+	assert_int_equal(ll_msg_get_bytes(o, "name", &out, &n), 0);
+	assert_int_equal(n, 8);
+	assert_memory_equal(out, "caf\xe9.txt", 9);
+	free(out);
+	/* UTF-8 replaces it: never both keys */
+	assert_int_equal(ll_msg_set_bytes(o, "name", "caf\xc3\xa9.txt"), 0);
+	js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(js, "{\"name\":\"caf\xc3\xa9.txt\"}");
+	free(js);
+	assert_int_equal(ll_msg_get_bytes(o, "name", &out, &n), 0);
+	assert_string_equal(out, "caf\xc3\xa9.txt");
+	free(out);
+	assert_int_equal(ll_msg_get_bytes(o, "path", &out, &n),
+	    LL_ERR_NOTFOUND);
+	assert_null(out);
+	json_object_set_new(o, "name_base64", json_string("YQ=="));
+	assert_int_equal(ll_msg_get_bytes(o, "name", &out, &n), LL_ERR_FORMAT);
+	json_object_del(o, "name");
+	assert_int_equal(ll_msg_get_bytes(o, "name", &out, &n), 0);
+	assert_string_equal(out, "a");
+	free(out);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_object_set_new(o, "name_base64", json_string(bad[i]));
+		if (ll_msg_get_bytes(o, "name", &out, &n) != LL_ERR_FORMAT)
+			fail_msg("\"%s\" was accepted as base64", bad[i]);
+		assert_null(out);
+	}
+	/* a newline, a NUL in the decoded bytes: carried, length says so */
+	json_object_set_new(o, "name_base64", json_string("YQpiAGM="));
+	assert_int_equal(ll_msg_get_bytes(o, "name", &out, &n), 0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(out, "a\nb\0c", 5);
+	free(out);
+	json_object_set_new(o, "name_base64", json_integer(1));
+	assert_int_equal(ll_msg_get_bytes(o, "name", &out, &n), LL_ERR_FORMAT);
+	json_decref(o);
+}
+
 int
 main(void)
 {
@@ -795,12 +915,14 @@ main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_short_every_split),
+		cmocka_unit_test(test_peek_partial_data),
 		cmocka_unit_test(test_toobig_early),
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_error_helpers),
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_property),
+		cmocka_unit_test(test_bytes),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
