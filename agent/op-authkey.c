@@ -40,6 +40,7 @@
 #include "args.h"
 #include "log.h"
 #include "msg.h"
+#include "pw-file.h"
 #include "safe-file.h"
 #include "target.h"
 
@@ -148,10 +149,11 @@ static int
 ak_lookup(struct request *r, const char *user, uid_t *uid, gid_t *gid,
     char *home, size_t homelen)
 {
-	char *buf = NULL, *line, *next, *f[7];
-	size_t len, ulen = strlen(user);
+	char *buf = NULL, err[400];
+	struct pw_buf pb;
+	size_t len;
 	struct stat st;
-	int fd, rc, i;
+	int fd, rc;
 
 	fd = target_open("/etc/passwd", O_RDONLY | O_NONBLOCK, 0, false);
 	if (fd < 0)
@@ -167,37 +169,15 @@ ak_lookup(struct request *r, const char *user, uid_t *uid, gid_t *gid,
 	if (rc != 0)
 		return request_error(r, LL_EC_NOT_FOUND, "cannot read the "
 		    "target's etc/passwd: %s", strerror(-rc)), -1;
-	for (line = buf; line != NULL; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (strncmp(line, user, ulen) != 0 || line[ulen] != ':')
-			continue;
-		line[strcspn(line, "\r")] = '\0';
-		for (i = 0; i < 7; i++) {
-			f[i] = line;
-			if ((line = strchr(line, ':')) == NULL)
-				break;
-			*line++ = '\0';
-		}
-		if (i < 5) {
-			free(buf);
-			return request_error(r, LL_EC_BAD_REQUEST, "the "
-			    "target's etc/passwd line of %s is malformed",
-			    user), -1;
-		}
-		*uid = (uid_t)strtoul(f[2], NULL, 10);
-		*gid = (gid_t)strtoul(f[3], NULL, 10);
-		snprintf(home, homelen, "%s", f[5]);
-		free(buf);
-		if (home[0] != '/')
-			return request_error(r, LL_EC_BAD_REQUEST, "the home "
-			    "directory of %s (\"%s\") is not an absolute "
-			    "path", user, home), -1;
-		return 0;
-	}
+	pb.p = buf;
+	pb.len = len;
+	rc = pw_passwd_entry(&pb, user, uid, gid, home, homelen, err,
+	    sizeof(err));
 	free(buf);
-	return request_error(r, LL_EC_NOT_FOUND, "no user %s in the "
-	    "target's etc/passwd", user), -1;
+	if (rc != 0)
+		return request_error(r, rc == -ENOENT ? LL_EC_NOT_FOUND :
+		    LL_EC_BAD_REQUEST, "%s", err), -1;
+	return 0;
 }
 
 static const char *

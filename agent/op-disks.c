@@ -48,6 +48,7 @@
 #include "agent.h"
 #include "args.h"
 #include "error.h"
+#include "etc-text.h"
 #include "ll-limits.h"
 #include "log.h"
 #include "msg.h"
@@ -736,66 +737,6 @@ disks_is_file(int rootfd, const char *path)
 	return ok;
 }
 
-/* KEY=value lines of os-release(5), shell-style quoting undone. */
-static json_t *
-disks_os_release(char *text)
-{
-	static const char *const keys[] = { "PRETTY_NAME", "NAME",
-	    "VERSION_ID", "VERSION", "ID", "ID_LIKE", "VERSION_CODENAME",
-	    NULL };
-	json_t *o = json_object();
-	char *line, *save = NULL, *v, *w, *val, q;
-	int k;
-
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		line[strcspn(line, "\r")] = '\0';
-		if ((v = strchr(line, '=')) == NULL)
-			continue;
-		*v++ = '\0';
-		for (k = 0; keys[k] != NULL; k++)
-			if (strcmp(line, keys[k]) == 0)
-				break;
-		if (keys[k] == NULL)
-			continue;
-		q = (*v == '"' || *v == '\'') ? *v++ : '\0';
-		val = v;
-		for (w = v; *v != '\0' && *v != q; v++) {
-			if (q == '"' && *v == '\\' && v[1] != '\0')
-				v++;
-			*w++ = *v;
-		}
-		*w = '\0';
-		/* untrusted text: only valid UTF-8 makes a JSON string */
-		if ((w = strndup(val, 1024)) != NULL) {
-			json_t *s = ll_msg_text(w);
-
-			free(w);
-			if (s != NULL)
-				json_object_set_new(o, keys[k], s);
-		}
-	}
-	return o;
-}
-
-/* fstab's octal escapes (\040 for a space) undone in place. */
-static void
-disks_unescape(char *s)
-{
-	char *w = s;
-
-	for (; *s != '\0'; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
-		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-			    (s[3] - '0'));
-			s += 3;
-		} else
-			*w++ = *s;
-	}
-	*w = '\0';
-}
-
 /* Which device of the scan an fstab source names, when one does. */
 static json_t *
 disks_resolve(const struct disks_list *l, const char *spec,
@@ -881,34 +822,19 @@ static json_t *
 disks_fstab(const struct disks_list *l, char *text)
 {
 	json_t *a = json_array(), *e, *found;
-	char *line, *save = NULL, *f[6], *s;
+	char *line, *save = NULL, *f[6];
 	const char *how;
 	int n, k, count = 0;
 
 	for (line = strtok_r(text, "\n", &save); line != NULL &&
 	    count < DISKS_FSTAB_MAX; line = strtok_r(NULL, "\n", &save)) {
-		s = line;
-		for (n = 0; n < 6; n++) {
-			s += strspn(s, " \t\r");
-			if (*s == '\0' || *s == '#')
-				break;
-			f[n] = s;
-			s += strcspn(s, " \t\r");
-			if (*s != '\0')
-				*s++ = '\0';
-		}
-		if (n == 0)
+		if ((n = etc_fstab_fields(line, f)) == 0)
 			continue;
 		e = json_object();
 		if (n < 3) {
 			json_object_set_new(e, "error", json_string(
 			    "fewer than three fields"));
 		}
-		for (; n < 6; n++)
-			f[n] = NULL;
-		for (n = 0; n < 4; n++)
-			if (f[n] != NULL)
-				disks_unescape(f[n]);
 		json_object_set_new(e, "source", ll_msg_text(f[0]));
 		if (f[1] != NULL)
 			json_object_set_new(e, "mountpoint", ll_msg_text(f[1]));
@@ -958,7 +884,7 @@ disks_examine(const struct disks_list *l, int rootfd, json_t *o)
 		    sizeof(why));
 	has_os = text != NULL;
 	if (text != NULL) {
-		os = disks_os_release(text);
+		os = etc_os_release_parse(text);
 		free(text);
 		json_object_set_new(o, "os", os);
 	} else {

@@ -304,45 +304,6 @@ mount_is_mountpoint(const char *path)
 	return found;
 }
 
-/* The real path of an open fd, from /proc.  0 or -1. */
-static int
-mount_fd_path(int fd, char *out, size_t len)
-{
-	char link[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, out, len - 1);
-	if (n < 0 || (size_t)n >= len - 1)
-		return -1;
-	out[n] = '\0';
-	return 0;
-}
-
-/*
- * The real host path of directory path inside the target root, checked to
- * lie strictly below the root after every symlink was resolved inside it.
- * 0, or -errno (-EXDEV when it would leave the root).
- */
-static int
-mount_point_in_target(const char *root, const char *path, char *out,
-    size_t len)
-{
-	size_t rl = strlen(root);
-	int fd, rc = 0;
-
-	fd = target_open(path, O_PATH | O_DIRECTORY, 0, false);
-	if (fd < 0)
-		return fd;
-	if (mount_fd_path(fd, out, len) != 0)
-		rc = -ENAMETOOLONG;
-	else if (strncmp(out, root, rl) != 0 || out[rl] != '/' ||
-	    out[rl + 1] == '\0')
-		rc = -EXDEV;
-	close(fd);
-	return rc;
-}
-
 static void
 mount_record(struct mount_run *m, const char *source, const char *target,
     const char *fstype, const char *options, bool is_root, bool dev_ro)
@@ -482,7 +443,7 @@ mount_fstab(struct mount_run *m)
 			mount_skip(m, src, mp, why);
 			continue;
 		}
-		rc = mount_point_in_target(m->root, mp, real, sizeof(real));
+		rc = target_real_dir(m->root, mp, real, sizeof(real));
 		if (rc != 0) {
 			snprintf(why, sizeof(why), "mount point %s: %s", mp,
 			    rc == -EXDEV ? "leads outside the target root" :
@@ -546,7 +507,7 @@ mount_chroot(struct mount_run *m)
 	int rc;
 
 	for (i = 0; i < sizeof(binds) / sizeof(binds[0]); i++) {
-		rc = mount_point_in_target(m->root, binds[i].dir, real,
+		rc = target_real_dir(m->root, binds[i].dir, real,
 		    sizeof(real));
 		if (rc != 0) {
 			mount_warn(m, "chroot: %s in the target %s; not bound",
@@ -891,7 +852,7 @@ op_mount_start(struct request *r, json_t *args)
 	m.mounted = json_array();
 	m.skipped = json_array();
 	m.warnings = json_array();
-	if (mount_fd_path(agent_target.root_fd, root, sizeof(root)) != 0)
+	if (target_fd_path(agent_target.root_fd, root, sizeof(root)) != 0)
 		snprintf(root, sizeof(root), "%s", agent_target.root);
 	m.root = root;
 	if (!extend)

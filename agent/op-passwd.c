@@ -40,20 +40,18 @@
 #include "args.h"
 #include "log.h"
 #include "msg.h"
+#include "pw-file.h"
 #include "safe-file.h"
+#include "sshd-conf.h"
 #include "target.h"
 
 #define PW_FILE_MAX		(16 * 1024 * 1024)
 #define PW_SMALL_MAX		(1024 * 1024)
-#define PW_HASH_MAX		512
 #define PW_LOCK_WAIT_MS		5000
 #define PW_LOCK_RETRY_MS	100
-#define PW_INCLUDE_DEPTH	8
 
 static const char pw_no_root[] =
     "no target root is mounted: run `lifeline mount` first";
-
-enum pw_action { PW_SET, PW_CLEAR, PW_LOCK, PW_UNLOCK, PW_EXPIRE };
 
 static const char *const pw_action_names[] = {
 	"set", "clear", "lock", "unlock", "expire"
@@ -70,20 +68,6 @@ struct pw_state {
 	bool cancelled;
 	long lastchg;		/* the last-change day written, -1 none */
 };
-
-/* A file read whole. */
-struct pw_buf {
-	char *p;
-	size_t len;
-};
-
-static void
-pw_buf_free(struct pw_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = 0;
-}
 
 /* Read a target file (symlinks followed, confined to the target root). */
 static int
@@ -103,122 +87,6 @@ pw_read_target(const char *path, size_t max, struct pw_buf *b)
 	rc = sf_read_fd(fd, max, &b->p, &b->len);
 	close(fd);
 	return rc;
-}
-
-/*
- * The line of user in a colon-separated file: [*ls, *le) without its line
- * end ("\n" or "\r\n").  The first match wins, as getspnam() does.
- */
-static bool
-pw_find_line(const char *p, size_t len, const char *user, size_t *ls,
-    size_t *le)
-{
-	size_t ulen = strlen(user), s = 0, e;
-
-	while (s < len) {
-		const char *nl = memchr(p + s, '\n', len - s);
-
-		e = nl != NULL ? (size_t)(nl - p) : len;
-		if (e - s > ulen && memcmp(p + s, user, ulen) == 0 &&
-		    p[s + ulen] == ':') {
-			*ls = s;
-			*le = e;
-			if (e > s && p[e - 1] == '\r')
-				(*le)--;
-			return true;
-		}
-		s = e + 1;
-	}
-	return false;
-}
-
-/* Field idx (0-based) of the line [ls, le).  False when the line is short. */
-static bool
-pw_field(const char *p, size_t ls, size_t le, int idx, size_t *fs,
-    size_t *fe)
-{
-	size_t i = ls;
-
-	while (idx > 0) {
-		const char *c = memchr(p + i, ':', le - i);
-
-		if (c == NULL)
-			return false;
-		i = (size_t)(c - p) + 1;
-		idx--;
-	}
-	*fs = i;
-	{
-		const char *c = memchr(p + i, ':', le - i);
-
-		*fe = c != NULL ? (size_t)(c - p) : le;
-	}
-	return true;
-}
-
-/* Field idx of user's line as a new string, or NULL. */
-static char *
-pw_user_field(const struct pw_buf *b, const char *user, int idx)
-{
-	size_t ls, le, fs, fe;
-
-	if (b->p == NULL || !pw_find_line(b->p, b->len, user, &ls, &le) ||
-	    !pw_field(b->p, ls, le, idx, &fs, &fe))
-		return NULL;
-	return strndup(b->p + fs, fe - fs);
-}
-
-/* The method prefix of a shadow password field ("$y$", "des"), or "". */
-static const char *
-pw_method_of(const char *h, size_t n)
-{
-	static const char *const prefixes[] = {
-		"$y$", "$gy$", "$7$", "$2b$", "$2a$", "$2y$", "$6$", "$5$",
-		"$1$", "$sha1$", "$md5", NULL
-	};
-	size_t i;
-
-	while (n > 0 && *h == '!') {
-		h++;
-		n--;
-	}
-	for (i = 0; prefixes[i] != NULL; i++) {
-		size_t pl = strlen(prefixes[i]);
-
-		if (n > pl && strncmp(h, prefixes[i], pl) == 0)
-			return prefixes[i];
-	}
-	if (n == 13 && strspn(h, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz") == 13)
-		return "des";
-	return "";
-}
-
-/* What a password field means. */
-static const char *
-pw_state_of(const char *h, size_t n)
-{
-	if (n == 0)
-		return "empty";
-	if (h[0] == '!')
-		return "locked";
-	if (*pw_method_of(h, n) == '\0')
-		return "disabled";
-	return "hash";
-}
-
-/* The form of a finished hash: a known method, crypt's alphabet. */
-static bool
-pw_hash_is_valid(const char *h)
-{
-	size_t n = strlen(h);
-
-	if (n == 0 || n > PW_HASH_MAX)
-		return false;
-	if (strspn(h, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz$=,") != n)
-		return false;
-	return *pw_method_of(h, n) != '\0';
 }
 
 static const char *
@@ -292,64 +160,17 @@ pw_need_user(struct request *r, const struct pw_buf *shadow,
 }
 
 /*
- * in with field idx of the line [ls, le) replaced by value, into *out
- * (malloc'd, NUL-terminated); *changed when that differs.  An unchanged
- * field leaves *out NULL.  0, -EINVAL when the line has too few fields, or
- * -ENOMEM.
- */
-static int
-pw_edit_field(const struct pw_buf *in, size_t ls, size_t le, int idx,
-    const char *value, struct pw_buf *out, bool *changed)
-{
-	size_t fs, fe, vlen = strlen(value);
-
-	out->p = NULL;
-	out->len = 0;
-	*changed = false;
-	if (!pw_field(in->p, ls, le, idx, &fs, &fe))
-		return -EINVAL;
-	if (vlen == fe - fs && memcmp(value, in->p + fs, vlen) == 0)
-		return 0;
-	out->len = fs + vlen + (in->len - fe);
-	if ((out->p = malloc(out->len + 1)) == NULL)
-		return -ENOMEM;
-	memcpy(out->p, in->p, fs);
-	memcpy(out->p + fs, value, vlen);
-	memcpy(out->p + fs + vlen, in->p + fe, in->len - fe);
-	out->p[out->len] = '\0';
-	*changed = true;
-	return 0;
-}
-
-/*
- * The last-change day passwd(1) writes for a new password: today, in days
- * since 1970-01-01 UTC; day 0 itself would mean "change at the next
- * login", so it is left empty then, as passwd(1) does.
- */
-static void
-pw_today(char *out, size_t len, long *days)
-{
-	*days = (long)(time(NULL) / 86400);
-	if (*days > 0)
-		snprintf(out, len, "%ld", *days);
-	else
-		out[0] = '\0';
-}
-
-/*
- * Apply the action to the contents of shadow: *out (malloc'd) gets the new
- * contents, *changed whether they differ.  0, or -1 with an error sent.
+ * Apply the action to the contents of shadow (pw_rewrite): *out (malloc'd)
+ * gets the new contents, *changed whether they differ.  0, or -1 with an
+ * error sent.
  */
 static int
 pw_apply(struct request *r, struct pw_state *st, const struct pw_buf *in,
     struct pw_buf *out, bool *changed)
 {
-	char field[PW_HASH_MAX + 64], day[32];
-	struct pw_buf cur, aged;
-	size_t ls, le, fs, fe, flen;
-	const char *old;
-	bool dated;
-	int idx = 1, rc;
+	char err[256];
+	size_t ls, le;
+	int rc;
 
 	out->p = NULL;
 	out->len = 0;
@@ -357,89 +178,13 @@ pw_apply(struct request *r, struct pw_state *st, const struct pw_buf *in,
 	st->lastchg = -1;
 	if (pw_need_user(r, in, st->user, &ls, &le) != 0)
 		return -1;
-	if (st->action == PW_EXPIRE)
-		idx = 2;
-	if (!pw_field(in->p, ls, le, idx, &fs, &fe)) {
-		request_error(r, LL_EC_BAD_REQUEST, "the etc/shadow line of %s "
-		    "has too few fields", st->user);
-		return -1;
-	}
-	old = in->p + fs;
-	flen = fe - fs;
-	switch (st->action) {
-	case PW_SET:
-		snprintf(field, sizeof(field), "%s", st->hash);
-		break;
-	case PW_CLEAR:
-		field[0] = '\0';
-		break;
-	case PW_LOCK:
-		if (flen > 0 && old[0] == '!')
-			return 0;
-		if (flen + 2 > sizeof(field)) {
-			request_error(r, LL_EC_TOO_BIG, "the password field of "
-			    "%s is too long to lock", st->user);
-			return -1;
-		}
-		field[0] = '!';
-		memcpy(field + 1, old, flen);
-		field[flen + 1] = '\0';
-		break;
-	case PW_UNLOCK:
-		if (flen == 0 || old[0] != '!')
-			return 0;
-		if (flen == 1) {
-			request_error(r, LL_EC_BAD_REQUEST, "unlocking %s would "
-			    "leave an empty password: set one with --password "
-			    "or --stdin instead", st->user);
-			return -1;
-		}
-		if (flen > sizeof(field)) {
-			request_error(r, LL_EC_TOO_BIG, "the password field of "
-			    "%s is too long", st->user);
-			return -1;
-		}
-		memcpy(field, old + 1, flen - 1);
-		field[flen - 1] = '\0';
-		break;
-	case PW_EXPIRE:
-		snprintf(field, sizeof(field), "0");
-		break;
-	}
-	if (pw_edit_field(in, ls, le, idx, field, out, changed) != 0)
-		goto nomem;
-	explicit_bzero(field, sizeof(field));
-	if (st->action == PW_EXPIRE)
-		st->lastchg = 0;
-	if (st->action != PW_SET && st->action != PW_CLEAR)
+	rc = pw_rewrite(in, st->user, st->action, st->hash,
+	    (long)(time(NULL) / 86400), out, changed, &st->lastchg, err,
+	    sizeof(err));
+	if (rc == 0)
 		return 0;
-	/*
-	 * A new (or no) password starts its age today, as passwd(1) does:
-	 * an old date could expire it at once under a maximum age.
-	 */
-	pw_today(day, sizeof(day), &st->lastchg);
-	cur = *changed ? *out : *in;
-	if (!pw_find_line(cur.p, cur.len, st->user, &ls, &le) ||
-	    (rc = pw_edit_field(&cur, ls, le, 2, day, &aged, &dated)) ==
-	    -EINVAL) {
-		/* a line without aging fields: nothing to date */
-		st->lastchg = -1;
-		return 0;
-	}
-	if (rc != 0)
-		goto nomem;
-	if (dated) {
-		if (*changed) {
-			explicit_bzero(out->p, out->len);
-			pw_buf_free(out);
-		}
-		*out = aged;
-		*changed = true;
-	}
-	return 0;
-nomem:
-	explicit_bzero(field, sizeof(field));
-	request_error(r, LL_EC_INTERNAL, "out of memory");
+	request_error(r, rc == -E2BIG ? LL_EC_TOO_BIG : rc == -ENOMEM ?
+	    LL_EC_INTERNAL : LL_EC_BAD_REQUEST, "%s", err);
 	return -1;
 }
 
@@ -535,184 +280,6 @@ pw_replace(struct request *r, int etcfd, int oldfd, const struct pw_buf *old,
 
 /* ---- what else may keep the user out ---------------------------------- */
 
-struct pw_sshd {
-	char prl[64], prl_src[300];	/* PermitRootLogin, where */
-	char pa[64], pa_src[300];	/* PasswordAuthentication */
-	char pea[64];			/* PermitEmptyPasswords */
-	bool allow_seen, allowed, denied;
-	char deny_src[300], allow_src[300];
-	bool stop;			/* a Match block: the rest is conditional */
-};
-
-/* Next whitespace-separated token of *s (quotes removed), or NULL. */
-static char *
-pw_token(char **s)
-{
-	char *p = *s, *t;
-
-	while (*p == ' ' || *p == '\t' || *p == '=')
-		p++;
-	if (*p == '\0')
-		return NULL;
-	if (*p == '"') {
-		t = ++p;
-		while (*p != '\0' && *p != '"')
-			p++;
-	} else {
-		t = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '=')
-			p++;
-	}
-	if (*p != '\0')
-		*p++ = '\0';
-	*s = p;
-	return t;
-}
-
-static void pw_sshd_file(struct pw_sshd *e, const char *path,
-    const char *user, int depth);
-
-/* Include: each pattern relative to /etc/ssh, globbing the last part. */
-static void
-pw_sshd_include(struct pw_sshd *e, const char *pat, const char *user,
-    int depth)
-{
-	char full[4096], dir[4096], sub[4096];
-	const char *base;
-	char **names = NULL;
-	struct dirent *de;
-	size_t n = 0, i;
-	DIR *d;
-	int fd;
-
-	if (pat[0] == '/')
-		snprintf(full, sizeof(full), "%s", pat);
-	else
-		snprintf(full, sizeof(full), "/etc/ssh/%s", pat);
-	if (strpbrk(full, "*?[") == NULL) {
-		pw_sshd_file(e, full, user, depth + 1);
-		return;
-	}
-	base = strrchr(full, '/') + 1;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(base - full), full);
-	if (strpbrk(dir, "*?[") != NULL)
-		return;
-	if ((fd = target_open(dir, O_RDONLY | O_DIRECTORY, 0, false)) < 0)
-		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL && n < 256) {
-		char **nn;
-
-		if (fnmatch(base, de->d_name, FNM_PERIOD) != 0)
-			continue;
-		if ((nn = realloc(names, (n + 1) * sizeof(*names))) == NULL)
-			break;
-		names = nn;
-		if ((names[n] = strdup(de->d_name)) != NULL)
-			n++;
-	}
-	closedir(d);
-	/* sshd processes glob(3) results in sorted order */
-	for (i = 0; i < n; i++) {
-		size_t j;
-
-		for (j = i + 1; j < n; j++) {
-			if (strcmp(names[j], names[i]) < 0) {
-				char *t = names[i];
-
-				names[i] = names[j];
-				names[j] = t;
-			}
-		}
-	}
-	for (i = 0; i < n; i++) {
-		snprintf(sub, sizeof(sub), "%s%s", dir, names[i]);
-		if (!e->stop)
-			pw_sshd_file(e, sub, user, depth + 1);
-		free(names[i]);
-	}
-	free(names);
-}
-
-/* Whether user matches an AllowUsers/DenyUsers pattern (USER[@HOST]). */
-static bool
-pw_user_matches(const char *pat, const char *user)
-{
-	char p[256];
-	char *at;
-
-	snprintf(p, sizeof(p), "%s", pat);
-	if ((at = strchr(p, '@')) != NULL)
-		*at = '\0';
-	return fnmatch(p, user, 0) == 0;
-}
-
-static void
-pw_sshd_file(struct pw_sshd *e, const char *path, const char *user, int depth)
-{
-	struct pw_buf b;
-	char *line, *next, *kw, *v, *s;
-	char src[300];
-	int lineno = 0;
-
-	if (depth > PW_INCLUDE_DEPTH || e->stop ||
-	    pw_read_target(path, PW_SMALL_MAX, &b) != 0)
-		return;
-	for (line = b.p; line != NULL && !e->stop; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		lineno++;
-		line[strcspn(line, "\r")] = '\0';
-		s = line;
-		if ((kw = pw_token(&s)) == NULL || kw[0] == '#')
-			continue;
-		snprintf(src, sizeof(src), "%s:%d", path + 1, lineno);
-		if (strcasecmp(kw, "Match") == 0) {
-			e->stop = true;
-			break;
-		}
-		if (strcasecmp(kw, "Include") == 0) {
-			while ((v = pw_token(&s)) != NULL && !e->stop)
-				pw_sshd_include(e, v, user, depth);
-			continue;
-		}
-		if ((v = pw_token(&s)) == NULL)
-			continue;
-		if (strcasecmp(kw, "PermitRootLogin") == 0 &&
-		    e->prl[0] == '\0') {
-			snprintf(e->prl, sizeof(e->prl), "%s", v);
-			snprintf(e->prl_src, sizeof(e->prl_src), "%s", src);
-		} else if (strcasecmp(kw, "PasswordAuthentication") == 0 &&
-		    e->pa[0] == '\0') {
-			snprintf(e->pa, sizeof(e->pa), "%s", v);
-			snprintf(e->pa_src, sizeof(e->pa_src), "%s", src);
-		} else if (strcasecmp(kw, "PermitEmptyPasswords") == 0 &&
-		    e->pea[0] == '\0') {
-			snprintf(e->pea, sizeof(e->pea), "%s", v);
-		} else if (strcasecmp(kw, "AllowUsers") == 0) {
-			if (!e->allow_seen)
-				snprintf(e->allow_src, sizeof(e->allow_src),
-				    "%s", src);
-			e->allow_seen = true;
-			for (; v != NULL; v = pw_token(&s))
-				if (pw_user_matches(v, user))
-					e->allowed = true;
-		} else if (strcasecmp(kw, "DenyUsers") == 0) {
-			for (; v != NULL; v = pw_token(&s)) {
-				if (pw_user_matches(v, user) && !e->denied) {
-					e->denied = true;
-					snprintf(e->deny_src,
-					    sizeof(e->deny_src), "%s", src);
-				}
-			}
-		}
-	}
-	pw_buf_free(&b);
-}
-
 static void
 pw_add(json_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -728,10 +295,53 @@ pw_add(json_t *a, const char *fmt, ...)
 	json_array_append_new(a, ll_msg_text(text));
 }
 
+/* sshd-conf's reader: a regular file of the target, at most 1 MiB. */
+static int
+pw_sshd_read(void *ctx, const char *path, struct pw_buf *b)
+{
+	(void)ctx;
+	return pw_read_target(path, PW_SMALL_MAX, b);
+}
+
+/* sshd-conf's lister: the names in the target's dir that match base. */
+static int
+pw_sshd_list(void *ctx, const char *dir, const char *base, char ***names,
+    size_t *n, size_t max)
+{
+	struct dirent *de;
+	char **nn;
+	DIR *d;
+	int fd;
+
+	(void)ctx;
+	*names = NULL;
+	*n = 0;
+	if ((fd = target_open(dir, O_RDONLY | O_DIRECTORY, 0, false)) < 0)
+		return fd;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL && *n < max) {
+		if (fnmatch(base, de->d_name, FNM_PERIOD) != 0)
+			continue;
+		if ((nn = realloc(*names, (*n + 1) * sizeof(**names))) == NULL)
+			break;
+		*names = nn;
+		if ((nn[*n] = strdup(de->d_name)) != NULL)
+			(*n)++;
+	}
+	closedir(d);
+	return 0;
+}
+
 static void
 pw_blockers_sshd(json_t *a, const char *user, const char *pwfield)
 {
-	struct pw_sshd e;
+	static const struct sshd_conf_io io = {
+		pw_sshd_read, pw_sshd_list, NULL
+	};
+	struct sshd_conf e;
 	struct stat st;
 	int fd;
 
@@ -742,8 +352,7 @@ pw_blockers_sshd(json_t *a, const char *user, const char *pwfield)
 		return;
 	}
 	close(fd);
-	memset(&e, 0, sizeof(e));
-	pw_sshd_file(&e, "/etc/ssh/sshd_config", user, 0);
+	sshd_conf_read(&e, &io, "/etc/ssh/sshd_config", user);
 	if (strcmp(user, "root") == 0) {
 		const char *v = e.prl[0] != '\0' ? e.prl : "prohibit-password";
 		const char *src = e.prl[0] != '\0' ? e.prl_src :
@@ -782,28 +391,6 @@ pw_day(long day, char *out, size_t len)
 
 	gmtime_r(&t, &tm);
 	strftime(out, len, "%Y-%m-%d", &tm);
-}
-
-/* The fields of user's shadow line (a copy) split at ':'. */
-static int
-pw_split(const struct pw_buf *b, const char *user, char **copy,
-    char *f[9])
-{
-	size_t ls, le;
-	char *p;
-	int n = 0;
-
-	memset(f, 0, 9 * sizeof(*f));
-	if (!pw_find_line(b->p, b->len, user, &ls, &le) ||
-	    (*copy = strndup(b->p + ls, le - ls)) == NULL)
-		return -1;
-	for (p = *copy; n < 9; n++) {
-		f[n] = p;
-		if ((p = strchr(p, ':')) == NULL)
-			break;
-		*p++ = '\0';
-	}
-	return 0;
 }
 
 static json_t *
@@ -899,33 +486,12 @@ pw_blockers(const char *user, const struct pw_buf *shadow)
 static json_t *
 pw_login_defs(void)
 {
-	static const char *const keys[] = {
-		"ENCRYPT_METHOD", "YESCRYPT_COST_FACTOR",
-		"SHA_CRYPT_MIN_ROUNDS", "SHA_CRYPT_MAX_ROUNDS",
-		"BCRYPT_MIN_ROUNDS", "BCRYPT_MAX_ROUNDS", "MD5_CRYPT_ENAB",
-		NULL
-	};
-	json_t *o = json_object();
 	struct pw_buf b;
-	char *line, *next, *s, *k, *v;
-	int i;
+	json_t *o;
 
 	if (pw_read_target("/etc/login.defs", PW_SMALL_MAX, &b) != 0)
-		return o;
-	for (line = b.p; line != NULL; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		line[strcspn(line, "\r")] = '\0';
-		s = line;
-		if ((k = pw_token(&s)) == NULL || k[0] == '#' ||
-		    (v = pw_token(&s)) == NULL)
-			continue;
-		for (i = 0; keys[i] != NULL; i++) {
-			/* the last setting wins, as getdef() reads it */
-			if (strcmp(k, keys[i]) == 0 && strlen(v) < 64)
-				json_object_set_new(o, k, ll_msg_text(v));
-		}
-	}
+		return json_object();
+	o = pw_login_defs_parse(b.p);
 	pw_buf_free(&b);
 	return o;
 }

@@ -129,3 +129,41 @@ target_push_mount(const char *source, const char *target, const char *fstype,
 	m->dev_ro = dev_ro;
 	return 0;
 }
+/* The real path of an open fd, from /proc.  0 or -1. */
+int
+target_fd_path(int fd, char *out, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, len - 1);
+	if (n < 0 || (size_t)n >= len - 1)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * The real host path of directory path inside the target root, checked to
+ * lie strictly below the root after every symlink was resolved inside it.
+ * 0, or -errno (-EXDEV when it would leave the root).
+ */
+int
+target_real_dir(const char *root, const char *path, char *out,
+    size_t len)
+{
+	size_t rl = strlen(root);
+	int fd, rc = 0;
+
+	fd = target_open(path, O_PATH | O_DIRECTORY, 0, false);
+	if (fd < 0)
+		return fd;
+	if (target_fd_path(fd, out, len) != 0)
+		rc = -ENAMETOOLONG;
+	else if (strncmp(out, root, rl) != 0 || out[rl] != '/' ||
+	    out[rl + 1] == '\0')
+		rc = -EXDEV;
+	close(fd);
+	return rc;
+}

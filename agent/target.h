@@ -13,6 +13,7 @@
 #define LL_AGENT_TARGET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #define TARGET_MOUNTS_MAX	64
@@ -51,6 +52,16 @@ int target_open(const char *path, int flags, mode_t mode, bool rescue_host);
 /* Open the parent directory of path and return it; *base gets the last
  * component (points into path).  -errno on failure. */
 int target_open_parent(const char *path, const char **base, bool rescue_host);
+/* The real path of an open fd, from /proc.  0 or -1. */
+int target_fd_path(int fd, char *out, size_t len);
+/*
+ * The real host path of directory path inside the target root (whose real
+ * path is root), checked to lie strictly below the root after every symlink
+ * was resolved inside it: where a mount on path must go.  0, or -errno
+ * (-EXDEV when it would be the root itself or leave it).
+ */
+int target_real_dir(const char *root, const char *path, char *out,
+    size_t len);
 /*
  * Record a mount lifeline made (for umount in reverse order); dev_ro when
  * the source device was made read-only for it.  0 or -ENOSPC.

@@ -19,69 +19,8 @@
 #include <libssh/libssh.h>
 
 #include "client.h"
-
-#define AUTHKEY_LINES_MAX	64
-#define AUTHKEY_LINE_MAX	16384
-
-/* Next token of a key line; double-quoted parts (options) stay inside. */
-static size_t
-authkey_token(const char *s, size_t *start)
-{
-	size_t i = *start;
-	bool q = false;
-
-	while (s[i] == ' ' || s[i] == '\t')
-		i++;
-	*start = i;
-	while (s[i] != '\0' && (q || (s[i] != ' ' && s[i] != '\t'))) {
-		if (s[i] == '"')
-			q = !q;
-		else if (s[i] == '\\' && q && s[i + 1] != '\0')
-			i++;
-		i++;
-	}
-	return i - *start;
-}
-
-/* Whether line is "[options] type base64 [comment]" of a valid key. */
-static bool
-authkey_valid(const char *line, char *why, size_t whylen)
-{
-	char tok[128], *b64;
-	enum ssh_keytypes_e type = SSH_KEYTYPE_UNKNOWN;
-	ssh_key key = NULL;
-	size_t s = 0, n;
-	int i, rc;
-
-	for (i = 0; i < 2 && type == SSH_KEYTYPE_UNKNOWN; i++) {
-		n = authkey_token(line, &s);
-		if (n == 0 || n >= sizeof(tok))
-			break;
-		memcpy(tok, line + s, n);
-		tok[n] = '\0';
-		s += n;
-		type = ssh_key_type_from_name(tok);
-	}
-	if (type == SSH_KEYTYPE_UNKNOWN) {
-		snprintf(why, whylen, "no key type libssh knows (like "
-		    "ssh-ed25519, ssh-rsa) followed by base64 data");
-		return false;
-	}
-	n = authkey_token(line, &s);
-	if (n == 0 || (b64 = strndup(line + s, n)) == NULL) {
-		snprintf(why, whylen, "the %s key has no base64 data", tok);
-		return false;
-	}
-	rc = ssh_pki_import_pubkey_base64(b64, type, &key);
-	free(b64);
-	ssh_key_free(key);
-	if (rc != SSH_OK) {
-		snprintf(why, whylen, "the base64 data is not a valid %s key",
-		    tok);
-		return false;
-	}
-	return true;
-}
+#include "reply.h"
+#include "key-line.h"
 
 /* The key lines of path, validated, into keys.  0, or -1 with a message. */
 static int
@@ -100,34 +39,11 @@ authkey_read(const char *path, json_t *keys)
 		return -1;
 	}
 	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-		char *p = line;
-
 		lineno++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
-		    line[n - 1] == ' ' || line[n - 1] == '\t'))
-			line[--n] = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0' || *p == '#')
-			continue;
-		if (strlen(p) != (size_t)(n - (p - line)) ||
-		    strlen(p) > AUTHKEY_LINE_MAX) {
-			msg_error("authorize-key: %s:%zu: not a text line of at "
-			    "most %d bytes", path, lineno, AUTHKEY_LINE_MAX);
-			rc = -1;
-		} else if (!authkey_valid(p, why, sizeof(why))) {
-			msg_error("authorize-key: %s:%zu: not a valid public "
-			    "key: %s", path, lineno, why);
-			rc = -1;
-		} else if (json_array_size(keys) == AUTHKEY_LINES_MAX) {
-			msg_error("authorize-key: %s: more than %d keys", path,
-			    AUTHKEY_LINES_MAX);
-			rc = -1;
-		} else if (json_array_append_new(keys, json_string(p)) != 0) {
-			msg_error("authorize-key: %s:%zu: the key line is not "
-			    "UTF-8 text (its comment?)", path, lineno);
-			rc = -1;
-		}
+		if ((rc = key_line_take(line, (size_t)n, keys, why,
+		    sizeof(why))) != 0)
+			msg_error("authorize-key: %s:%zu: %s", path, lineno,
+			    why);
 	}
 	if (rc == 0 && ferror(f)) {
 		msg_error("authorize-key: cannot read %s: %s", path,
@@ -164,7 +80,7 @@ authkey_print(json_t *res)
 	    json_is_true(json_object_get(res, "created_ssh_dir")) ?
 	    "; .ssh was created" : "");
 	json_array_foreach(json_object_get(res, "warnings"), i, v)
-		msg_warn("%s", json_string_value(v));
+		msg_warn("%s", reply_str(v));
 }
 
 int

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "reply.h"
 
 #define DISKS_COLS	9
 
@@ -106,7 +107,7 @@ disks_details(json_t *d, const char *indent)
 		    *disks_str(d, "partlabel") != '\0' ? "  PARTLABEL " : "",
 		    disks_str(d, "partlabel"));
 	json_array_foreach(json_object_get(d, "markers"), i, v)
-		printf("%s%s\n", indent, json_string_value(v));
+		printf("%s%s\n", indent, reply_str(v));
 	v = json_object_get(d, "partitions");
 	if (json_array_size(v) > 0 &&
 	    !json_is_true(json_object_get(d, "kernel_partitions"))) {
@@ -133,7 +134,7 @@ disks_details(json_t *d, const char *indent)
 		    disks_str(d, "probe_error"));
 }
 
-static void
+void
 disks_print(json_t *res)
 {
 	static const char *const head[DISKS_COLS] = { "NAME", "MAJ:MIN",
@@ -178,7 +179,7 @@ disks_print(json_t *res)
 		printf("duplicate UUID %s (%s) on:", disks_str(u, "uuid"),
 		    disks_str(u, "fstype"));
 		json_array_foreach(json_object_get(u, "devices"), j, v)
-			printf(" %s", json_string_value(v));
+			printf(" %s", reply_str(v));
 		printf("\n");
 	}
 }

@@ -30,6 +30,7 @@
 
 #include "client.h"
 #include "error.h"
+#include "reply.h"
 #include "msg.h"
 #include "xfer.h"
 
@@ -528,8 +529,7 @@ get_entry_name(json_t *ent, const char *remote)
 		    "readable name: %s", remote, ll_strerror(rc));
 		return NULL;
 	}
-	if (len == 0 || strlen(n) != len || strchr(n, '/') != NULL ||
-	    strcmp(n, ".") == 0 || strcmp(n, "..") == 0) {
+	if (!xfer_name_is_safe(n, len)) {
 		msg_error("get: the agent sent a bad name in %s (empty, \".\", "
 		    "\"..\", or holding \"/\" or a NUL): refused", remote);
 		free(n);

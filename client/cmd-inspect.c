@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "reply.h"
 
 static const char *
 inspect_str(json_t *o, const char *key)
@@ -52,7 +53,7 @@ inspect_tools(json_t *res)
 		printf("ran: %s", inspect_str(t, "path"));
 		json_array_foreach(json_object_get(t, "argv"), j, v)
 			if (j > 0)
-				printf(" %s", json_string_value(v));
+				printf(" %s", reply_str(v));
 		if (json_is_integer(v = json_object_get(t, "exit_status")))
 			printf(": exit status %lld",
 			    (long long)json_integer_value(v));
@@ -100,7 +101,7 @@ inspect_fstab(json_t *fstab)
 			else
 				printf("->");
 			json_array_foreach(devs, j, v)
-				printf(" %s", json_string_value(v));
+				printf(" %s", reply_str(v));
 			if (json_array_size(devs) > 1)
 				printf(" (ambiguous)");
 		}
@@ -110,7 +111,7 @@ inspect_fstab(json_t *fstab)
 	}
 }
 
-static void
+void
 inspect_print(json_t *res)
 {
 	json_t *roots = json_object_get(res, "roots"), *o, *os, *u, *v;
@@ -170,7 +171,7 @@ inspect_print(json_t *res)
 		printf("warning: duplicate UUID %s (%s) on:",
 		    inspect_str(u, "uuid"), inspect_str(u, "fstype"));
 		json_array_foreach(json_object_get(u, "devices"), j, v)
-			printf(" %s", json_string_value(v));
+			printf(" %s", reply_str(v));
 		printf("\n");
 	}
 	if (json_array_size(roots) == 0)

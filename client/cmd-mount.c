@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "msg.h"
+#include "reply.h"
 
 static void
 mount_print(json_t *res)
@@ -25,21 +26,21 @@ mount_print(json_t *res)
 		    "options"));
 
 		printf("mounted %s on %s (%s%s%s)\n",
-		    json_string_value(json_object_get(v, "source")),
-		    json_string_value(json_object_get(v, "target")),
-		    json_string_value(json_object_get(v, "fstype")),
+		    reply_str(json_object_get(v, "source")),
+		    reply_str(json_object_get(v, "target")),
+		    reply_str(json_object_get(v, "fstype")),
 		    opts != NULL && opts[0] != '\0' ? ", " : "",
 		    opts != NULL ? opts : "");
 	}
 	json_array_foreach(json_object_get(res, "skipped"), i, v)
 		printf("skipped %s %s: %s\n",
-		    json_string_value(json_object_get(v, "source")),
-		    json_string_value(json_object_get(v, "mountpoint")),
-		    json_string_value(json_object_get(v, "reason")));
+		    reply_str(json_object_get(v, "source")),
+		    reply_str(json_object_get(v, "mountpoint")),
+		    reply_str(json_object_get(v, "reason")));
 	json_array_foreach(json_object_get(res, "warnings"), i, v)
-		msg_warn("%s", json_string_value(v));
+		msg_warn("%s", reply_str(v));
 	if (json_is_string(v = json_object_get(res, "target_root")))
-		printf("target root is %s\n", json_string_value(v));
+		printf("target root is %s\n", reply_str(v));
 }
 
 int

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "reply.h"
 
 #define PASSWD_MAX	1024	/* longest password read */
 
@@ -394,7 +395,7 @@ passwd_show(json_t *res, const char *user)
 	if (json_array_size(b) > 0) {
 		printf("what may still block a login:\n");
 		json_array_foreach(b, i, v)
-			printf("  - %s\n", json_string_value(v));
+			printf("  - %s\n", reply_str(v));
 	}
 }
 
@@ -526,6 +527,7 @@ cmd_passwd(int argc, char **argv)
 			    m.prefix, "reason", m.reason));
 		print_json(res);
 	} else {
+		reply_clean(res);	/* the blockers quote the target's files */
 		passwd_show(res, user);
 		json_decref(res);
 	}

@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "msg.h"
+#include "reply.h"
 
 static void
 umount_print(json_t *res)
@@ -18,9 +19,9 @@ umount_print(json_t *res)
 	size_t i;
 
 	json_array_foreach(json_object_get(res, "warnings"), i, v)
-		msg_warn("%s", json_string_value(v));
+		msg_warn("%s", reply_str(v));
 	json_array_foreach(json_object_get(res, "unmounted"), i, v)
-		printf("unmounted %s\n", json_string_value(v));
+		printf("unmounted %s\n", reply_str(v));
 	if (json_array_size(json_object_get(res, "unmounted")) == 0)
 		printf("nothing to unmount\n");
 }

@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "client.h"
+#include "reply.h"
 #include "msg.h"
 
 #define STREAM_OUT_JSON_MAX	(16 * 1024 * 1024)
@@ -81,6 +82,8 @@ print_reply(json_t *res, void (*human)(json_t *res))
 		print_json(res);
 		return EXIT_OK;
 	}
+	/* what the agent sent must not drive the terminal */
+	reply_clean(res);
 	human(res);
 	json_decref(res);
 	return EXIT_OK;
