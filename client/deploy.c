@@ -80,12 +80,12 @@ struct probe {
 static int
 sha256_hex(const void *p, size_t n, char out[LL_DIGEST_HEX_LEN + 1])
 {
-	EVP_MD_CTX *ctx = ll_digest_new();
+	struct ll_digest *ctx = ll_digest_new();
 	int rc = -1;
 
-	if (ctx != NULL && EVP_DigestUpdate(ctx, p, n) == 1)
+	if (ctx != NULL && ll_digest_update(ctx, p, n) == 0)
 		rc = ll_digest_hex(ctx, out);
-	EVP_MD_CTX_free(ctx);
+	ll_digest_free(ctx);
 	return rc;
 }
 
