@@ -2,14 +2,16 @@
 # Pack the deploy bundle: the first stage and the agent with everything it
 # needs to run on a Linux of this architecture that has none of it.
 #
-#   make-bundle.sh OUT STAGE1 AGENT VERSION ARCH
+#   make-bundle.sh OUT STAGE1 AGENT VERSION ARCH [STUBS]
 #
-# The agent links libssh, libcrypto, jansson, libserialport, zlib and
-# libcrypt statically; libmount has no static archive in Debian, so the
-# agent stays a dynamic executable and the bundle carries what ldd lists for
-# it (libc, libmount, libblkid, libselinux, libpcre2) and glibc's own
+# The agent links libssh, libgcrypt (or libcrypto), jansson, libserialport,
+# zlib and libcrypt statically; libmount has no static archive in Debian,
+# so the agent stays a dynamic executable and the bundle carries what ldd
+# lists for it (libc, libmount, libblkid, libselinux) and glibc's own
 # dynamic loader, through which the stage runs it: no file of the host is
-# used, nothing is installed.
+# used, nothing is installed.  A library in the directory STUBS is taken
+# instead of the system's of the same name (deploy/selinux-stub.c: the
+# stand-in libselinux, which also leaves libpcre2 out).
 #
 # Bundle layout (docs/deploy.md): a text header, then the stage, then the
 # agent archive:
@@ -20,14 +22,14 @@
 # in about 17 MiB of memory) of
 #	LLAR 1 LOADER AGENT\n  then  MODE SIZE NAME\n DATA  per file,  end\n
 set -eu
-out=$1 stage1=$2 agent=$3 version=$4 arch=$5
+out=$1 stage1=$2 agent=$3 version=$4 arch=$5 stubs=${6:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 mkdir "$tmp/files"
 cp "$agent" "$tmp/files/lifelined"
 loader=
-for lib in $(ldd "$agent" | awk '/=>/ && $3 ~ /^\// { print $3 } /^[ \t]*\// { print $1 }'); do
+for lib in $(LD_LIBRARY_PATH=$stubs ldd "$agent" | awk '/=>/ && $3 ~ /^\// { print $3 } /^[ \t]*\// { print $1 }'); do
 	name=$(basename "$lib")
 	cp -L "$lib" "$tmp/files/$name"
 	case $name in ld-linux*|ld64*|ld-*.so*) loader=$name ;; esac
