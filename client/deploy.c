@@ -394,13 +394,17 @@ static const char probe_cmd[] =
  * that reads each further command from the tty in canonical mode, where
  * the echo is the terminal's own and shows exactly what the shell will
  * run, and evaluates it.  stty first, where there is one, so that no noise
- * byte can become a signal or stop the output.  The loop prompts "# " as a
- * shell does, so that a later attach finds a shell there; a failed deploy
- * leaves it ("break") for the shell's own prompt.
+ * byte can become a signal or stop the output, and so that killing a
+ * garbled line (^U) echoes "^U" and a newline instead of erasing each
+ * character (-echoke: three bytes back rather than three per character;
+ * under noise the erasing was 40% of the typing time).  The loop prompts
+ * "# " as a shell does, so that a later attach finds a shell there; a
+ * failed deploy leaves it ("break") for the shell's own prompt.
  */
 static const char reader_cmd[] =
     "o=$(stty -g 2>/dev/null); stty -isig -ixon -iexten 2>/dev/null; "
-    "echo LL:\"\"Q; while printf '# '; IFS= read -r c; do eval \"$c\"; "
+    "stty -echoke 2>/dev/null; echo LL:\"\"Q; "
+    "while printf '# '; IFS= read -r c; do eval \"$c\"; "
     "done; stty \"$o\" 2>/dev/null";
 
 static int
@@ -574,6 +578,31 @@ typed_cut(const struct typed *t, size_t off, size_t max)
 }
 
 /*
+ * Whether the shell's answer to a line came and is not one: after the
+ * echo of the CR, a whole line that is neither empty nor a kernel message
+ * (an answer is looked for first).  Noise that garbles an answer would
+ * otherwise cost DEPLOY_ACK_MS.
+ */
+static bool
+answer_garbled(const struct attach *a)
+{
+	const char *p = strchr(a->text, '\n'), *e;
+	size_t k;
+
+	if (p == NULL)
+		return false;
+	for (p++; (e = strchr(p, '\n')) != NULL; p = e + 1) {
+		if ((k = kmsg_len(p)) > 0) {
+			e = p + k - 1;
+			continue;
+		}
+		if (e > p)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Type one line of the upload and have the shell judge it.  *next is the
  * index of the line the shell expects next (it took this one when that is
  * one more than this line's), or -1 without a clear answer; *committed
@@ -600,7 +629,10 @@ type_line(struct attach *a, const char *line, int *next, bool *committed)
 	until = ll_now_ms() + DEPLOY_ACK_MS;
 	while (wait_line(a, "LL:K", got, sizeof(got), 0) != 0 &&
 	    wait_line(a, "LL:B", got, sizeof(got), 0) != 0) {
-		if (ll_now_ms() >= until || conn_interrupted)
+		/* A garbled answer: the line is typed again as it was, and
+		 * the shell says which line it wants. */
+		if (ll_now_ms() >= until || conn_interrupted ||
+		    answer_garbled(a))
 			return 0;
 		if (attach_read(a, 20) != 0)
 			return EXIT_CONNECT;
@@ -828,6 +860,24 @@ keep_console(struct attach *a, struct ll_link *l)
 	return 0;
 }
 
+/* With -v, how well the link to the stage used the line. */
+static void
+send_stats(struct ll_link *l, uint64_t ms, uint32_t rate)
+{
+	struct ll_link_stats st;
+
+	ll_link_stats(l, &st);
+	msg_verbose("attach: the link to the stage: %llu frames sent, %llu "
+	    "retransmitted, payload %zu at the end, %llu wire bytes out",
+	    (unsigned long long)st.frames_sent,
+	    (unsigned long long)st.retransmits, st.frame_payload,
+	    (unsigned long long)st.bytes_sent);
+	if (rate > 0 && ms > 0)
+		msg_verbose("attach: the line carried %.0f%% of what it could "
+		    "in that time", 100.0 * (double)st.bytes_sent /
+		    ((double)rate * (double)ms / 1000.0));
+}
+
 /*
  * Send the agent archive to the stage over the link.  0 or EXIT_*.
  */
@@ -939,6 +989,7 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 			msg_verbose("attach: the agent is in %s (%zu bytes in "
 			    "%.1f s)", reply + 3, b->agent_len,
 			    (double)(ll_now_ms() - up) / 1000.0);
+			send_stats(l, ll_now_ms() - up, cfg.line_rate);
 			done = true;
 			rc = 0;
 			break;
