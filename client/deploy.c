@@ -33,6 +33,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -819,6 +820,34 @@ pump_write(void *ctx, const void *p, size_t n)
 }
 
 /*
+ * An EXIT_* code, with the message printed, when what the console said
+ * after the upload shows the stage will not run (the shell's check of it
+ * failed, or it said why it stopped); else 0.
+ */
+static int
+stage_refused(const char *said)
+{
+	const char *p;
+
+	if (strstr(said, "\nLL:S") != NULL) {
+		msg_error("attach --deploy: the first stage arrived damaged (its "
+		    "SHA-256 on the rescue host differs); nothing was run");
+		return EXIT_CONNECT;
+	}
+	if (strstr(said, "\nLL:E") != NULL) {
+		msg_error("attach --deploy: the rescue host's shell could not "
+		    "decode the first stage; nothing was run");
+		return EXIT_CONNECT;
+	}
+	if ((p = strstr(said, "lifeline-stage1: ")) != NULL &&
+	    strchr(p, '\n') != NULL) {
+		msg_error("attach --deploy: %.*s", (int)strcspn(p, "\r\n"), p);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+/*
  * Console text that came between frames: the newest of it kept for an
  * error message.  An EXIT_* code when it says the stage will not run (the
  * shell's check of it failed, or it said why it stopped), else 0.
@@ -826,7 +855,7 @@ pump_write(void *ctx, const void *p, size_t n)
 static int
 keep_console(struct attach *a, struct ll_link *l)
 {
-	char text[512], *p;
+	char text[512];
 	size_t n, have, keep = sizeof(a->said) - 1;
 
 	while ((n = ll_link_console(l, text, sizeof(text))) > 0) {
@@ -840,24 +869,49 @@ keep_console(struct attach *a, struct ll_link *l)
 		memcpy(a->said + have, text, n);
 		a->said[have + n] = '\0';
 	}
-	if (strstr(a->said, "\nLL:S") != NULL) {
-		msg_error("attach --deploy: the first stage arrived damaged (its "
-		    "SHA-256 on the rescue host differs); nothing was run");
-		return EXIT_CONNECT;
-	}
-	if (strstr(a->said, "\nLL:E") != NULL) {
-		msg_error("attach --deploy: the rescue host's shell could not "
-		    "decode the first stage; nothing was run");
-		return EXIT_CONNECT;
-	}
-	if ((p = strstr(a->said, "lifeline-stage1: ")) != NULL &&
-	    strchr(p, '\n') != NULL) {
-		*strchr(p, '\n') = '\0';
-		p[strcspn(p, "\r")] = '\0';
-		msg_error("attach --deploy: %s", p);
-		return EXIT_FAILED;
+	return stage_refused(a->said);
+}
+
+/*
+ * Wait until the stage says its tty is raw ("LL:G" on a line of its own),
+ * and only then start the link: a probe that meets the cooked tty's echo
+ * keeps every control byte escaped for the whole transfer (a radix of 189
+ * instead of 251: 6% of the line).  A failure the shell or the stage
+ * reported ends the deploy; no word within DEPLOY_ACK_MS (noise ate it)
+ * starts the link anyway.  0 or EXIT_*.
+ */
+static int
+wait_stage(struct attach *a)
+{
+	uint64_t end = ll_now_ms() + DEPLOY_ACK_MS;
+	char out[64];
+	int rc;
+
+	while (wait_line(a, "LL:G", out, sizeof(out), 0) != 0) {
+		if ((rc = stage_refused(a->text)) != 0)
+			return rc;
+		if (ll_now_ms() >= end || conn_interrupted)
+			return 0;
+		if (attach_read(a, 20) != 0)
+			return EXIT_CONNECT;
 	}
 	return 0;
+}
+
+/* The link to the stage's own messages, with -vv. */
+static void
+stage_link_log(void *ctx, int level, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	(void)ctx;
+	if (client_opts.verbose < (level <= LL_LOG_WARN ? 1 : 2))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msg_verbose("attach: link to the stage: %s", text);
 }
 
 /* With -v, how well the link to the stage used the line. */
@@ -894,6 +948,8 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 	ssize_t w;
 	int rc = EXIT_NOAGENT, prc;
 
+	if ((rc = wait_stage(a)) != 0)
+		return rc;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.is_agent = false;
 	cfg.encoding = (enum ll_encoding)client_opts.encoding;
@@ -902,6 +958,7 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 		    sizeof(cfg.epoch))
 			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
 	cfg.connect_ms = DEPLOY_LINK_MS;
+	cfg.log = stage_link_log;
 	cfg.line_rate = client_opts.baud != 0 ? client_opts.baud / 10 :
 	    ll_transport_line_rate(a->t);
 	if ((l = ll_link_new(&cfg, ll_now_ms())) == NULL) {

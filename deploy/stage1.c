@@ -514,6 +514,10 @@ main(int argc, char **argv)
 		cfmakeraw(&raw);
 		tcsetattr(0, TCSADRAIN, &raw);
 	}
+	/* The client starts the link on this word: the tty echoes no more. */
+	if (write(1, "\r\nLL:G\r\n", 8) != 8) {
+		/* the client then starts the link after a while anyway */
+	}
 	flags = fcntl(0, F_GETFL);
 	fcntl(0, F_SETFL, flags | O_NONBLOCK);
 
