@@ -120,6 +120,18 @@ say(struct stage *s, const char *text)
 	ll_link_write(s->link, 0, text, strlen(text));
 }
 
+static unsigned
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (unsigned)(c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (unsigned)(c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (unsigned)(c - 'A' + 10);
+	return 16;
+}
+
 static int
 hex_to_sha(const char *hex, unsigned char *out)
 {
@@ -128,12 +140,46 @@ hex_to_sha(const char *hex, unsigned char *out)
 
 	if (strlen(hex) != 2 * SHA256_DIGEST_LENGTH)
 		return -1;
-	for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+	for (i = 0; i < 2 * SHA256_DIGEST_LENGTH; i++) {
+		if ((v = hex_digit(hex[i])) > 15)
 			return -1;
-		out[i] = (unsigned char)v;
+		out[i / 2] = (unsigned char)(i % 2 ? out[i / 2] << 4 | v : v);
 	}
 	return 0;
+}
+
+/*
+ * The next space-separated word of *p (moved past it), at most max - 1
+ * bytes, into out; -1 when there is none or it is too long.  The stage
+ * parses with these rather than sscanf, whose code (float scanning with
+ * it) would be typed into the console too.
+ */
+static int
+next_word(char **p, char *out, size_t max)
+{
+	size_t n;
+
+	*p += strspn(*p, " ");
+	n = strcspn(*p, " ");
+	if (n == 0 || n >= max)
+		return -1;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	return 0;
+}
+
+/* The next word of *p as a number in base: 0, or -1. */
+static int
+next_number(char **p, int base, unsigned long *out)
+{
+	char word[24], *e;
+
+	if (next_word(p, word, sizeof(word)) != 0)
+		return -1;
+	errno = 0;
+	*out = strtoul(word, &e, base);
+	return *e == '\0' && errno == 0 && word[0] != '-' ? 0 : -1;
 }
 
 /*
@@ -294,7 +340,7 @@ unpack(struct stage *s)
 	lzma_stream z = LZMA_STREAM_INIT;
 	unsigned char *out, *p, *end, *nl;
 	unsigned long mode, size;
-	char name[256];
+	char name[256], magic[8], *w;
 	int rc = -1;
 	bool done = false;
 
@@ -318,9 +364,12 @@ unpack(struct stage *s)
 	p = out;
 	end = out + s->unpacked;
 	if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
-	    (*nl = '\0', sscanf((char *)p, "LLAR 1 %255s %255s", s->loader,
-	    s->agent) != 2) || !name_is_safe(s->loader) ||
-	    !name_is_safe(s->agent)) {
+	    (*nl = '\0', w = (char *)p, next_word(&w, magic, sizeof(magic)))
+	    != 0 || strcmp(magic, "LLAR") != 0 ||
+	    next_number(&w, 10, &size) != 0 || size != 1 ||
+	    next_word(&w, s->loader, sizeof(s->loader)) != 0 ||
+	    next_word(&w, s->agent, sizeof(s->agent)) != 0 ||
+	    !name_is_safe(s->loader) || !name_is_safe(s->agent)) {
 		fail(s, "not a lifeline agent archive");
 		goto out;
 	}
@@ -334,8 +383,11 @@ unpack(struct stage *s)
 			done = true;
 			break;
 		}
-		if (sscanf((char *)p, "%lo %lu %255s", &mode, &size, name) !=
-		    3 || !name_is_safe(name) || size > (size_t)(end - nl - 1)) {
+		w = (char *)p;
+		if (next_number(&w, 8, &mode) != 0 ||
+		    next_number(&w, 10, &size) != 0 ||
+		    next_word(&w, name, sizeof(name)) != 0 ||
+		    !name_is_safe(name) || size > (size_t)(end - nl - 1)) {
 			fail(s, "bad archive entry \"%.60s\"", (char *)p);
 			goto out;
 		}
