@@ -71,6 +71,7 @@ struct bundle {
 	const uint8_t *stage1, *agent;
 	size_t stage1_len, agent_len, unpacked;
 	char agent_sha[LL_DIGEST_HEX_LEN + 1];
+	char filter[16];		/* the archive's BCJ filter */
 };
 
 struct probe {
@@ -152,10 +153,11 @@ bundle_load(const char *path, const char *arch, struct bundle *b)
 		    s1sha) == 2)
 			continue;
 		else
-			sscanf(line, "agent %zu %64s %zu", &b->agent_len,
-			    b->agent_sha, &b->unpacked);
+			sscanf(line, "agent %zu %64s %zu %15s", &b->agent_len,
+			    b->agent_sha, &b->unpacked, b->filter);
 	}
 	if (!magic || b->stage1_len == 0 || b->agent_len == 0 ||
+	    b->filter[0] == '\0' ||
 	    b->stage1_len > n - off || b->agent_len != n - off - b->stage1_len) {
 		msg_error("attach --deploy: %s is not a lifeline agent bundle",
 		    path);
@@ -975,8 +977,8 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 	pump.rate = cfg.line_rate;
 	ll_link_pump_init(&pump);
 	hlen = (size_t)snprintf(hdr, sizeof(hdr), "LLDEPLOY 1\nsize %zu\n"
-	    "unpacked %zu\nsha256 %s\nkey %s\n\n", b->agent_len, b->unpacked,
-	    b->agent_sha, key);
+	    "unpacked %zu\nfilter %s\nsha256 %s\nkey %s\n\n", b->agent_len,
+	    b->unpacked, b->filter, b->agent_sha, key);
 	a->said[0] = '\0';
 	for (;;) {
 		if ((prc = ll_link_pump_run(&pump, 100)) != 0) {

@@ -56,7 +56,7 @@
 #define STAGE_KEY_MAX		8192
 #define STAGE_WAIT_MS		60000	/* for the client's link to come up */
 #define STAGE_SILENT_MS		15000	/* then a client that says nothing is gone */
-#define STAGE_DECODER_MEM	(64u << 20)	/* liblzma's memory limit */
+#define STAGE_DICT		(16u << 20)	/* make-bundle.sh's LZMA2 dictionary */
 #define STAGE_SPARE		(1u << 20)	/* left free in DIR */
 
 struct stage {
@@ -67,6 +67,7 @@ struct stage {
 	/* from the header */
 	size_t size, unpacked;
 	unsigned char sha[SHA256_DIGEST_LENGTH];
+	lzma_vli filter;	/* the archive's BCJ filter, LZMA_VLI_UNKNOWN: none */
 	char key[STAGE_KEY_MAX];
 	/* the archive as it arrives */
 	unsigned char *archive;
@@ -183,14 +184,35 @@ next_number(char **p, int base, unsigned long *out)
 }
 
 /*
+ * The archive's BCJ filter by the name the bundle gives it: 0, or -1 for
+ * one this stage cannot decode.
+ */
+static int
+filter_id(const char *name, lzma_vli *id)
+{
+	if (strcmp(name, "none") == 0)
+		*id = LZMA_VLI_UNKNOWN;
+	else if (strcmp(name, "x86") == 0)
+		*id = LZMA_FILTER_X86;
+#ifdef LZMA_FILTER_ARM64
+	else if (strcmp(name, "arm64") == 0)
+		*id = LZMA_FILTER_ARM64;
+#endif
+	else
+		return -1;
+	return 0;
+}
+
+/*
  * The header, "key value" lines up to an empty one:
- *	LLDEPLOY 1 / size N / unpacked N / sha256 HEX / key AUTHORIZED_KEYS_LINE
+ *	LLDEPLOY 1 / size N / unpacked N / filter NAME / sha256 HEX /
+ *	key AUTHORIZED_KEYS_LINE
  */
 static int
 parse_header(struct stage *s)
 {
 	char *line, *save = NULL, *v;
-	bool magic = false, sha = false;
+	bool magic = false, sha = false, filter = false;
 
 	for (line = strtok_r(s->hdr, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
@@ -206,11 +228,19 @@ parse_header(struct stage *s)
 			s->unpacked = strtoul(v, NULL, 10);
 		else if (strcmp(line, "sha256") == 0)
 			sha = hex_to_sha(v, s->sha) == 0;
+		else if (strcmp(line, "filter") == 0) {
+			if (filter_id(v, &s->filter) != 0)
+				return fail(s, "unknown archive filter %.20s",
+				    v);
+			filter = true;
+		}
 		else if (strcmp(line, "key") == 0)
 			snprintf(s->key, sizeof(s->key), "%s", v);
 	}
 	if (!magic)
 		return fail(s, "not a deploy header of version 1");
+	if (!filter)
+		return fail(s, "the header names no archive filter");
 	if (s->size == 0 || s->size > STAGE_ARCHIVE_MAX ||
 	    s->unpacked == 0 || s->unpacked > STAGE_UNPACKED_MAX)
 		return fail(s, "archive size %zu (unpacked %zu) out of range",
@@ -338,6 +368,8 @@ static int
 unpack(struct stage *s)
 {
 	lzma_stream z = LZMA_STREAM_INIT;
+	lzma_options_lzma lz;
+	lzma_filter chain[3];
 	unsigned char *out, *p, *end, *nl;
 	unsigned long mode, size;
 	char name[256], magic[8], *w;
@@ -347,7 +379,16 @@ unpack(struct stage *s)
 	/* One byte more than expected: the decoder must reach the end. */
 	if ((out = malloc(s->unpacked + 1)) == NULL)
 		return fail(s, "no memory to unpack %zu bytes", s->unpacked);
-	if (lzma_stream_decoder(&z, STAGE_DECODER_MEM, 0) != LZMA_OK) {
+	/* Raw LZMA2 after the bundle's BCJ filter (make-bundle.sh); only
+	 * the dictionary size is an option, the rest is in the stream. */
+	memset(&lz, 0, sizeof(lz));
+	lz.dict_size = STAGE_DICT;
+	chain[0].id = s->filter;
+	chain[0].options = NULL;
+	chain[s->filter == LZMA_VLI_UNKNOWN ? 0 : 1].id = LZMA_FILTER_LZMA2;
+	chain[s->filter == LZMA_VLI_UNKNOWN ? 0 : 1].options = &lz;
+	chain[s->filter == LZMA_VLI_UNKNOWN ? 1 : 2].id = LZMA_VLI_UNKNOWN;
+	if (lzma_raw_decoder(&z, chain) != LZMA_OK) {
 		fail(s, "cannot start the xz decoder");
 		goto out;
 	}
