@@ -23,6 +23,8 @@
 #	LLAR 1 LOADER AGENT\n  then  MODE SIZE NAME\n DATA  per file,  end\n
 set -eu
 out=$1 stage1=$2 agent=$3 version=$4 arch=$5 stubs=${6:-}
+# absolute: ldd prints LD_LIBRARY_PATH's libraries by the path it was given
+[ -z "$stubs" ] || stubs=$(cd "$stubs" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -36,6 +38,17 @@ for lib in $(LD_LIBRARY_PATH=$stubs ldd "$agent" | awk '/=>/ && $3 ~ /^\// { pri
 done
 [ -n "$loader" ] || { echo "make-bundle: no dynamic loader in ldd $agent" >&2; exit 1; }
 strip --strip-unneeded "$tmp/files/"* 2>/dev/null || true
+# Every library a file needs must be in the archive: the stage's loader
+# would otherwise take the host's, and a busybox host has none.
+for f in "$tmp/files/"*; do
+	for need in $(readelf -d "$f" 2>/dev/null |
+	    sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		[ -e "$tmp/files/$need" ] || {
+			echo "make-bundle: $(basename "$f") needs $need, which is not in the bundle" >&2
+			exit 1
+		}
+	done
+done
 
 arc=$tmp/agent.ar
 printf 'LLAR 1 %s lifelined\n' "$loader" > "$arc"
