@@ -43,8 +43,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "agent.h"
 #include "args.h"
 #include "error.h"
@@ -67,7 +65,7 @@ struct files_state {
 	int dirfd;		/* put: parent directory (O_PATH) */
 	char base[NAME_MAX + 1];
 	char tmp[NAME_MAX + 1];
-	EVP_MD_CTX *md;
+	struct ll_digest *md;
 	uint64_t offset;	/* where this transfer started */
 	uint64_t pos;		/* bytes of the file done */
 	uint64_t size;		/* put: announced size */
@@ -204,7 +202,7 @@ files_state_free(struct files_state *st)
 		close(st->fd);
 	if (st->dirfd >= 0)
 		close(st->dirfd);
-	EVP_MD_CTX_free(st->md);
+	ll_digest_free(st->md);
 	free(st);
 }
 
@@ -401,7 +399,7 @@ op_get_start(struct request *r, json_t *args)
 		st->offset = (uint64_t)offset;
 	else if (offset > 0) {
 		/* the client's prefix is not ours: start over */
-		EVP_DigestInit_ex(st->md, EVP_sha256(), NULL);
+		ll_digest_reset(st->md);
 		st->offset = 0;
 	}
 	st->pos = st->offset;
@@ -473,7 +471,7 @@ op_get_io(struct request *r, uint64_t now)
 		}
 		if (n == 0)
 			break;
-		EVP_DigestUpdate(st->md, buf, (size_t)n);
+		ll_digest_update(st->md, buf, (size_t)n);
 		ll_session_send_data(r->conn->s, LL_CH_FILE, r->id, buf,
 		    (size_t)n);
 		st->pos += (uint64_t)n;
@@ -708,7 +706,7 @@ op_put_begin_start(struct request *r, json_t *args)
 	char tmp[NAME_MAX + 1], hex[65] = "", why[128];
 	struct stat sb;
 	uint64_t len = 0;
-	EVP_MD_CTX *md;
+	struct ll_digest *md;
 	bool rh;
 	int dfd, fd;
 
@@ -736,7 +734,7 @@ op_put_begin_start(struct request *r, json_t *args)
 		ll_digest_hex(md, hex);	/* of nothing */
 	if (fd >= 0)
 		close(fd);
-	EVP_MD_CTX_free(md);
+	ll_digest_free(md);
 	close(dfd);
 	request_reply(r, json_pack("{s:I, s:s}", "partial", (json_int_t)len,
 	    "partial_sha256", hex));
@@ -868,7 +866,7 @@ op_put_data(struct request *r, uint8_t channel, const uint8_t *p, size_t n)
 			    st->tmp, strerror(w < 0 ? errno : ENOSPC));
 			return;
 		}
-		EVP_DigestUpdate(st->md, p, (size_t)w);
+		ll_digest_update(st->md, p, (size_t)w);
 		st->pos += (uint64_t)w;
 		p += w;
 		n -= (size_t)w;

@@ -260,7 +260,7 @@ xfer_part_name(const char *name, char *out, size_t len)
 
 struct get_file {
 	int fd;
-	EVP_MD_CTX *md;
+	struct ll_digest *md;
 	uint64_t have;		/* length of the part file we offered */
 	uint64_t offset, pos;
 	bool started, eof;
@@ -282,7 +282,7 @@ get_event(void *ctx, json_t *ev)
 	if (g->offset != g->have) {
 		/* the agent's file starts differently: from scratch */
 		g->offset = 0;
-		EVP_DigestInit_ex(g->md, EVP_sha256(), NULL);
+		ll_digest_reset(g->md);
 		if (ftruncate(g->fd, 0) != 0)
 			snprintf(g->err, sizeof(g->err), "cannot truncate the "
 			    "part file: %s", strerror(errno));
@@ -315,7 +315,7 @@ get_data(void *ctx, uint8_t ch, const uint8_t *p, size_t n)
 			    strerror(w < 0 ? errno : ENOSPC));
 			return;
 		}
-		EVP_DigestUpdate(g->md, p, (size_t)w);
+		ll_digest_update(g->md, p, (size_t)w);
 		g->pos += (uint64_t)w;
 		p += w;
 		n -= (size_t)w;
@@ -455,7 +455,7 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 		    json_integer((json_int_t)g.have));
 		json_object_set_new(args, "prefix_sha256", json_string(prefix));
 	} else {
-		EVP_DigestInit_ex(g.md, EVP_sha256(), NULL);
+		ll_digest_reset(g.md);
 	}
 	rc = conn_call(&x->c, "get", args, &h, &res);
 	json_decref(args);
@@ -503,7 +503,7 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 out:
 	if (g.fd >= 0)
 		close(g.fd);
-	EVP_MD_CTX_free(g.md);
+	ll_digest_free(g.md);
 	json_decref(res);
 	return rc;
 }

@@ -101,7 +101,7 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	struct call_handlers h = { .produce = put_produce };
 	struct put_file p;
 	struct stat sb;
-	EVP_MD_CTX *md = NULL;
+	struct ll_digest *md = NULL;
 	char hex[65], prefix[65];
 	const char *theirs;
 	json_t *args, *res = NULL;
@@ -138,7 +138,7 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	    "partial"));
 	theirs = json_string_value(json_object_get(res, "partial_sha256"));
 	if (partial > 0 && partial <= p.size && theirs != NULL) {
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		ll_digest_reset(md);
 		if (ll_digest_prefix(p.fd, partial, md) == 0) {
 			ll_digest_hex(md, prefix);
 			if (strcmp(prefix, theirs) == 0)
@@ -186,7 +186,7 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 out:
 	if (p.fd >= 0)
 		close(p.fd);
-	EVP_MD_CTX_free(md);
+	ll_digest_free(md);
 	json_decref(res);
 	return rc;
 }

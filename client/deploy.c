@@ -33,6 +33,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,7 @@ struct bundle {
 	const uint8_t *stage1, *agent;
 	size_t stage1_len, agent_len, unpacked;
 	char agent_sha[LL_DIGEST_HEX_LEN + 1];
+	char filter[16];		/* the archive's BCJ filter */
 };
 
 struct probe {
@@ -80,12 +82,12 @@ struct probe {
 static int
 sha256_hex(const void *p, size_t n, char out[LL_DIGEST_HEX_LEN + 1])
 {
-	EVP_MD_CTX *ctx = ll_digest_new();
+	struct ll_digest *ctx = ll_digest_new();
 	int rc = -1;
 
-	if (ctx != NULL && EVP_DigestUpdate(ctx, p, n) == 1)
+	if (ctx != NULL && ll_digest_update(ctx, p, n) == 0)
 		rc = ll_digest_hex(ctx, out);
-	EVP_MD_CTX_free(ctx);
+	ll_digest_free(ctx);
 	return rc;
 }
 
@@ -151,10 +153,11 @@ bundle_load(const char *path, const char *arch, struct bundle *b)
 		    s1sha) == 2)
 			continue;
 		else
-			sscanf(line, "agent %zu %64s %zu", &b->agent_len,
-			    b->agent_sha, &b->unpacked);
+			sscanf(line, "agent %zu %64s %zu %15s", &b->agent_len,
+			    b->agent_sha, &b->unpacked, b->filter);
 	}
 	if (!magic || b->stage1_len == 0 || b->agent_len == 0 ||
+	    b->filter[0] == '\0' ||
 	    b->stage1_len > n - off || b->agent_len != n - off - b->stage1_len) {
 		msg_error("attach --deploy: %s is not a lifeline agent bundle",
 		    path);
@@ -394,13 +397,17 @@ static const char probe_cmd[] =
  * that reads each further command from the tty in canonical mode, where
  * the echo is the terminal's own and shows exactly what the shell will
  * run, and evaluates it.  stty first, where there is one, so that no noise
- * byte can become a signal or stop the output.  The loop prompts "# " as a
- * shell does, so that a later attach finds a shell there; a failed deploy
- * leaves it ("break") for the shell's own prompt.
+ * byte can become a signal or stop the output, and so that killing a
+ * garbled line (^U) echoes "^U" and a newline instead of erasing each
+ * character (-echoke: three bytes back rather than three per character;
+ * under noise the erasing was 40% of the typing time).  The loop prompts
+ * "# " as a shell does, so that a later attach finds a shell there; a
+ * failed deploy leaves it ("break") for the shell's own prompt.
  */
 static const char reader_cmd[] =
     "o=$(stty -g 2>/dev/null); stty -isig -ixon -iexten 2>/dev/null; "
-    "echo LL:\"\"Q; while printf '# '; IFS= read -r c; do eval \"$c\"; "
+    "stty -echoke 2>/dev/null; echo LL:\"\"Q; "
+    "while printf '# '; IFS= read -r c; do eval \"$c\"; "
     "done; stty \"$o\" 2>/dev/null";
 
 static int
@@ -574,6 +581,31 @@ typed_cut(const struct typed *t, size_t off, size_t max)
 }
 
 /*
+ * Whether the shell's answer to a line came and is not one: after the
+ * echo of the CR, a whole line that is neither empty nor a kernel message
+ * (an answer is looked for first).  Noise that garbles an answer would
+ * otherwise cost DEPLOY_ACK_MS.
+ */
+static bool
+answer_garbled(const struct attach *a)
+{
+	const char *p = strchr(a->text, '\n'), *e;
+	size_t k;
+
+	if (p == NULL)
+		return false;
+	for (p++; (e = strchr(p, '\n')) != NULL; p = e + 1) {
+		if ((k = kmsg_len(p)) > 0) {
+			e = p + k - 1;
+			continue;
+		}
+		if (e > p)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Type one line of the upload and have the shell judge it.  *next is the
  * index of the line the shell expects next (it took this one when that is
  * one more than this line's), or -1 without a clear answer; *committed
@@ -600,7 +632,10 @@ type_line(struct attach *a, const char *line, int *next, bool *committed)
 	until = ll_now_ms() + DEPLOY_ACK_MS;
 	while (wait_line(a, "LL:K", got, sizeof(got), 0) != 0 &&
 	    wait_line(a, "LL:B", got, sizeof(got), 0) != 0) {
-		if (ll_now_ms() >= until || conn_interrupted)
+		/* A garbled answer: the line is typed again as it was, and
+		 * the shell says which line it wants. */
+		if (ll_now_ms() >= until || conn_interrupted ||
+		    answer_garbled(a))
 			return 0;
 		if (attach_read(a, 20) != 0)
 			return EXIT_CONNECT;
@@ -787,6 +822,34 @@ pump_write(void *ctx, const void *p, size_t n)
 }
 
 /*
+ * An EXIT_* code, with the message printed, when what the console said
+ * after the upload shows the stage will not run (the shell's check of it
+ * failed, or it said why it stopped); else 0.
+ */
+static int
+stage_refused(const char *said)
+{
+	const char *p;
+
+	if (strstr(said, "\nLL:S") != NULL) {
+		msg_error("attach --deploy: the first stage arrived damaged (its "
+		    "SHA-256 on the rescue host differs); nothing was run");
+		return EXIT_CONNECT;
+	}
+	if (strstr(said, "\nLL:E") != NULL) {
+		msg_error("attach --deploy: the rescue host's shell could not "
+		    "decode the first stage; nothing was run");
+		return EXIT_CONNECT;
+	}
+	if ((p = strstr(said, "lifeline-stage1: ")) != NULL &&
+	    strchr(p, '\n') != NULL) {
+		msg_error("attach --deploy: %.*s", (int)strcspn(p, "\r\n"), p);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+/*
  * Console text that came between frames: the newest of it kept for an
  * error message.  An EXIT_* code when it says the stage will not run (the
  * shell's check of it failed, or it said why it stopped), else 0.
@@ -794,7 +857,7 @@ pump_write(void *ctx, const void *p, size_t n)
 static int
 keep_console(struct attach *a, struct ll_link *l)
 {
-	char text[512], *p;
+	char text[512];
 	size_t n, have, keep = sizeof(a->said) - 1;
 
 	while ((n = ll_link_console(l, text, sizeof(text))) > 0) {
@@ -808,24 +871,67 @@ keep_console(struct attach *a, struct ll_link *l)
 		memcpy(a->said + have, text, n);
 		a->said[have + n] = '\0';
 	}
-	if (strstr(a->said, "\nLL:S") != NULL) {
-		msg_error("attach --deploy: the first stage arrived damaged (its "
-		    "SHA-256 on the rescue host differs); nothing was run");
-		return EXIT_CONNECT;
-	}
-	if (strstr(a->said, "\nLL:E") != NULL) {
-		msg_error("attach --deploy: the rescue host's shell could not "
-		    "decode the first stage; nothing was run");
-		return EXIT_CONNECT;
-	}
-	if ((p = strstr(a->said, "lifeline-stage1: ")) != NULL &&
-	    strchr(p, '\n') != NULL) {
-		*strchr(p, '\n') = '\0';
-		p[strcspn(p, "\r")] = '\0';
-		msg_error("attach --deploy: %s", p);
-		return EXIT_FAILED;
+	return stage_refused(a->said);
+}
+
+/*
+ * Wait until the stage says its tty is raw ("LL:G" on a line of its own),
+ * and only then start the link: a probe that meets the cooked tty's echo
+ * keeps every control byte escaped for the whole transfer (a radix of 189
+ * instead of 251: 6% of the line).  A failure the shell or the stage
+ * reported ends the deploy; no word within DEPLOY_ACK_MS (noise ate it)
+ * starts the link anyway.  0 or EXIT_*.
+ */
+static int
+wait_stage(struct attach *a)
+{
+	uint64_t end = ll_now_ms() + DEPLOY_ACK_MS;
+	char out[64];
+	int rc;
+
+	while (wait_line(a, "LL:G", out, sizeof(out), 0) != 0) {
+		if ((rc = stage_refused(a->text)) != 0)
+			return rc;
+		if (ll_now_ms() >= end || conn_interrupted)
+			return 0;
+		if (attach_read(a, 20) != 0)
+			return EXIT_CONNECT;
 	}
 	return 0;
+}
+
+/* The link to the stage's own messages, with -vv. */
+static void
+stage_link_log(void *ctx, int level, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	(void)ctx;
+	if (client_opts.verbose < (level <= LL_LOG_WARN ? 1 : 2))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msg_verbose("attach: link to the stage: %s", text);
+}
+
+/* With -v, how well the link to the stage used the line. */
+static void
+send_stats(struct ll_link *l, uint64_t ms, uint32_t rate)
+{
+	struct ll_link_stats st;
+
+	ll_link_stats(l, &st);
+	msg_verbose("attach: the link to the stage: %llu frames sent, %llu "
+	    "retransmitted, payload %zu at the end, %llu wire bytes out",
+	    (unsigned long long)st.frames_sent,
+	    (unsigned long long)st.retransmits, st.frame_payload,
+	    (unsigned long long)st.bytes_sent);
+	if (rate > 0 && ms > 0)
+		msg_verbose("attach: the line carried %.0f%% of what it could "
+		    "in that time", 100.0 * (double)st.bytes_sent /
+		    ((double)rate * (double)ms / 1000.0));
 }
 
 /*
@@ -844,6 +950,8 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 	ssize_t w;
 	int rc = EXIT_NOAGENT, prc;
 
+	if ((rc = wait_stage(a)) != 0)
+		return rc;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.is_agent = false;
 	cfg.encoding = (enum ll_encoding)client_opts.encoding;
@@ -852,6 +960,7 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 		    sizeof(cfg.epoch))
 			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
 	cfg.connect_ms = DEPLOY_LINK_MS;
+	cfg.log = stage_link_log;
 	cfg.line_rate = client_opts.baud != 0 ? client_opts.baud / 10 :
 	    ll_transport_line_rate(a->t);
 	if ((l = ll_link_new(&cfg, ll_now_ms())) == NULL) {
@@ -868,8 +977,8 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 	pump.rate = cfg.line_rate;
 	ll_link_pump_init(&pump);
 	hlen = (size_t)snprintf(hdr, sizeof(hdr), "LLDEPLOY 1\nsize %zu\n"
-	    "unpacked %zu\nsha256 %s\nkey %s\n\n", b->agent_len, b->unpacked,
-	    b->agent_sha, key);
+	    "unpacked %zu\nfilter %s\nsha256 %s\nkey %s\n\n", b->agent_len,
+	    b->unpacked, b->filter, b->agent_sha, key);
 	a->said[0] = '\0';
 	for (;;) {
 		if ((prc = ll_link_pump_run(&pump, 100)) != 0) {
@@ -939,6 +1048,7 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 			msg_verbose("attach: the agent is in %s (%zu bytes in "
 			    "%.1f s)", reply + 3, b->agent_len,
 			    (double)(ll_now_ms() - up) / 1000.0);
+			send_stats(l, ll_now_ms() - up, cfg.line_rate);
 			done = true;
 			rc = 0;
 			break;

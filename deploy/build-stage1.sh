@@ -6,8 +6,9 @@
 #
 # musl-gcc sees only musl's headers, so the few library headers the stage
 # needs (zlib, liblzma, libcrypto's sha.h) are linked into a private include
-# directory; the static archives are Debian's (their objects for CRC-32,
-# xz decoding and SHA-256 need nothing glibc-specific).
+# directory; the static archives are Debian's (their objects for xz
+# decoding, CRC-32 and SHA-256 need nothing glibc-specific).  zlib's header
+# only: stage1-crc32.c gives the frame code its crc32() from liblzma.
 set -eu
 out=$1 src=$2 build=$3
 multiarch=$(gcc -print-multiarch 2>/dev/null)
@@ -37,6 +38,6 @@ $mcc -static -Os -s -o "$out" -std=gnu11 -Wall -Wno-cpp \
 	-isystem "$inc" -I"$build" -I"$src/proto" \
 	"$src/deploy/stage1.c" "$src/proto/link-pump.c" "$src/proto/link.c" \
 	"$src/proto/arq.c" "$src/proto/frame.c" "$src/proto/buf.c" \
-	"$src/proto/error.c" \
-	"$libdir/liblzma.a" "$libdir/libcrypto.a" "$libdir/libz.a" \
+	"$src/proto/error.c" "$src/deploy/stage1-crc32.c" \
+	"$libdir/liblzma.a" "$libdir/libcrypto.a" \
 	-Wl,--gc-sections

@@ -56,7 +56,7 @@
 #define STAGE_KEY_MAX		8192
 #define STAGE_WAIT_MS		60000	/* for the client's link to come up */
 #define STAGE_SILENT_MS		15000	/* then a client that says nothing is gone */
-#define STAGE_DECODER_MEM	(64u << 20)	/* liblzma's memory limit */
+#define STAGE_DICT		(16u << 20)	/* make-bundle.sh's LZMA2 dictionary */
 #define STAGE_SPARE		(1u << 20)	/* left free in DIR */
 
 struct stage {
@@ -67,6 +67,7 @@ struct stage {
 	/* from the header */
 	size_t size, unpacked;
 	unsigned char sha[SHA256_DIGEST_LENGTH];
+	lzma_vli filter;	/* the archive's BCJ filter, LZMA_VLI_UNKNOWN: none */
 	char key[STAGE_KEY_MAX];
 	/* the archive as it arrives */
 	unsigned char *archive;
@@ -120,6 +121,18 @@ say(struct stage *s, const char *text)
 	ll_link_write(s->link, 0, text, strlen(text));
 }
 
+static unsigned
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return (unsigned)(c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (unsigned)(c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (unsigned)(c - 'A' + 10);
+	return 16;
+}
+
 static int
 hex_to_sha(const char *hex, unsigned char *out)
 {
@@ -128,23 +141,78 @@ hex_to_sha(const char *hex, unsigned char *out)
 
 	if (strlen(hex) != 2 * SHA256_DIGEST_LENGTH)
 		return -1;
-	for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+	for (i = 0; i < 2 * SHA256_DIGEST_LENGTH; i++) {
+		if ((v = hex_digit(hex[i])) > 15)
 			return -1;
-		out[i] = (unsigned char)v;
+		out[i / 2] = (unsigned char)(i % 2 ? out[i / 2] << 4 | v : v);
 	}
 	return 0;
 }
 
 /*
+ * The next space-separated word of *p (moved past it), at most max - 1
+ * bytes, into out; -1 when there is none or it is too long.  The stage
+ * parses with these rather than sscanf, whose code (float scanning with
+ * it) would be typed into the console too.
+ */
+static int
+next_word(char **p, char *out, size_t max)
+{
+	size_t n;
+
+	*p += strspn(*p, " ");
+	n = strcspn(*p, " ");
+	if (n == 0 || n >= max)
+		return -1;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	return 0;
+}
+
+/* The next word of *p as a number in base: 0, or -1. */
+static int
+next_number(char **p, int base, unsigned long *out)
+{
+	char word[24], *e;
+
+	if (next_word(p, word, sizeof(word)) != 0)
+		return -1;
+	errno = 0;
+	*out = strtoul(word, &e, base);
+	return *e == '\0' && errno == 0 && word[0] != '-' ? 0 : -1;
+}
+
+/*
+ * The archive's BCJ filter by the name the bundle gives it: 0, or -1 for
+ * one this stage cannot decode.
+ */
+static int
+filter_id(const char *name, lzma_vli *id)
+{
+	if (strcmp(name, "none") == 0)
+		*id = LZMA_VLI_UNKNOWN;
+	else if (strcmp(name, "x86") == 0)
+		*id = LZMA_FILTER_X86;
+#ifdef LZMA_FILTER_ARM64
+	else if (strcmp(name, "arm64") == 0)
+		*id = LZMA_FILTER_ARM64;
+#endif
+	else
+		return -1;
+	return 0;
+}
+
+/*
  * The header, "key value" lines up to an empty one:
- *	LLDEPLOY 1 / size N / unpacked N / sha256 HEX / key AUTHORIZED_KEYS_LINE
+ *	LLDEPLOY 1 / size N / unpacked N / filter NAME / sha256 HEX /
+ *	key AUTHORIZED_KEYS_LINE
  */
 static int
 parse_header(struct stage *s)
 {
 	char *line, *save = NULL, *v;
-	bool magic = false, sha = false;
+	bool magic = false, sha = false, filter = false;
 
 	for (line = strtok_r(s->hdr, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
@@ -160,11 +228,19 @@ parse_header(struct stage *s)
 			s->unpacked = strtoul(v, NULL, 10);
 		else if (strcmp(line, "sha256") == 0)
 			sha = hex_to_sha(v, s->sha) == 0;
+		else if (strcmp(line, "filter") == 0) {
+			if (filter_id(v, &s->filter) != 0)
+				return fail(s, "unknown archive filter %.20s",
+				    v);
+			filter = true;
+		}
 		else if (strcmp(line, "key") == 0)
 			snprintf(s->key, sizeof(s->key), "%s", v);
 	}
 	if (!magic)
 		return fail(s, "not a deploy header of version 1");
+	if (!filter)
+		return fail(s, "the header names no archive filter");
 	if (s->size == 0 || s->size > STAGE_ARCHIVE_MAX ||
 	    s->unpacked == 0 || s->unpacked > STAGE_UNPACKED_MAX)
 		return fail(s, "archive size %zu (unpacked %zu) out of range",
@@ -292,16 +368,27 @@ static int
 unpack(struct stage *s)
 {
 	lzma_stream z = LZMA_STREAM_INIT;
+	lzma_options_lzma lz;
+	lzma_filter chain[3];
 	unsigned char *out, *p, *end, *nl;
 	unsigned long mode, size;
-	char name[256];
+	char name[256], magic[8], *w;
 	int rc = -1;
 	bool done = false;
 
 	/* One byte more than expected: the decoder must reach the end. */
 	if ((out = malloc(s->unpacked + 1)) == NULL)
 		return fail(s, "no memory to unpack %zu bytes", s->unpacked);
-	if (lzma_stream_decoder(&z, STAGE_DECODER_MEM, 0) != LZMA_OK) {
+	/* Raw LZMA2 after the bundle's BCJ filter (make-bundle.sh); only
+	 * the dictionary size is an option, the rest is in the stream. */
+	memset(&lz, 0, sizeof(lz));
+	lz.dict_size = STAGE_DICT;
+	chain[0].id = s->filter;
+	chain[0].options = NULL;
+	chain[s->filter == LZMA_VLI_UNKNOWN ? 0 : 1].id = LZMA_FILTER_LZMA2;
+	chain[s->filter == LZMA_VLI_UNKNOWN ? 0 : 1].options = &lz;
+	chain[s->filter == LZMA_VLI_UNKNOWN ? 1 : 2].id = LZMA_VLI_UNKNOWN;
+	if (lzma_raw_decoder(&z, chain) != LZMA_OK) {
 		fail(s, "cannot start the xz decoder");
 		goto out;
 	}
@@ -318,9 +405,12 @@ unpack(struct stage *s)
 	p = out;
 	end = out + s->unpacked;
 	if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
-	    (*nl = '\0', sscanf((char *)p, "LLAR 1 %255s %255s", s->loader,
-	    s->agent) != 2) || !name_is_safe(s->loader) ||
-	    !name_is_safe(s->agent)) {
+	    (*nl = '\0', w = (char *)p, next_word(&w, magic, sizeof(magic)))
+	    != 0 || strcmp(magic, "LLAR") != 0 ||
+	    next_number(&w, 10, &size) != 0 || size != 1 ||
+	    next_word(&w, s->loader, sizeof(s->loader)) != 0 ||
+	    next_word(&w, s->agent, sizeof(s->agent)) != 0 ||
+	    !name_is_safe(s->loader) || !name_is_safe(s->agent)) {
 		fail(s, "not a lifeline agent archive");
 		goto out;
 	}
@@ -334,8 +424,11 @@ unpack(struct stage *s)
 			done = true;
 			break;
 		}
-		if (sscanf((char *)p, "%lo %lu %255s", &mode, &size, name) !=
-		    3 || !name_is_safe(name) || size > (size_t)(end - nl - 1)) {
+		w = (char *)p;
+		if (next_number(&w, 8, &mode) != 0 ||
+		    next_number(&w, 10, &size) != 0 ||
+		    next_word(&w, name, sizeof(name)) != 0 ||
+		    !name_is_safe(name) || size > (size_t)(end - nl - 1)) {
 			fail(s, "bad archive entry \"%.60s\"", (char *)p);
 			goto out;
 		}
@@ -513,6 +606,10 @@ main(int argc, char **argv)
 		raw = saved_tty;
 		cfmakeraw(&raw);
 		tcsetattr(0, TCSADRAIN, &raw);
+	}
+	/* The client starts the link on this word: the tty echoes no more. */
+	if (write(1, "\r\nLL:G\r\n", 8) != 8) {
+		/* the client then starts the link after a while anyway */
 	}
 	flags = fcntl(0, F_GETFL);
 	fcntl(0, F_SETFL, flags | O_NONBLOCK);

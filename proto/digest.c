@@ -1,6 +1,8 @@
 /*
- * SHA-256 helpers for transfers (see digest.h).  Prefix hashing reads with
- * pread in fixed chunks, so memory stays bounded whatever the file size.
+ * SHA-256 helpers for transfers (see digest.h), on top of whichever backend
+ * is linked (digest-openssl.c or digest-gcrypt.c).  Prefix hashing reads
+ * with pread in fixed chunks, so memory stays bounded whatever the file
+ * size.
  */
 #include "config.h"
 
@@ -13,20 +15,8 @@
 
 #define DIGEST_CHUNK	(64 * 1024)
 
-EVP_MD_CTX *
-ll_digest_new(void)
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	if (ctx != NULL && !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(ctx);
-		ctx = NULL;
-	}
-	return ctx;
-}
-
 int
-ll_digest_prefix(int fd, uint64_t len, EVP_MD_CTX *ctx)
+ll_digest_prefix(int fd, uint64_t len, struct ll_digest *ctx)
 {
 	unsigned char buf[DIGEST_CHUNK];
 	uint64_t at = 0;
@@ -40,7 +30,7 @@ ll_digest_prefix(int fd, uint64_t len, EVP_MD_CTX *ctx)
 			continue;
 		if (n <= 0)
 			return -1;
-		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
+		if (ll_digest_update(ctx, buf, (size_t)n) != 0)
 			return -1;
 		at += (uint64_t)n;
 	}
@@ -48,24 +38,17 @@ ll_digest_prefix(int fd, uint64_t len, EVP_MD_CTX *ctx)
 }
 
 int
-ll_digest_hex(EVP_MD_CTX *ctx, char out[LL_DIGEST_HEX_LEN + 1])
+ll_digest_hex(struct ll_digest *ctx, char out[LL_DIGEST_HEX_LEN + 1])
 {
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned n = 0, i;
-	EVP_MD_CTX *copy = EVP_MD_CTX_new();
-	int rc = -1;
+	unsigned char d[LL_DIGEST_LEN];
+	unsigned i;
 
 	out[0] = '\0';
-	/* Finish a copy: the caller's context keeps hashing. */
-	if (copy == NULL || !EVP_MD_CTX_copy_ex(copy, ctx) ||
-	    !EVP_DigestFinal_ex(copy, d, &n) || n * 2 > LL_DIGEST_HEX_LEN)
-		goto out;
-	for (i = 0; i < n; i++)
+	if (ctx == NULL || ll_digest_peek(ctx, d) != 0)
+		return -1;
+	for (i = 0; i < LL_DIGEST_LEN; i++)
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
-	rc = 0;
-out:
-	EVP_MD_CTX_free(copy);
-	return rc;
+	return 0;
 }
 
 bool

@@ -1,26 +1,42 @@
 /*
- * SHA-256 as get/put use it to verify transfers end to end (OpenSSL's EVP):
- * a running context, the hash of a file's first bytes (for resuming), and
- * the hex form carried in JSON.  Shared by both programs so both sides hash
- * exactly the same way.
+ * SHA-256 as get/put use it to verify transfers end to end: a running
+ * context, the hash of a file's first bytes (for resuming), and the hex form
+ * carried in JSON.  Shared by both programs so both sides hash exactly the
+ * same way.
+ *
+ * The context is opaque because the hash comes from one of two well-kept
+ * libraries: OpenSSL's EVP (digest-openssl.c, the installed programs) or
+ * libgcrypt (digest-gcrypt.c, the portable agent of the deploy bundle, whose
+ * libssh is the gcrypt flavour: OpenSSL 3's static libcrypto would add
+ * 1 MB of xz to every deploy).
  */
 #ifndef LL_DIGEST_H
 #define LL_DIGEST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include <openssl/evp.h>
-
 #define LL_DIGEST_HEX_LEN	64	/* hex characters of a SHA-256 */
+#define LL_DIGEST_LEN		32	/* bytes of a SHA-256 */
 
-/* A fresh SHA-256 context (EVP_MD_CTX_free it), or NULL. */
-EVP_MD_CTX *ll_digest_new(void);
+struct ll_digest;
+
+/* A fresh SHA-256 context (ll_digest_free it), or NULL. */
+struct ll_digest *ll_digest_new(void);
+void ll_digest_free(struct ll_digest *ctx);
+/* Start over, as if new: 0 or -1. */
+int ll_digest_reset(struct ll_digest *ctx);
+/* Hash len more bytes: 0 or -1. */
+int ll_digest_update(struct ll_digest *ctx, const void *p, size_t len);
+/* The digest of what ctx has seen so far; ctx goes on.  0 or -1. */
+int ll_digest_peek(struct ll_digest *ctx, unsigned char out[LL_DIGEST_LEN]);
+
 /* Feed the first len bytes of fd (pread, from offset 0) into ctx:
  * 0, or -1 when the file is shorter or a read fails. */
-int ll_digest_prefix(int fd, uint64_t len, EVP_MD_CTX *ctx);
+int ll_digest_prefix(int fd, uint64_t len, struct ll_digest *ctx);
 /* The hex digest of what ctx has seen so far; ctx goes on.  0 or -1. */
-int ll_digest_hex(EVP_MD_CTX *ctx, char out[LL_DIGEST_HEX_LEN + 1]);
+int ll_digest_hex(struct ll_digest *ctx, char out[LL_DIGEST_HEX_LEN + 1]);
 /* true for 64 lower-case hex characters */
 bool ll_digest_is_hex(const char *s);
 

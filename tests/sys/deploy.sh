@@ -18,7 +18,7 @@
 need socat busybox unshare ssh-keygen
 BUNDLE=$(ls "$top_builddir"/deploy/lifeline-bundle-* 2>/dev/null | head -n 1)
 [ -n "$BUNDLE" ] || skip_all "no bundle: make bundle"
-plan 36
+plan 37
 
 ssh-keygen -q -t ed25519 -N '' -C operator -f "$T/key" || exit 1
 ssh-keygen -q -t ed25519 -N '' -C other -f "$T/other" || exit 1
@@ -90,6 +90,16 @@ is "its authorized_keys is the operator's key alone" \
 	"$(cut -d' ' -f1,2 "$d/authorized_keys" 2>/dev/null)" "$(cut -d' ' -f1,2 "$T/key.pub")"
 is "its host key was made there, mode 0600" \
 	"$(stat -c %a "$d/ssh_host_ed25519_key" 2>/dev/null)" 600
+# The loader also searches the host's own library directories, so a library
+# missing from the bundle would go unnoticed here (and fail on a busybox
+# host): every shared object the agent maps must come from its directory.
+stage=$(pgrep -P "$HOSTPID" | head -n 1)
+agent=$(pgrep -P "$stage" 2>/dev/null | head -n 1)
+libs=$(awk '$6 ~ /\.so/ { print $6 }' "/proc/$agent/maps" 2>/dev/null | sort -u)
+foreign=$(echo "$libs" | grep -v '^/run/lifeline\.[A-Za-z0-9]*/')
+[ -n "$libs" ] && [ -z "$foreign" ] &&
+	ok "the agent maps only libraries of its own directory ($(echo "$libs" | wc -l))" ||
+	not_ok "libraries mapped from elsewhere: '$foreign' (all: '$libs')"
 
 start=$(date +%s)
 dep 2 con -- exec -- sh -c 'readlink /proc/$PPID/exe; echo $((6 * 7))'
