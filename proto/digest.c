@@ -71,7 +71,7 @@ ll_digest_name_stem(const char *name, char out[LL_NAME_STEM_MAX + 1])
 {
 	char hex[LL_DIGEST_HEX_LEN + 1];
 	size_t n = strlen(name);
-	EVP_MD_CTX *md;
+	struct ll_digest *md;
 	int rc = -1;
 
 	if (n <= LL_NAME_STEM_MAX) {
@@ -80,11 +80,11 @@ ll_digest_name_stem(const char *name, char out[LL_NAME_STEM_MAX + 1])
 	}
 	if ((md = ll_digest_new()) == NULL)
 		return -1;
-	if (EVP_DigestUpdate(md, name, n) && ll_digest_hex(md, hex) == 0) {
+	if (ll_digest_update(md, name, n) == 0 && ll_digest_hex(md, hex) == 0) {
 		snprintf(out, LL_NAME_STEM_MAX + 1, "%.*s~%.16s",
 		    LL_NAME_STEM_KEEP, name, hex);
 		rc = 0;
 	}
-	EVP_MD_CTX_free(md);
+	ll_digest_free(md);
 	return rc;
 }
