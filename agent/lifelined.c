@@ -32,6 +32,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "error.h"
+#include "job.h"
 #include "log.h"
 #include "session.h"
 #include "ssh-common.h"
@@ -466,7 +467,7 @@ agent_children(void)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		bool claimed = false;
+		bool claimed = job_reaped(pid, status);
 
 		LIST_FOREACH(c, &conns, entry) {
 			LIST_FOREACH(r, &c->requests, entry) {
@@ -510,6 +511,9 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 					timeout = ms;
 			}
 		}
+		/* Jobs first: they run whether or not a session is left. */
+		n += job_pollfds(&pfd[n], AGENT_POLL_MAX - n -
+		    LL_SESSION_POLLFDS_MAX, &timeout);
 		LIST_FOREACH(c, &conns, entry) {
 			if (n + LL_SESSION_POLLFDS_MAX > AGENT_POLL_MAX)
 				break;
@@ -560,6 +564,8 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 				reopen_slot.at = now + AGENT_REOPEN_MS;
 		}
 
+		/* Before the requests, which send what the jobs read. */
+		job_io(now);
 		for (c = LIST_FIRST(&conns); c != NULL; c = cnext) {
 			cnext = LIST_NEXT(c, entry);
 			rc = ll_session_io(c->s, NULL, now);
@@ -800,6 +806,7 @@ out:
 		ll_session_close(LIST_FIRST(&conns)->s, 300);
 		agent_drop(LIST_FIRST(&conns));
 	}
+	job_shutdown();
 	if (lsn != NULL)
 		ll_listener_close(lsn);
 	if (sshlsn != NULL)

@@ -198,5 +198,12 @@ int cmd_run(int argc, char **argv);
 int cmd_reboot(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_output(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+/* cmd-jobs.c: a job's status (exec, output, wait) as an exit status: its
+ * own, 128 + N for a signal N (said on stderr), else EXIT_EXEC_OWN. */
+int job_exit_code(json_t *res);
 
 #endif
