@@ -55,7 +55,7 @@ static const struct client_cmd commands[] = {
 	  "target", cmd_put },
 	{ "run", "run [--keep-going] SCRIPT|-", "run a script of lifeline "
 	  "commands", cmd_run },
-	{ "reboot", "reboot --yes", "sync, unmount, reboot the rescue host",
+	{ "reboot", "reboot --yes [--force]", "sync, unmount, reboot the rescue host",
 	  cmd_reboot },
 	{ "console", "console [--escape ^X|CHAR|none] [--drain SECONDS]",
 	  "an interactive terminal on the --via path", cmd_console },

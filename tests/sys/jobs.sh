@@ -14,16 +14,22 @@
 #   `output` says how many bytes were dropped (8 MiB - 4 MiB), prints the
 #   last 4 MiB exactly, and the agent's RSS stays small (the buffer is a
 #   memfd, not the agent's heap);
+# - info lists the running jobs; reboot refuses while one runs, naming it,
+#   unless --force (a hook stands in for the reboot);
 # - unknown job ids and bad signals are refused by name.
 . "$(dirname "$0")/lib.sh"
 need socat seq python3 cmp
-plan 17
+plan 22
 
 start_emu a b --baud 115200
 start_agent --serial "$T/a,115200"
 VIA="serial:$T/b,115200"
-"$LIFELINED" --insecure --listen "unix:$T/fast.sock" \
-	--debug-file "$T/agent-fast.log" 2>>"$T/agent.stderr" &
+# reboot runs this hook instead of rebooting this machine
+printf '#!/bin/sh\ntouch "%s/rebooted"\n' "$T" >"$T/reboot-hook"
+chmod 755 "$T/reboot-hook"
+LIFELINED_REBOOT_COMMAND="$T/reboot-hook" "$LIFELINED" --insecure \
+	--listen "unix:$T/fast.sock" --debug-file "$T/agent-fast.log" \
+	2>>"$T/agent.stderr" &
 FAST_PID=$!
 PIDS="$PIDS $FAST_PID"
 fast() { "$LIFELINE" --insecure --via "unix:$T/fast.sock" "$@"; }
@@ -108,3 +114,23 @@ grep -q "no job 4242 on this agent" "$T/no.err" && ok "an unknown job id is name
 	not_ok "an unknown job id is named: $(cat "$T/no.err")"
 fast kill -NOPE 1 2>"$T/sig.err"
 is "a bad signal is a usage error" "$?" 2
+
+# --- never unseen: info, reboot -----------------------------------------
+id=$(fast exec --detach -- sleep 60 2>/dev/null)
+fast --json info 2>/dev/null | python3 -c "
+import json, sys
+j = json.load(sys.stdin)['jobs']
+sys.exit(0 if [x['job'] for x in j] == [$id] and j[0]['argv'] == ['sleep', '60'] else 1)" &&
+	ok "info lists the running job" || not_ok "info lists the running job"
+fast reboot --yes >/dev/null 2>"$T/reboot.err"
+is "reboot while a job runs fails (1)" "$?" 1
+grep -q "jobs are running: $id (sleep); nothing was done" "$T/reboot.err" &&
+	ok "reboot names the running job" ||
+	not_ok "reboot names the running job: $(cat "$T/reboot.err")"
+sleep 0.5
+[ -e "$T/rebooted" ] && not_ok "the refused reboot did nothing" ||
+	ok "the refused reboot did nothing"
+fast reboot --yes --force >/dev/null 2>&1
+for _ in $(seq 100); do [ -e "$T/rebooted" ] && break; sleep 0.1; done
+[ -e "$T/rebooted" ] && ok "reboot --force goes ahead" ||
+	not_ok "reboot --force goes ahead"
