@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,8 @@ job_free(struct job *j)
 	LIST_REMOVE(j, entry);
 	njobs--;
 	child_cleanup(&j->child, 0);
+	if (j->aux_fd >= 0)
+		close(j->aux_fd);
 	if (j->memfd >= 0)
 		close(j->memfd);
 	json_decref(j->argv);
@@ -97,6 +100,7 @@ job_start(char *const argv[], const struct child_opts *opts,
 		return NULL;
 	}
 	child_init(&j->child);
+	j->aux_fd = -1;
 	LIST_INIT(&j->readers);
 	j->argv = json_array();
 	for (i = 0; argv[i] != NULL; i++)
@@ -122,6 +126,42 @@ job_start(char *const argv[], const struct child_opts *opts,
 	njobs++;
 	log_info("job %u: %s (pid %d)", j->id, argv[0], (int)j->child.pid);
 	return j;
+}
+
+void
+job_set_progress_fd(struct job *j, int fd)
+{
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	j->aux_fd = fd;
+}
+
+/* Progress lines are tiny: always read, so the child never blocks. */
+static void
+job_read_progress(struct job *j)
+{
+	char buf[1024];
+	ssize_t n, i;
+
+	while (j->aux_fd >= 0) {
+		n = read(j->aux_fd, buf, sizeof(buf));
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			close(j->aux_fd);
+			j->aux_fd = -1;
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				j->aux_part[j->aux_len] = '\0';
+				memcpy(j->progress, j->aux_part,
+				    j->aux_len + 1);
+				j->progress_seq++;
+				j->aux_len = 0;
+			} else if (j->aux_len + 1 < sizeof(j->aux_part))
+				j->aux_part[j->aux_len++] = buf[i];
+		}
+	}
 }
 
 struct job *
@@ -295,6 +335,12 @@ job_pollfds(struct pollfd *pfd, int max, int *timeout_ms)
 			pfd[n].revents = 0;
 			n++;
 		}
+		if (j->aux_fd >= 0 && n < max) {
+			pfd[n].fd = j->aux_fd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			n++;
+		}
 		at = j->child.kill_at;
 		if (at == 0 && j->deadline != 0 && !j->timed_out &&
 		    !j->child.exited)
@@ -352,6 +398,7 @@ job_io(uint64_t now)
 		next = LIST_NEXT(j, entry);
 		job_read(j, 1);
 		job_read(j, 2);
+		job_read_progress(j);
 		child_kill_due(&j->child, now);
 		if (j->deadline != 0 && !j->child.exited && !j->timed_out &&
 		    now >= j->deadline) {
@@ -361,6 +408,10 @@ job_io(uint64_t now)
 			child_terminate(&j->child, now);
 		}
 		if (j->ended_at == 0 && child_is_done(&j->child)) {
+			/* Whatever progress is left is of no use now. */
+			if (j->aux_fd >= 0)
+				close(j->aux_fd);
+			j->aux_fd = -1;
 			j->ended_at = now;
 			log_info("job %u ended", j->id);
 		}

@@ -48,6 +48,12 @@ struct job {
 	uint64_t deadline;	/* timeout_ms: terminate then; 0: none */
 	bool timed_out;
 	uint64_t ended_at;	/* ll_now_ms() when it ended; 0: running */
+	/* A progress pipe (e2fsck -C): read always, its last line kept. */
+	int aux_fd;		/* -1: none; the job's once set */
+	char aux_part[256];	/* the line being read */
+	size_t aux_len;
+	char progress[256];	/* the last complete line */
+	uint32_t progress_seq;	/* counts complete lines */
 	LIST_HEAD(, job_reader) readers;
 	LIST_ENTRY(job) entry;
 };
@@ -59,6 +65,8 @@ struct job {
 struct job *job_start(char *const argv[], const struct child_opts *opts,
     uint64_t timeout_ms, const char **ec, char *err, size_t errlen);
 struct job *job_find(uint32_t id);
+/* Give j the read end of a line-based progress pipe (j closes it). */
+void job_set_progress_fd(struct job *j, int fd);
 bool job_is_running(const struct job *j);
 /* The number of running jobs; with names, "3 (tar), 5 (e2fsck)" in it. */
 unsigned job_running(char *names, size_t len);

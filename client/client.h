@@ -156,6 +156,9 @@ struct stream_out {
 	bool write_failed;	/* a write to fd 1 or 2 failed; rest dropped */
 	char *buf[3];		/* collected bytes, indexed by channel */
 	size_t len[3];
+	/* Bytes received on each channel (written, collected or not): where
+	 * a job's output continues after a lost link. */
+	uint64_t received[3];
 	/* Called before DATA is written (not collected): fsck's bar erase. */
 	void (*before_write)(struct stream_out *o);
 	void *hook_ctx;		/* the hook's own state */
@@ -205,5 +208,11 @@ int cmd_kill(int argc, char **argv);
 /* cmd-jobs.c: a job's status (exec, output, wait) as an exit status: its
  * own, 128 + N for a signal N (said on stderr), else EXIT_EXEC_OWN. */
 int job_exit_code(json_t *res);
+/* The link was lost while following job (0: id unknown) from offsets
+ * from[1..2] (NULL: 0), o having received more: say that WHAT runs on,
+ * and the command that continues at the next byte. */
+struct stream_out;
+void job_lost_hint(const char *what, long job, const uint64_t *from,
+    const struct stream_out *o);
 
 #endif

@@ -24,7 +24,9 @@
 #include "client.h"
 #include "msg.h"
 
-/* The agent's event saying where the command runs. */
+static long exec_job;	/* the agent's job id of the command; 0: unknown */
+
+/* The agent's event saying where the command runs (and as which job). */
 static void
 exec_event(void *ctx, json_t *ev)
 {
@@ -34,6 +36,8 @@ exec_event(void *ctx, json_t *ev)
 	    "target_root"));
 
 	(void)ctx;
+	if (json_is_integer(json_object_get(ev, "job")))
+		exec_job = (long)json_integer_value(json_object_get(ev, "job"));
 	if (said || on == NULL || strcmp(on, "rescue_host") != 0 ||
 	    root == NULL)
 		return;
@@ -140,6 +144,8 @@ cmd_exec(int argc, char **argv)
 	rc = conn_run("exec", args, &h, &res);
 	json_decref(args);
 	if (rc != 0) {
+		if (rc == EXIT_LOST)
+			job_lost_hint("the command", exec_job, NULL, &out);
 		stream_out_cleanup(&out, NULL);
 		/* exec's own status space is the remote one: ours is 255 */
 		return EXIT_EXEC_OWN;

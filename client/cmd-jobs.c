@@ -71,6 +71,24 @@ job_exit_code(json_t *res)
 	return EXIT_EXEC_OWN;
 }
 
+void
+job_lost_hint(const char *what, long job, const uint64_t *from,
+    const struct stream_out *o)
+{
+	unsigned long long out = o->received[1], err = o->received[2];
+
+	if (job <= 0)
+		return;
+	if (from != NULL) {
+		out += from[1];
+		err += from[2];
+	}
+	msg_error("%s runs on as job %ld on the agent: `lifeline output "
+	    "--follow --from %llu,%llu %ld` continues after the %llu and %llu "
+	    "bytes of stdout and stderr received, and ends with its status",
+	    what, job, out, err, job, out, err);
+}
+
 static void
 jobs_print(json_t *res)
 {
@@ -127,6 +145,9 @@ cmd_jobs(int argc, char **argv)
 	return print_reply(res, jobs_print);
 }
 
+/* Where job-output's stream really starts: its first event says. */
+static uint64_t output_start[3];
+
 /* job-output's first event: where the stream starts, what is gone. */
 static void
 output_event(void *ctx, json_t *ev)
@@ -142,6 +163,8 @@ output_event(void *ctx, json_t *ev)
 		snprintf(key, sizeof(key), "%s_dropped", chan[i]);
 		d = json_integer_value(json_object_get(ev, key));
 		snprintf(key, sizeof(key), "%s_offset", chan[i]);
+		output_start[i + 1] = (uint64_t)json_integer_value(
+		    json_object_get(ev, key));
 		if (d > 0)
 			msg_warn("job %lld: %lld bytes of its %s were dropped "
 			    "(the agent keeps the last 4 MiB of each channel); "
@@ -252,6 +275,8 @@ cmd_output(int argc, char **argv)
 	h.ctx = &out;
 	rc = conn_run("job-output", args, &h, &res);
 	json_decref(args);
+	if (rc == EXIT_LOST)
+		job_lost_hint("the job", (long)id, output_start, &out);
 	return job_collect("output", rc, res, &out);
 usage:
 	msg_error("usage: lifeline output [--follow] [--from OUT[,ERR]] ID");
