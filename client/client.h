@@ -36,6 +36,7 @@ struct client_options {
 	int encoding;
 	unsigned baud;			/* pacing when the path's rate is known */
 	int timeout_ms;			/* connect timeout */
+	int reconnect_ms;		/* --reconnect: follow a job again */
 	/* SSH (docs/lifeline.1, SECURITY) */
 	const char *identity;		/* --identity FILE */
 	bool no_pty;			/* --no-pty (ssh:// gateways) */
@@ -214,5 +215,14 @@ int job_exit_code(json_t *res);
 struct stream_out;
 void job_lost_hint(const char *what, long job, const uint64_t *from,
     const struct stream_out *o);
+/*
+ * The link was lost (*rc EXIT_LOST) while o received job's output from
+ * offsets from[1..2] (NULL: 0): reconnect with back-off for up to
+ * --reconnect and follow the job again from the next byte, into o.  Sets
+ * *rc and *reply (the job's status) as conn_call would; without a job id
+ * or with --reconnect 0 it only says how to continue.
+ */
+void job_reconnect(const char *what, long job, const uint64_t *from,
+    struct stream_out *o, int *rc, json_t **reply);
 
 #endif

@@ -143,9 +143,8 @@ cmd_exec(int argc, char **argv)
 		return exec_detached(args);
 	rc = conn_run("exec", args, &h, &res);
 	json_decref(args);
+	job_reconnect("the command", exec_job, NULL, &out, &rc, &res);
 	if (rc != 0) {
-		if (rc == EXIT_LOST)
-			job_lost_hint("the command", exec_job, NULL, &out);
 		stream_out_cleanup(&out, NULL);
 		/* exec's own status space is the remote one: ours is 255 */
 		return EXIT_EXEC_OWN;

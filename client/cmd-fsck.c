@@ -127,17 +127,19 @@ cmd_fsck(int argc, char **argv)
 	    (rc = conn_call(&c, "fsck", args, &h, &res)) != 0) {
 		fsck_bar_erase(&out);
 		msg_error("%s", c.err);
-		if (rc == EXIT_LOST)
-			job_lost_hint("the checker", bar.job, NULL, &out);
-		json_decref(args);
 		conn_close(&c);
+		/* the checker runs on: follow it again, from the next byte */
+		job_reconnect("the checker", bar.job, NULL, &out, &rc, &res);
+	} else
+		conn_close(&c);
+	json_decref(args);
+	if (rc != 0) {
+		fsck_bar_erase(&out);
 		stream_out_cleanup(&out, NULL);
 		/* The checker's status space is 0..128: ours is 255. */
 		return EXIT_EXEC_OWN;
 	}
 	fsck_bar_erase(&out);
-	json_decref(args);
-	conn_close(&c);
 	rc = EXIT_EXEC_OWN;
 	if (json_is_integer(v = json_object_get(res, "exit_status")))
 		rc = (int)json_integer_value(v);

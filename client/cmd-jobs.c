@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@
 
 #include "client.h"
 #include "msg.h"
+
+#define RECONNECT_FIRST_MS	500	/* the first wait after a lost link */
+#define RECONNECT_MAX_MS	8000	/* the back-off doubles up to this */
 
 static const struct {
 	const char *name;
@@ -71,22 +75,162 @@ job_exit_code(json_t *res)
 	return EXIT_EXEC_OWN;
 }
 
+/* Say that WHAT runs on as job, and the command that continues at pos. */
+static void
+job_hint_at(const char *what, long job, const uint64_t pos[3])
+{
+	msg_error("%s runs on as job %ld on the agent: `lifeline output "
+	    "--follow --from %llu,%llu %ld` continues after the %llu and %llu "
+	    "bytes of stdout and stderr received, and ends with its status",
+	    what, job, (unsigned long long)pos[1], (unsigned long long)pos[2],
+	    job, (unsigned long long)pos[1], (unsigned long long)pos[2]);
+}
+
 void
 job_lost_hint(const char *what, long job, const uint64_t *from,
     const struct stream_out *o)
 {
-	unsigned long long out = o->received[1], err = o->received[2];
+	uint64_t pos[3];
+	int ch;
 
 	if (job <= 0)
 		return;
-	if (from != NULL) {
-		out += from[1];
-		err += from[2];
+	for (ch = 1; ch <= 2; ch++)
+		pos[ch] = (from != NULL ? from[ch] : 0) + o->received[ch];
+	job_hint_at(what, job, pos);
+}
+
+/*
+ * A job followed again after a lost link: the DATA goes on into the same
+ * stream_out while pos counts the offset of the next byte of each channel
+ * (set from job-output's first event, which says where it really starts).
+ */
+struct follow {
+	struct stream_out *out;
+	uint64_t pos[3];
+};
+
+static void output_event(void *ctx, json_t *ev);
+
+static void
+follow_data(void *ctx, uint8_t ch, const uint8_t *p, size_t n)
+{
+	struct follow *f = ctx;
+
+	if (ch == 1 || ch == 2)
+		f->pos[ch] += n;
+	stream_out_data(f->out, ch, p, n);
+}
+
+static void
+follow_eof(void *ctx, uint8_t ch)
+{
+	struct follow *f = ctx;
+
+	stream_out_eof(f->out, ch);
+}
+
+static bool
+follow_complete(void *ctx)
+{
+	struct follow *f = ctx;
+
+	return stream_out_complete(f->out);
+}
+
+static void
+follow_event(void *ctx, json_t *ev)
+{
+	struct follow *f = ctx;
+
+	if (json_is_integer(json_object_get(ev, "stdout_offset")))
+		f->pos[1] = (uint64_t)json_integer_value(json_object_get(ev,
+		    "stdout_offset"));
+	if (json_is_integer(json_object_get(ev, "stderr_offset")))
+		f->pos[2] = (uint64_t)json_integer_value(json_object_get(ev,
+		    "stderr_offset"));
+	output_event(NULL, ev);
+}
+
+/* Sleep ms, waking early on an interrupt: false when interrupted. */
+static bool
+reconnect_sleep(int ms)
+{
+	while (ms > 0 && !conn_interrupted) {
+		poll(NULL, 0, ms < 100 ? ms : 100);
+		ms -= 100;
 	}
-	msg_error("%s runs on as job %ld on the agent: `lifeline output "
-	    "--follow --from %llu,%llu %ld` continues after the %llu and %llu "
-	    "bytes of stdout and stderr received, and ends with its status",
-	    what, job, out, err, job, out, err);
+	return !conn_interrupted;
+}
+
+void
+job_reconnect(const char *what, long job, const uint64_t *from,
+    struct stream_out *o, int *rc, json_t **reply)
+{
+	struct follow f = { .out = o };
+	struct call_handlers h = { .data = follow_data, .eof = follow_eof,
+	    .event = follow_event, .complete = follow_complete, .ctx = &f };
+	struct conn c;
+	uint64_t deadline, t0;
+	json_t *args;
+	int delay = RECONNECT_FIRST_MS, ch;
+
+	if (*rc != EXIT_LOST)
+		return;
+	for (ch = 1; ch <= 2; ch++)
+		f.pos[ch] = (from != NULL ? from[ch] : 0) + o->received[ch];
+	if (job <= 0)
+		return;
+	if (client_opts.reconnect_ms <= 0 || conn_interrupted) {
+		job_hint_at(what, job, f.pos);
+		return;
+	}
+	msg_warn("%s runs on as job %ld: reconnecting for up to %d s to "
+	    "follow it from the next byte (Ctrl-C stops trying)", what, job,
+	    client_opts.reconnect_ms / 1000);
+	t0 = ll_now_ms();
+	deadline = t0 + (uint64_t)client_opts.reconnect_ms;
+	while (ll_now_ms() < deadline) {
+		if (!reconnect_sleep(delay))
+			break;
+		if (delay < RECONNECT_MAX_MS)
+			delay *= 2;
+		if (conn_open(&c) != 0) {
+			msg_verbose("reconnecting: %s", c.err);
+			conn_close(&c);
+			continue;
+		}
+		msg_verbose("reconnected after %.1f s; job %ld from byte %llu "
+		    "of stdout, %llu of stderr", (double)(ll_now_ms() - t0) /
+		    1000, job, (unsigned long long)f.pos[1],
+		    (unsigned long long)f.pos[2]);
+		o->eof[1] = o->eof[2] = false;
+		args = json_pack("{s:i, s:I, s:I, s:b}", "job", (int)job,
+		    "stdout_offset", (json_int_t)f.pos[1], "stderr_offset",
+		    (json_int_t)f.pos[2], "follow", 1);
+		*rc = conn_call(&c, "job-output", args, &h, reply);
+		json_decref(args);
+		if (*rc == EXIT_LOST) {
+			/* It moved on: start the back-off afresh. */
+			msg_verbose("reconnecting: %s", c.err);
+			conn_close(&c);
+			delay = RECONNECT_FIRST_MS;
+			t0 = ll_now_ms();
+			deadline = t0 + (uint64_t)client_opts.reconnect_ms;
+			continue;
+		}
+		if (*rc != 0)
+			msg_error("%s", c.err);
+		conn_close(&c);
+		return;
+	}
+	*rc = EXIT_LOST;
+	if (conn_interrupted)
+		msg_error("stopped trying to reconnect (interrupted)");
+	else
+		msg_error("no agent answered for %d s: gave up reconnecting",
+		    client_opts.reconnect_ms / 1000);
+	job_hint_at(what, job, f.pos);
 }
 
 static void
@@ -275,7 +419,10 @@ cmd_output(int argc, char **argv)
 	h.ctx = &out;
 	rc = conn_run("job-output", args, &h, &res);
 	json_decref(args);
-	if (rc == EXIT_LOST)
+	if (rc == EXIT_LOST && follow)
+		job_reconnect("the job", (long)id, output_start, &out, &rc,
+		    &res);
+	else if (rc == EXIT_LOST)
 		job_lost_hint("the job", (long)id, output_start, &out);
 	return job_collect("output", rc, res, &out);
 usage:

@@ -16,6 +16,7 @@
 
 struct client_options client_opts = {
 	.timeout_ms = 10000,
+	.reconnect_ms = 120000,
 };
 
 static const struct client_cmd commands[] = {
@@ -84,7 +85,8 @@ usage(FILE *f)
 
 	fprintf(f,
 "usage: lifeline [--via SPEC] [--insecure] [--encoding auto|7bit|8bit]\n"
-"                [--baud N] [--timeout SECONDS] [--json] [-v]\n"
+"                [--baud N] [--timeout SECONDS] [--reconnect SECONDS]\n"
+"                [--json] [-v]\n"
 "                [-i KEYFILE] [--no-pty] [--accept-new-host-key]\n"
 "                [--host-key-fingerprint SHA256:...] [--known-hosts FILE]\n"
 "                COMMAND [ARGS]\n"
@@ -104,6 +106,9 @@ usage(FILE *f)
 "  --encoding E   force the 7-bit or 8-bit frame coding (default: probe)\n"
 "  --baud N       line speed of the path, to pace output (serial sets it)\n"
 "  --timeout S    give up connecting after S seconds (default 10)\n"
+"  --reconnect S  keep trying S seconds to follow a job again after the\n"
+"                 link is lost (exec, fsck, output --follow; default 120,\n"
+"                 0: never; Ctrl-C stops trying)\n"
 "  --json         machine-readable output\n"
 "  -v             show console text and link details (-vv: more)\n"
 "\n"
@@ -128,6 +133,7 @@ main(int argc, char **argv)
 		{ "encoding", required_argument, NULL, 'e' },
 		{ "baud", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "reconnect", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "no-pty", no_argument, NULL, 'P' },
@@ -183,6 +189,15 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			client_opts.timeout_ms = (int)(secs * 1000);
+			break;
+		case 'R':
+			secs = strtod(optarg, &end);
+			if (*end != '\0' || secs < 0 || secs > 86400) {
+				msg_error("--reconnect needs seconds (0 <= S <= "
+				    "86400), not \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			client_opts.reconnect_ms = (int)(secs * 1000);
 			break;
 		case 'j':
 			client_opts.json = true;

@@ -54,7 +54,7 @@ grow() {
 
 : >"$T/all.out"
 # 1. fsck itself, cut by a hang-up
-"$LIFELINE" --insecure --via "$VIA" fsck "$dev" >"$T/p1" 2>"$T/e1" &
+"$LIFELINE" --insecure --via "$VIA" --reconnect 0 fsck "$dev" >"$T/p1" 2>"$T/e1" &
 cpid=$!
 PIDS="$PIDS $cpid"
 grow "$T/p1" 20000
@@ -72,7 +72,7 @@ cat "$T/p1" >>"$T/all.out"
 
 # 2. output --follow from there, cut by a hang-up again
 restart_emu
-"$LIFELINE" --insecure --via "$VIA" output --follow \
+"$LIFELINE" --insecure --via "$VIA" --reconnect 0 output --follow \
 	--from "$(from "$T/e1")" "$id" >"$T/p2" 2>"$T/e2" &
 cpid=$!
 PIDS="$PIDS $cpid"
@@ -84,7 +84,7 @@ cat "$T/p2" >>"$T/all.out"
 
 # 3. again, the line frozen (silence) this time
 restart_emu
-"$LIFELINE" --insecure --via "$VIA" output --follow \
+"$LIFELINE" --insecure --via "$VIA" --reconnect 0 output --follow \
 	--from "$(from "$T/e2")" "$id" >"$T/p3" 2>"$T/e3" &
 cpid=$!
 PIDS="$PIDS $cpid"
@@ -96,7 +96,7 @@ cat "$T/p3" >>"$T/all.out"
 
 # 4. the rest, to the end
 restart_emu
-"$LIFELINE" --insecure --via "$VIA" output --follow \
+"$LIFELINE" --insecure --via "$VIA" --reconnect 0 output --follow \
 	--from "$(from "$T/e3")" "$id" >"$T/p4" 2>"$T/e4"
 is "the last output --follow exits with e2fsck's status (1)" "$?" 1
 cat "$T/p4" >>"$T/all.out"
