@@ -3,7 +3,7 @@
 # byte (issue 11): `seq 1 200000` (1.3 MB) through exec over the link
 # emulator at 921600 baud with bit errors (1e-5) and kernel-message lines
 # injected, the line cut (the emulator killed) at 20 random points while
-# the client waits.  The emulator comes back after 0.2 to 2 s; the client,
+# the client waits.  The emulator comes back after 0.1 to 1 s; the client,
 # with --reconnect, follows the job again each time (-v says when).  Its stdout must be
 # exactly the sequence: no line twice, none missing; its exit status the
 # command's.  Then one cut that lasts longer than --reconnect: the client
