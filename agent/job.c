@@ -35,6 +35,7 @@
 
 #define JOB_IO_MAX	(16 * 1024)	/* one read or send */
 #define JOB_CAP		((uint64_t)LL_JOB_CHANNEL_MAX)
+#define JOB_SHUTDOWN_GRACE_MS	1000	/* SIGTERM to SIGKILL at exit */
 
 static LIST_HEAD(, job) jobs = LIST_HEAD_INITIALIZER(jobs);
 static unsigned njobs;
@@ -444,13 +445,30 @@ void
 job_shutdown(void)
 {
 	struct job *j;
+	uint64_t now = ll_now_ms(), until = now + JOB_SHUTDOWN_GRACE_MS;
+	bool left;
 
-	while ((j = LIST_FIRST(&jobs)) != NULL) {
-		if (!j->child.exited)
+	/* All at once, so that the grace is shared, not summed. */
+	LIST_FOREACH(j, &jobs, entry) {
+		if (!j->child.exited) {
 			log_info("job %u: ending it, the agent exits", j->id);
-		child_cleanup(&j->child, 2000);
-		job_free(j);
+			child_terminate(&j->child, now);
+		}
 	}
+	do {
+		int status;
+		pid_t pid;
+
+		left = false;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			job_reaped(pid, status);
+		LIST_FOREACH(j, &jobs, entry)
+			left = left || !j->child.exited;
+		if (left)
+			usleep(20 * 1000);
+	} while (left && ll_now_ms() < until);
+	while ((j = LIST_FIRST(&jobs)) != NULL)
+		job_free(j);	/* SIGKILL to what is left, and reaped */
 }
 
 int

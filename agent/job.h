@@ -84,7 +84,8 @@ int job_pollfds(struct pollfd *pfd, int max, int *timeout_ms);
 void job_io(uint64_t now);
 /* SIGCHLD: true when pid was a job's process. */
 bool job_reaped(pid_t pid, int status);
-/* Agent exit: end every job's process and free all. */
+/* Agent exit: SIGTERM every job's process group, SIGKILL after 1 s at
+ * most, and free all. */
 void job_shutdown(void);
 
 /*

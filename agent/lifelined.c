@@ -801,12 +801,13 @@ main(int argc, char **argv)
 	}
 	rc = agent_loop(sigfd, lsn, sshlsn);
 out:
+	/* First, while the agent has time: see job_shutdown(). */
+	job_shutdown();
 	while (!LIST_EMPTY(&conns)) {
 		/* Tell a connected client we are going, rather than vanish. */
 		ll_session_close(LIST_FIRST(&conns)->s, 300);
 		agent_drop(LIST_FIRST(&conns));
 	}
-	job_shutdown();
 	if (lsn != NULL)
 		ll_listener_close(lsn);
 	if (sshlsn != NULL)

@@ -24,3 +24,30 @@ j = json.load(sys.stdin)["jobs"]
 print("jobs: %d jobs, buffered %d KiB in all (cap 4096 KiB a channel), %d bytes written each"
       % (len(j), sum(x["buffered_bytes"] for x in j) // 1024, j[0]["stdout_bytes"]))'
 echo "jobs: system Shmem (tmpfs + memfds, all users) ${memfd_kb} KiB"
+
+# The time from the line coming back to output flowing again, at 115200
+# baud: a job printing a line every 50 ms, the emulator killed (the client
+# notices at once: its device is gone) and started again 2.5 s later, 3
+# times.  The figure includes the client's back-off (it tries 0.5, 1.5, 3.5,
+# 7.5 s after the loss), then opening the line, the link handshake, HELLO
+# and the job-output request.
+stop_agent
+start_emu a b --baud 115200
+start_agent --serial "$T/a,115200"
+"$LIFELINE" --insecure --via "serial:$T/b,115200" --reconnect 60 exec -- sh -c \
+	'i=0; while :; do echo $i; i=$((i + 1)); sleep 0.05; done' \
+	>"$T/flow.out" 2>/dev/null &
+cpid=$!
+size() { wc -c <"$T/flow.out"; }
+for _ in $(seq 200); do [ "$(size)" -gt 100 ] && break; sleep 0.1; done
+for round in 1 2 3; do
+	kill "$EMU_PID"; wait "$EMU_PID" 2>/dev/null
+	sleep 2.5
+	start_emu a b --baud 115200
+	t0=$(date +%s.%N); n=$(size)
+	while [ "$(size)" -le "$n" ]; do sleep 0.01; done
+	t1=$(date +%s.%N)
+	echo "jobs: round $round: output flowing again $(echo "$t1 - $t0" | bc) s after the line came back (115200 baud)"
+	sleep 1
+done
+kill "$cpid"
