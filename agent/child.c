@@ -18,7 +18,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,8 +35,6 @@ static const char *const child_env[] = {
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 	"HOME=/root", "TERM=dumb", "LC_ALL=C", "SHELL=/bin/sh", NULL
 };
-
-static pid_t child_parent;	/* the agent, as its children see it */
 
 static void
 child_close(int *fd)
@@ -79,14 +76,6 @@ child_exec(char *const argv[], const struct child_opts *o, int out, int err,
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
 	setsid();
-	/*
-	 * Should the agent itself die (SIGKILL, a crash), its commands go
-	 * with it rather than run on unseen: jobs outlive sessions, not the
-	 * agent that keeps their output.
-	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
-	    getppid() != child_parent)
-		_exit(127);
 	/* Move everything above the fds it is about to take, so no dup2
 	 * below overwrites one still to be used. */
 	if ((moved = fcntl(errpipe, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR)) < 0)
@@ -150,7 +139,6 @@ child_spawn(struct child *c, char *const argv[],
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	child_parent = getpid();
 	if ((c->pid = fork()) < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		goto out;
