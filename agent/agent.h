@@ -32,6 +32,9 @@ struct conn;
 struct agent_op {
 	const char *name;
 	bool writes;			/* changes something (for read-only mode) */
+	/* Its work is a job: the session's end frees the request without
+	 * cancelling it, and the job runs on (job.h). */
+	bool outlives_session;
 	/* A boolean argument that, when true, makes a writing operation
 	 * read-only ("ro" for mount, "dry_run" for fsck); or NULL. */
 	const char *readonly_arg;
@@ -118,7 +121,8 @@ void server_handle(struct conn *c, uint64_t now);
 /* A new client session on c's link: end the old one's requests at once,
  * before anything of theirs can be sent into the new session. */
 void server_sync_generation(struct conn *c);
-void server_conn_reset(struct conn *c);	/* cancel and free its requests */
+/* Cancel and free its requests (jobs are freed, not cancelled). */
+void server_conn_reset(struct conn *c);
 void request_finish(struct request *r);	/* mark done; freed by the loop */
 void server_reap(struct conn *c);	/* free done requests */
 const struct agent_op *server_find_op(const char *name);
@@ -149,5 +153,6 @@ extern const struct agent_op op_authkey_ops[];
 extern const struct agent_op op_fsck_ops[];
 extern const struct agent_op op_files_ops[];
 extern const struct agent_op op_reboot_ops[];
+extern const struct agent_op op_jobs_ops[];
 
 #endif

@@ -228,6 +228,12 @@ child_pump(struct child *c, struct request *r, uint64_t now)
 			    buf, (size_t)n);
 		}
 	}
+	child_kill_due(c, now);
+}
+
+void
+child_kill_due(struct child *c, uint64_t now)
+{
 	if (!c->exited && c->kill_at != 0 && now >= c->kill_at) {
 		child_kill(c->pid, SIGKILL);
 		c->kill_at = 0;

@@ -60,6 +60,8 @@ int child_pollfds(struct child *c, struct request *r, struct pollfd *pfd,
 /* Send what output the session has room for as r's DATA (and EOF), and
  * SIGKILL the group once the grace after child_terminate() is over. */
 void child_pump(struct child *c, struct request *r, uint64_t now);
+/* SIGKILL the group once the grace after child_terminate() is over. */
+void child_kill_due(struct child *c, uint64_t now);
 /*
  * The agent_op child hook of an operation whose r->state (NULL, or a
  * struct whose first member is its struct child) runs one child: records

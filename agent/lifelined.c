@@ -32,6 +32,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "error.h"
+#include "job.h"
 #include "log.h"
 #include "session.h"
 #include "ssh-common.h"
@@ -476,7 +477,7 @@ agent_children(void)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		bool claimed = false;
+		bool claimed = job_reaped(pid, status);
 
 		LIST_FOREACH(c, &conns, entry) {
 			LIST_FOREACH(r, &c->requests, entry) {
@@ -520,6 +521,9 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 					timeout = ms;
 			}
 		}
+		/* Jobs first: they run whether or not a session is left. */
+		n += job_pollfds(&pfd[n], AGENT_POLL_MAX - n -
+		    LL_SESSION_POLLFDS_MAX, &timeout);
 		LIST_FOREACH(c, &conns, entry) {
 			if (n + LL_SESSION_POLLFDS_MAX > AGENT_POLL_MAX)
 				break;
@@ -570,6 +574,8 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 				reopen_slot.at = now + AGENT_REOPEN_MS;
 		}
 
+		/* Before the requests, which send what the jobs read. */
+		job_io(now);
 		for (c = LIST_FIRST(&conns); c != NULL; c = cnext) {
 			cnext = LIST_NEXT(c, entry);
 			rc = ll_session_io(c->s, NULL, now);
@@ -805,6 +811,8 @@ main(int argc, char **argv)
 	}
 	rc = agent_loop(sigfd, lsn, sshlsn);
 out:
+	/* First, while the agent has time: see job_shutdown(). */
+	job_shutdown();
 	while (!LIST_EMPTY(&conns)) {
 		/* Tell a connected client we are going, rather than vanish. */
 		ll_session_close(LIST_FIRST(&conns)->s, 300);

@@ -1,13 +1,15 @@
 /*
- * exec: run an argv (no shell) and stream its stdout and stderr.
+ * exec: run an argv (no shell) as a job and stream its stdout and stderr.
  *
- * The process itself is child.c's: a clean environment, /dev/null as
- * stdin, its own process group (so a timeout or cancel can end whatever it
- * started), an exec failure reported as an error rather than as an exit
- * status, output read only while the session has room for it.  Here are
- * the arguments, the timeout and the reply, sent once the child has been
- * reaped and both pipes are at EOF.  With "chroot" the child enters the
- * target root (through its fd, not its path) before the exec.
+ * The process is a job (job.c) of the agent: a clean environment,
+ * /dev/null as stdin, its own process group (so a timeout or cancel can
+ * end whatever it started), an exec failure reported as an error rather
+ * than as an exit status, its output kept in the job's bounded buffer.
+ * The request follows that buffer from offset 0 and ends with the job's
+ * status once the job has ended and everything was sent.  When the
+ * session ends first the request is freed and the job runs on; with
+ * "detach" the request ends at once with the job id.  With "chroot" the
+ * child enters the target root (through its fd, not its path) first.
  */
 #include "config.h"
 
@@ -22,6 +24,7 @@
 #include "args.h"
 #include "child.h"
 #include "error.h"
+#include "job.h"
 #include "ll-limits.h"
 #include "log.h"
 #include "msg.h"
@@ -30,24 +33,24 @@
 #define EXEC_ARGV_MAX	1024
 
 struct exec_state {
-	struct child child;	/* first: see child_op_reaped() */
-	bool timed_out, cancelled;
-	uint64_t deadline;
+	struct job_reader rd;	/* follows the job's output from offset 0 */
+	bool cancelled;
 };
 
 /*
- * Say where the command runs, before its output: with a target root
- * mounted, a command without chroot reads the rescue host's /etc, not the
- * target's, and the client makes sure its user knows (issue 10, item 11).
+ * Say where the command runs, and as which job, before its output: with a
+ * target root mounted, a command without chroot reads the rescue host's
+ * /etc, not the target's, and the client makes sure its user knows (issue
+ * 10, item 11).
  */
 static void
-exec_send_where(struct request *r, bool chroot_target)
+exec_send_where(struct request *r, bool chroot_target, uint32_t job)
 {
 	json_t *ev;
 
-	ev = json_pack("{s:s, s:o}", "runs_on", chroot_target ? "target" :
-	    "rescue_host", "target_root", target_has_root() ?
-	    json_string(agent_target.root) : json_null());
+	ev = json_pack("{s:s, s:o, s:i}", "runs_on", chroot_target ?
+	    "target" : "rescue_host", "target_root", target_has_root() ?
+	    json_string(agent_target.root) : json_null(), "job", (int)job);
 	if (ev != NULL)
 		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
 	json_decref(ev);
@@ -56,13 +59,16 @@ exec_send_where(struct request *r, bool chroot_target)
 static int
 op_exec_start(struct request *r, json_t *args)
 {
+	static const uint64_t zero[3];
 	struct exec_state *st = NULL;
+	struct job *j;
+	uint64_t dropped[3];
 	char *argv[EXEC_ARGV_MAX + 1];
 	json_t *jargv, *v, *jt;
 	struct child_opts opts = { .root_fd = -1 };
 	const char *cwd, *ec;
 	char err[512];
-	bool chroot_target = false;
+	bool chroot_target = false, detach = false;
 	int rc = -1;
 	size_t i, n;
 
@@ -103,62 +109,50 @@ op_exec_start(struct request *r, json_t *args)
 		    "run `lifeline mount` first");
 		goto out;
 	}
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		request_error(r, LL_EC_INTERNAL, "out of memory");
+	if (arg_bool(r, args, "detach", &detach) != 0)
 		goto out;
-	}
-	child_init(&st->child);
 	opts.cwd = cwd;
 	if (chroot_target)
 		opts.root_fd = agent_target.root_fd;
-	if ((ec = child_spawn(&st->child, argv, &opts, err,
-	    sizeof(err))) != NULL) {
+	if ((j = job_start(argv, &opts, jt != NULL ?
+	    (uint64_t)json_integer_value(jt) : 0, &ec, err,
+	    sizeof(err))) == NULL) {
 		request_error(r, ec, "%s", err);
 		goto out;
 	}
-	if (jt != NULL && json_integer_value(jt) > 0)
-		st->deadline = st->child.started +
-		    (uint64_t)json_integer_value(jt);
-	log_info("%s: request %u: exec %s (pid %d)", r->conn->name, r->id,
-	    argv[0], (int)st->child.pid);
-	exec_send_where(r, chroot_target);
+	log_info("%s: request %u: exec %s as job %u%s", r->conn->name, r->id,
+	    argv[0], j->id, detach ? ", detached" : "");
+	if (detach) {
+		request_reply(r, json_pack("{s:i}", "job", (int)j->id));
+		rc = 0;
+		goto out;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		/* it runs on, detached: the client can still find it */
+		request_error(r, LL_EC_INTERNAL, "out of memory (job %u runs "
+		    "on, detached)", j->id);
+		goto out;
+	}
+	if (job_reader_attach(&st->rd, j, r, zero, true, dropped, err,
+	    sizeof(err)) != 0) {
+		request_error(r, LL_EC_INTERNAL, "%s", err);
+		goto out;
+	}
+	exec_send_where(r, chroot_target, j->id);
 	r->state = st;
 	st = NULL;
 	rc = 0;
 out:
-	if (st != NULL) {
-		child_cleanup(&st->child, 0);
-		free(st);
-	}
+	free(st);
 	return rc;
-}
-
-static int
-op_exec_pollfds(struct request *r, struct pollfd *pfd, int max,
-    int *timeout_ms)
-{
-	struct exec_state *st = r->state;
-	uint64_t now = ll_now_ms();
-	int n;
-
-	n = child_pollfds(&st->child, r, pfd, max, timeout_ms);
-	/* Once terminating, the child's own SIGKILL time is what counts. */
-	if (st->deadline != 0 && !st->child.exited && !st->timed_out &&
-	    !st->cancelled) {
-		int ms = st->deadline > now ? (int)(st->deadline - now) : 0;
-
-		if (*timeout_ms < 0 || ms < *timeout_ms)
-			*timeout_ms = ms;
-	}
-	return n;
 }
 
 static void
 exec_finish(struct request *r)
 {
 	struct exec_state *st = r->state;
-	int status = st->child.status;
-	json_t *res;
+	const struct job *j = st->rd.job;
+	int status = j->child.status;
 
 	if (st->cancelled) {
 		request_error(r, LL_EC_CANCELLED, "cancelled; %s ended by %s",
@@ -166,16 +160,7 @@ exec_finish(struct request *r)
 		    strsignal(WTERMSIG(status)) : "exiting");
 		return;
 	}
-	res = json_object();
-	child_result(&st->child, res);
-	if (WIFSIGNALED(status) && WCOREDUMP(status))
-		json_object_set_new(res, "core_dumped", json_true());
-	json_object_set_new(res, "timed_out", json_boolean(st->timed_out));
-	json_object_set_new(res, "stdout_bytes",
-	    json_integer((json_int_t)st->child.bytes[1]));
-	json_object_set_new(res, "stderr_bytes",
-	    json_integer((json_int_t)st->child.bytes[2]));
-	request_reply(r, res);
+	request_reply(r, job_status(j));
 }
 
 static void
@@ -183,31 +168,31 @@ op_exec_io(struct request *r, uint64_t now)
 {
 	struct exec_state *st = r->state;
 
+	(void)now;
 	if (r->done)
 		return;
-	child_pump(&st->child, r, now);
-	if (!st->child.exited && st->deadline != 0 && now >= st->deadline &&
-	    !st->timed_out && !st->cancelled) {
-		log_info("%s: request %u: timed out, terminating pid %d",
-		    r->conn->name, r->id, (int)st->child.pid);
-		st->timed_out = true;
-		child_terminate(&st->child, now);
+	if (st->rd.job == NULL) {
+		request_error(r, LL_EC_INTERNAL, "the job was forgotten to make "
+		    "room for another (lifelined(8), JOBS)");
+		return;
 	}
-	if (child_is_done(&st->child))
+	if (job_reader_pump(&st->rd) && !job_is_running(st->rd.job))
 		exec_finish(r);
 }
 
+/* CANCEL (Ctrl-C) ends the command; the request ends once it has. */
 static void
 op_exec_cancel(struct request *r)
 {
 	struct exec_state *st = r->state;
 
-	if (st == NULL)
+	if (st == NULL || st->rd.job == NULL)
 		return;
 	st->cancelled = true;
-	child_terminate(&st->child, ll_now_ms());
+	job_terminate(st->rd.job);
 }
 
+/* The request ends, with its session or not: the job runs on. */
 static void
 op_exec_free(struct request *r)
 {
@@ -215,16 +200,14 @@ op_exec_free(struct request *r)
 
 	if (st == NULL)
 		return;
-	/* The client went away: the command does not outlive it. */
-	child_cleanup(&st->child, 0);
+	job_reader_detach(&st->rd);
 	free(st);
 	r->state = NULL;
 }
 
 const struct agent_op op_exec_ops[] = {
-	{ .name = "exec", .writes = true, .start = op_exec_start,
-	  .pollfds = op_exec_pollfds, .io = op_exec_io,
-	  .child = child_op_reaped, .cancel = op_exec_cancel,
+	{ .name = "exec", .writes = true, .outlives_session = true,
+	  .start = op_exec_start, .io = op_exec_io, .cancel = op_exec_cancel,
 	  .free = op_exec_free },
 	{ .name = NULL }
 };

@@ -9,11 +9,14 @@
  * follows the libblkid TYPE and is looked up in the clean PATH before
  * anything runs, so a missing one names its package.
  *
- * The checker runs as a child.c process, like exec's commands: argv, clean
- * environment, stdin /dev/null, its own process group; stdout and stderr
- * stream as DATA on channels 1 and 2, read only while the session has room.
- * e2fsck also gets "-C 3" on a third pipe: its progress lines ("pass
- * current max device") become progress EVENTs, at most about four a second.
+ * The checker runs as a job (job.c), like exec's commands: argv, clean
+ * environment, stdin /dev/null, its own process group, its stdout and
+ * stderr kept in the job's buffer and streamed as DATA on channels 1 and 2.
+ * A session that ends leaves it running: a repair cut half way by a
+ * dropped console is worse than one that finishes, and a client can follow
+ * the job again.  e2fsck also gets "-C 3" on a third pipe, which the job
+ * reads always; its progress lines ("pass current max device") become
+ * progress EVENTs, at most about four a second.
  * The REPLY carries the checker's exit status with its meaning in the
  * checker's own terms.
  */
@@ -35,10 +38,10 @@
 #include "agent.h"
 #include "args.h"
 #include "child.h"
+#include "job.h"
 #include "log.h"
 #include "msg.h"
 
-#define FSCK_KILL_GRACE_MS	2000	/* to stop cleanly when abandoned */
 #define FSCK_EVENT_MS		250	/* at most ~4 progress events a second */
 #define FSCK_PROGRESS_FD	3	/* e2fsck -C 3 in the child */
 #define FSCK_ARGV_MAX		8
@@ -69,15 +72,13 @@ static const struct fsck_checker fsck_checkers[] = {
 };
 
 struct fsck_state {
-	struct child child;	/* first: see child_op_reaped() */
+	struct job_reader rd;	/* the checker's job, followed from 0 */
 	const struct fsck_checker *ck;
 	json_t *argv;
 	char device[4096];
 	char type[64];
 	bool dry_run;
-	int prog_fd;		/* e2fsck progress, -1 when none */
-	char prog_line[256];
-	size_t prog_len;
+	uint32_t seen_seq;	/* the job's progress lines seen */
 	int last_pass;
 	uint64_t last_event;
 	bool cancelled;
@@ -186,8 +187,7 @@ fsck_state_free(struct fsck_state *st)
 {
 	if (st == NULL)
 		return;
-	child_cleanup(&st->child, FSCK_KILL_GRACE_MS);
-	fsck_close(&st->prog_fd);
+	job_reader_detach(&st->rd);
 	json_decref(st->argv);
 	free(st);
 }
@@ -226,10 +226,24 @@ fsck_build_argv(struct fsck_state *st, const char *path)
 	return (int)json_array_size(a);
 }
 
+/* The job's first EVENT: which job the checker is (docs/protocol.md). */
+static void
+fsck_send_job(struct request *r, uint32_t id)
+{
+	json_t *ev = json_pack("{s:s, s:i}", "type", "job", "job", (int)id);
+
+	if (ev != NULL)
+		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
+	json_decref(ev);
+}
+
 static int
 op_fsck_start(struct request *r, json_t *args)
 {
+	static const uint64_t zero[3];
 	struct fsck_state *st = NULL;
+	struct job *j;
+	uint64_t dropped[3];
 	char *argv[FSCK_ARGV_MAX + 1];
 	struct child_opts opts = { .root_fd = -1 };
 	char path[4096], where[4096], src[4096], err[512];
@@ -242,8 +256,6 @@ op_fsck_start(struct request *r, json_t *args)
 		request_error(r, LL_EC_INTERNAL, "out of memory");
 		return -1;
 	}
-	child_init(&st->child);
-	st->prog_fd = -1;
 	if (arg_device(r, args, "device", st->device, sizeof(st->device),
 	    &rdev) != 0 || arg_bool(r, args, "dry_run", &st->dry_run) != 0)
 		goto out;
@@ -324,18 +336,21 @@ op_fsck_start(struct request *r, json_t *args)
 		opts.extra_fd = prog[1];
 		opts.extra_as = FSCK_PROGRESS_FD;
 	}
-	if ((ec = child_spawn(&st->child, argv, &opts, err,
-	    sizeof(err))) != NULL) {
+	if ((j = job_start(argv, &opts, 0, &ec, err, sizeof(err))) == NULL) {
 		request_error(r, ec, "%s", err);
 		goto out;
 	}
-	st->prog_fd = prog[0];
-	prog[0] = -1;
-	if (st->prog_fd >= 0)
-		fcntl(st->prog_fd, F_SETFL, O_NONBLOCK);
-	log_info("%s: request %u: fsck %s (%s) with %s%s (pid %d)",
+	if (prog[0] >= 0) {
+		job_set_progress_fd(j, prog[0]);
+		prog[0] = -1;
+	}
+	/* Cannot fail: offsets 0 are never beyond a job's output. */
+	job_reader_attach(&st->rd, j, r, zero, true, dropped, err,
+	    sizeof(err));
+	log_info("%s: request %u: fsck %s (%s) with %s%s as job %u",
 	    r->conn->name, r->id, st->device, st->type, path,
-	    st->dry_run ? ", dry run" : "", (int)st->child.pid);
+	    st->dry_run ? ", dry run" : "", j->id);
+	fsck_send_job(r, j->id);
 	r->state = st;
 	st = NULL;
 	rc = 0;
@@ -344,25 +359,6 @@ out:
 	fsck_close(&prog[1]);
 	fsck_state_free(st);
 	return rc;
-}
-
-static int
-op_fsck_pollfds(struct request *r, struct pollfd *pfd, int max,
-    int *timeout_ms)
-{
-	struct fsck_state *st = r->state;
-	int n;
-
-	n = child_pollfds(&st->child, r, pfd, max, timeout_ms);
-	/* Progress lines are tiny and dropped when too frequent: always
-	 * read them, so e2fsck never blocks on that pipe. */
-	if (st->prog_fd >= 0 && n < max) {
-		pfd[n].fd = st->prog_fd;
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
-		n++;
-	}
-	return n;
 }
 
 /* One e2fsck progress line: "pass current max [device]". */
@@ -390,32 +386,6 @@ fsck_progress_line(struct request *r, const char *line, uint64_t now)
 	if (ev != NULL) {
 		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
 		json_decref(ev);
-	}
-}
-
-static void
-fsck_read_progress(struct request *r, uint64_t now)
-{
-	struct fsck_state *st = r->state;
-	char buf[1024];
-	ssize_t n, i;
-
-	while (st->prog_fd >= 0) {
-		n = read(st->prog_fd, buf, sizeof(buf));
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			fsck_close(&st->prog_fd);
-			return;
-		}
-		for (i = 0; i < n; i++) {
-			if (buf[i] == '\n') {
-				st->prog_line[st->prog_len] = '\0';
-				fsck_progress_line(r, st->prog_line, now);
-				st->prog_len = 0;
-			} else if (st->prog_len + 1 < sizeof(st->prog_line))
-				st->prog_line[st->prog_len++] = buf[i];
-		}
 	}
 }
 
@@ -488,25 +458,26 @@ static void
 fsck_finish(struct request *r)
 {
 	struct fsck_state *st = r->state;
+	const struct job *j = st->rd.job;
+	int status = j->child.status;
 	json_t *res;
 
 	if (st->cancelled) {
-		if (WIFSIGNALED(st->child.status))
+		if (WIFSIGNALED(status))
 			request_error(r, LL_EC_CANCELLED, "cancelled; %s "
 			    "ended by %s", st->ck->program,
-			    strsignal(WTERMSIG(st->child.status)));
+			    strsignal(WTERMSIG(status)));
 		else
 			request_error(r, LL_EC_CANCELLED, "cancelled; %s "
 			    "stopped with exit status %d", st->ck->program,
-			    WEXITSTATUS(st->child.status));
+			    WEXITSTATUS(status));
 		return;
 	}
-	res = json_object();
-	child_result(&st->child, res);
-	if (WIFEXITED(st->child.status))
+	res = job_status(j);
+	if (WIFEXITED(status))
 		json_object_set_new(res, "meaning", fsck_meaning(st,
-		    WEXITSTATUS(st->child.status)));
-	else if (WIFSIGNALED(st->child.status))
+		    WEXITSTATUS(status)));
+	else if (WIFSIGNALED(status))
 		json_object_set_new(res, "meaning", json_pack("[s]",
 		    "the checker was killed by a signal"));
 	json_object_set_new(res, "checker", ll_msg_text(st->ck->program));
@@ -521,47 +492,50 @@ static void
 op_fsck_io(struct request *r, uint64_t now)
 {
 	struct fsck_state *st = r->state;
+	struct job *j = st->rd.job;
 
 	if (r->done)
 		return;
-	fsck_read_progress(r, now);
-	child_pump(&st->child, r, now);
-	if (child_is_done(&st->child)) {
-		/* Whatever progress is left is of no use now. */
-		fsck_close(&st->prog_fd);
-		fsck_finish(r);
+	if (j == NULL) {
+		request_error(r, LL_EC_INTERNAL, "the job was forgotten to make "
+		    "room for another (lifelined(8), JOBS)");
+		return;
 	}
+	if (j->progress_seq != st->seen_seq) {
+		st->seen_seq = j->progress_seq;
+		fsck_progress_line(r, j->progress, now);
+	}
+	if (job_reader_pump(&st->rd) && !job_is_running(j))
+		fsck_finish(r);
 }
 
+/* CANCEL (Ctrl-C) stops the checker: SIGTERM, SIGKILL 2 s later. */
 static void
 op_fsck_cancel(struct request *r)
 {
 	struct fsck_state *st = r->state;
 
-	if (st == NULL || st->child.exited)
+	if (st == NULL || st->rd.job == NULL || st->rd.job->child.exited)
 		return;
 	st->cancelled = true;
-	child_terminate(&st->child, ll_now_ms());
+	job_terminate(st->rd.job);
 }
 
+/*
+ * The request ends.  When its session went away first, the checker runs
+ * on as a job: killing a repair half way is worse than finishing it, and
+ * a client can follow it again (lifeline output).
+ */
 static void
 op_fsck_free(struct request *r)
 {
-	/*
-	 * If the client went away, the checker is stopped (SIGTERM, then
-	 * SIGKILL): killed mid-repair is still better than left running
-	 * unwatched, and e2fsck and xfs_repair are written to be
-	 * restartable.
-	 */
 	fsck_state_free(r->state);
 	r->state = NULL;
 }
 
 const struct agent_op op_fsck_ops[] = {
 	{ .name = "fsck", .writes = true, .readonly_arg = "dry_run",
-	  .start = op_fsck_start,
-	  .pollfds = op_fsck_pollfds, .io = op_fsck_io,
-	  .child = child_op_reaped, .cancel = op_fsck_cancel,
-	  .free = op_fsck_free },
+	  .outlives_session = true, .start = op_fsck_start,
+	  .io = op_fsck_io, .cancel = op_fsck_cancel, .free = op_fsck_free },
 	{ .name = NULL }
 };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "job.h"
 #include "msg.h"
 #include "target.h"
 
@@ -58,6 +59,22 @@ info_uptime(void)
 	return up < 0 ? json_null() : json_integer((json_int_t)up);
 }
 
+/* "jobs": the running jobs' status objects. */
+static int
+info_jobs(json_t *res)
+{
+	json_t *all = job_list(), *running = json_array(), *j;
+	size_t i;
+
+	json_array_foreach(all, i, j) {
+		if (strcmp(json_string_value(json_object_get(j, "state")),
+		    "running") == 0)
+			json_array_append(running, j);
+	}
+	json_decref(all);
+	return json_object_set_new(res, "jobs", running);
+}
+
 static int
 op_info(struct request *r, json_t *args)
 {
@@ -92,6 +109,9 @@ op_info(struct request *r, json_t *args)
 		if (ll_msg_set_bytes(res, "target_root", agent_target.root) != 0)
 			goto fail;
 	} else if (json_object_set_new(res, "target_root", json_null()) != 0)
+		goto fail;
+	/* A job never runs unseen: every running one is listed. */
+	if (info_jobs(res) != 0)
 		goto fail;
 	return request_reply(r, res);
 fail:

@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "args.h"
+#include "job.h"
 #include "log.h"
 #include "msg.h"
 #include "target.h"
@@ -105,9 +107,18 @@ op_reboot_start(struct request *r, json_t *args)
 	json_t *res, *done, *failed;
 	struct stat sb;
 	int i, e, kept = 0;
-	bool ro;
+	bool ro, force;
+	char names[256];
 
-	(void)args;
+	if (arg_bool(r, args, "force", &force) != 0)
+		return -1;
+	/* A reboot would kill them half way (an fsck's repairs, say). */
+	if (!force && job_running(names, sizeof(names)) > 0) {
+		request_error(r, LL_EC_BUSY, "jobs are running: %s; nothing "
+		    "was done (wait for them, `lifeline kill` them, or "
+		    "reboot with --force)", names);
+		return -1;
+	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		request_error(r, LL_EC_INTERNAL, "out of memory");
 		return -1;

@@ -4,7 +4,8 @@
  * CANCEL reaches the running request.  A request lives on its connection's
  * list until it is done, then the loop frees it.  When the link reports a new
  * client session, every request of the old one is cancelled first, so two
- * clients' work is never mixed.
+ * clients' work is never mixed; a request whose work is a job (exec) is
+ * only freed, and its job runs on for whoever asks for it (job.h).
  *
  * Before an operation starts, the allow-list and read-only mode may refuse
  * it; every request, refused or not, goes to the audit trail with the
@@ -35,6 +36,7 @@ static const struct agent_op *const op_tables[] = {
 	op_fsck_ops,
 	op_files_ops,
 	op_reboot_ops,
+	op_jobs_ops,
 };
 
 static unsigned long json_nomem;
@@ -141,7 +143,8 @@ server_conn_reset(struct conn *c)
 	struct request *r;
 
 	while ((r = LIST_FIRST(&c->requests)) != NULL) {
-		if (!r->done && r->op->cancel != NULL)
+		if (!r->done && r->op->cancel != NULL &&
+		    !r->op->outlives_session)
 			r->op->cancel(r);
 		request_free(r);
 	}

@@ -36,6 +36,7 @@ struct client_options {
 	int encoding;
 	unsigned baud;			/* pacing when the path's rate is known */
 	int timeout_ms;			/* connect timeout */
+	int reconnect_ms;		/* --reconnect: follow a job again */
 	/* SSH (docs/lifeline.1, SECURITY) */
 	const char *identity;		/* --identity FILE */
 	bool no_pty;			/* --no-pty (ssh:// gateways) */
@@ -171,6 +172,9 @@ struct stream_out {
 	bool write_failed;	/* a write to fd 1 or 2 failed; rest dropped */
 	char *buf[3];		/* collected bytes, indexed by channel */
 	size_t len[3];
+	/* Bytes received on each channel (written, collected or not): where
+	 * a job's output continues after a lost link. */
+	uint64_t received[3];
 	/* Called before DATA is written (not collected): fsck's bar erase. */
 	void (*before_write)(struct stream_out *o);
 	void *hook_ctx;		/* the hook's own state */
@@ -213,5 +217,27 @@ int cmd_run(int argc, char **argv);
 int cmd_reboot(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_output(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+/* cmd-jobs.c: a job's status (exec, output, wait) as an exit status: its
+ * own, 128 + N for a signal N (said on stderr), else EXIT_EXEC_OWN. */
+int job_exit_code(json_t *res);
+/* The link was lost while following job (0: id unknown) from offsets
+ * from[1..2] (NULL: 0), o having received more: say that WHAT runs on,
+ * and the command that continues at the next byte. */
+struct stream_out;
+void job_lost_hint(const char *what, long job, const uint64_t *from,
+    const struct stream_out *o);
+/*
+ * The link was lost (*rc EXIT_LOST) while o received job's output from
+ * offsets from[1..2] (NULL: 0): reconnect with back-off for up to
+ * --reconnect and follow the job again from the next byte, into o.  Sets
+ * *rc and *reply (the job's status) as conn_call would; without a job id
+ * or with --reconnect 0 it only says how to continue.
+ */
+void job_reconnect(const char *what, long job, const uint64_t *from,
+    struct stream_out *o, int *rc, json_t **reply);
 
 #endif

@@ -10,6 +10,9 @@
  * /etc/ssh/sshd_config` would edit the wrong system.  The agent says where
  * the command runs in an event before its output, and with a target
  * mounted and no --chroot we say so on stderr, once, before anything else.
+ *
+ * Every command is a job of the agent: with --detach we print its id and
+ * return at once (`lifeline output`, `wait`, `kill` take it from there).
  */
 #include "config.h"
 
@@ -21,7 +24,9 @@
 #include "client.h"
 #include "msg.h"
 
-/* The agent's event saying where the command runs. */
+static long exec_job;	/* the agent's job id of the command; 0: unknown */
+
+/* The agent's event saying where the command runs (and as which job). */
 static void
 exec_event(void *ctx, json_t *ev)
 {
@@ -31,6 +36,8 @@ exec_event(void *ctx, json_t *ev)
 	    "target_root"));
 
 	(void)ctx;
+	if (json_is_integer(json_object_get(ev, "job")))
+		exec_job = (long)json_integer_value(json_object_get(ev, "job"));
 	if (said || on == NULL || strcmp(on, "rescue_host") != 0 ||
 	    root == NULL)
 		return;
@@ -40,6 +47,26 @@ exec_event(void *ctx, json_t *ev)
 	    "runs inside it)", root);
 }
 
+/* --detach: the job id on stdout at once (the job's, for output/wait). */
+static int
+exec_detached(json_t *args)
+{
+	json_t *res;
+	int rc;
+
+	json_object_set_new(args, "detach", json_true());
+	rc = conn_run("exec", args, NULL, &res);
+	json_decref(args);
+	if (rc != 0)
+		return EXIT_EXEC_OWN;
+	if (client_opts.json)
+		return print_reply(res, NULL);
+	printf("%lld\n", (long long)json_integer_value(json_object_get(res,
+	    "job")));
+	json_decref(res);
+	return EXIT_OK;
+}
+
 int
 cmd_exec(int argc, char **argv)
 {
@@ -47,15 +74,16 @@ cmd_exec(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "cwd", required_argument, NULL, 'C' },
 		{ "chroot", no_argument, NULL, 'R' },
+		{ "detach", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct call_handlers h = { .data = stream_out_data,
 	    .eof = stream_out_eof, .event = exec_event,
 	    .complete = stream_out_complete };
 	struct stream_out out;
-	json_t *args, *jargv, *res, *v;
+	json_t *args, *jargv, *res;
 	const char *cwd = NULL;
-	bool chroot_target = false;
+	bool chroot_target = false, detach = false;
 	double timeout = 0;
 	char *end;
 	int ch, rc, i;
@@ -76,6 +104,9 @@ cmd_exec(int argc, char **argv)
 			break;
 		case 'R':
 			chroot_target = true;
+			break;
+		case 'D':
+			detach = true;
 			break;
 		default:
 			goto usage;
@@ -108,25 +139,17 @@ cmd_exec(int argc, char **argv)
 	if (timeout > 0)
 		json_object_set_new(args, "timeout_ms",
 		    json_integer((json_int_t)(timeout * 1000)));
+	if (detach)
+		return exec_detached(args);
 	rc = conn_run("exec", args, &h, &res);
 	json_decref(args);
+	job_reconnect("the command", exec_job, NULL, &out, &rc, &res);
 	if (rc != 0) {
 		stream_out_cleanup(&out, NULL);
 		/* exec's own status space is the remote one: ours is 255 */
 		return EXIT_EXEC_OWN;
 	}
-	rc = EXIT_EXEC_OWN;
-	if (json_is_integer(v = json_object_get(res, "exit_status")))
-		rc = (int)json_integer_value(v);
-	else if (json_is_integer(v = json_object_get(res, "signal"))) {
-		rc = 128 + (int)json_integer_value(v);
-		if (!client_opts.json)
-			msg_error("the remote command was killed by signal "
-			    "%lld (%s)%s", (long long)json_integer_value(v),
-			    strsignal((int)json_integer_value(v)),
-			    json_is_true(json_object_get(res, "timed_out")) ?
-			    " after its timeout" : "");
-	}
+	rc = job_exit_code(res);
 	if (client_opts.json) {
 		stream_out_json(res, &out, true);
 		print_json(res);
@@ -137,6 +160,6 @@ cmd_exec(int argc, char **argv)
 	return rc;
 usage:
 	msg_error("usage: lifeline exec [--timeout SECONDS] [--cwd DIR] "
-	    "[--chroot] -- COMMAND [ARG...]");
+	    "[--chroot] [--detach] -- COMMAND [ARG...]");
 	return EXIT_USAGE;
 }

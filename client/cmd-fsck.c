@@ -25,6 +25,7 @@
 struct fsck_bar {
 	bool on;		/* drawing a progress bar */
 	bool shown;		/* a bar is on the screen now */
+	long job;		/* the agent's job id of the checker; 0: unknown */
 };
 
 /* The stream_out's before_write hook, and before our own messages. */
@@ -50,6 +51,8 @@ fsck_event(void *ctx, json_t *ev)
 	json_int_t pass, pct;
 	int i, fill, len;
 
+	if (type != NULL && strcmp(type, "job") == 0)
+		b->job = (long)json_integer_value(json_object_get(ev, "job"));
 	if (!b->on || type == NULL || strcmp(type, "progress") != 0)
 		return;
 	pass = json_integer_value(json_object_get(ev, "pass"));
@@ -108,6 +111,7 @@ cmd_fsck(int argc, char **argv)
 	stream_out_init(&out, client_opts.json);
 	bar.on = !client_opts.json && isatty(2);
 	bar.shown = false;
+	bar.job = 0;
 	out.before_write = fsck_bar_erase;
 	out.hook_ctx = &bar;
 	h.ctx = &out;
@@ -123,15 +127,19 @@ cmd_fsck(int argc, char **argv)
 	    (rc = conn_call(&c, "fsck", args, &h, &res)) != 0) {
 		fsck_bar_erase(&out);
 		msg_error("%s", c.err);
-		json_decref(args);
 		conn_close(&c);
+		/* the checker runs on: follow it again, from the next byte */
+		job_reconnect("the checker", bar.job, NULL, &out, &rc, &res);
+	} else
+		conn_close(&c);
+	json_decref(args);
+	if (rc != 0) {
+		fsck_bar_erase(&out);
 		stream_out_cleanup(&out, NULL);
 		/* The checker's status space is 0..128: ours is 255. */
 		return EXIT_EXEC_OWN;
 	}
 	fsck_bar_erase(&out);
-	json_decref(args);
-	conn_close(&c);
 	rc = EXIT_EXEC_OWN;
 	if (json_is_integer(v = json_object_get(res, "exit_status")))
 		rc = (int)json_integer_value(v);

@@ -31,6 +31,22 @@ info_bytes(json_t *res, const char *key, const char *label)
 	free(v);
 }
 
+/* Running jobs: a job never runs unseen (`lifeline jobs` has details). */
+static void
+info_jobs(json_t *jobs)
+{
+	json_t *j, *a;
+	size_t i, k;
+
+	json_array_foreach(jobs, i, j) {
+		printf("%-10s %lld running:", "job",
+		    (long long)json_integer_value(json_object_get(j, "job")));
+		json_array_foreach(json_object_get(j, "argv"), k, a)
+			printf(" %s", json_string_value(a));
+		printf("\n");
+	}
+}
+
 static void
 info_print(json_t *res)
 {
@@ -52,6 +68,7 @@ info_print(json_t *res)
 	info_bytes(res, "target_root", "target");
 	if (json_is_true(json_object_get(res, "insecure")))
 		printf("%-10s %s\n", "auth", "none (--insecure)");
+	info_jobs(json_object_get(res, "jobs"));
 }
 
 int

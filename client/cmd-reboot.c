@@ -3,6 +3,7 @@
  * mounted and reboots the rescue host about a second after its reply.
  * Without --yes nothing is sent: the usage message says what it would do.
  * Mounts that would not come down are reported; the reboot goes on.
+ * While a job runs the agent refuses and names it, unless --force.
  */
 #include "config.h"
 
@@ -40,10 +41,12 @@ cmd_reboot(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "yes", no_argument, NULL, 'y' },
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	json_t *res;
-	bool yes = false;
+	bool yes = false, force = false;
+	json_t *args;
 	int ch, rc;
 
 	optind = 0;
@@ -51,6 +54,9 @@ cmd_reboot(int argc, char **argv)
 		switch (ch) {
 		case 'y':
 			yes = true;
+			break;
+		case 'f':
+			force = true;
 			break;
 		default:
 			goto usage;
@@ -65,10 +71,13 @@ cmd_reboot(int argc, char **argv)
 		    "To go ahead: lifeline reboot --yes");
 		return EXIT_USAGE;
 	}
-	if ((rc = conn_run("reboot", NULL, NULL, &res)) != 0)
+	args = json_pack("{s:b}", "force", force);
+	rc = conn_run("reboot", args, NULL, &res);
+	json_decref(args);
+	if (rc != 0)
 		return rc;
 	return print_reply(res, reboot_print);
 usage:
-	msg_error("usage: lifeline reboot --yes");
+	msg_error("usage: lifeline reboot --yes [--force]");
 	return EXIT_USAGE;
 }

@@ -16,6 +16,7 @@
 
 struct client_options client_opts = {
 	.timeout_ms = 10000,
+	.reconnect_ms = 120000,
 };
 
 static const struct client_cmd commands[] = {
@@ -23,8 +24,17 @@ static const struct client_cmd commands[] = {
 	  "console", cmd_info },
 	{ "ping", "ping [-c COUNT] [-i SECONDS]", "measure round trips",
 	  cmd_ping },
-	{ "exec", "exec [--timeout SECONDS] [--cwd DIR] -- COMMAND [ARG...]",
-	  "run a command on the agent's host", cmd_exec },
+	{ "exec", "exec [--timeout SECONDS] [--cwd DIR] [--detach] -- "
+	  "COMMAND [ARG...]", "run a command on the agent's host (a job)",
+	  cmd_exec },
+	{ "jobs", "jobs", "list the agent's jobs (commands run by exec)",
+	  cmd_jobs },
+	{ "output", "output [--follow] [--from OUT[,ERR]] ID", "a job's "
+	  "output, from the start of what is buffered", cmd_output },
+	{ "wait", "wait ID", "wait for a job; its exit status is ours",
+	  cmd_wait },
+	{ "kill", "kill [-SIGNAL] ID", "send a job a signal (TERM)",
+	  cmd_kill },
 	{ "disks", "disks", "list block devices, filesystems, mounts",
 	  cmd_disks },
 	{ "inspect", "inspect", "find the original OS roots", cmd_inspect },
@@ -46,7 +56,7 @@ static const struct client_cmd commands[] = {
 	  "target", cmd_put },
 	{ "run", "run [--keep-going] SCRIPT|-", "run a script of lifeline "
 	  "commands", cmd_run },
-	{ "reboot", "reboot --yes", "sync, unmount, reboot the rescue host",
+	{ "reboot", "reboot --yes [--force]", "sync, unmount, reboot the rescue host",
 	  cmd_reboot },
 	{ "console", "console [--escape ^X|CHAR|none] [--drain SECONDS]",
 	  "an interactive terminal on the --via path", cmd_console },
@@ -75,7 +85,8 @@ usage(FILE *f)
 
 	fprintf(f,
 "usage: lifeline [--via SPEC] [--insecure] [--encoding auto|7bit|8bit]\n"
-"                [--baud N] [--timeout SECONDS] [--json] [-v]\n"
+"                [--baud N] [--timeout SECONDS] [--reconnect SECONDS]\n"
+"                [--json] [-v]\n"
 "                [-i KEYFILE] [--no-pty] [--accept-new-host-key]\n"
 "                [--ready TEXT] [--ready-timeout S] [--exec-quit STRING]\n"
 "                [--take-over]\n"
@@ -105,6 +116,9 @@ usage(FILE *f)
 "  --exec-quit STRING  exec: the command's own farewell, sent when leaving\n"
 "                 (\\r, \\n, \\\\ and \\xHH understood)\n"
 "  --take-over    ipmi://: deactivate a SOL payload another session holds\n"
+"  --reconnect S  keep trying S seconds to follow a job again after the\n"
+"                 link is lost (exec, fsck, output --follow; default 120,\n"
+"                 0: never; Ctrl-C stops trying)\n"
 "  --json         machine-readable output\n"
 "  -v             show console text and link details (-vv: more)\n"
 "\n"
@@ -129,6 +143,7 @@ main(int argc, char **argv)
 		{ "encoding", required_argument, NULL, 'e' },
 		{ "baud", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "reconnect", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "no-pty", no_argument, NULL, 'P' },
@@ -188,6 +203,15 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			client_opts.timeout_ms = (int)(secs * 1000);
+			break;
+		case 'R':
+			secs = strtod(optarg, &end);
+			if (*end != '\0' || secs < 0 || secs > 86400) {
+				msg_error("--reconnect needs seconds (0 <= S <= "
+				    "86400), not \"%s\"", optarg);
+				return EXIT_USAGE;
+			}
+			client_opts.reconnect_ms = (int)(secs * 1000);
 			break;
 		case 'j':
 			client_opts.json = true;

@@ -151,6 +151,7 @@ stream_out_data(void *ctx, uint8_t ch, const uint8_t *p, size_t n)
 
 	if (ch != LL_CH_STDOUT && ch != LL_CH_STDERR)
 		return;
+	o->received[ch] += n;
 	if (o->collect) {
 		/* Past the cap, or out of memory, the rest is dropped. */
 		if (o->len[ch] + n > STREAM_OUT_JSON_MAX)

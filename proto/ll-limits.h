@@ -23,4 +23,9 @@
 #define LL_MSG_JSON_MAX		(256 * 1024)  /* body of a JSON message */
 #define LL_DATA_CHUNK_MAX	(64 * 1024)   /* a raw data chunk */
 
+/* Jobs (the agent's; docs/protocol.md "Jobs", lifelined(8) JOBS) */
+#define LL_JOBS_MAX		16	/* jobs at once, running or ended */
+#define LL_JOB_CHANNEL_MAX	(4 * 1024 * 1024) /* output kept a channel */
+#define LL_JOB_KEEP_MS		(15 * 60 * 1000) /* an ended job, from its end */
+
 #endif

@@ -31,10 +31,10 @@ echo "$out" | grep -q '^5 5 .*"name":"hostname"' && ok "get's EVENT names the fi
 n=$(echo "$out" | grep -c '^[34] [1-5] ')
 is "exactly one REPLY or ERROR per request" "$n" 5
 
-# Item 18: the agent's HELLO lists operations (no "jobs"), says insecure;
+# Item 18: the agent's HELLO lists operations ("jobs" since issue 11), says insecure;
 # info has target_root.
 out=$("$LLPEER" raw --via "$VIA" --wait-ms 3000 --call '1:-:info={}')
-echo "$out" | grep -q '^1 0 .*"caps":\["info",.*"insecure":true' && ! echo "$out" | grep -q '"jobs"' && ok "the agent's HELLO: operations as caps, insecure: true" || not_ok "hello: $out"
+echo "$out" | grep -q '^1 0 .*"caps":\["info",.*"insecure":true' && echo "$out" | grep -q '"jobs","job-output","job-wait","job-signal"' && ok "the agent's HELLO: operations as caps (jobs among them), insecure: true" || not_ok "hello: $out"
 echo "$out" | grep -q '^3 1 .*"target_root":null' && ok "info says target_root (null: none mounted)" || not_ok "info: $out"
 
 # Item 17.  A reused id is refused, after the request ended as well as with

@@ -6,6 +6,7 @@
 #
 #   client stopped   `exec -- cat /dev/zero` over lifeline+ssh://, the
 #                    client SIGSTOPped mid-stream: the agent ends the session
+#                    (the cat runs on, a job of the agent)
 #   agent stopped    the same with a second agent SIGSTOPped: the client
 #                    ends with an error
 #   idle, libssh     `exec -- sleep 75` over lifeline+ssh://: longer than
@@ -63,12 +64,13 @@ SSH_AUTH_SOCK= "$LIFELINE" --via "lifeline+exec:ssh -F /dev/null -p $port1 -o Ba
 idle2=$!
 PIDS="$PIDS $idle2"
 
-# A client that stops reading and answering, mid-stream.
-run_bg "$port1" exec -- cat /dev/zero >/dev/null 2>"$T/stopped.err" &
+# A client that stops reading and answering, mid-stream.  (--reconnect 0:
+# the stall, not the following again of the job, is what is tested here.)
+run_bg "$port1" --reconnect 0 exec -- cat /dev/zero >/dev/null 2>"$T/stopped.err" &
 stopped=$!
 PIDS="$PIDS $stopped"
 # A client whose agent stops.
-run_bg "$port2" exec -- cat /dev/zero >/dev/null 2>"$T/orphan.err" &
+run_bg "$port2" --reconnect 0 exec -- cat /dev/zero >/dev/null 2>"$T/orphan.err" &
 orphan=$!
 PIDS="$PIDS $orphan"
 sleep 2
@@ -85,8 +87,11 @@ check "the agent ends the session of a stopped client" \
 	grep -q "SSH peer silent for 60 s" "$T/agent.log"
 check "after the documented 60 s, not before (took $dt s)" \
 	test "$dt" -ge 58 -a "$dt" -le 75
-check "and its running cat is gone" \
-	sh -c "! pgrep -P $AGENT_PID -x cat"
+# The session's end leaves the command running, a job (issue 11); it is
+# ended here by its pid, so that it does not spin for the rest of the test.
+cat1=$(pgrep -P "$AGENT_PID" -x cat)
+check "and its running cat runs on as a job" test -n "$cat1"
+[ -n "$cat1" ] && kill "$cat1"
 
 # The client gives up on the stopped agent.
 wait_exit "$orphan" 30
@@ -97,6 +102,8 @@ check "after the documented 60 s, not before (took $dt s)" \
 	test "$dt" -ge 58 -a "$dt" -le 75
 check "saying the peer fell silent" grep -q "silent for 60 s" "$T/orphan.err"
 kill -CONT "$AGENT2_PID"
+cat2=$(pgrep -P "$AGENT2_PID" -x cat)
+[ -n "$cat2" ] && kill "$cat2"
 
 # The stopped client, resumed, learns that its session is gone.
 kill -CONT "$stopped"

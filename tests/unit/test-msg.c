@@ -280,6 +280,19 @@ test_golden(void **state)
 	    NULL, 0), 0);
 	check_golden("msg-eof.bin", &b);
 
+	/* jobs (docs/protocol.md, "Jobs") */
+	v = load("{\"op\":\"job-output\",\"args\":{\"job\":3,"
+	    "\"stdout_offset\":1000,\"stderr_offset\":0,\"follow\":true}}");
+	assert_int_equal(ll_msg_put_json(&b, LL_MSG_REQUEST, 9, v), 0);
+	check_golden("msg-job-output.bin", &b);
+	json_decref(v);
+
+	v = load("{\"job\":3,\"stdout_offset\":1000,\"stderr_offset\":0,"
+	    "\"stdout_dropped\":0,\"stderr_dropped\":0}");
+	assert_int_equal(ll_msg_put_json(&b, LL_MSG_EVENT, 9, v), 0);
+	check_golden("msg-job-event.bin", &b);
+	json_decref(v);
+
 	ll_buf_cleanup(&b);
 }
 
