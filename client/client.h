@@ -47,6 +47,7 @@ struct client_options {
 	const char *ready;		/* --ready TEXT (exec:) */
 	unsigned ready_ms;		/* --ready-timeout, 0 = 60 s */
 	char *exec_quit;		/* --exec-quit, unescaped */
+	const char *exec_quit_text;	/* --exec-quit as given (for run) */
 	bool take_over;			/* --take-over (ipmi://) */
 };
 

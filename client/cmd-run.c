@@ -120,11 +120,11 @@ run_header(const struct run_step *st)
 static char **
 run_child_argv(const struct run_step *st)
 {
-	static char baud[32], timeout[32];
+	static char baud[32], timeout[32], ready_s[32], reconnect[32];
 	char **av;
 	int n = 0, i;
 
-	av = calloc((size_t)st->argc + 28 + (size_t)client_opts.verbose,
+	av = calloc((size_t)st->argc + 40 + (size_t)client_opts.verbose,
 	    sizeof(*av));
 	if (av == NULL)
 		return NULL;
@@ -166,6 +166,26 @@ run_child_argv(const struct run_step *st)
 	    client_opts.timeout_ms / 1000.0);
 	av[n++] = "--timeout";
 	av[n++] = timeout;
+	snprintf(reconnect, sizeof(reconnect), "%g",
+	    client_opts.reconnect_ms / 1000.0);
+	av[n++] = "--reconnect";
+	av[n++] = reconnect;
+	if (client_opts.ready != NULL) {
+		av[n++] = "--ready";
+		av[n++] = (char *)client_opts.ready;
+	}
+	if (client_opts.ready_ms != 0) {
+		snprintf(ready_s, sizeof(ready_s), "%g",
+		    client_opts.ready_ms / 1000.0);
+		av[n++] = "--ready-timeout";
+		av[n++] = ready_s;
+	}
+	if (client_opts.exec_quit_text != NULL) {
+		av[n++] = "--exec-quit";
+		av[n++] = (char *)client_opts.exec_quit_text;
+	}
+	if (client_opts.take_over)
+		av[n++] = "--take-over";
 	for (i = 0; i < client_opts.verbose; i++)
 		av[n++] = "-v";
 	if (client_opts.json)

@@ -143,7 +143,7 @@ main(int argc, char **argv)
 		{ "encoding", required_argument, NULL, 'e' },
 		{ "baud", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 'T' },
-		{ "reconnect", required_argument, NULL, 'R' },
+		{ "reconnect", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "no-pty", no_argument, NULL, 'P' },
@@ -204,7 +204,7 @@ main(int argc, char **argv)
 			}
 			client_opts.timeout_ms = (int)(secs * 1000);
 			break;
-		case 'R':
+		case 'C':
 			secs = strtod(optarg, &end);
 			if (*end != '\0' || secs < 0 || secs > 86400) {
 				msg_error("--reconnect needs seconds (0 <= S <= "
@@ -256,6 +256,7 @@ main(int argc, char **argv)
 			client_opts.ready_ms = (unsigned)(secs * 1000);
 			break;
 		case 'Q':
+			client_opts.exec_quit_text = optarg;
 			if (via_unescape(optarg, &client_opts.exec_quit) != 0)
 				return EXIT_USAGE;
 			break;
