@@ -198,5 +198,7 @@ int cmd_run(int argc, char **argv);
 int cmd_reboot(int argc, char **argv);
 int cmd_console(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
+int cmd_ssh_config(int argc, char **argv);
 
 #endif
