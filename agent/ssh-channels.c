@@ -484,9 +484,15 @@ cb_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
 	if (c->kind != CHAN_NEW)
 		return 1;
 	if (strcmp(name, LL_SSH_SUBSYSTEM) == 0) {
-		if (c->sc->lifeline_used) {
-			log_warn("%s: refused a second %s subsystem on one "
-			    "connection", c->sc->peer, LL_SSH_SUBSYSTEM);
+		/*
+		 * Only as the connection's first channel (served by
+		 * ll_ssh_pump); beside other channels it is not served yet.
+		 */
+		if (c->sc->lifeline_used || c->no != 1 ||
+		    ssh_chans_started(c->sc)) {
+			log_warn("%s: refused the %s subsystem on channel %u: "
+			    "it must be the connection's only channel",
+			    c->sc->peer, LL_SSH_SUBSYSTEM, c->no);
 			return 1;
 		}
 		c->sc->lifeline_used = true;

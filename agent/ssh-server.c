@@ -78,6 +78,7 @@ struct ssh_serving {
 	char user[64];
 	char fingerprint[LL_SSH_FP_MAX];
 	unsigned deny;			/* the key's AUTHKEYS_DENY_* */
+	bool forwarding;		/* direct-tcpip served (not yet) */
 	struct ssh_chans *chans;	/* the session channels */
 	struct ssh_server_callbacks_struct server_cb;
 };
@@ -416,6 +417,12 @@ server_message(ssh_session session, ssh_message msg, void *userdata)
 	    ssh_message_type(msg) != SSH_REQUEST_CHANNEL_OPEN ||
 	    ssh_message_subtype(msg) != SSH_CHANNEL_DIRECT_TCPIP)
 		return 1;
+	/* Not offered yet: ssh -W/-L did not pass their test (issue 12). */
+	if (!ss->forwarding) {
+		log_warn("%s: refused a direct-tcpip channel: forwarding is "
+		    "not offered yet", ss->peer);
+		return 1;
+	}
 	return ssh_chans_forward(ss->chans, msg) ? 0 : 1;
 }
 

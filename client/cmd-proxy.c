@@ -206,8 +206,8 @@ cmd_proxy(int argc, char **argv)
 			/* Flush what the agent said last to ssh. */
 			while (p.out_len > 0 && proxy_copy(&p) == 0)
 				;
-			if (rc == LL_ERR_CLOSED && p.sock_eof)
-				break;	/* the agent ended the session */
+			if (rc == LL_ERR_CLOSED)
+				goto out;	/* the agent ended it */
 			msg_error("proxy: %s", ll_session_error_text(s));
 			status = p.started ? EXIT_LOST : EXIT_NOAGENT;
 			goto out;

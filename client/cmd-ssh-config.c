@@ -87,7 +87,7 @@ cmd_ssh_config(int argc, char **argv)
 	}
 	/* A console is slow: keepalives would only queue behind data. */
 	printf("\tServerAliveInterval 0\n");
-	printf("\tProxyCommand exec ");
+	printf("\tProxyCommand ");
 	print_quoted(stdout, self);
 	printf(" --via ");
 	print_quoted(stdout, client_opts.via);
