@@ -21,7 +21,7 @@ VIA="serial:$T/b,460800"
 # The Host block, as a user would paste it into ~/.ssh/config.
 "$LIFELINE" --via "$VIA" -i "$KEY" ssh-config rescue >"$T/ssh_config"
 check "ssh-config prints a ProxyCommand with --via and proxy" \
-	grep -qF "--via '$VIA' proxy" "$T/ssh_config"
+	grep -qF -e "--via '$VIA' proxy" "$T/ssh_config"
 check "and HostKeyAlias" grep -qx "	HostKeyAlias lifeline-rescue" "$T/ssh_config"
 cat >>"$T/ssh_config" <<EOF
 Host *
