@@ -8,7 +8,7 @@
 # and several channels at once on one connection (ControlMaster).
 . "$(dirname "$0")/lib.sh"
 need ssh scp sftp python3 socat
-plan 23
+plan 24
 
 ssh_setup
 KEY="$T/home/.ssh/id_ed25519"
@@ -21,7 +21,7 @@ VIA="serial:$T/b,460800"
 # The Host block, as a user would paste it into ~/.ssh/config.
 "$LIFELINE" --via "$VIA" -i "$KEY" ssh-config rescue >"$T/ssh_config"
 check "ssh-config prints a ProxyCommand with --via and proxy" \
-	grep -qF -e "--via '$VIA' proxy" "$T/ssh_config"
+	sh -c "grep -F -e \"--via '$VIA' \" '$T/ssh_config' | grep -q ' proxy\$'"
 check "and HostKeyAlias" grep -qx "	HostKeyAlias lifeline-rescue" "$T/ssh_config"
 cat >>"$T/ssh_config" <<EOF
 Host *
