@@ -41,8 +41,8 @@ static const char *const opt_accepted[] = {
 	"restrict", "no-pty", "no-port-forwarding", "no-agent-forwarding",
 	"no-x11-forwarding", "no-user-rc", "no-touch-required",
 	/*
-	 * These undo a restrict for features lifelined does not offer at
-	 * all, so they grant nothing.
+	 * pty and port-forwarding undo a restrict (authkeys_deny); the
+	 * others undo it for features lifelined does not offer at all.
 	 */
 	"pty", "port-forwarding", "agent-forwarding", "x11-forwarding",
 	"user-rc",
@@ -329,9 +329,27 @@ bad:
  * refuse.  Names are case-insensitive; a value is always "quoted", with \"
  * standing for a quote inside it.
  */
-static int
-options_check(const char *opts, const char *peer, char *why, size_t whylen)
+/* What an accepted option denies (no-*, restrict) or grants back. */
+static void
+options_deny(const char *name, unsigned *deny, unsigned *grant)
 {
+	if (strcasecmp(name, "restrict") == 0)
+		*deny |= AUTHKEYS_DENY_RESTRICT;
+	else if (strcasecmp(name, "no-pty") == 0)
+		*deny |= AUTHKEYS_DENY_PTY;
+	else if (strcasecmp(name, "no-port-forwarding") == 0)
+		*deny |= AUTHKEYS_DENY_FORWARD;
+	else if (strcasecmp(name, "pty") == 0)
+		*grant |= AUTHKEYS_DENY_PTY;
+	else if (strcasecmp(name, "port-forwarding") == 0)
+		*grant |= AUTHKEYS_DENY_FORWARD;
+}
+
+static int
+options_check(const char *opts, const char *peer, unsigned *deny, char *why,
+    size_t whylen)
+{
+	unsigned denied = 0, granted = 0;
 	char name[32], shown[32], *val = NULL;
 	const char *p = opts, *start;
 	bool has_val;
@@ -396,6 +414,7 @@ options_check(const char *opts, const char *peer, char *why, size_t whylen)
 				    shown);
 				goto out;
 			}
+			options_deny(name, &denied, &granted);
 			continue;
 		}
 		for (i = 0; i < sizeof(opt_refused) / sizeof(opt_refused[0]);
@@ -422,6 +441,10 @@ options_check(const char *opts, const char *peer, char *why, size_t whylen)
 		snprintf(why, whylen, "unknown option %s", shown);
 		goto out;
 	}
+	/* restrict denies both unless granted back; a no-* always does. */
+	if (denied & AUTHKEYS_DENY_RESTRICT)
+		denied |= (AUTHKEYS_DENY_PTY | AUTHKEYS_DENY_FORWARD) & ~granted;
+	*deny = denied & ~AUTHKEYS_DENY_RESTRICT;
 	rc = 0;
 out:
 	free(val);
@@ -434,7 +457,7 @@ out:
  */
 static enum line_verdict
 line_check(char *line, ssh_key key, const char *peer, char *comment,
-    size_t clen, char *why, size_t whylen)
+    size_t clen, unsigned *deny, char *why, size_t whylen)
 {
 	enum ssh_keytypes_e type;
 	char *p, *opts = NULL, *tname, *b64, *cmt, shown[48];
@@ -497,7 +520,8 @@ line_check(char *line, ssh_key key, const char *peer, char *comment,
 	for (n = strlen(cmt); n > 0 && is_space(cmt[n - 1]); n--)
 		cmt[n - 1] = '\0';
 	snprintf(comment, clen, "%s", cmt);
-	if (opts != NULL && options_check(opts, peer, why, whylen) != 0)
+	*deny = 0;
+	if (opts != NULL && options_check(opts, peer, deny, why, whylen) != 0)
 		v = LINE_REFUSED;
 	else
 		v = LINE_ALLOWED;
@@ -736,6 +760,7 @@ authkeys_check(const char *path, ssh_key key, const char *peer,
 	bool refused = false;
 	FILE *fp = NULL;
 	int lineno = 0, bad_line = 0, err = 0;
+	unsigned deny = 0;
 
 	memset(res, 0, sizeof(*res));
 	fingerprint(key, res->fingerprint, sizeof(res->fingerprint));
@@ -767,7 +792,7 @@ authkeys_check(const char *path, ssh_key key, const char *peer,
 			snprintf(why, sizeof(why), "a NUL byte in the line");
 		} else
 			v = line_check(buf, key, peer, comment,
-			    sizeof(comment), why, sizeof(why));
+			    sizeof(comment), &deny, why, sizeof(why));
 		if (v == LINE_MALFORMED && bad_line == 0) {
 			bad_line = lineno;
 			snprintf(first_bad, sizeof(first_bad), "%s", why);
@@ -782,6 +807,7 @@ authkeys_check(const char *path, ssh_key key, const char *peer,
 		}
 		if (v == LINE_ALLOWED) {
 			res->allowed = true;
+			res->deny = deny;
 			res->line = lineno;
 			snprintf(res->comment, sizeof(res->comment), "%s",
 			    comment);

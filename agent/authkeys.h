@@ -5,10 +5,11 @@
  * libssh (ssh_pki_import_pubkey_base64) and compared with ssh_key_cmp.
  *
  * Options lifelined can honour are honoured (from= against the peer's
- * address, expiry-time=); options that only restrict what lifelined never
- * offers are accepted (restrict, no-pty, no-port-forwarding,
- * no-agent-forwarding, no-X11-forwarding, no-user-rc, no-touch-required),
- * and so are pty, port-forwarding, agent-forwarding, X11-forwarding and
+ * address, expiry-time=; restrict, no-pty and no-port-forwarding, undone by
+ * pty and port-forwarding, come back in res->deny for the SSH channels to
+ * enforce); options that only restrict what lifelined never offers are
+ * accepted (no-agent-forwarding, no-X11-forwarding, no-user-rc,
+ * no-touch-required), and so are agent-forwarding, X11-forwarding and
  * user-rc, which undo restrict for those same features; every other option
  * (command, environment, permitopen, permitlisten, principals, tunnel,
  * cert-authority, verify-required, unknown ones) makes the line refuse the
@@ -22,8 +23,14 @@
 
 #include <libssh/libssh.h>
 
+/* What an allowed key may not do (restrict, no-pty, no-port-forwarding). */
+#define AUTHKEYS_DENY_PTY	0x1u	/* pty-req, and so a shell's pty */
+#define AUTHKEYS_DENY_FORWARD	0x2u	/* direct-tcpip (ssh -L) */
+#define AUTHKEYS_DENY_RESTRICT	0x4u	/* internal: restrict was given */
+
 struct authkeys_result {
 	bool allowed;
+	unsigned deny;			/* AUTHKEYS_DENY_* of the allowing line */
 	int line;			/* matching line, 0 when none */
 	char fingerprint[96];		/* SHA256:... of the offered key */
 	char comment[128];		/* the matching line's comment */

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "log.h"
 #include "link.h"
+#include "ssh-channels.h"
 
 #define CONF_LINE_MAX	4096
 #define CONF_WORDS_MAX	64
@@ -60,7 +61,7 @@ conf_parse_allow(const char *list, const char ***out, char *err,
     size_t errlen)
 {
 	const struct agent_op *op;
-	const char **names = NULL, *p = list;
+	const char **names = NULL, *p = list, *alt;
 	char name[64], shown[64];
 	size_t n, count = 0, max, i;
 
@@ -84,6 +85,16 @@ conf_parse_allow(const char *list, const char ***out, char *err,
 			memcpy(name, p, n);
 			name[n] = '\0';
 			op = server_find_op(name);
+		}
+		if (op == NULL && n < sizeof(name) &&
+		    (alt = ssh_chans_op_name(name)) != NULL) {
+			/* An SSH channel kind: shell, sftp, forward. */
+			for (i = 0; i < count && strcmp(names[i], alt) != 0; i++)
+				;
+			if (i == count)
+				names[count++] = alt;
+			p += n;
+			continue;
 		}
 		if (op == NULL) {
 			snprintf(err, errlen, "unknown operation \"%s\"", shown);

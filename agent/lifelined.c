@@ -36,6 +36,7 @@
 #include "log.h"
 #include "session.h"
 #include "ssh-common.h"
+#include "ssh-channels.h"
 #include "ssh-server.h"
 #include "target.h"
 
@@ -490,6 +491,8 @@ agent_children(void)
 			if (claimed)
 				break;
 		}
+		if (!claimed)	/* maybe an SSH channel's child */
+			ssh_chans_reaped(pid, status);
 	}
 }
 

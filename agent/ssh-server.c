@@ -5,8 +5,12 @@
  * from several threads) and runs everything else in a detached thread:
  *
  *	key exchange -> public-key authentication (authkeys.c decides, audit.c
- *	records) -> one session channel -> the "lifeline" subsystem ->
- *	ll_ssh_pump() between the channel and the plain socketpair.
+ *	records) -> session channels (ssh-channels.c) -> either
+ *	  one channel, the "lifeline" subsystem: ll_ssh_pump() between it
+ *	    and the plain socketpair (lifeline's own client), or
+ *	  anything else (OpenSSH's ssh, scp, sftp, rsync through lifeline
+ *	    proxy): exec, shell, sftp, direct-tcpip and a lifeline
+ *	    subsystem, several at once, served by server_channels().
  *
  * The thread and the loop share a struct ssh_serving, reference counted;
  * the loop only reads the authenticated identity from it.  Whatever ends
@@ -18,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -38,6 +43,7 @@
 #include "error.h"
 #include "log.h"
 #include "session.h"
+#include "ssh-channels.h"
 #include "ssh-common.h"
 #include "ssh-server.h"
 
@@ -71,8 +77,10 @@ struct ssh_serving {
 	char limit_peer[64];		/* its slot in the pending table */
 	char user[64];
 	char fingerprint[LL_SSH_FP_MAX];
+	unsigned deny;			/* the key's AUTHKEYS_DENY_* */
+	bool forwarding;		/* direct-tcpip served (not yet) */
+	struct ssh_chans *chans;	/* the session channels */
 	struct ssh_server_callbacks_struct server_cb;
-	struct ssh_channel_callbacks_struct channel_cb;
 };
 
 static ssh_bind server_bind;
@@ -375,6 +383,7 @@ server_auth_pubkey(ssh_session session, const char *user,
 	pthread_mutex_lock(&ss->lock);
 	snprintf(ss->fingerprint, sizeof(ss->fingerprint), "%s",
 	    res.fingerprint);
+	ss->deny = res.deny;
 	ss->authenticated = true;
 	pthread_mutex_unlock(&ss->lock);
 	pending_drop(ss);
@@ -382,78 +391,39 @@ server_auth_pubkey(ssh_session session, const char *user,
 	return SSH_AUTH_SUCCESS;
 }
 
-static int
-server_subsystem(ssh_session session, ssh_channel channel,
-    const char *subsystem, void *userdata)
-{
-	struct ssh_serving *ss = userdata;
-	char name[64];
-
-	(void)session;
-	(void)channel;
-	if (strcmp(subsystem, LL_SSH_SUBSYSTEM) == 0) {
-		ss->subsystem = true;
-		return 0;
-	}
-	log_printable(name, sizeof(name), subsystem);
-	log_warn("%s: refused subsystem \"%s\": only \"%s\" is offered",
-	    ss->peer, name, LL_SSH_SUBSYSTEM);
-	return 1;
-}
-
-static int
-server_shell(ssh_session session, ssh_channel channel, void *userdata)
-{
-	struct ssh_serving *ss = userdata;
-
-	(void)session;
-	(void)channel;
-	log_warn("%s: refused a shell: only the \"%s\" subsystem is offered "
-	    "(ssh -s HOST %s)", ss->peer, LL_SSH_SUBSYSTEM, LL_SSH_SUBSYSTEM);
-	return 1;
-}
-
-static int
-server_exec(ssh_session session, ssh_channel channel, const char *command,
-    void *userdata)
-{
-	(void)command;
-	return server_shell(session, channel, userdata);
-}
-
-static int
-server_pty(ssh_session session, ssh_channel channel, const char *term,
-    int width, int height, int pxwidth, int pxheight, void *userdata)
-{
-	(void)session;
-	(void)channel;
-	(void)term;
-	(void)width;
-	(void)height;
-	(void)pxwidth;
-	(void)pxheight;
-	(void)userdata;
-	return 1;
-}
-
 static ssh_channel
 server_open_session(ssh_session session, void *userdata)
 {
 	struct ssh_serving *ss = userdata;
 
+	(void)session;
+	/* Once the lone lifeline channel is served, it stays the only one. */
 	if (!ss->authenticated || ss->channel != NULL)
 		return NULL;
-	if ((ss->channel = ssh_channel_new(session)) == NULL)
+	if (ss->chans == NULL && (ss->chans = ssh_chans_new(ss->session,
+	    ss->peer, ss->fingerprint, ss->deny, ss->plain_fd)) == NULL)
 		return NULL;
-	memset(&ss->channel_cb, 0, sizeof(ss->channel_cb));
-	ss->channel_cb.userdata = ss;
-	ss->channel_cb.channel_subsystem_request_function = server_subsystem;
-	ss->channel_cb.channel_shell_request_function = server_shell;
-	ss->channel_cb.channel_exec_request_function = server_exec;
-	ss->channel_cb.channel_pty_request_function = server_pty;
-	ssh_callbacks_init(&ss->channel_cb);
-	ssh_set_channel_callbacks(ss->channel, &ss->channel_cb);
-	return ss->channel;
+	return ssh_chans_open(ss->chans);
+}
+
+/* direct-tcpip (ssh -L); every other message gets libssh's default. */
+static int
+server_message(ssh_session session, ssh_message msg, void *userdata)
+{
+	struct ssh_serving *ss = userdata;
+
+	(void)session;
+	if (!ss->authenticated || ss->channel != NULL || ss->chans == NULL ||
+	    ssh_message_type(msg) != SSH_REQUEST_CHANNEL_OPEN ||
+	    ssh_message_subtype(msg) != SSH_CHANNEL_DIRECT_TCPIP)
+		return 1;
+	/* Not offered yet: ssh -W/-L did not pass their test (issue 12). */
+	if (!ss->forwarding) {
+		log_warn("%s: refused a direct-tcpip channel: forwarding is "
+		    "not offered yet", ss->peer);
+		return 1;
+	}
+	return ssh_chans_forward(ss->chans, msg) ? 0 : 1;
 }
 
 /* Key exchange, authentication and the subsystem request.  0 when ready. */
@@ -476,7 +446,7 @@ server_handshake(struct ssh_serving *ss)
 			ssh_event_free(ev);
 		return -1;
 	}
-	while (!(ss->channel != NULL && ss->subsystem)) {
+	while (!(ss->chans != NULL && ssh_chans_started(ss->chans))) {
 		if (ssh_event_dopoll(ev, 1000) == SSH_ERROR) {
 			log_info("%s: SSH session ended before the %s "
 			    "subsystem started: %s", ss->peer,
@@ -494,6 +464,9 @@ server_handshake(struct ssh_serving *ss)
 			goto out;
 		}
 	}
+	/* The lifeline client's one channel: served the fast way. */
+	if (ssh_chans_take_lone_lifeline(ss->chans, &ss->channel))
+		ss->subsystem = true;
 	rc = 0;
 out:
 	ssh_event_remove_session(ev, ss->session);
@@ -506,6 +479,75 @@ out:
 	return rc;
 }
 
+/* Poll callback for a channel's fd: the event only has to wake us. */
+static int
+server_fd_ready(socket_t fd, int revents, void *userdata)
+{
+	(void)fd;
+	(void)revents;
+	(void)userdata;
+	return 0;
+}
+
+/* Has the loop closed its end of the plain socketpair (ending us)? */
+static bool
+server_plain_hung_up(struct ssh_serving *ss)
+{
+	struct pollfd pfd = { .fd = ss->plain_fd, .events = 0 };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+/*
+ * Serve the session channels until the peer leaves or the agent's loop
+ * closes the plain side.  Non-blocking, as ll_ssh_pump: nothing waits in
+ * libssh, and the channels' fds join the event so that output wakes us.
+ */
+static void
+server_channels(struct ssh_serving *ss)
+{
+	int fds[32], n, i, wait_ms, added = 0, added_fds[32];
+	ssh_event ev;
+
+	if ((ev = ssh_event_new()) == NULL ||
+	    ssh_event_add_session(ev, ss->session) != SSH_OK) {
+		if (ev != NULL)
+			ssh_event_free(ev);
+		return;
+	}
+	ssh_set_blocking(ss->session, 0);
+	for (;;) {
+		wait_ms = 1000;
+		ssh_chans_step(ss->chans, &wait_ms);
+		if (server_plain_hung_up(ss)) {
+			log_info("%s: the link session ended; closing SSH",
+			    ss->peer);
+			break;
+		}
+		if (ssh_get_status(ss->session) & (SSH_CLOSED |
+		    SSH_CLOSED_ERROR))
+			break;
+		for (i = 0; i < added; i++)
+			ssh_event_remove_fd(ev, added_fds[i]);
+		n = ssh_chans_fds(ss->chans, fds, 32);
+		for (added = 0, i = 0; i < n; i++) {
+			if (ssh_event_add_fd(ev, fds[i], POLLIN,
+			    server_fd_ready, ss) == SSH_OK)
+				added_fds[added++] = fds[i];
+		}
+		if (ssh_event_dopoll(ev, wait_ms) == SSH_ERROR) {
+			log_info("%s: SSH session ended: %s", ss->peer,
+			    ssh_get_error(ss->session));
+			break;
+		}
+	}
+	for (i = 0; i < added; i++)
+		ssh_event_remove_fd(ev, added_fds[i]);
+	ssh_event_remove_session(ev, ss->session);
+	ssh_event_free(ev);
+	ssh_set_blocking(ss->session, 1);
+}
+
 static void *
 server_thread(void *arg)
 {
@@ -515,7 +557,12 @@ server_thread(void *arg)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	if (server_handshake(ss) == 0) {
+	if (server_handshake(ss) != 0)
+		;	/* logged */
+	else if (!ss->subsystem) {
+		log_info("%s: SSH channels for %s", ss->peer, ss->fingerprint);
+		server_channels(ss);
+	} else {
 		log_info("%s: %s session for %s", ss->peer, LL_SSH_SUBSYSTEM,
 		    ss->fingerprint);
 		/* On a console the link judges the line; on the network,
@@ -529,6 +576,7 @@ server_thread(void *arg)
 		ssh_channel_close(ss->channel);
 		ssh_channel_free(ss->channel);
 	}
+	ssh_chans_free(ss->chans);
 	ssh_disconnect(ss->session);	/* closes the cipher fd */
 	ssh_free(ss->session);
 	close(ss->plain_fd);
@@ -601,6 +649,7 @@ ssh_server_start(int cipher_fd, enum audit_path path, const char *peer,
 	    server_open_session;
 	ssh_callbacks_init(&ss->server_cb);
 	ssh_set_server_callbacks(ss->session, &ss->server_cb);
+	ssh_set_message_callback(ss->session, server_message, ss);
 	ssh_set_auth_methods(ss->session, SSH_AUTH_METHOD_PUBLICKEY);
 	if (ssh_bind_accept_fd(server_bind, ss->session, cipher_fd) !=
 	    SSH_OK) {

@@ -240,5 +240,7 @@ void job_lost_hint(const char *what, long job, const uint64_t *from,
  */
 void job_reconnect(const char *what, long job, const uint64_t *from,
     struct stream_out *o, int *rc, json_t **reply);
+int cmd_proxy(int argc, char **argv);
+int cmd_ssh_config(int argc, char **argv);
 
 #endif

@@ -62,6 +62,10 @@ static const struct client_cmd commands[] = {
 	  "an interactive terminal on the --via path", cmd_console },
 	{ "attach", "attach [--user U] [--password-file F] [-- COMMAND...]",
 	  "log in on the console, start the agent, run COMMAND", cmd_attach },
+	{ "proxy", "proxy", "carry an SSH connection to the agent on "
+	  "stdin/stdout (ssh ProxyCommand)", cmd_proxy },
+	{ "ssh-config", "ssh-config NAME", "print a Host block for "
+	  "~/.ssh/config that uses proxy", cmd_ssh_config },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -1,0 +1,78 @@
+/*
+ * The session channels of the agent's SSH server besides a lone "lifeline"
+ * subsystem: what OpenSSH's ssh, scp, sftp, rsync and Ansible ask sshd for.
+ *
+ *	exec		the command through /bin/sh -c; exit status or signal
+ *	shell		the login shell, on a pty when pty-req came first
+ *	pty-req, window-change, env (TERM, LANG, LC_* only)
+ *	subsystem sftp	the rescue host's sftp-server (-R when read-only)
+ *	subsystem lifeline  records to the agent's loop (one per connection)
+ *
+ * One struct ssh_chans per connection, driven by the connection's engine
+ * thread (ssh-server.c): it owns the channels' callbacks and their children
+ * and copies bytes between each channel and its fds, bounded by the peer's
+ * window one way and by a pending chunk the other.  Each channel passes the
+ * agent's --allow and --read-only (shell, exec and forwarding write; sftp
+ * is read-only there) and the key's no-pty, and is audited.
+ */
+#ifndef LL_SSH_CHANNELS_H
+#define LL_SSH_CHANNELS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <libssh/libssh.h>
+
+struct ssh_chans;
+
+/*
+ * For connection s, authenticated as fp (for the audit) with the key's
+ * AUTHKEYS_DENY_* flags; lifeline_fd is the plain side of the lifeline
+ * subsystem (the agent's loop reads records there), not owned.  NULL on no
+ * memory.
+ */
+struct ssh_chans *ssh_chans_new(ssh_session s, const char *peer,
+    const char *fp, unsigned deny, int lifeline_fd);
+/* Free the table: children get SIGHUP, channels and fds are closed. */
+void ssh_chans_free(struct ssh_chans *sc);
+
+/* A session channel was asked for: a new channel with our callbacks. */
+ssh_channel ssh_chans_open(struct ssh_chans *sc);
+/*
+ * msg asks for a direct-tcpip channel (ssh -L): connect and accept it
+ * (true), or false when refused or the connection failed (logged; the
+ * caller lets libssh refuse it).
+ */
+bool ssh_chans_forward(struct ssh_chans *sc, ssh_message msg);
+
+/* A channel has asked for something we granted (exec, shell, ...). */
+bool ssh_chans_started(const struct ssh_chans *sc);
+/* Channels still open. */
+int ssh_chans_count(const struct ssh_chans *sc);
+/*
+ * The only channel so far asked for the lifeline subsystem and nothing
+ * else started: the engine may serve it the fast way (ll_ssh_pump) and
+ * take the channel (*ch; the table forgets it).
+ */
+bool ssh_chans_take_lone_lifeline(struct ssh_chans *sc, ssh_channel *ch);
+
+/*
+ * Copy what can be copied now between every channel and its fds, end the
+ * channels whose work is done.  *wait_ms is lowered to when it should be
+ * called again at the latest.  0, or -1 when the lifeline channel ended
+ * (its fd is then done with).
+ */
+int ssh_chans_step(struct ssh_chans *sc, int *wait_ms);
+/* The fds the engine should poll for input (up to max). */
+int ssh_chans_fds(const struct ssh_chans *sc, int *fds, int max);
+
+/*
+ * The agent's loop reaped pid, which no request of its own claimed: maybe
+ * one of our children.  Thread-safe.
+ */
+void ssh_chans_reaped(pid_t pid, int status);
+
+/* "shell", "sftp" or "forward" as the allow-list spells it, or NULL. */
+const char *ssh_chans_op_name(const char *name);
+
+#endif

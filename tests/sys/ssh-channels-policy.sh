@@ -1,0 +1,72 @@
+#!/bin/sh
+# Who may open which SSH channel on the agent, seen by OpenSSH's ssh on the
+# agent's SSH listener (the same server as inside a console link): an
+# intruder's key; a no-pty key asking for a pty; a read-only agent that
+# refuses shell and exec but serves sftp read-only; an --allow list
+# without shell.  Every refusal names its reason to the user and in the
+# audit log.
+. "$(dirname "$0")/lib.sh"
+need ssh sftp python3
+plan 13
+
+ssh_setup
+KEY="$T/home/.ssh/id_ed25519"
+export SSH_AUTH_SOCK=
+port=$(free_port)
+echo "read me" >"$T/readme"
+
+wait_port() {
+	for _ in $(seq 100); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && return 0
+		sleep 0.05
+	done
+}
+ossh() {
+	timeout 60 ssh -F /dev/null -p "$port" -o BatchMode=yes \
+		-o StrictHostKeyChecking=accept-new \
+		-o UserKnownHostsFile="$T/okh" -i "$KEY" "$@"
+}
+
+start_agent_ssh --listen-ssh "127.0.0.1:$port"
+wait_port
+is "exec on the listener" "$(ossh root@127.0.0.1 'echo ran' 2>/dev/null)" ran
+
+mkdir -p "$T/intruder"
+ssh-keygen -q -t ed25519 -N '' -f "$T/intruder/id"
+timeout 60 ssh -F /dev/null -p "$port" -o BatchMode=yes \
+	-o UserKnownHostsFile="$T/okh" -i "$T/intruder/id" -o IdentitiesOnly=yes \
+	root@127.0.0.1 true 2>"$T/err"
+is "an intruder's key is refused (ssh exits 255)" $? 255
+check "with Permission denied (publickey)" grep -q "Permission denied (publickey)" "$T/err"
+
+cp "$T/authorized_keys" "$T/authorized_keys.good"
+printf 'no-pty %s\n' "$(cat "$KEY.pub")" >"$T/authorized_keys"
+out=$(ossh -tt root@127.0.0.1 'tty; echo done' 2>"$T/err")
+check "a no-pty key asking for a pty: ssh says the pty was refused" \
+	grep -q "PTY allocation request failed" "$T/err"
+check "the refusal is in the audit log" grep -q 'op refused: .*op="pty"' "$T/agent.log"
+cp "$T/authorized_keys.good" "$T/authorized_keys"
+stop_agent
+
+start_agent_ssh --listen-ssh "127.0.0.1:$port" --read-only
+wait_port
+out=$(ossh root@127.0.0.1 "echo x >$T/written" 2>"$T/err")
+is "read-only: exec is refused (exit 1)" $? 1
+check "with the reason on stderr" grep -q "exec refused: the agent is read-only" "$T/err"
+check "and nothing was written" test ! -e "$T/written"
+ossh -tt root@127.0.0.1 2>"$T/err" >/dev/null </dev/null
+check "read-only: a shell is refused with its reason" grep -q "shell refused: the agent is read-only" "$T/err"
+printf 'get %s %s\nput %s %s\n' "$T/readme" "$T/readme.got" "$T/readme" \
+	"$T/readme.put" >"$T/batch"
+timeout 60 sftp -F /dev/null -P "$port" -o BatchMode=yes -o UserKnownHostsFile="$T/okh" \
+	-i "$KEY" -b "$T/batch" root@127.0.0.1 >/dev/null 2>"$T/err"
+is "read-only: sftp serves a get" "$(cat "$T/readme.got" 2>/dev/null)" "read me"
+check "but refuses a put" test ! -e "$T/readme.put"
+stop_agent
+
+start_agent_ssh --listen-ssh "127.0.0.1:$port" --allow info,exec,sftp
+wait_port
+ossh -tt root@127.0.0.1 2>"$T/err" >/dev/null </dev/null
+check "an allow-list without shell refuses a shell, naming the list" \
+	grep -q 'shell refused: "shell" is not in this agent.s allow-list' "$T/err"
+is "and still runs exec" "$(ossh root@127.0.0.1 'echo allowed' 2>/dev/null)" allowed
