@@ -19,7 +19,6 @@
 #include "conf.h"
 #include "log.h"
 #include "link.h"
-#include "ssh-channels.h"
 
 #define CONF_LINE_MAX	4096
 #define CONF_WORDS_MAX	64
@@ -56,6 +55,22 @@ struct conf_file {
 	int encoding;
 };
 
+/* The SSH channel kinds an allow-list names beside the operations
+ * (ssh-channels.c checks them by these names), or NULL. */
+static const char *
+conf_channel_name(const char *name)
+{
+	static const char *const names[] = { "shell", "sftp", "forward",
+	    NULL };
+	int i;
+
+	for (i = 0; names[i] != NULL; i++) {
+		if (strcmp(names[i], name) == 0)
+			return names[i];
+	}
+	return NULL;
+}
+
 int
 conf_parse_allow(const char *list, const char ***out, char *err,
     size_t errlen)
@@ -87,7 +102,7 @@ conf_parse_allow(const char *list, const char ***out, char *err,
 			op = server_find_op(name);
 		}
 		if (op == NULL && n < sizeof(name) &&
-		    (alt = ssh_chans_op_name(name)) != NULL) {
+		    (alt = conf_channel_name(name)) != NULL) {
 			/* An SSH channel kind: shell, sftp, forward. */
 			for (i = 0; i < count && strcmp(names[i], alt) != 0; i++)
 				;

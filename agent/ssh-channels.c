@@ -148,20 +148,6 @@ reaped_take(pid_t pid, int *status)
 	return found;
 }
 
-const char *
-ssh_chans_op_name(const char *name)
-{
-	static const char *const names[] = { "shell", "sftp", "forward",
-	    NULL };
-	int i;
-
-	for (i = 0; names[i] != NULL; i++) {
-		if (strcmp(names[i], name) == 0)
-			return names[i];
-	}
-	return NULL;
-}
-
 /* The allow-list and read-only mode for op: NULL, or why refused. */
 static const char *
 chans_policy(const char *op, bool writes, char *why, size_t len)

@@ -72,7 +72,4 @@ int ssh_chans_fds(const struct ssh_chans *sc, int *fds, int max);
  */
 void ssh_chans_reaped(pid_t pid, int status);
 
-/* "shell", "sftp" or "forward" as the allow-list spells it, or NULL. */
-const char *ssh_chans_op_name(const char *name);
-
 #endif

@@ -42,13 +42,6 @@ server_find_op(const char *name)
 	return NULL;
 }
 
-/* The SSH channel kinds the allow-list also names (ssh-channels.c). */
-const char *
-ssh_chans_op_name(const char *name)
-{
-	return strcmp(name, "shell") == 0 ? "shell" : NULL;
-}
-
 static char dir[] = "/tmp/test-conf.XXXXXX";
 static char path[sizeof(dir) + 32];
 
