@@ -177,6 +177,10 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 
 	if (*rc != EXIT_LOST)
 		return;
+	/* A lost call has no reply (conn_run's rule), even one that came
+	 * before the link went: the job's status comes from following it. */
+	json_decref(*reply);
+	*reply = NULL;
 	for (ch = 1; ch <= 2; ch++)
 		f.pos[ch] = (from != NULL ? from[ch] : 0) + o->received[ch];
 	if (job <= 0)
@@ -210,6 +214,10 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 		    (json_int_t)f.pos[2], "follow", 1);
 		*rc = conn_call(&c, "job-output", args, &h, reply);
 		json_decref(args);
+		if (*rc != 0) {
+			json_decref(*reply);
+			*reply = NULL;
+		}
 		if (*rc == EXIT_LOST) {
 			/* It moved on: start the back-off afresh. */
 			msg_verbose("reconnecting: %s", c.err);
