@@ -42,6 +42,7 @@
 #include "msg.h"
 #include "pw-file.h"
 #include "safe-file.h"
+#include "ssh-common.h"
 #include "target.h"
 
 #define AK_KEYS_MAX	64
@@ -59,26 +60,6 @@ struct ak_key {
 	bool present;
 };
 
-/* Next token of a key line; double quotes (options) kept inside it. */
-static size_t
-ak_token(const char *s, size_t *start)
-{
-	size_t i = *start;
-	bool q = false;
-
-	while (s[i] == ' ' || s[i] == '\t')
-		i++;
-	*start = i;
-	while (s[i] != '\0' && (q || (s[i] != ' ' && s[i] != '\t'))) {
-		if (s[i] == '"')
-			q = !q;
-		else if (s[i] == '\\' && q && s[i + 1] != '\0')
-			i++;
-		i++;
-	}
-	return i - *start;
-}
-
 /*
  * The type and base64 of a key line "[options] type base64 [comment]".
  * *b64 is malloc'd.  True when libssh knows the type.
@@ -86,26 +67,12 @@ ak_token(const char *s, size_t *start)
 static bool
 ak_split(const char *line, char *type, size_t tlen, char **b64)
 {
-	size_t s = 0, n, i;
-	char tok[128];
-
-	*b64 = NULL;
-	for (i = 0; i < 2; i++) {
-		n = ak_token(line, &s);
-		if (n == 0 || n >= tlen || n >= sizeof(tok))
-			return false;
-		memcpy(tok, line + s, n);
-		tok[n] = '\0';
-		s += n;
-		if (ssh_key_type_from_name(tok) != SSH_KEYTYPE_UNKNOWN)
-			break;
-		if (i == 1)
-			return false;
-	}
-	snprintf(type, tlen, "%s", tok);
-	n = ak_token(line, &s);
-	if (n == 0 || (*b64 = strndup(line + s, n)) == NULL)
+	if (ll_ssh_key_split(line, type, tlen, b64) == SSH_KEYTYPE_UNKNOWN ||
+	    *b64 == NULL) {
+		free(*b64);
+		*b64 = NULL;
 		return false;
+	}
 	return true;
 }
 

@@ -12,53 +12,24 @@
 #include <libssh/libssh.h>
 
 #include "key-line.h"
-
-/* Next token of a key line; double-quoted parts (options) stay inside. */
-static size_t
-key_token(const char *s, size_t *start)
-{
-	size_t i = *start;
-	bool q = false;
-
-	while (s[i] == ' ' || s[i] == '\t')
-		i++;
-	*start = i;
-	while (s[i] != '\0' && (q || (s[i] != ' ' && s[i] != '\t'))) {
-		if (s[i] == '"')
-			q = !q;
-		else if (s[i] == '\\' && q && s[i + 1] != '\0')
-			i++;
-		i++;
-	}
-	return i - *start;
-}
+#include "ssh-common.h"
 
 /* Whether line is "[options] type base64 [comment]" of a valid key. */
 bool
 key_line_is_valid(const char *line, char *why, size_t whylen)
 {
 	char tok[128], *b64;
-	enum ssh_keytypes_e type = SSH_KEYTYPE_UNKNOWN;
+	enum ssh_keytypes_e type;
 	ssh_key key = NULL;
-	size_t s = 0, n;
-	int i, rc;
+	int rc;
 
-	for (i = 0; i < 2 && type == SSH_KEYTYPE_UNKNOWN; i++) {
-		n = key_token(line, &s);
-		if (n == 0 || n >= sizeof(tok))
-			break;
-		memcpy(tok, line + s, n);
-		tok[n] = '\0';
-		s += n;
-		type = ssh_key_type_from_name(tok);
-	}
+	type = ll_ssh_key_split(line, tok, sizeof(tok), &b64);
 	if (type == SSH_KEYTYPE_UNKNOWN) {
 		snprintf(why, whylen, "no key type libssh knows (like "
 		    "ssh-ed25519, ssh-rsa) followed by base64 data");
 		return false;
 	}
-	n = key_token(line, &s);
-	if (n == 0 || (b64 = strndup(line + s, n)) == NULL) {
+	if (b64 == NULL) {
 		snprintf(why, whylen, "the %s key has no base64 data", tok);
 		return false;
 	}
