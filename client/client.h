@@ -106,6 +106,10 @@ int conn_open(struct conn *c);
  * the command line for ssh:// gateways; as ll_transport_open(). */
 int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);		/* 0 or EXIT_*, message in c->err */
 void conn_close(struct conn *c);
+/* The link layer's log (ll_log_fn) shown with -v/-vv: ctx is the prefix
+ * (a string; NULL: "link"). */
+void client_link_log(void *ctx, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /*
  * Send a request and wait for its end.  0 with *reply (caller decrefs) on
  * REPLY; EXIT_FAILED with err/err_code on an agent ERROR; EXIT_LOST etc. when

@@ -169,19 +169,18 @@ conn_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
 	return 0;
 }
 
-static void
-link_log(void *ctx, int level, const char *fmt, ...)
+void
+client_link_log(void *ctx, int level, const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
 
-	(void)ctx;
 	if (client_opts.verbose < (level <= LL_LOG_WARN ? 1 : 2))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	msg_verbose("link: %s", text);
+	msg_verbose("%s: %s", ctx != NULL ? (const char *)ctx : "link", text);
 }
 
 /* When the agent's frames last came: how long a lost link was silent. */
@@ -259,7 +258,7 @@ conn_open(struct conn *c)
 		cfg.connect_ms = client_opts.ready_ms != 0 ?
 		    client_opts.ready_ms : 60000;
 	cfg.line_rate = client_opts.baud / 10;
-	cfg.log = link_log;
+	cfg.log = client_link_log;
 	cfg.ssh = !client_opts.insecure;
 	if ((c->s = ll_session_new(t, &cfg, ll_now_ms())) == NULL) {
 		ll_transport_close(t);

@@ -900,22 +900,6 @@ wait_stage(struct attach *a)
 	return 0;
 }
 
-/* The link to the stage's own messages, with -vv. */
-static void
-stage_link_log(void *ctx, int level, const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-
-	(void)ctx;
-	if (client_opts.verbose < (level <= LL_LOG_WARN ? 1 : 2))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	msg_verbose("attach: link to the stage: %s", text);
-}
-
 /* With -v, how well the link to the stage used the line. */
 static void
 send_stats(struct ll_link *l, uint64_t ms, uint32_t rate)
@@ -960,7 +944,8 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 		    sizeof(cfg.epoch))
 			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
 	cfg.connect_ms = DEPLOY_LINK_MS;
-	cfg.log = stage_link_log;
+	cfg.log = client_link_log;
+	cfg.log_ctx = "attach: link to the stage";
 	cfg.line_rate = client_opts.baud != 0 ? client_opts.baud / 10 :
 	    ll_transport_line_rate(a->t);
 	if ((l = ll_link_new(&cfg, ll_now_ms())) == NULL) {
