@@ -216,8 +216,13 @@ struct cmd_option {
 #define CMD_OPT_SHORT	0x1	/* val is also the short option -val */
 #define CMD_OPT_FORWARD	0x2	/* global: run passes it to each line */
 #define CMD_OPT_HIDDEN	0x4	/* accepted but not shown (old names) */
+#define CMD_OPT_NOT_IN_CMD 0x8	/* global, but not after the command */
 /* What cmd_getopt() returns for --help (client_dispatch answers it). */
 #define CMD_HELP_VAL	0x1000
+/* ... for a global option after the command that was refused. */
+#define CMD_GLOBAL_ERR	0x1001
+/* Global options after the command are CMD_GLOBAL_VAL + their index. */
+#define CMD_GLOBAL_VAL	0x2000
 
 struct client_cmd {
 	const char *name;
@@ -245,7 +250,9 @@ const struct client_cmd *cmd_find(const char *name);
  * getopt_long over e's option table: GNU permutation (options may follow
  * operands) unless CMD_STOP_AT_OPERAND, never past "--".  Returns the
  * option's val, -1 at the end, '?' for a bad option (already reported by
- * client_dispatch before run is called).  Reset optind = 0 first.
+ * client_dispatch before run is called).  Reset optind = 0 first.  The
+ * global options are accepted too where the command does not use their
+ * name or letter; client_dispatch applies them, run never sees them.
  */
 int cmd_getopt(const struct client_cmd *e, int argc, char **argv);
 /* "usage: lifeline NAME ..." and where help is, on stderr: EXIT_USAGE. */
@@ -270,6 +277,11 @@ void cmd_option_error(const char *who, const struct cmd_option *opts,
  * --version was answered (exit 0).
  */
 int client_options_parse(int argc, char **argv, int *first);
+/*
+ * Apply global option o (with its argument, or NULL) as if it had come
+ * before the command: 0, or EXIT_USAGE with the message printed.
+ */
+int client_global_apply(const struct cmd_option *o, const char *arg);
 /*
  * The global options of this invocation that run passes to each line's
  * child, as they were given: *argc words in *argv (static, not to free).

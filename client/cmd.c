@@ -55,6 +55,26 @@ cmd_option_count(const struct cmd_option *opts)
 	return n;
 }
 
+/* Append one option to a getopt spec being built. */
+static void
+spec_add(struct option *lo, size_t *k, char *shortopts, size_t len,
+    size_t *pos, const struct cmd_option *o, int val, bool with_short)
+{
+	if (o->name != NULL) {
+		lo[*k].name = o->name;
+		lo[*k].has_arg = o->arg != NULL ? required_argument :
+		    no_argument;
+		lo[*k].val = val;
+		(*k)++;
+	}
+	if (with_short && (o->flags & CMD_OPT_SHORT) && *pos + 3 < len) {
+		shortopts[(*pos)++] = (char)o->val;
+		if (o->arg != NULL)
+			shortopts[(*pos)++] = ':';
+		shortopts[*pos] = '\0';
+	}
+}
+
 int
 cmd_getopt_spec(const struct cmd_option *opts, const char *prefix,
     struct option **longopts, char *shortopts, size_t len)
@@ -65,46 +85,127 @@ cmd_getopt_spec(const struct cmd_option *opts, const char *prefix,
 	if ((lo = calloc(n + 2, sizeof(*lo))) == NULL)
 		return -1;
 	pos = (size_t)snprintf(shortopts, len, "%s", prefix);
-	for (i = 0; i < n; i++) {
-		if (opts[i].name != NULL) {
-			lo[k].name = opts[i].name;
-			lo[k].has_arg = opts[i].arg != NULL ?
-			    required_argument : no_argument;
-			lo[k].val = opts[i].val;
-			k++;
-		}
-		if ((opts[i].flags & CMD_OPT_SHORT) && pos + 3 < len) {
-			shortopts[pos++] = (char)opts[i].val;
-			if (opts[i].arg != NULL)
-				shortopts[pos++] = ':';
-			shortopts[pos] = '\0';
-		}
-	}
+	for (i = 0; i < n; i++)
+		spec_add(lo, &k, shortopts, len, &pos, &opts[i], opts[i].val,
+		    true);
 	lo[k].name = cmd_help_option.name;
 	lo[k].val = cmd_help_option.val;
 	*longopts = lo;
 	return 0;
 }
 
+/* Does a command option already take this long name or letter? */
+static bool
+cmd_option_taken(const struct cmd_option *opts, const struct cmd_option *g,
+    bool short_form)
+{
+	size_t i, n = cmd_option_count(opts);
+
+	if (!short_form && strcmp(g->name, cmd_help_option.name) == 0)
+		return true;
+	for (i = 0; i < n; i++) {
+		if (short_form ? opts[i].val == g->val : (opts[i].name !=
+		    NULL && strcmp(opts[i].name, g->name) == 0))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A command's spec: its own options and --help, then the global options
+ * whose name or letter it does not use itself (its own win: exec
+ * --timeout, ping -i).  A global long option returns CMD_GLOBAL_VAL + its
+ * index; a global short one its letter, listed in gshort.
+ */
+static int
+cmd_spec_with_globals(const struct client_cmd *e, struct option **longopts,
+    char *shortopts, size_t len, char *gshort, size_t glen)
+{
+	const struct cmd_option *g = client_global_options;
+	size_t n = cmd_option_count(e->options), i, k, pos, gp = 0;
+	struct option *lo;
+
+	if (cmd_getopt_spec(e->options, (e->flags & CMD_STOP_AT_OPERAND) ?
+	    "+:" : ":", &lo, shortopts, len) != 0)
+		return -1;
+	pos = strlen(shortopts);
+	for (k = 0; k <= n && lo[k].name != NULL; k++)
+		;
+	if ((lo = reallocarray(lo, k + cmd_option_count(g) + 1,
+	    sizeof(*lo))) == NULL)
+		return -1;
+	gshort[0] = '\0';
+	for (i = 0; g[i].help != NULL; i++) {
+		if (g[i].flags & CMD_OPT_NOT_IN_CMD)
+			continue;
+		if (g[i].name != NULL && !cmd_option_taken(e->options, &g[i],
+		    false))
+			spec_add(lo, &k, shortopts, len, &pos, &g[i],
+			    CMD_GLOBAL_VAL + (int)i, false);
+		if ((g[i].flags & CMD_OPT_SHORT) &&
+		    !cmd_option_taken(e->options, &g[i], true) &&
+		    gp + 1 < glen) {
+			spec_add(lo, &k, shortopts, len, &pos, &(struct
+			    cmd_option){ NULL, g[i].val, CMD_OPT_SHORT,
+			    g[i].arg, g[i].help }, g[i].val, true);
+			gshort[gp++] = (char)g[i].val;
+			gshort[gp] = '\0';
+		}
+	}
+	memset(&lo[k], 0, sizeof(lo[k]));
+	*longopts = lo;
+	return 0;
+}
+
+/* The global option that getopt returned as ch, or NULL. */
+static const struct cmd_option *
+cmd_global_of(int ch, const char *gshort)
+{
+	const struct cmd_option *g = client_global_options;
+	size_t i;
+
+	if (ch >= CMD_GLOBAL_VAL &&
+	    (size_t)(ch - CMD_GLOBAL_VAL) < cmd_option_count(g))
+		return &g[ch - CMD_GLOBAL_VAL];
+	if (ch > 0 && ch < 256 && strchr(gshort, ch) != NULL) {
+		for (i = 0; g[i].help != NULL; i++) {
+			if (g[i].val == ch)
+				return &g[i];
+		}
+	}
+	return NULL;
+}
+
+/* Set while client_dispatch reads the options: global ones apply then. */
+static bool cmd_applying_globals;
+
 int
 cmd_getopt(const struct client_cmd *e, int argc, char **argv)
 {
 	static const struct client_cmd *cached;
 	static struct option *longopts;
-	static char shortopts[256];
+	static char shortopts[256], gshort[32];
+	const struct cmd_option *g;
+	int ch;
 
 	if (cached != e) {
 		free(longopts);
 		longopts = NULL;
 		cached = NULL;
-		if (cmd_getopt_spec(e->options, (e->flags &
-		    CMD_STOP_AT_OPERAND) ? "+:" : ":", &longopts, shortopts,
-		    sizeof(shortopts)) != 0)
+		if (cmd_spec_with_globals(e, &longopts, shortopts,
+		    sizeof(shortopts), gshort, sizeof(gshort)) != 0)
 			return '?';
 		cached = e;
 	}
 	opterr = 0;
-	return getopt_long(argc, argv, shortopts, longopts, NULL);
+	for (;;) {
+		ch = getopt_long(argc, argv, shortopts, longopts, NULL);
+		if ((g = cmd_global_of(ch, gshort)) == NULL)
+			return ch;
+		if (cmd_applying_globals &&
+		    client_global_apply(g, g->arg != NULL ? optarg : NULL) != 0)
+			return CMD_GLOBAL_ERR;
+	}
 }
 
 /* The option of opts that getopt returned as val, or NULL. */
@@ -321,6 +422,8 @@ cmd_help(FILE *f, const struct client_cmd *e)
 	}
 	fprintf(f, "\noptions:\n");
 	help_options(f, e->options, true);
+	fprintf(f, "\nThe global options (lifeline --help) may come before or "
+	    "after %s.\n", e->name);
 }
 
 /*
@@ -340,18 +443,25 @@ cmd_check_options(const struct client_cmd *e, int argc, char **argv)
 		return 0;
 	}
 	optind = 0;
+	cmd_applying_globals = true;
 	while ((ch = cmd_getopt(e, argc, argv)) != -1) {
 		if (ch == CMD_HELP_VAL) {
 			cmd_help(stdout, e);
-			return -1;
+			break;
+		}
+		if (ch == CMD_GLOBAL_ERR) {
+			ch = EXIT_USAGE;
+			break;
 		}
 		if (ch == '?' || ch == ':') {
 			cmd_option_error(e->name, e->options, argc, argv, ch);
-			return cmd_usage_error(e);
+			ch = cmd_usage_error(e);
+			break;
 		}
 	}
+	cmd_applying_globals = false;
 	optind = 0;
-	return 0;
+	return ch == -1 ? 0 : ch == CMD_HELP_VAL ? -1 : ch;
 }
 
 int

@@ -59,8 +59,10 @@ const struct cmd_option client_global_options[] = {
 	  "JSON object on stdout" },
 	{ "verbose", 'v', CMD_OPT_SHORT | CMD_OPT_FORWARD, NULL, "show "
 	  "console text and link details (-vv: more)" },
-	{ "version", 'V', CMD_OPT_SHORT, NULL, "print lifeline's version" },
-	{ "help", 'h', CMD_OPT_SHORT, NULL, "show this help" },
+	{ "version", 'V', CMD_OPT_SHORT | CMD_OPT_NOT_IN_CMD, NULL, "print "
+	  "lifeline's version" },
+	{ "help", 'h', CMD_OPT_SHORT | CMD_OPT_NOT_IN_CMD, NULL, "show this "
+	  "help" },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -208,6 +210,20 @@ option_apply(int ch, const char *arg)
 	case 'h':
 		cmd_help(stdout, NULL);
 		return -1;
+	}
+	return 0;
+}
+
+int
+client_global_apply(const struct cmd_option *o, const char *arg)
+{
+	int rc;
+
+	if ((rc = option_apply(o->val, arg)) != 0)
+		return EXIT_USAGE;
+	if ((o->flags & CMD_OPT_FORWARD) && forward(o, arg) != 0) {
+		msg_error("out of memory");
+		return EXIT_USAGE;
 	}
 	return 0;
 }
