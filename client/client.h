@@ -24,6 +24,7 @@ enum {
 	EXIT_NOAGENT = 4,	/* nothing answered on the path */
 	EXIT_LOST = 5,		/* the link was lost during the command */
 	EXIT_PROTOCOL = 6,	/* incompatible or misbehaving agent */
+	EXIT_TIMEOUT = 124,	/* exec --timeout ran out, as timeout(1) */
 	EXIT_EXEC_OWN = 255,	/* exec: lifeline itself failed */
 };
 /* An interrupted command exits 128 + the signal (130 for Ctrl-C). */
@@ -31,6 +32,7 @@ enum {
 
 struct client_options {
 	const char *via;
+	const char *via_from;		/* "--via" or "LIFELINE_VIA" */
 	bool insecure;
 	bool json;
 	int verbose;
@@ -105,7 +107,10 @@ void conn_preset_transport(struct ll_transport *t);
 int conn_open(struct conn *c);
 /* Open --via as a raw byte path (console, attach), with the SSH options of
  * the command line for ssh:// gateways; as ll_transport_open(). */
-int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);		/* 0 or EXIT_*, message in c->err */
+int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);
+/* The exit status for conn_open_transport's err: EXIT_USAGE when the spec
+ * is malformed, else EXIT_CONNECT. */
+int conn_transport_status(const char *err);		/* 0 or EXIT_*, message in c->err */
 void conn_close(struct conn *c);
 /* The link layer's log (ll_log_fn) shown with -v/-vv: ctx is the prefix
  * (a string; NULL: "link"). */
@@ -161,6 +166,15 @@ void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void print_json(json_t *obj);	/* to stdout, one line; steals obj */
+/* The agent's code of the first error (for output_json_failure). */
+void output_error_code(const char *code);
+/*
+ * With --json, when the command ends with status but printed no JSON: one
+ * object {"error": {"code", "message"}, "exit_status"} on stdout, the
+ * code the agent's or one for the status (usage, connect, no_agent, ...),
+ * the message the first error printed.
+ */
+void output_json_failure(int status);
 /* A command's result: print_json with --json, else human(res).  Steals res,
  * returns EXIT_OK. */
 int print_reply(json_t *res, void (*human)(json_t *res));
@@ -237,6 +251,8 @@ struct client_cmd {
 #define CMD_STOP_AT_OPERAND	0x1
 /* The run function reads its arguments itself (kill -SIGNAL). */
 #define CMD_OWN_ARGS		0x2
+/* Needs no path to the agent (help; run, whose lines each need one). */
+#define CMD_NO_VIA		0x4
 
 /* The entries, in the order help lists them (lifeline.c). */
 extern const struct client_cmd *const client_cmds[];

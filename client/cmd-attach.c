@@ -655,7 +655,7 @@ cmd_attach(int argc, char **argv)
 	if (conn_open_transport(&a->t, err,
 	    sizeof(err)) != 0) {
 		msg_error("%s", err);
-		rc = EXIT_CONNECT;
+		rc = conn_transport_status(err);
 		goto out;
 	}
 	if (a->t->err[0] != '\0')

@@ -359,7 +359,7 @@ cmd_console(int argc, char **argv)
 	    sizeof(err)) != 0) {
 		msg_error("%s", err);
 		free(con);
-		return EXIT_CONNECT;
+		return conn_transport_status(err);
 	}
 	if (con->t->err[0] != '\0')
 		msg_verbose("%s", con->t->err);

@@ -150,8 +150,9 @@ cmd_exec(int argc, char **argv)
 	job_reconnect("the command", exec_job, NULL, &out, &rc, &res);
 	if (rc != 0) {
 		stream_out_cleanup(&out, NULL);
-		/* exec's own status space is the remote one: ours is 255 */
-		return EXIT_EXEC_OWN;
+		/* exec's own status space is the remote one: ours is 255,
+		 * but a usage error (a malformed --via) is 2 everywhere */
+		return rc == EXIT_USAGE ? EXIT_USAGE : EXIT_EXEC_OWN;
 	}
 	rc = job_exit_code(res);
 	if (client_opts.json) {

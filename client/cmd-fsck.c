@@ -140,8 +140,9 @@ cmd_fsck(int argc, char **argv)
 	if (rc != 0) {
 		fsck_bar_erase(&out);
 		stream_out_cleanup(&out, NULL);
-		/* The checker's status space is 0..128: ours is 255. */
-		return EXIT_EXEC_OWN;
+		/* The checker's status space is 0..128: ours is 255, but a
+		 * usage error (a malformed --via) is 2 everywhere. */
+		return rc == EXIT_USAGE ? EXIT_USAGE : EXIT_EXEC_OWN;
 	}
 	fsck_bar_erase(&out);
 	rc = EXIT_EXEC_OWN;

@@ -81,5 +81,6 @@ const struct client_cmd cmd_help_entry = {
 	.operands = "[COMMAND]",
 	.summary = "show the help of lifeline or of one COMMAND",
 	.options = help_options,
+	.flags = CMD_NO_VIA,
 	.run = cmd_help_run,
 };

@@ -60,6 +60,15 @@ job_exit_code(json_t *res)
 {
 	json_t *v;
 
+	/* as timeout(1): 124 when the time ran out, whatever the end */
+	if (json_is_true(json_object_get(res, "timed_out"))) {
+		if (!client_opts.json)
+			msg_error("job %lld timed out (exec --timeout): exit "
+			    "status 124, as timeout(1)",
+			    (long long)json_integer_value(json_object_get(res,
+			    "job")));
+		return EXIT_TIMEOUT;
+	}
 	if (json_is_integer(v = json_object_get(res, "exit_status")))
 		return (int)json_integer_value(v);
 	if (json_is_integer(v = json_object_get(res, "signal"))) {

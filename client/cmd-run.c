@@ -439,5 +439,6 @@ const struct client_cmd cmd_run_entry = {
 	.operands = "SCRIPT|-",
 	.summary = "run a script of lifeline commands, one a line",
 	.options = run_options,
+	.flags = CMD_NO_VIA,
 	.run = cmd_run,
 };

@@ -464,6 +464,27 @@ cmd_check_options(const struct client_cmd *e, int argc, char **argv)
 	return ch == -1 ? 0 : ch == CMD_HELP_VAL ? -1 : ch;
 }
 
+/*
+ * Every command that talks to the agent needs a path: without one it is a
+ * usage error (2), the same for every command, before anything runs.
+ */
+static int
+cmd_check_via(const struct client_cmd *e)
+{
+	if (client_opts.via == NULL) {
+		msg_error("%s: no path to the agent: give --via SPEC, -t NAME "
+		    "or set LIFELINE_VIA", e->name);
+		return EXIT_USAGE;
+	}
+	if (client_opts.via[0] == '\0') {
+		msg_error("%s: no path given: %s is empty", e->name,
+		    client_opts.via_from != NULL ? client_opts.via_from :
+		    "--via");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 int
 client_dispatch(int argc, char **argv)
 {
@@ -477,5 +498,7 @@ client_dispatch(int argc, char **argv)
 	}
 	if ((rc = cmd_check_options(e, argc, argv)) != 0)
 		return rc < 0 ? EXIT_OK : rc;
+	if (!(e->flags & CMD_NO_VIA) && (rc = cmd_check_via(e)) != 0)
+		return rc;
 	return e->run(argc, argv);
 }

@@ -130,6 +130,14 @@ conn_ssh_config(struct ll_ssh_client_config *cfg, enum ll_ssh_mode mode)
 }
 
 int
+conn_transport_status(const char *err)
+{
+	/* proto's transports say so of every spec they cannot parse */
+	return strncmp(err, "bad transport spec", 18) == 0 ? EXIT_USAGE :
+	    EXIT_CONNECT;
+}
+
+int
 conn_open_transport(struct ll_transport **t, char *err, size_t errlen)
 {
 	struct ll_ssh_client_config cfg;
@@ -233,7 +241,7 @@ conn_open(struct conn *c)
 		t = preset_transport;
 		preset_transport = NULL;
 	} else if (conn_open_transport(&t, err, sizeof(err)) != 0)
-		return conn_set_error(c, EXIT_CONNECT, "%s", err);
+		return conn_set_error(c, conn_transport_status(err), "%s", err);
 	if (t->err[0] != '\0')
 		msg_verbose("%s", t->err);
 	if (ll_transport_is_direct(t)) {
@@ -574,11 +582,14 @@ conn_call(struct conn *c, const char *op, json_t *args,
 
 				snprintf(c->err_code, sizeof(c->err_code), "%s",
 				    code != NULL ? code : "?");
-				/* the cancel we asked for: the signal's status */
+				output_error_code(c->err_code);
+				/* the cancel we asked for: the signal's status.
+				 * The message is the agent's, without the
+				 * operation's internal name (file-stat, ...). */
 				result = conn_set_error(c, cancelled && code != NULL &&
 				    strcmp(code, LL_EC_CANCELLED) == 0 ?
-				    conn_interrupt_status() : EXIT_FAILED, "%s: %s",
-				    op, text != NULL ? text : "failed");
+				    conn_interrupt_status() : EXIT_FAILED, "%s",
+				    text != NULL ? text : "the agent said it failed");
 				break;
 			}
 			default:

@@ -57,12 +57,17 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	int first, rc;
 
-	if ((rc = client_options_parse(argc, argv, &first)) != 0)
+	if ((rc = client_options_parse(argc, argv, &first)) != 0) {
+		if (rc > 0)
+			output_json_failure(rc);
 		return rc < 0 ? EXIT_OK : rc;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_interrupt;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	return client_dispatch(argc - first, argv + first);
+	rc = client_dispatch(argc - first, argv + first);
+	output_json_failure(rc);
+	return rc;
 }

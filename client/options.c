@@ -112,6 +112,30 @@ seconds_arg(const char *name, const char *s, bool zero_ok, double max,
 	return 0;
 }
 
+/*
+ * The path to the agent, from --via or LIFELINE_VIA: a plain device path
+ * means serial:, as tio and picocom take it.  An empty one is kept, for
+ * client_dispatch to refuse with "no path given".
+ */
+static int
+via_set(const char *spec, const char *from)
+{
+	static char *made;
+
+	client_opts.via_from = from;
+	if (spec[0] != '/') {
+		client_opts.via = spec;
+		return 0;
+	}
+	free(made);
+	if (asprintf(&made, "serial:%s", spec) < 0) {
+		msg_error("out of memory");
+		return EXIT_USAGE;
+	}
+	client_opts.via = made;
+	return 0;
+}
+
 /* Apply one global option; 0, EXIT_USAGE, or -1 for --help/--version. */
 static int
 option_apply(int ch, const char *arg)
@@ -121,8 +145,7 @@ option_apply(int ch, const char *arg)
 
 	switch (ch) {
 	case 't':
-		client_opts.via = arg;
-		break;
+		return via_set(arg, "--via");
 	case 'k':
 		client_opts.insecure = true;
 		break;
@@ -249,7 +272,9 @@ client_options_parse(int argc, char **argv, int *first)
 	char shortopts[128];
 	int ch, rc = 0;
 
-	client_opts.via = getenv("LIFELINE_VIA");
+	if (getenv("LIFELINE_VIA") != NULL &&
+	    via_set(getenv("LIFELINE_VIA"), "LIFELINE_VIA") != 0)
+		return EXIT_FAILED;
 	/* "+": stop at the command; its options are its own. */
 	if (cmd_getopt_spec(client_global_options, "+:", &longopts, shortopts,
 	    sizeof(shortopts)) != 0) {
