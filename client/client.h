@@ -231,6 +231,7 @@ struct cmd_option {
 #define CMD_OPT_FORWARD	0x2	/* global: run passes it to each line */
 #define CMD_OPT_HIDDEN	0x4	/* accepted but not shown (old names) */
 #define CMD_OPT_NOT_IN_CMD 0x8	/* global, but not after the command */
+#define CMD_OPT_CONFIG	0x10	/* global: a Target block may set it */
 /* What cmd_getopt() returns for --help (client_dispatch answers it). */
 #define CMD_HELP_VAL	0x1000
 /* ... for a global option after the command that was refused. */
@@ -298,6 +299,18 @@ int client_options_parse(int argc, char **argv, int *first);
  * before the command: 0, or EXIT_USAGE with the message printed.
  */
 int client_global_apply(const struct cmd_option *o, const char *arg);
+/*
+ * A Target block's setting KEY VALUE (a flag takes yes or no): applied as
+ * the option of that long name unless the option was given.  0, -2 when
+ * KEY is not a setting, EXIT_USAGE when the value is refused.
+ */
+int client_global_setting(const char *key, const char *value);
+
+/* targets.c */
+/* Apply the settings of Target name (config files): 0 or EXIT_USAGE. */
+int targets_apply(const char *name);
+/* Print every target's name, one a line: 0 or EXIT_USAGE. */
+int targets_list(void);
 /*
  * The global options of this invocation that run passes to each line's
  * child, as they were given: *argc words in *argv (static, not to free).

@@ -17,6 +17,8 @@ static const struct cmd_option help_options[] = {
 	{ "options", 'o', 0, NULL, "list the options of COMMAND (without "
 	  "COMMAND: the global options), one a line; those that take an "
 	  "argument end in \"=\"" },
+	{ "targets", 'T', 0, NULL, "list the named targets of the config "
+	  "files, one a line" },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -54,6 +56,8 @@ cmd_help_run(int argc, char **argv)
 		case 'o':
 			options = true;
 			break;
+		case 'T':
+			return targets_list();
 		default:
 			return cmd_usage_error(&cmd_help_entry);
 		}

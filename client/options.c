@@ -16,7 +16,10 @@
 #include "link.h"
 
 const struct cmd_option client_global_options[] = {
-	{ "via", 't', CMD_OPT_FORWARD, "SPEC", "the path to the agent "
+	{ "target", 't', CMD_OPT_SHORT | CMD_OPT_FORWARD, "NAME", "take the "
+	  "path and settings of Target NAME in ~/.config/lifeline/config or "
+	  "/etc/lifeline/config (options given win)" },
+	{ "via", 'W', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "SPEC", "the path to the agent "
 	  "(default $LIFELINE_VIA):\n"
 	  "serial:DEV[,BAUD] (or just /dev/...)  tty:DEV[,BAUD]\n"
 	  "exec:CMD  unix:PATH  tcp:HOST:PORT  fd:R,W  stdio\n"
@@ -25,35 +28,35 @@ const struct cmd_option client_global_options[] = {
 	  "lifeline+exec:CMD e.g. 'ssh -s root@HOST lifeline'\n"
 	  "ipmi://[USER@]BMC[:PORT][?cipher=N&password-file=F]\n"
 	  "telnet://HOST:PORT[?baud=N] a console server's port" },
-	{ "insecure", 'k', CMD_OPT_FORWARD, NULL, "no SSH inside the link: "
+	{ "insecure", 'k', CMD_OPT_FORWARD | CMD_OPT_CONFIG, NULL, "no SSH inside the link: "
 	  "unauthenticated (labs, tests)" },
-	{ "identity", 'i', CMD_OPT_SHORT | CMD_OPT_FORWARD, "FILE",
+	{ "identity", 'i', CMD_OPT_SHORT | CMD_OPT_FORWARD | CMD_OPT_CONFIG, "FILE",
 	  "SSH private key to offer (also: ssh-agent, ~/.ssh/id_*)" },
-	{ "no-pty", 'P', CMD_OPT_FORWARD, NULL, "ssh:// gateways: do not ask "
+	{ "no-pty", 'P', CMD_OPT_FORWARD | CMD_OPT_CONFIG, NULL, "ssh:// gateways: do not ask "
 	  "for a pty" },
-	{ "accept-new-host-key", 'N', CMD_OPT_FORWARD, NULL, "trust an "
+	{ "accept-new-host-key", 'N', CMD_OPT_FORWARD | CMD_OPT_CONFIG, NULL, "trust an "
 	  "unknown host key (never a changed one)" },
-	{ "host-key-fingerprint", 'F', CMD_OPT_FORWARD, "SHA256:...",
+	{ "host-key-fingerprint", 'F', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "SHA256:...",
 	  "the agent's key must be this one" },
-	{ "known-hosts", 'K', CMD_OPT_FORWARD, "FILE", "agents' keys "
+	{ "known-hosts", 'K', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "FILE", "agents' keys "
 	  "(default ~/.config/lifeline/known_hosts)" },
-	{ "encoding", 'e', CMD_OPT_FORWARD, "auto|7bit|8bit", "force the "
+	{ "encoding", 'e', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "auto|7bit|8bit", "force the "
 	  "7-bit or 8-bit frame coding (default: probe)" },
-	{ "baud", 'b', CMD_OPT_FORWARD, "N", "line speed of the path, to "
+	{ "baud", 'b', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "N", "line speed of the path, to "
 	  "pace output (serial: sets it)" },
-	{ "timeout", 'T', CMD_OPT_FORWARD, "SECONDS", "give up connecting "
+	{ "timeout", 'T', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "SECONDS", "give up connecting "
 	  "after SECONDS (default 10)" },
-	{ "reconnect", 'C', CMD_OPT_FORWARD, "SECONDS", "keep trying SECONDS "
+	{ "reconnect", 'C', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "SECONDS", "keep trying SECONDS "
 	  "to follow a job again after the link is lost (exec, fsck, output "
 	  "--follow; default 120, 0: never; Ctrl-C stops trying)" },
-	{ "ready", 'R', CMD_OPT_FORWARD, "TEXT", "exec: wait for TEXT from "
+	{ "ready", 'R', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "TEXT", "exec: wait for TEXT from "
 	  "the command before connecting" },
-	{ "ready-timeout", 'r', CMD_OPT_FORWARD, "SECONDS", "how long --ready "
+	{ "ready-timeout", 'r', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "SECONDS", "how long --ready "
 	  "and ipmi:// may wait (default 60)" },
-	{ "exec-quit", 'Q', CMD_OPT_FORWARD, "STRING", "exec: the command's "
+	{ "exec-quit", 'Q', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "STRING", "exec: the command's "
 	  "own farewell, sent when leaving (\\r, \\n, \\\\ and \\xHH "
 	  "understood)" },
-	{ "take-over", 'O', CMD_OPT_FORWARD, NULL, "ipmi://: deactivate a SOL "
+	{ "take-over", 'O', CMD_OPT_FORWARD | CMD_OPT_CONFIG, NULL, "ipmi://: deactivate a SOL "
 	  "payload another session holds" },
 	{ "json", 'j', CMD_OPT_FORWARD, NULL, "machine-readable output: one "
 	  "JSON object on stdout" },
@@ -65,6 +68,9 @@ const struct cmd_option client_global_options[] = {
 	  "help" },
 	{ NULL, 0, 0, NULL, NULL }
 };
+
+/* Which options of the table were given (a target's settings yield). */
+static bool given[64];
 
 /* The forwarded options as given: words, and how many. */
 static char **fwd;
@@ -144,8 +150,10 @@ option_apply(int ch, const char *arg)
 	int ms;
 
 	switch (ch) {
-	case 't':
+	case 'W':
 		return via_set(arg, "--via");
+	case 't':
+		return targets_apply(arg);
 	case 'k':
 		client_opts.insecure = true;
 		break;
@@ -238,14 +246,61 @@ option_apply(int ch, const char *arg)
 }
 
 int
+client_global_setting(const char *key, const char *value)
+{
+	const struct cmd_option *o;
+
+	for (o = client_global_options; o->help != NULL; o++) {
+		if ((o->flags & CMD_OPT_CONFIG) && strcmp(o->name, key) == 0)
+			break;
+	}
+	if (o->help == NULL)
+		return -2;
+	if (given[o - client_global_options])
+		return 0;
+	if (o->arg == NULL) {
+		/* a flag: yes or no */
+		if (strcmp(value, "no") == 0)
+			return 0;
+		if (strcmp(value, "yes") != 0 && value[0] != '\0')
+			return EXIT_USAGE;
+		value = NULL;
+	}
+	return option_apply(o->val, value) != 0 ? EXIT_USAGE : 0;
+}
+
+int
 client_global_apply(const struct cmd_option *o, const char *arg)
 {
 	int rc;
 
+	given[o - client_global_options] = true;
 	if ((rc = option_apply(o->val, arg)) != 0)
 		return EXIT_USAGE;
 	if ((o->flags & CMD_OPT_FORWARD) && forward(o, arg) != 0) {
 		msg_error("out of memory");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/*
+ * The environment's defaults, below the options and a target's settings:
+ * LIFELINE_VIA, LIFELINE_IDENTITY, LIFELINE_HOST_KEY_FINGERPRINT.
+ */
+static int
+options_from_env(void)
+{
+	const char *v;
+
+	if ((v = getenv("LIFELINE_VIA")) != NULL &&
+	    via_set(v, "LIFELINE_VIA") != 0)
+		return EXIT_FAILED;
+	if ((v = getenv("LIFELINE_IDENTITY")) != NULL && v[0] != '\0')
+		client_opts.identity = v;
+	if ((v = getenv("LIFELINE_HOST_KEY_FINGERPRINT")) != NULL &&
+	    v[0] != '\0' && option_apply('F', v) != 0) {
+		msg_error("(from LIFELINE_HOST_KEY_FINGERPRINT)");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -272,9 +327,8 @@ client_options_parse(int argc, char **argv, int *first)
 	char shortopts[128];
 	int ch, rc = 0;
 
-	if (getenv("LIFELINE_VIA") != NULL &&
-	    via_set(getenv("LIFELINE_VIA"), "LIFELINE_VIA") != 0)
-		return EXIT_FAILED;
+	if ((rc = options_from_env()) != 0)
+		return rc;
 	/* "+": stop at the command; its options are its own. */
 	if (cmd_getopt_spec(client_global_options, "+:", &longopts, shortopts,
 	    sizeof(shortopts)) != 0) {
@@ -288,20 +342,15 @@ client_options_parse(int argc, char **argv, int *first)
 		if ((o = option_find(ch)) == NULL) {
 			cmd_option_error(NULL, client_global_options, argc,
 			    argv, ch);
+			fprintf(stderr, "(lifeline --help lists the options)\n");
 			rc = EXIT_USAGE;
 			break;
 		}
-		if ((rc = option_apply(ch, optarg)) != 0)
+		if ((rc = client_global_apply(o, o->arg != NULL ? optarg :
+		    NULL)) != 0)
 			break;
-		if ((o->flags & CMD_OPT_FORWARD) &&
-		    forward(o, o->arg != NULL ? optarg : NULL) != 0) {
-			msg_error("out of memory");
-			rc = EXIT_FAILED;
-		}
 	}
 	free(longopts);
-	if (rc == EXIT_USAGE)
-		fprintf(stderr, "(lifeline --help lists the options)\n");
 	if (rc == 0 && optind >= argc) {
 		fprintf(stderr, "usage: lifeline [OPTION...] COMMAND [ARG...]\n"
 		    "(lifeline help lists the options and commands)\n");
