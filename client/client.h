@@ -108,6 +108,8 @@ int conn_open(struct conn *c);
 /* Open --via as a raw byte path (console, attach), with the SSH options of
  * the command line for ssh:// gateways; as ll_transport_open(). */
 int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);
+/* The --insecure warning, once a process (and once for run's lines). */
+void conn_warn_insecure(void);
 /* The exit status for conn_open_transport's err: EXIT_USAGE when the spec
  * is malformed, else EXIT_CONNECT. */
 int conn_transport_status(const char *err);		/* 0 or EXIT_*, message in c->err */

@@ -389,6 +389,11 @@ cmd_run(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	if (client_opts.json)
 		jsteps = json_array();
+	if (client_opts.insecure) {
+		/* once for the script, not once a line */
+		conn_warn_insecure();
+		setenv("LIFELINE_INSECURE_WARNED", "1", 1);
+	}
 	for (i = 0; i < sc.nsteps && !run_stop; i++) {
 		memset(cap, 0, sizeof(cap));
 		if (!client_opts.json)

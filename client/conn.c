@@ -32,6 +32,7 @@
 volatile int conn_interrupted;
 volatile int conn_signal;
 static struct ll_transport *preset_transport;
+static bool conn_closing;	/* in conn_close: the link ends by our will */
 
 void
 conn_preset_transport(struct ll_transport *t)
@@ -129,6 +130,19 @@ conn_ssh_config(struct ll_ssh_client_config *cfg, enum ll_ssh_mode mode)
 	cfg->verbose = client_opts.verbose;
 }
 
+void
+conn_warn_insecure(void)
+{
+	static bool warned;
+
+	/* once a process (passwd opens two sessions), and once a script:
+	 * run says it and sets LIFELINE_INSECURE_WARNED for its lines */
+	if (warned || getenv("LIFELINE_INSECURE_WARNED") != NULL)
+		return;
+	warned = true;
+	msg_warn("--insecure: this session is not authenticated");
+}
+
 int
 conn_transport_status(const char *err)
 {
@@ -188,6 +202,9 @@ client_link_log(void *ctx, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* our own close ends the link: not news (-v is for trouble) */
+	if (conn_closing && strstr(text, " -> dead") != NULL)
+		return;
 	msg_verbose("%s: %s", ctx != NULL ? (const char *)ctx : "link", text);
 }
 
@@ -275,7 +292,7 @@ conn_open(struct conn *c)
 	if (client_opts.verbose > 0)
 		ll_session_set_console(c->s, console_text, NULL);
 	if (client_opts.insecure)
-		msg_warn("--insecure: this session is not authenticated");
+		conn_warn_insecure();
 	else
 		ll_session_set_tunnel(c->s, conn_tunnel, c);
 
@@ -370,8 +387,10 @@ conn_close(struct conn *c)
 	}
 	if (c->s != NULL) {
 		/* after Ctrl-C, the user waits: the CANCEL and CLOSE go first */
+		conn_closing = true;
 		ll_session_close(c->s, conn_interrupted ? 1000 : 3000);
 		ll_session_free(c->s);
+		conn_closing = false;
 	}
 	ll_ssh_client_free(c->ssh);
 	c->ssh = NULL;
