@@ -275,8 +275,9 @@ client_global_apply(const struct cmd_option *o, const char *arg)
 	int rc;
 
 	given[o - client_global_options] = true;
+	/* -1: --help or --version answered */
 	if ((rc = option_apply(o->val, arg)) != 0)
-		return EXIT_USAGE;
+		return rc < 0 ? rc : EXIT_USAGE;
 	if ((o->flags & CMD_OPT_FORWARD) && forward(o, arg) != 0) {
 		msg_error("out of memory");
 		return EXIT_USAGE;
