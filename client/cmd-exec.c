@@ -67,16 +67,20 @@ exec_detached(json_t *args)
 	return EXIT_OK;
 }
 
-int
+static const struct cmd_option exec_options[] = {
+	{ "timeout", 't', CMD_OPT_SHORT, "SECONDS", "terminate the command "
+	  "(SIGTERM, then SIGKILL) after SECONDS" },
+	{ "cwd", 'C', CMD_OPT_SHORT, "DIR", "run in DIR" },
+	{ "chroot", 'R', 0, NULL, "run chrooted into the target root (see "
+	  "mount)" },
+	{ "detach", 'D', 0, NULL, "print the job id and return at once; the "
+	  "command runs on (see jobs, output)" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_exec(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "cwd", required_argument, NULL, 'C' },
-		{ "chroot", no_argument, NULL, 'R' },
-		{ "detach", no_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct call_handlers h = { .data = stream_out_data,
 	    .eof = stream_out_eof, .event = exec_event,
 	    .complete = stream_out_complete };
@@ -89,7 +93,7 @@ cmd_exec(int argc, char **argv)
 	int ch, rc, i;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+t:C:", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_exec_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 't':
 			timeout = strtod(optarg, &end);
@@ -146,8 +150,9 @@ cmd_exec(int argc, char **argv)
 	job_reconnect("the command", exec_job, NULL, &out, &rc, &res);
 	if (rc != 0) {
 		stream_out_cleanup(&out, NULL);
-		/* exec's own status space is the remote one: ours is 255 */
-		return EXIT_EXEC_OWN;
+		/* exec's own status space is the remote one: ours is 255,
+		 * but a usage error (a malformed --via) is 2 everywhere */
+		return rc == EXIT_USAGE ? EXIT_USAGE : EXIT_EXEC_OWN;
 	}
 	rc = job_exit_code(res);
 	if (client_opts.json) {
@@ -159,7 +164,18 @@ cmd_exec(int argc, char **argv)
 	stream_out_cleanup(&out, "exec: writing the command's output failed");
 	return rc;
 usage:
-	msg_error("usage: lifeline exec [--timeout SECONDS] [--cwd DIR] "
-	    "[--chroot] [--detach] -- COMMAND [ARG...]");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_exec_entry);
 }
+
+const struct client_cmd cmd_exec_entry = {
+	.name = "exec",
+	.operands = "[--] COMMAND [ARG...]",
+	.summary = "run a command on the agent's host (a job)",
+	.help = "COMMAND runs as an argument vector (no shell unless you run one) with "
+	    "a clean environment and stdin from /dev/null; its output streams "
+	    "as it comes and its exit status becomes lifeline's.  Options end "
+	    "at COMMAND: what follows is COMMAND's.",
+	.options = exec_options,
+	.flags = CMD_STOP_AT_OPERAND,
+	.run = cmd_exec,
+};

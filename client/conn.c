@@ -32,6 +32,7 @@
 volatile int conn_interrupted;
 volatile int conn_signal;
 static struct ll_transport *preset_transport;
+static bool conn_closing;	/* in conn_close: the link ends by our will */
 
 void
 conn_preset_transport(struct ll_transport *t)
@@ -129,6 +130,27 @@ conn_ssh_config(struct ll_ssh_client_config *cfg, enum ll_ssh_mode mode)
 	cfg->verbose = client_opts.verbose;
 }
 
+void
+conn_warn_insecure(void)
+{
+	static bool warned;
+
+	/* once a process (passwd opens two sessions), and once a script:
+	 * run says it and sets LIFELINE_INSECURE_WARNED for its lines */
+	if (warned || getenv("LIFELINE_INSECURE_WARNED") != NULL)
+		return;
+	warned = true;
+	msg_warn("--insecure: this session is not authenticated");
+}
+
+int
+conn_transport_status(const char *err)
+{
+	/* proto's transports say so of every spec they cannot parse */
+	return strncmp(err, "bad transport spec", 18) == 0 ? EXIT_USAGE :
+	    EXIT_CONNECT;
+}
+
 int
 conn_open_transport(struct ll_transport **t, char *err, size_t errlen)
 {
@@ -180,6 +202,9 @@ client_link_log(void *ctx, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* our own close ends the link: not news (-v is for trouble) */
+	if (conn_closing && strstr(text, " -> dead") != NULL)
+		return;
 	msg_verbose("%s: %s", ctx != NULL ? (const char *)ctx : "link", text);
 }
 
@@ -233,7 +258,7 @@ conn_open(struct conn *c)
 		t = preset_transport;
 		preset_transport = NULL;
 	} else if (conn_open_transport(&t, err, sizeof(err)) != 0)
-		return conn_set_error(c, EXIT_CONNECT, "%s", err);
+		return conn_set_error(c, conn_transport_status(err), "%s", err);
 	if (t->err[0] != '\0')
 		msg_verbose("%s", t->err);
 	if (ll_transport_is_direct(t)) {
@@ -267,7 +292,7 @@ conn_open(struct conn *c)
 	if (client_opts.verbose > 0)
 		ll_session_set_console(c->s, console_text, NULL);
 	if (client_opts.insecure)
-		msg_warn("--insecure: this session is not authenticated");
+		conn_warn_insecure();
 	else
 		ll_session_set_tunnel(c->s, conn_tunnel, c);
 
@@ -362,8 +387,10 @@ conn_close(struct conn *c)
 	}
 	if (c->s != NULL) {
 		/* after Ctrl-C, the user waits: the CANCEL and CLOSE go first */
+		conn_closing = true;
 		ll_session_close(c->s, conn_interrupted ? 1000 : 3000);
 		ll_session_free(c->s);
+		conn_closing = false;
 	}
 	ll_ssh_client_free(c->ssh);
 	c->ssh = NULL;
@@ -574,11 +601,14 @@ conn_call(struct conn *c, const char *op, json_t *args,
 
 				snprintf(c->err_code, sizeof(c->err_code), "%s",
 				    code != NULL ? code : "?");
-				/* the cancel we asked for: the signal's status */
+				output_error_code(c->err_code);
+				/* the cancel we asked for: the signal's status.
+				 * The message is the agent's, without the
+				 * operation's internal name (file-stat, ...). */
 				result = conn_set_error(c, cancelled && code != NULL &&
 				    strcmp(code, LL_EC_CANCELLED) == 0 ?
-				    conn_interrupt_status() : EXIT_FAILED, "%s: %s",
-				    op, text != NULL ? text : "failed");
+				    conn_interrupt_status() : EXIT_FAILED, "%s",
+				    text != NULL ? text : "the agent said it failed");
 				break;
 			}
 			default:
