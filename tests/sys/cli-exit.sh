@@ -7,7 +7,7 @@
 # (issue 13, item 6), and errors name no internal operation (item 8).
 # Real agent on a socat PTY pair.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 21
 
 unset LIFELINE_VIA
 for c in "info" "exec -- true" "fsck /dev/null" "get /a $T/b" "console" "proxy" "ping"; do
