@@ -18,9 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +29,7 @@
 
 #include "agent.h"
 #include "args.h"
+#include "child.h"
 #include "job.h"
 #include "log.h"
 #include "msg.h"
@@ -38,11 +37,6 @@
 
 #define REBOOT_DELAY_MS		1000
 #define REBOOT_FLUSH_MAX_MS	5000
-
-static const char *const reboot_env[] = {
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	"HOME=/root", "TERM=dumb", "LC_ALL=C", "SHELL=/bin/sh", NULL
-};
 
 struct reboot_state {
 	uint64_t replied;
@@ -54,32 +48,17 @@ struct reboot_state {
 static void
 reboot_run_command(const char *cmd)
 {
-	char *argv[2] = { (char *)cmd, NULL };
-	sigset_t none;
-	pid_t pid;
-	int nul, sig;
+	struct child_opts opts = { .output = CHILD_DETACHED, .root_fd = -1 };
+	char *argv[2] = { (char *)cmd, NULL }, err[PATH_MAX + 64];
+	struct child c;
 
-	if ((pid = fork()) < 0) {
-		log_error("reboot: fork: %s", strerror(errno));
+	child_init(&c);
+	if (child_spawn(&c, argv, &opts, err, sizeof(err)) != NULL) {
+		log_error("reboot: %s", err);
 		return;
 	}
-	if (pid > 0) {
-		log_info("reboot: ran %s (pid %d) instead of reboot(2)", cmd,
-		    (int)pid);
-		return;
-	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	setsid();
-	if ((nul = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-	}
-	execve(cmd, argv, (char *const *)reboot_env);
-	_exit(127);
+	log_info("reboot: ran %s (pid %d) instead of reboot(2)", cmd,
+	    (int)c.pid);
 }
 
 static void
