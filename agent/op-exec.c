@@ -46,14 +46,11 @@ struct exec_state {
 static void
 exec_send_where(struct request *r, bool chroot_target, uint32_t job)
 {
-	json_t *ev;
-
-	ev = json_pack("{s:s, s:o, s:i}", "runs_on", chroot_target ?
-	    "target" : "rescue_host", "target_root", target_has_root() ?
-	    json_string(agent_target.root) : json_null(), "job", (int)job);
-	if (ev != NULL)
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-	json_decref(ev);
+	/* a text to show: a root that is not UTF-8 must not lose the event */
+	request_event(r, json_pack("{s:s, s:o, s:i}", "runs_on",
+	    chroot_target ? "target" : "rescue_host", "target_root",
+	    target_has_root() ? ll_msg_text(agent_target.root) : json_null(),
+	    "job", (int)job));
 }
 
 static int

@@ -208,11 +208,8 @@ fsck_build_argv(struct fsck_state *st, const char *path)
 static void
 fsck_send_job(struct request *r, uint32_t id)
 {
-	json_t *ev = json_pack("{s:s, s:i}", "type", "job", "job", (int)id);
-
-	if (ev != NULL)
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-	json_decref(ev);
+	request_event(r, json_pack("{s:s, s:i}", "type", "job", "job",
+	    (int)id));
 }
 
 static int
@@ -346,7 +343,6 @@ fsck_progress_line(struct request *r, const char *line, uint64_t now)
 	struct fsck_state *st = r->state;
 	unsigned long long cur, max;
 	int pass, pct;
-	json_t *ev;
 
 	if (sscanf(line, "%d %llu %llu", &pass, &cur, &max) != 3 ||
 	    pass < 1 || max == 0)
@@ -358,13 +354,9 @@ fsck_progress_line(struct request *r, const char *line, uint64_t now)
 	st->last_pass = pass;
 	st->last_event = now;
 	pct = cur >= max ? 100 : (int)(cur * 100 / max);
-	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "progress",
-	    "pass", pass, "current", (json_int_t)cur, "max", (json_int_t)max,
-	    "percent", pct);
-	if (ev != NULL) {
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-		json_decref(ev);
-	}
+	request_event(r, json_pack("{s:s, s:i, s:I, s:I, s:i}", "type",
+	    "progress", "pass", pass, "current", (json_int_t)cur, "max",
+	    (json_int_t)max, "percent", pct));
 }
 
 static void

@@ -160,14 +160,16 @@ op_reboot_start(struct request *r, json_t *args)
 		json_object_set_new(res, "command", ll_msg_text(st->command));
 	/*
 	 * Not request_reply(): that ends the request, and this one must live
-	 * on until the reply has reached the client.
+	 * on until the reply has reached the client.  If the reply cannot be
+	 * sent, the request ended with ERROR, and free() reboots at once: the
+	 * mounts are gone already.
 	 */
-	ll_session_send_json(r->conn->s, LL_MSG_REPLY, r->id, res);
-	json_decref(res);
+	r->state = st;
+	if (request_reply_early(r, res) != 0)
+		return 0;
 	log_info("%s: request %u (reboot) replied; rebooting in about a "
 	    "second", r->conn->name, r->id);
 	st->replied = ll_now_ms();
-	r->state = st;
 	return 0;
 }
 
@@ -197,7 +199,7 @@ op_reboot_io(struct request *r, uint64_t now)
 		return;
 	if (now < st->replied + REBOOT_DELAY_MS)
 		return;
-	if (!ll_session_is_drained(r->conn->s) &&
+	if (!request_is_drained(r) &&
 	    now < st->replied + REBOOT_FLUSH_MAX_MS)
 		return;
 	reboot_now(st);

@@ -12,7 +12,7 @@
 # - exec's commands get no other fd either.
 . "$(dirname "$0")/lib.sh"
 need python3
-plan 10
+plan 11
 
 mkdir -p "$T/agentbin" "$T/cwd"
 printf '#!/bin/sh\necho planted-in-agent-path\n' >"$T/agentbin/ll-planted"
@@ -75,3 +75,7 @@ is "reboot's hook gets the clean PATH" "$(sed -n 1p "$T/hook.out" 2>/dev/null)" 
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 is "reboot's hook has no fd beyond 0-2" "$(sed -n 2p "$T/hook.out" 2>/dev/null)" "0 1 2 3"
 is "its fds 0-2 are /dev/null" "$(sed -n '3,5p' "$T/hook.out" 2>/dev/null | sort -u)" /dev/null
+# reboot's REPLY goes out while the request lives on; it is audited as
+# every other request's end
+grep -q 'op end: who="insecure" id=[0-9]* op="reboot" result="ok"' "$T/agent.log" &&
+	ok "reboot's end is in the audit trail" || not_ok "no audit line for reboot's end"
