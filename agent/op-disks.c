@@ -1291,15 +1291,16 @@ inspect_probe(struct request *r)
 	struct inspect_state *st = r->state;
 	struct disks_list l;
 	json_t *res, *roots, *others, *o, *os;
+	const char *name;
 	size_t i;
-	int rc, n = 0;
+	int rc;
 
 	if ((rc = disks_scan(&l)) != 0)
 		return request_error(r, LL_EC_INTERNAL, "/sys/block: %s",
 		    strerror(-rc));
 	roots = json_array();
 	others = json_array();
-	agent_target.ninspected = 0;
+	target_inspected_clear();
 	for (i = 0; i < l.n; i++) {
 		const struct disks_dev *d = &l.v[i];
 
@@ -1315,23 +1316,12 @@ inspect_probe(struct request *r)
 			continue;
 		}
 		json_array_append_new(roots, o);
-		if (n < (int)(sizeof(agent_target.inspected) /
-		    sizeof(agent_target.inspected[0]))) {
-			const char *name = NULL;
-
-			os = json_object_get(o, "os");
-			name = json_string_value(json_object_get(os,
-			    "PRETTY_NAME"));
-			if (name == NULL)
-				name = json_string_value(json_object_get(os,
-				    "NAME"));
-			snprintf(agent_target.inspected[n],
-			    sizeof(agent_target.inspected[n]), "%s", d->path);
-			snprintf(agent_target.inspected_os[n],
-			    sizeof(agent_target.inspected_os[n]), "%s",
-			    name != NULL ? name : "unknown Linux");
-			agent_target.ninspected = ++n;
-		}
+		os = json_object_get(o, "os");
+		name = json_string_value(json_object_get(os, "PRETTY_NAME"));
+		if (name == NULL)
+			name = json_string_value(json_object_get(os, "NAME"));
+		target_inspected_add(d->path, name != NULL ? name :
+		    "unknown Linux");
 	}
 	res = json_object();
 	json_object_set_new(res, "tools", json_incref(st->tools));

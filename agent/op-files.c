@@ -167,11 +167,8 @@ files_args(struct request *r, json_t *args, const char **path, bool *rh)
 	if (arg_path(r, args, "path", true, path) != 0 ||
 	    arg_bool(r, args, "rescue_host", rh) != 0)
 		return -1;
-	if (!*rh && !target_has_root()) {
-		request_error(r, LL_EC_NOT_FOUND, "no target root is mounted: "
-		    "run `lifeline mount` first");
+	if (!*rh && target_require(r) != 0)
 		return -1;
-	}
 	return 0;
 }
 

@@ -81,11 +81,11 @@ static int
 op_reboot_start(struct request *r, json_t *args)
 {
 	struct reboot_state *st;
-	struct target_mount *m;
+	const struct target_mount *m;
 	const char *cmd;
 	json_t *res, *done, *failed;
 	struct stat sb;
-	int i, e, kept = 0;
+	int i, e;
 	bool ro, force;
 	char names[256];
 
@@ -122,14 +122,15 @@ op_reboot_start(struct request *r, json_t *args)
 	target_set_root(NULL);
 	done = json_array();
 	failed = json_array();
-	for (i = agent_target.nmounts - 1; i >= 0; i--) {
-		m = &agent_target.mounts[i];
+	/* What stays mounted stays on record, in mount order. */
+	for (i = target_mount_count() - 1; i >= 0; i--) {
+		m = target_mount_at(i);
 		if (umount2(m->target, UMOUNT_NOFOLLOW) == 0 ||
 		    errno == EINVAL) {
 			/* EINVAL: not a mount point any more; gone is gone */
 			json_array_append_new(done, ll_msg_text(m->target));
 			log_info("reboot: unmounted %s", m->target);
-			m->target[0] = '\0';
+			target_forget_mount(i);
 			continue;
 		}
 		e = errno;
@@ -144,15 +145,6 @@ op_reboot_start(struct request *r, json_t *args)
 		log_warn("reboot: cannot unmount %s: %s%s", m->target,
 		    strerror(e), ro ? "; remounted it read-only" : "");
 	}
-	/* Keep what is still mounted on record, in mount order. */
-	for (i = 0; i < agent_target.nmounts; i++) {
-		if (agent_target.mounts[i].target[0] == '\0')
-			continue;
-		if (kept != i)
-			agent_target.mounts[kept] = agent_target.mounts[i];
-		kept++;
-	}
-	agent_target.nmounts = kept;
 	sync();
 	res = json_pack("{s:o, s:o, s:b}", "unmounted", done, "failed",
 	    failed, "rebooting", 1);
