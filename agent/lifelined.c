@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -32,6 +31,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "error.h"
+#include "link-pump.h"
 #include "job.h"
 #include "log.h"
 #include "session.h"
@@ -100,25 +100,13 @@ usage(FILE *f)
 "  -V, --version        print the version\n");
 }
 
-static uint32_t
-agent_epoch(void)
-{
-	uint32_t e = 0;
-
-	while (e == 0) {
-		if (getrandom(&e, sizeof(e), 0) != sizeof(e))
-			e = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
-	}
-	return e;
-}
-
 static void
 agent_link_config(struct ll_link_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->is_agent = true;
 	cfg->encoding = (enum ll_encoding)agent_opts.encoding;
-	cfg->epoch = agent_epoch();
+	cfg->epoch = ll_link_epoch_draw();
 	cfg->log = log_link;
 	cfg->ssh = !agent_opts.insecure;
 }

@@ -275,11 +275,8 @@ op_authorize_key(struct request *r, json_t *args)
 		}
 		nkeys++;
 	}
-	if (!target_has_root()) {
-		request_error(r, LL_EC_NOT_FOUND, "no target root is mounted: "
-		    "run `lifeline mount` first");
+	if (target_require(r) != 0)
 		goto out;
-	}
 	if (ak_lookup(r, user, &uid, &gid, home, sizeof(home)) != 0)
 		goto out;
 	homefd = target_open(home, O_RDONLY | O_DIRECTORY, 0, false);

@@ -46,6 +46,7 @@
 
 #include "agent.h"
 #include "args.h"
+#include "child.h"
 #include "error.h"
 #include "etc-text.h"
 #include "ll-limits.h"
@@ -95,11 +96,6 @@ struct disks_dev {
 struct disks_list {
 	struct disks_dev *v;
 	size_t n;
-};
-
-static const char *const disks_env[] = {
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	"HOME=/root", "TERM=dumb", "LC_ALL=C", "SHELL=/bin/sh", NULL
 };
 
 /* --- sysfs ------------------------------------------------------------ */
@@ -1048,10 +1044,9 @@ disks_probe_mount(const struct disks_dev *d, struct disks_probe_mount *pm,
 enum { INSPECT_MDADM, INSPECT_VGCHANGE, INSPECT_PROBE };
 
 struct inspect_state {
+	struct child child;	/* first: child_op_reaped() takes the state */
 	int phase;
-	pid_t pid;		/* the running tool, or 0 */
-	bool exited, killed, cancelled;
-	int status;
+	bool killed, cancelled;
 	int outfd;		/* memfd with the tool's output */
 	uint64_t deadline;
 	json_t *tools, *notes;
@@ -1070,48 +1065,27 @@ static const struct {
 	  "vgchange not found: LVM volumes were not activated" },
 };
 
-static bool
-inspect_find_tool(const char *name, char *path, size_t len)
-{
-	const char *p = disks_env[0] + strlen("PATH="), *e;
-
-	while (*p != '\0') {
-		e = p + strcspn(p, ":");
-		snprintf(path, len, "%.*s/%s", (int)(e - p), p, name);
-		if (access(path, X_OK) == 0)
-			return true;
-		p = *e == ':' ? e + 1 : e;
-	}
-	return false;
-}
-
+/*
+ * Run a tool (looked up in the children's clean PATH, where
+ * child_find_program() found it), its output captured in a new memfd.
+ * 0, or -1 with why in err.
+ */
 static int
-inspect_spawn(struct inspect_state *st, const char *path,
-    const char *const *argv)
+inspect_spawn(struct inspect_state *st, const char *const *argv, char *err,
+    size_t errlen)
 {
-	sigset_t none;
-	int nul, sig;
+	struct child_opts opts = { .output = CHILD_CAPTURE, .root_fd = -1 };
 
-	if ((st->outfd = memfd_create("inspect-tool", MFD_CLOEXEC)) < 0)
-		return -errno;
-	if ((st->pid = fork()) < 0) {
-		st->pid = 0;
-		return -errno;
+	if ((st->outfd = memfd_create("inspect-tool", MFD_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
+		return -1;
 	}
-	if (st->pid == 0) {
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		for (sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
-		setsid();
-		if ((nul = open("/dev/null", O_RDONLY)) < 0 ||
-		    dup2(nul, 0) < 0 || dup2(st->outfd, 1) < 0 ||
-		    dup2(st->outfd, 2) < 0)
-			_exit(127);
-		execve(path, (char *const *)argv, (char *const *)disks_env);
-		_exit(127);
-	}
-	st->exited = st->killed = false;
+	opts.capture_fd = st->outfd;
+	child_init(&st->child);
+	if (child_spawn(&st->child, (char *const *)argv, &opts, err,
+	    errlen) != NULL)
+		return -1;
+	st->killed = false;
 	st->deadline = ll_now_ms() + DISKS_TOOL_MS;
 	return 0;
 }
@@ -1125,12 +1099,12 @@ inspect_tool_done(struct inspect_state *st)
 	off_t end;
 	ssize_t n;
 
-	if (WIFEXITED(st->status))
+	if (WIFEXITED(st->child.status))
 		json_object_set_new(t, "exit_status",
-		    json_integer(WEXITSTATUS(st->status)));
-	else if (WIFSIGNALED(st->status))
+		    json_integer(WEXITSTATUS(st->child.status)));
+	else if (WIFSIGNALED(st->child.status))
 		json_object_set_new(t, "signal",
-		    json_integer(WTERMSIG(st->status)));
+		    json_integer(WTERMSIG(st->child.status)));
 	if (st->killed)
 		json_object_set_new(t, "timed_out", json_true());
 	end = lseek(st->outfd, 0, SEEK_END);
@@ -1148,7 +1122,7 @@ inspect_tool_done(struct inspect_state *st)
 	}
 	close(st->outfd);
 	st->outfd = -1;
-	st->pid = 0;
+	child_init(&st->child);	/* no tool runs now */
 }
 
 static int inspect_probe(struct request *r);
@@ -1158,9 +1132,8 @@ static int
 inspect_next(struct request *r)
 {
 	struct inspect_state *st = r->state;
-	char path[PATH_MAX];
+	char path[PATH_MAX], err[PATH_MAX + 128];
 	json_t *t;
-	int rc;
 
 	while (st->phase < INSPECT_PROBE) {
 		const char *name = inspect_tools[st->phase].name;
@@ -1172,7 +1145,7 @@ inspect_next(struct request *r)
 			    inspect_tools[st->phase].argv[i]));
 		t = json_pack("{s:s,s:o}", "tool", name, "argv", argv);
 		json_array_append_new(st->tools, t);
-		if (!inspect_find_tool(name, path, sizeof(path))) {
+		if (!child_find_program(name, path, sizeof(path))) {
 			json_object_set_new(t, "ran", json_false());
 			json_object_set_new(t, "message", json_string(
 			    inspect_tools[st->phase].missing));
@@ -1183,11 +1156,10 @@ inspect_next(struct request *r)
 		}
 		json_object_set_new(t, "ran", json_true());
 		json_object_set_new(t, "path", ll_msg_text(path));
-		if ((rc = inspect_spawn(st, path,
-		    inspect_tools[st->phase].argv)) != 0) {
+		if (inspect_spawn(st, inspect_tools[st->phase].argv, err,
+		    sizeof(err)) != 0) {
 			json_object_set_new(t, "ran", json_false());
-			json_object_set_new(t, "message", json_string(
-			    strerror(-rc)));
+			json_object_set_new(t, "message", ll_msg_text(err));
 			if (st->outfd >= 0) {
 				close(st->outfd);
 				st->outfd = -1;
@@ -1196,7 +1168,7 @@ inspect_next(struct request *r)
 			continue;
 		}
 		log_info("%s: request %u: running %s (pid %d)", r->conn->name,
-		    r->id, path, (int)st->pid);
+		    r->id, path, (int)st->child.pid);
 		return 0;
 	}
 	inspect_probe(r);
@@ -1312,15 +1284,16 @@ inspect_probe(struct request *r)
 	struct inspect_state *st = r->state;
 	struct disks_list l;
 	json_t *res, *roots, *others, *o, *os;
+	const char *name;
 	size_t i;
-	int rc, n = 0;
+	int rc;
 
 	if ((rc = disks_scan(&l)) != 0)
 		return request_error(r, LL_EC_INTERNAL, "/sys/block: %s",
 		    strerror(-rc));
 	roots = json_array();
 	others = json_array();
-	agent_target.ninspected = 0;
+	target_inspected_clear();
 	for (i = 0; i < l.n; i++) {
 		const struct disks_dev *d = &l.v[i];
 
@@ -1336,23 +1309,12 @@ inspect_probe(struct request *r)
 			continue;
 		}
 		json_array_append_new(roots, o);
-		if (n < (int)(sizeof(agent_target.inspected) /
-		    sizeof(agent_target.inspected[0]))) {
-			const char *name = NULL;
-
-			os = json_object_get(o, "os");
-			name = json_string_value(json_object_get(os,
-			    "PRETTY_NAME"));
-			if (name == NULL)
-				name = json_string_value(json_object_get(os,
-				    "NAME"));
-			snprintf(agent_target.inspected[n],
-			    sizeof(agent_target.inspected[n]), "%s", d->path);
-			snprintf(agent_target.inspected_os[n],
-			    sizeof(agent_target.inspected_os[n]), "%s",
-			    name != NULL ? name : "unknown Linux");
-			agent_target.ninspected = ++n;
-		}
+		os = json_object_get(o, "os");
+		name = json_string_value(json_object_get(os, "PRETTY_NAME"));
+		if (name == NULL)
+			name = json_string_value(json_object_get(os, "NAME"));
+		target_inspected_add(d->path, name != NULL ? name :
+		    "unknown Linux");
 	}
 	res = json_object();
 	json_object_set_new(res, "tools", json_incref(st->tools));
@@ -1369,12 +1331,8 @@ inspect_state_free(struct inspect_state *st)
 {
 	if (st == NULL)
 		return;
-	if (st->pid > 0 && !st->exited) {
-		/* the client went away: the tool does not outlive it */
-		kill(-st->pid, SIGKILL);
-		kill(st->pid, SIGKILL);
-		waitpid(st->pid, NULL, 0);
-	}
+	/* the client went away: the tool does not outlive it */
+	child_cleanup(&st->child, 0);
 	if (st->outfd >= 0)
 		close(st->outfd);
 	json_decref(st->tools);
@@ -1403,6 +1361,7 @@ op_inspect_start(struct request *r, json_t *args)
 		return -1;
 	}
 	st->outfd = -1;
+	child_init(&st->child);
 	st->tools = json_array();
 	st->notes = json_array();
 	if (devs != NULL && json_array_size(devs) > 0) {
@@ -1440,7 +1399,8 @@ op_inspect_pollfds(struct request *r, struct pollfd *pfd, int max,
 
 	(void)pfd;
 	(void)max;
-	if (st == NULL || st->pid <= 0 || st->exited || st->killed)
+	if (st == NULL || st->child.pid <= 0 || st->child.exited ||
+	    st->killed)
 		return 0;
 	ms = st->deadline > now ? (int)(st->deadline - now) : 0;
 	if (*timeout_ms < 0 || ms < *timeout_ms)
@@ -1453,14 +1413,13 @@ op_inspect_io(struct request *r, uint64_t now)
 {
 	struct inspect_state *st = r->state;
 
-	if (r->done || st == NULL || st->pid <= 0)
+	if (r->done || st == NULL || st->child.pid <= 0)
 		return;
-	if (!st->exited) {
+	if (!st->child.exited) {
 		if (!st->killed && now >= st->deadline) {
 			log_warn("%s: request %u: pid %d timed out",
-			    r->conn->name, r->id, (int)st->pid);
-			kill(-st->pid, SIGKILL);
-			kill(st->pid, SIGKILL);
+			    r->conn->name, r->id, (int)st->child.pid);
+			child_signal(&st->child, SIGKILL);
 			st->killed = true;
 		}
 		return;
@@ -1475,28 +1434,15 @@ op_inspect_io(struct request *r, uint64_t now)
 	inspect_next(r);
 }
 
-static bool
-op_inspect_child(struct request *r, pid_t pid, int status)
-{
-	struct inspect_state *st = r->state;
-
-	if (st == NULL || st->pid != pid || st->exited)
-		return false;
-	st->exited = true;
-	st->status = status;
-	return true;
-}
-
 static void
 op_inspect_cancel(struct request *r)
 {
 	struct inspect_state *st = r->state;
 
-	if (st == NULL || st->pid <= 0 || st->exited)
+	if (st == NULL || st->child.pid <= 0 || st->child.exited)
 		return;
 	st->cancelled = true;
-	kill(-st->pid, SIGTERM);
-	kill(st->pid, SIGTERM);
+	child_signal(&st->child, SIGTERM);
 }
 
 static void
@@ -1514,7 +1460,7 @@ const struct agent_op op_disks_ops[] = {
 	 */
 	{ .name = "inspect", .writes = true, .start = op_inspect_start,
 	  .pollfds = op_inspect_pollfds, .io = op_inspect_io,
-	  .child = op_inspect_child, .cancel = op_inspect_cancel,
+	  .child = child_op_reaped, .cancel = op_inspect_cancel,
 	  .free = op_inspect_free },
 	{ .name = NULL }
 };

@@ -46,11 +46,6 @@
 #define FSCK_PROGRESS_FD	3	/* e2fsck -C 3 in the child */
 #define FSCK_ARGV_MAX		8
 
-static const char *const fsck_path[] = {
-	"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin",
-	"/bin", NULL
-};
-
 enum fsck_kind { FSCK_E2FSCK, FSCK_XFS, FSCK_VFAT, FSCK_BTRFS };
 
 struct fsck_checker {
@@ -83,23 +78,6 @@ struct fsck_state {
 	uint64_t last_event;
 	bool cancelled;
 };
-
-/* The full path of program in the clean PATH; "exists but is not an
- * executable regular file" counts as missing. */
-static bool
-fsck_find_program(const char *program, char *out, size_t outlen)
-{
-	struct stat st;
-	int i;
-
-	for (i = 0; fsck_path[i] != NULL; i++) {
-		snprintf(out, outlen, "%s/%s", fsck_path[i], program);
-		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (st.st_mode & 0111) != 0 && access(out, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
 
 /*
  * Is the device mounted anywhere?  Compare device numbers, so every name
@@ -230,11 +208,8 @@ fsck_build_argv(struct fsck_state *st, const char *path)
 static void
 fsck_send_job(struct request *r, uint32_t id)
 {
-	json_t *ev = json_pack("{s:s, s:i}", "type", "job", "job", (int)id);
-
-	if (ev != NULL)
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-	json_decref(ev);
+	request_event(r, json_pack("{s:s, s:i}", "type", "job", "job",
+	    (int)id));
 }
 
 static int
@@ -314,7 +289,7 @@ op_fsck_start(struct request *r, json_t *args)
 		    "lifeline exec", st->device);
 		goto out;
 	}
-	if (!fsck_find_program(st->ck->program, path, sizeof(path))) {
+	if (!child_find_program(st->ck->program, path, sizeof(path))) {
 		request_error(r, LL_EC_EXEC_FAILED, "%s not found: install %s "
 		    "(Alpine: apk add %s; Debian: apt-get install %s)",
 		    st->ck->program, st->ck->package, st->ck->package,
@@ -368,7 +343,6 @@ fsck_progress_line(struct request *r, const char *line, uint64_t now)
 	struct fsck_state *st = r->state;
 	unsigned long long cur, max;
 	int pass, pct;
-	json_t *ev;
 
 	if (sscanf(line, "%d %llu %llu", &pass, &cur, &max) != 3 ||
 	    pass < 1 || max == 0)
@@ -380,13 +354,9 @@ fsck_progress_line(struct request *r, const char *line, uint64_t now)
 	st->last_pass = pass;
 	st->last_event = now;
 	pct = cur >= max ? 100 : (int)(cur * 100 / max);
-	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "progress",
-	    "pass", pass, "current", (json_int_t)cur, "max", (json_int_t)max,
-	    "percent", pct);
-	if (ev != NULL) {
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-		json_decref(ev);
-	}
+	request_event(r, json_pack("{s:s, s:i, s:I, s:I, s:i}", "type",
+	    "progress", "pass", pass, "current", (json_int_t)cur, "max",
+	    (json_int_t)max, "percent", pct));
 }
 
 static void

@@ -19,11 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "error.h"
+#include "link-pump.h"
 #include "msg.h"
 #include "ssh-client.h"
 #include "ssh-common.h"
@@ -271,11 +271,7 @@ conn_open(struct conn *c)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.is_agent = false;
 	cfg.encoding = (enum ll_encoding)client_opts.encoding;
-	while (cfg.epoch == 0) {
-		if (getrandom(&cfg.epoch, sizeof(cfg.epoch), 0) !=
-		    sizeof(cfg.epoch))
-			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
-	}
+	cfg.epoch = ll_link_epoch_draw();
 	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
 	/* exec: the timeout starts at the child's first output (below);
 	 * until then --ready-timeout bounds the wait. */
