@@ -3,8 +3,8 @@
  *
  * Between fork and exec the child resets its signal mask and handlers,
  * starts a session of its own (so SIGTERM/SIGKILL to its process group
- * reaches whatever it started) and takes /dev/null and the pipes as fds
- * 0-2.  If it cannot exec, it writes errno to a close-on-exec pipe; the
+ * reaches whatever it started) and takes /dev/null (or the stdin pipe) and
+ * the output pipes as fds 0-2.  If it cannot exec, it writes errno to a close-on-exec pipe; the
  * parent reads that pipe until EOF, so a failed exec is reported as an
  * error rather than as an exit status 127.  Output is read only while the
  * session has room for it: a fast producer on a slow line is held back by
@@ -65,8 +65,8 @@ child_cloexec_from(int lo)
 
 /* In the forked child: never returns. */
 static void
-child_exec(char *const argv[], const struct child_opts *o, int out, int err,
-    int errpipe)
+child_exec(char *const argv[], const struct child_opts *o, int in, int out,
+    int err, int errpipe)
 {
 	sigset_t none;
 	int nul, moved, extra = -1, e, sig;
@@ -84,11 +84,15 @@ child_exec(char *const argv[], const struct child_opts *o, int out, int err,
 	if ((out = fcntl(out, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR)) < 0 ||
 	    (err = fcntl(err, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR)) < 0)
 		goto fail;
+	if (in >= 0 && (in = fcntl(in, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR)) < 0)
+		goto fail;
 	if (o->extra_as > 2 && (extra = fcntl(o->extra_fd, F_DUPFD_CLOEXEC,
 	    CHILD_FD_FLOOR)) < 0)
 		goto fail;
-	if ((nul = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
-	    dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+	if ((nul = in) < 0 && (nul = open("/dev/null", O_RDONLY |
+	    O_CLOEXEC)) < 0)
+		goto fail;
+	if (dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 		goto fail;
 	if (extra >= 0 && dup2(extra, o->extra_as) < 0)
 		goto fail;
@@ -128,6 +132,7 @@ child_spawn(struct child *c, char *const argv[],
 {
 	static const struct child_opts none = { .root_fd = -1 };
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	int in[2] = { -1, -1 };
 	const char *ec = LL_EC_INTERNAL;
 	int e = 0, i;
 	ssize_t got;
@@ -135,7 +140,8 @@ child_spawn(struct child *c, char *const argv[],
 	if (opts == NULL)
 		opts = &none;
 	if (pipe2(out, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 ||
-	    pipe2(ep, O_CLOEXEC) != 0) {
+	    pipe2(ep, O_CLOEXEC) != 0 ||
+	    (opts->stdin_pipe && pipe2(in, O_CLOEXEC) != 0)) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto out;
 	}
@@ -144,7 +150,7 @@ child_spawn(struct child *c, char *const argv[],
 		goto out;
 	}
 	if (c->pid == 0)
-		child_exec(argv, opts, out[1], errp[1], ep[1]);
+		child_exec(argv, opts, in[0], out[1], errp[1], ep[1]);
 	/* Our write end closed, EOF comes with the exec (close-on-exec). */
 	child_close(&ep[1]);
 	do {
@@ -158,15 +164,19 @@ child_spawn(struct child *c, char *const argv[],
 		ec = LL_EC_EXEC_FAILED;
 		goto out;
 	}
+	c->fd[0] = in[1];
 	c->fd[1] = out[0];
 	c->fd[2] = errp[0];
-	out[0] = errp[0] = -1;
+	in[1] = out[0] = errp[0] = -1;
+	if (c->fd[0] >= 0)
+		fcntl(c->fd[0], F_SETFL, O_NONBLOCK);
 	fcntl(c->fd[1], F_SETFL, O_NONBLOCK);
 	fcntl(c->fd[2], F_SETFL, O_NONBLOCK);
 	c->started = ll_now_ms();
 	ec = NULL;
 out:
 	for (i = 0; i < 2; i++) {
+		child_close(&in[i]);
 		child_close(&out[i]);
 		child_close(&errp[i]);
 		child_close(&ep[i]);
@@ -309,6 +319,7 @@ child_cleanup(struct child *c, int grace_ms)
 		child_stop(c->pid, grace_ms);
 		c->exited = true;
 	}
+	child_close(&c->fd[0]);
 	child_close(&c->fd[1]);
 	child_close(&c->fd[2]);
 }

@@ -3,8 +3,9 @@
  * machinery exec and fsck share.
  *
  * A struct child starts the operation's state.  child_spawn() runs an
- * argv (no shell) with a clean environment, /dev/null as stdin, its own
- * process group and default signals; its stdout and stderr become pipes
+ * argv (no shell) with a clean environment, /dev/null as stdin (or, with
+ * stdin_pipe, a pipe whose write end is fd[0]), its own process group and
+ * default signals; its stdout and stderr become pipes
  * read by child_pump() into DATA records on channels 1 and 2, each closed
  * with an EOF.  The operation forwards its poll, io, child and cancel hooks
  * here and finishes its request once child_is_done().
@@ -27,11 +28,14 @@ struct child_opts {
 	int root_fd;		/* directory to chroot into; -1: none */
 	int extra_fd;		/* given to the child as fd extra_as ... */
 	int extra_as;		/* ... when extra_as > 2; 0: none */
+	bool stdin_pipe;	/* stdin is a pipe (fd[0]), not /dev/null */
 };
 
 struct child {
 	pid_t pid;		/* -1 before spawning */
-	int fd[3];		/* [1] stdout, [2] stderr read ends; -1: EOF */
+	int fd[3];		/* [1] stdout, [2] stderr read ends; -1: EOF;
+				 * [0] stdin's write end (non-blocking), -1:
+				 * /dev/null or closed */
 	bool exited;		/* reaped: status is valid */
 	int status;		/* wait(2) status */
 	uint64_t bytes[3];	/* bytes sent so far on channels 1 and 2 */

@@ -71,6 +71,11 @@ struct call_handlers {
 	 */
 	int (*produce)(void *ctx, struct ll_session *s, uint32_t id);
 	/*
+	 * An upload read from an fd (exec's stdin): the fd whose input
+	 * produce() waits for now, so that its arrival wakes the loop, or -1.
+	 */
+	int (*wake_fd)(void *ctx, struct ll_session *s);
+	/*
 	 * Downloads: on an interrupt, ask the agent to cancel but do not wait
 	 * for its answer.  Every message already in, then the received part
 	 * of a DATA record still arriving, goes to data() first; conn_call

@@ -198,21 +198,35 @@ conn_note_heard(struct conn *c, uint64_t now)
 	}
 }
 
-/* One round of poll + I/O.  Returns 0 or the session's error. */
+/*
+ * One round of poll + I/O, woken early too when wake_fd (-1: none) is
+ * readable.  Returns 0 or the session's error.
+ */
 static int
-conn_pump(struct conn *c, int max_wait_ms)
+conn_pump_fd(struct conn *c, int max_wait_ms, int wake_fd)
 {
-	struct pollfd pfd[LL_SESSION_POLLFDS_MAX];
+	struct pollfd pfd[LL_SESSION_POLLFDS_MAX + 1];
 	uint64_t now = ll_now_ms();
 	int timeout = max_wait_ms, n;
 
 	n = ll_session_pollfds(c->s, pfd, now, &timeout);
+	if (wake_fd >= 0) {
+		pfd[n].fd = wake_fd;
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+	}
 	if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 		return LL_ERR_IO;
 	now = ll_now_ms();
 	n = ll_session_io(c->s, pfd, now);
 	conn_note_heard(c, now);
 	return n;
+}
+
+static int
+conn_pump(struct conn *c, int max_wait_ms)
+{
+	return conn_pump_fd(c, max_wait_ms, -1);
 }
 
 int
@@ -532,7 +546,9 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		 * the queue is not empty and its POLLOUT wakes us.
 		 */
 		wait = more > 0 && ll_session_room(c->s) > 0 ? 0 : 1000;
-		if ((rc = conn_pump(c, wait)) != 0) {
+		if ((rc = conn_pump_fd(c, wait, h != NULL && h->wake_fd !=
+		    NULL && !replied && result < 0 ? h->wake_fd(h->ctx, c->s) :
+		    -1)) != 0) {
 			conn_session_failed(c, rc, true);
 			if (!replied && result < 0)
 				conn_lost_hint(c, op, args);
