@@ -245,8 +245,10 @@ exec_stdin_cut(struct request *r, struct exec_state *st, const char *why)
 	log_info("%s: request %u: job %u: its standard input was cut after "
 	    "%llu bytes (%s): terminating it", r->conn->name, r->id, j->id,
 	    (unsigned long long)j->in_recv, why);
-	job_stdin_close(j);
+	/* the signal first: with its stdin closed first, the command could
+	 * take the EOF for the end of its input and exit 0 before it */
 	job_terminate(j);
+	job_stdin_close(j);
 }
 
 /* DATA on channel 0: the command's input. */
@@ -263,9 +265,13 @@ op_exec_data(struct request *r, uint8_t channel, const uint8_t *p, size_t n)
 		    "takes its input on channel 0 (stdin)", channel);
 	} else if (job_stdin_data(st->rd.job, p, n, err, sizeof(err)) == 0)
 		return;
-	exec_stdin_cut(r, st, err);
-	request_error(r, LL_EC_BAD_REQUEST, "%s; the command was ended",
-	    err);
+	if (job_stdin_is_open(st->rd.job)) {
+		exec_stdin_cut(r, st, err);
+		request_error(r, LL_EC_BAD_REQUEST, "%s; the command was ended",
+		    err);
+	} else
+		request_error(r, LL_EC_BAD_REQUEST, "%s; job %u runs on", err,
+		    st->rd.job->id);
 }
 
 static void
