@@ -34,6 +34,7 @@
 #include "client.h"
 #include "msg.h"
 #include "reply.h"
+#include "scratch.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -48,31 +49,17 @@ client_dispatch(int argc, char **argv)
 	abort();
 }
 
-static char scratch[] = "/tmp/fuzz-reply.XXXXXX";
 static int destfd = -1, scratchfd = -1;
-
-static void
-cleanup(void)
-{
-	char *argv[] = { "rm", "-rf", scratch, NULL };
-
-	if (fork() == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(scratch) == NULL ||
-	    (scratchfd = open(scratch, O_RDONLY | O_DIRECTORY)) < 0 ||
-	    mkdirat(scratchfd, "dest", 0700) != 0 ||
+	if ((scratchfd = open(scratch_make("reply"), O_RDONLY |
+	    O_DIRECTORY)) < 0 || mkdirat(scratchfd, "dest", 0700) != 0 ||
 	    (destfd = openat(scratchfd, "dest", O_RDONLY | O_DIRECTORY)) < 0)
 		abort();
-	atexit(cleanup);
 	return 0;
 }
 

@@ -156,10 +156,26 @@ noisy_transfer() {
 . "$top_srcdir/tests/sys/tree.sh"
 
 # need_root: skip unless root with working loop devices and the tools.
+# A root test holds the loop lock shared for its whole run (see full_scan).
 need_root() {
 	[ "$(id -u)" = 0 ] || skip_all "needs root (loop devices, mount)"
-	need losetup mkfs.ext4 e2fsck debugfs
+	need losetup mkfs.ext4 e2fsck debugfs flock
 	losetup -f >/dev/null 2>&1 || skip_all "no free loop device"
+	exec 8>>"${TMPDIR:-/tmp}/lifeline-tests-loops.lock"
+	flock -s 8
+}
+
+# full_scan: take the loop lock exclusively before an inspect with no
+# device, which probe-mounts every block device on the machine (holding it
+# open exclusively and read-only meanwhile): another test's loop device
+# must not be taken from under it mid-test (its mount or fsck would fail).
+# Waits up to 120 s for the running root tests to end (false if they did
+# not); root tests starting meanwhile wait in need_root until full_scan_done.
+full_scan() {
+	flock -x -w 120 8
+}
+full_scan_done() {
+	flock -s 8
 }
 
 # make_image NAME SIZE_MB: an empty image file $T/NAME.img
