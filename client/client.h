@@ -76,6 +76,11 @@ struct call_handlers {
 	 */
 	int (*wake_fd)(void *ctx, struct ll_session *s);
 	/*
+	 * A job is waited for: an interrupt asks whether to stop it or only
+	 * to stop waiting (job-ask.h) instead of cancelling the request.
+	 */
+	struct job_ask *ask;
+	/*
 	 * Downloads: on an interrupt, ask the agent to cancel but do not wait
 	 * for its answer.  Every message already in, then the received part
 	 * of a DATA record still arriving, goes to data() first; conn_call
@@ -87,6 +92,7 @@ struct call_handlers {
 };
 
 struct ll_ssh_client;
+struct job_ask;
 
 struct conn {
 	struct ll_session *s;
@@ -245,10 +251,11 @@ void job_lost_hint(const char *what, long job, const uint64_t *from,
  * offsets from[1..2] (NULL: 0): reconnect with back-off for up to
  * --reconnect and follow the job again from the next byte, into o.  Sets
  * *rc and *reply (the job's status) as conn_call would; without a job id
- * or with --reconnect 0 it only says how to continue.
+ * or with --reconnect 0 it only says how to continue.  ask (or NULL): the
+ * Ctrl-C question of the call that was lost, asked again while following.
  */
 void job_reconnect(const char *what, long job, const uint64_t *from,
-    struct stream_out *o, int *rc, json_t **reply);
+    struct stream_out *o, struct job_ask *ask, int *rc, json_t **reply);
 int cmd_proxy(int argc, char **argv);
 int cmd_ssh_config(int argc, char **argv);
 

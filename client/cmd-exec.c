@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "job-ask.h"
 #include "msg.h"
 #include "xfer.h"
 
@@ -54,7 +55,15 @@ struct exec_in {
 struct exec_call {
 	struct stream_out out;
 	struct exec_in in;
+	struct job_ask ask;	/* Ctrl-C: stop it, or stop waiting? */
 };
+
+/* Is our input still on its way (then Ctrl-C cannot leave it running)? */
+static void
+exec_in_update(struct exec_call *e)
+{
+	e->ask.input_open = e->in.on && !e->in.eof_sent && !e->in.closed;
+}
 
 static void
 exec_data(void *ctx, uint8_t ch, const uint8_t *p, size_t n)
@@ -155,6 +164,7 @@ exec_produce(void *ctx, struct ll_session *s, uint32_t id)
 	if (in->eof_read && !in->eof_sent && !in->closed) {
 		ll_session_send_eof(s, LL_CH_STDIN, id);
 		in->eof_sent = true;
+		exec_in_update(ctx);
 	}
 	return 0;
 }
@@ -179,6 +189,7 @@ exec_event(void *ctx, json_t *ev)
 	    "target_root"));
 
 	exec_in_event(&((struct exec_call *)ctx)->in, ev);
+	exec_in_update(ctx);
 	if (json_is_integer(json_object_get(ev, "job")))
 		exec_job = (long)json_integer_value(json_object_get(ev, "job"));
 	if (said || on == NULL || strcmp(on, "rescue_host") != 0 ||
@@ -299,7 +310,12 @@ cmd_exec(int argc, char **argv)
 	memset(&call, 0, sizeof(call));
 	stream_out_init(&call.out, client_opts.json);
 	call.in.on = !detach && exec_in_wanted(in_mode);
+	call.ask.what = "the command";
+	call.ask.job = &exec_job;
+	call.ask.out = &call.out;
+	exec_in_update(&call);
 	h.ctx = &call;
+	h.ask = &call.ask;
 	jargv = json_array();
 	for (i = optind; i < argc; i++) {
 		/* never a command with an argument silently left out */
@@ -330,7 +346,8 @@ cmd_exec(int argc, char **argv)
 	rc = conn_run("exec", args, &h, &res);
 	json_decref(args);
 	exec_in_report(&call.in, rc);
-	job_reconnect("the command", exec_job, NULL, &call.out, &rc, &res);
+	job_reconnect("the command", exec_job, NULL, &call.out, &call.ask, &rc,
+	    &res);
 	if (rc != 0) {
 		stream_out_cleanup(&call.out, NULL);
 		/* exec's own status space is the remote one: ours is 255 */

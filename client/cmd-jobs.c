@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "job-ask.h"
 #include "msg.h"
 
 #define RECONNECT_FIRST_MS	500	/* the first wait after a lost link */
@@ -165,11 +166,12 @@ reconnect_sleep(int ms)
 
 void
 job_reconnect(const char *what, long job, const uint64_t *from,
-    struct stream_out *o, int *rc, json_t **reply)
+    struct stream_out *o, struct job_ask *ask, int *rc, json_t **reply)
 {
 	struct follow f = { .out = o };
 	struct call_handlers h = { .data = follow_data, .eof = follow_eof,
 	    .event = follow_event, .complete = follow_complete, .ctx = &f };
+	struct job_ask again;
 	struct conn c;
 	uint64_t deadline, t0;
 	json_t *args;
@@ -185,6 +187,16 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 		f.pos[ch] = (from != NULL ? from[ch] : 0) + o->received[ch];
 	if (job <= 0)
 		return;
+	if (ask != NULL) {
+		/* Ctrl-C asks again; job-output is stopped by a signal */
+		again = *ask;
+		again.job = &job;
+		again.pos = f.pos;
+		again.stop_by_signal = true;
+		again.input_open = false;
+		again.asking = false;
+		h.ask = &again;
+	}
 	if (client_opts.reconnect_ms <= 0 || conn_interrupted) {
 		job_hint_at(what, job, f.pos);
 		return;
@@ -393,7 +405,9 @@ cmd_output(int argc, char **argv)
 	    .eof = stream_out_eof, .event = output_event,
 	    .complete = stream_out_complete };
 	struct stream_out out;
+	struct job_ask ask = { .stop_by_signal = true };
 	json_t *args, *res = NULL;
+	long idl;
 	bool follow = false;
 	const char *from = NULL;
 	uint32_t id;
@@ -425,11 +439,17 @@ cmd_output(int argc, char **argv)
 	}
 	stream_out_init(&out, client_opts.json);
 	h.ctx = &out;
+	idl = (long)id;
+	ask.job = &idl;
+	ask.from = output_start;
+	ask.out = &out;
+	if (follow)
+		h.ask = &ask;
 	rc = conn_run("job-output", args, &h, &res);
 	json_decref(args);
 	if (rc == EXIT_LOST && follow)
-		job_reconnect("the job", (long)id, output_start, &out, &rc,
-		    &res);
+		job_reconnect("the job", (long)id, output_start, &out, &ask,
+		    &rc, &res);
 	else if (rc == EXIT_LOST)
 		job_lost_hint("the job", (long)id, output_start, &out);
 	return job_collect("output", rc, res, &out);
@@ -441,8 +461,11 @@ usage:
 int
 cmd_wait(int argc, char **argv)
 {
+	struct job_ask ask = { .stop_by_signal = true };
+	struct call_handlers h = { .ask = &ask };
 	json_t *args, *res = NULL;
 	uint32_t id;
+	long idl;
 	int rc;
 
 	if (argc != 2) {
@@ -451,8 +474,10 @@ cmd_wait(int argc, char **argv)
 	}
 	if ((id = job_id_arg("wait", argv[1])) == 0)
 		return EXIT_USAGE;
+	idl = (long)id;
+	ask.job = &idl;
 	args = json_pack("{s:i}", "job", (int)id);
-	rc = conn_run("job-wait", args, NULL, &res);
+	rc = conn_run("job-wait", args, &h, &res);
 	json_decref(args);
 	return job_collect("wait", rc, res, NULL);
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "job-ask.h"
 #include "error.h"
 #include "msg.h"
 #include "ssh-client.h"
@@ -404,13 +405,12 @@ conn_interrupt_status(void)
 }
 
 /*
- * A download interrupted: the cancel is on its way; hand the handler what
- * already arrived (the complete messages, then the received part of a DATA
- * record still arriving) and stop without waiting for the agent.
+ * Stopping without waiting for the agent: hand the handler what already
+ * arrived (the complete messages, then the received part of a DATA record
+ * still arriving).
  */
-static int
-conn_stop_interrupted(struct conn *c, const char *op, uint32_t id,
-    const struct call_handlers *h)
+static void
+conn_drain(struct conn *c, uint32_t id, const struct call_handlers *h)
 {
 	struct ll_msg m;
 	int rc;
@@ -430,8 +430,45 @@ conn_stop_interrupted(struct conn *c, const char *op, uint32_t id,
 			h->data(h->ctx, m.flags, m.data, m.data_len);
 		ll_msg_cleanup(&m);
 	}
+}
+
+/*
+ * A download interrupted: the cancel is on its way; keep what arrived and
+ * stop without waiting for the agent.
+ */
+static int
+conn_stop_interrupted(struct conn *c, const char *op, uint32_t id,
+    const struct call_handlers *h)
+{
+	conn_drain(c, id, h);
 	return conn_set_error(c, conn_interrupt_status(), "%s: interrupted",
 	    op);
+}
+
+/*
+ * An interrupt while a job is waited for (h->ask): true while the answer
+ * to its question is awaited, and then nothing else is done about the
+ * interrupt; *rc set (non-zero) when the call is to stop at once.
+ */
+static bool
+conn_ask(struct conn *c, uint32_t id, const struct call_handlers *h,
+    bool *settled, int *rc)
+{
+	*rc = 0;
+	if (h == NULL || h->ask == NULL || *settled)
+		return false;
+	switch (job_ask_interrupt(h->ask, c, id)) {
+	case CONN_INT_ASKING:
+		return true;
+	case CONN_INT_DETACH:
+		/* The session's end frees the request; the job runs on. */
+		conn_drain(c, id, h);
+		*rc = c->err_exit;
+		return true;
+	default:
+		*settled = true;
+		return false;
+	}
 }
 
 /* args' string field key, or dflt. */
@@ -506,8 +543,8 @@ conn_call(struct conn *c, const char *op, json_t *args,
 	struct ll_msg m;
 	json_t *req;
 	uint32_t id = ++c->next_id;
-	bool cancelled = false, replied = false;
-	int rc, result = -1, more = 0, wait;
+	bool cancelled = false, replied = false, settled = false, asking;
+	int rc, result = -1, more = 0, wait, fd;
 
 	if (reply != NULL)
 		*reply = NULL;
@@ -521,15 +558,20 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		    "%s", op, ll_strerror(rc));
 	while (result < 0 || (replied && h != NULL && h->complete != NULL &&
 	    !h->complete(h->ctx))) {
-		if (conn_interrupted && !cancelled && !replied) {
+		asking = conn_interrupted && !cancelled && !replied &&
+		    conn_ask(c, id, h, &settled, &rc);
+		if (asking && rc != 0)
+			return rc;
+		if (conn_interrupted && !cancelled && !replied && !asking) {
 			conn_cancel(c, id);
 			cancelled = true;
 			if (h != NULL && h->stop_on_interrupt)
 				return conn_stop_interrupted(c, op, id, h);
-			msg_warn("interrupted: asking the agent to cancel %s",
-			    op);
+			if (!settled)	/* else the question's answer said it */
+				msg_warn("interrupted: asking the agent to "
+				    "cancel %s", op);
 		}
-		if (conn_interrupted > 1)
+		if (conn_interrupted > 1 && !asking)
 			return conn_set_error(c, conn_interrupt_status(),
 			    "%s: interrupted", op);
 		more = 0;
@@ -546,9 +588,13 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		 * the queue is not empty and its POLLOUT wakes us.
 		 */
 		wait = more > 0 && ll_session_room(c->s) > 0 ? 0 : 1000;
-		if ((rc = conn_pump_fd(c, wait, h != NULL && h->wake_fd !=
-		    NULL && !replied && result < 0 ? h->wake_fd(h->ctx, c->s) :
-		    -1)) != 0) {
+		fd = -1;
+		if (asking)
+			fd = job_ask_wake_fd(h->ask);
+		else if (h != NULL && h->wake_fd != NULL && !replied &&
+		    result < 0)
+			fd = h->wake_fd(h->ctx, c->s);
+		if ((rc = conn_pump_fd(c, wait, fd)) != 0) {
 			conn_session_failed(c, rc, true);
 			if (!replied && result < 0)
 				conn_lost_hint(c, op, args);
