@@ -136,6 +136,16 @@ int conn_call(struct conn *c, const char *op, json_t *args,
  */
 int conn_run(const char *op, json_t *args, const struct call_handlers *h,
     json_t **reply);
+/*
+ * The link of c was lost: close it, then open a new session with back-off
+ * (0.5 s, doubling up to 8 s) for up to --reconnect; Ctrl-C stops trying.
+ * 0 once c is open again; EXIT_LOST (the reason printed) when no agent
+ * answered in time, or at once with --reconnect 0.  what names what goes
+ * on ("the checker runs on as job 3", "get /etc/passwd").
+ */
+#define CONN_RECONNECT_FIRST_MS	500
+#define CONN_RECONNECT_MAX_MS	8000
+int conn_reconnect(struct conn *c, const char *what);
 /* Where lifeline keeps the agents' host keys: --known-hosts, else XDG. */
 const char *conn_known_hosts(void);
 int conn_set_error(struct conn *c, int code, const char *fmt, ...)

@@ -26,8 +26,6 @@
 #include "job-ask.h"
 #include "msg.h"
 
-#define RECONNECT_FIRST_MS	500	/* the first wait after a lost link */
-#define RECONNECT_MAX_MS	8000	/* the back-off doubles up to this */
 
 static const struct {
 	const char *name;
@@ -153,17 +151,6 @@ follow_event(void *ctx, json_t *ev)
 	output_event(NULL, ev);
 }
 
-/* Sleep ms, waking early on an interrupt: false when interrupted. */
-static bool
-reconnect_sleep(int ms)
-{
-	while (ms > 0 && !conn_interrupted) {
-		poll(NULL, 0, ms < 100 ? ms : 100);
-		ms -= 100;
-	}
-	return !conn_interrupted;
-}
-
 void
 job_reconnect(const char *what, long job, const uint64_t *from,
     struct stream_out *o, struct job_ask *ask, int *rc, json_t **reply)
@@ -173,9 +160,9 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 	    .event = follow_event, .complete = follow_complete, .ctx = &f };
 	struct job_ask again;
 	struct conn c;
-	uint64_t deadline, t0;
+	char goes_on[128];
 	json_t *args;
-	int delay = RECONNECT_FIRST_MS, ch;
+	int ch;
 
 	if (*rc != EXIT_LOST)
 		return;
@@ -197,28 +184,12 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 		again.asking = false;
 		h.ask = &again;
 	}
-	if (client_opts.reconnect_ms <= 0 || conn_interrupted) {
-		job_hint_at(what, job, f.pos);
-		return;
-	}
-	msg_warn("%s runs on as job %ld: reconnecting for up to %d s to "
-	    "follow it from the next byte (Ctrl-C stops trying)", what, job,
-	    client_opts.reconnect_ms / 1000);
-	t0 = ll_now_ms();
-	deadline = t0 + (uint64_t)client_opts.reconnect_ms;
-	while (ll_now_ms() < deadline) {
-		if (!reconnect_sleep(delay))
-			break;
-		if (delay < RECONNECT_MAX_MS)
-			delay *= 2;
-		if (conn_open(&c) != 0) {
-			msg_verbose("reconnecting: %s", c.err);
-			conn_close(&c);
-			continue;
-		}
-		msg_verbose("reconnected after %.1f s; job %ld from byte %llu "
-		    "of stdout, %llu of stderr", (double)(ll_now_ms() - t0) /
-		    1000, job, (unsigned long long)f.pos[1],
+	snprintf(goes_on, sizeof(goes_on), "%s runs on as job %ld", what, job);
+	memset(&c, 0, sizeof(c));
+	/* Each loss has its own --reconnect time: the back-off starts afresh. */
+	while (conn_reconnect(&c, goes_on) == 0) {
+		msg_verbose("job %ld from byte %llu of stdout, %llu of stderr",
+		    job, (unsigned long long)f.pos[1],
 		    (unsigned long long)f.pos[2]);
 		o->eof[1] = o->eof[2] = false;
 		args = json_pack("{s:i, s:I, s:I, s:b}", "job", (int)job,
@@ -231,12 +202,7 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 			*reply = NULL;
 		}
 		if (*rc == EXIT_LOST) {
-			/* It moved on: start the back-off afresh. */
-			msg_verbose("reconnecting: %s", c.err);
-			conn_close(&c);
-			delay = RECONNECT_FIRST_MS;
-			t0 = ll_now_ms();
-			deadline = t0 + (uint64_t)client_opts.reconnect_ms;
+			msg_verbose("%s", c.err);
 			continue;
 		}
 		if (*rc != 0)
@@ -245,11 +211,6 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 		return;
 	}
 	*rc = EXIT_LOST;
-	if (conn_interrupted)
-		msg_error("stopped trying to reconnect (interrupted)");
-	else
-		msg_error("no agent answered for %d s: gave up reconnecting",
-		    client_opts.reconnect_ms / 1000);
 	job_hint_at(what, job, f.pos);
 }
 

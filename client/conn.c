@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -650,6 +651,50 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		}
 	}
 	return result;
+}
+
+/* Sleep ms, waking early on an interrupt: false when interrupted. */
+static bool
+conn_sleep(int ms)
+{
+	while (ms > 0 && !conn_interrupted) {
+		poll(NULL, 0, ms < 100 ? ms : 100);
+		ms -= 100;
+	}
+	return !conn_interrupted;
+}
+
+int
+conn_reconnect(struct conn *c, const char *what)
+{
+	uint64_t t0 = ll_now_ms(), deadline;
+	int delay = CONN_RECONNECT_FIRST_MS;
+
+	conn_close(c);
+	if (client_opts.reconnect_ms <= 0 || conn_interrupted)
+		return EXIT_LOST;
+	msg_warn("%s: reconnecting for up to %d s (Ctrl-C stops trying)",
+	    what, client_opts.reconnect_ms / 1000);
+	deadline = t0 + (uint64_t)client_opts.reconnect_ms;
+	while (ll_now_ms() < deadline) {
+		if (!conn_sleep(delay))
+			break;
+		if (delay < CONN_RECONNECT_MAX_MS)
+			delay *= 2;
+		if (conn_open(c) == 0) {
+			msg_verbose("reconnected after %.1f s",
+			    (double)(ll_now_ms() - t0) / 1000);
+			return 0;
+		}
+		msg_verbose("reconnecting: %s", c->err);
+		conn_close(c);
+	}
+	if (conn_interrupted)
+		msg_error("stopped trying to reconnect (interrupted)");
+	else
+		msg_error("no agent answered for %d s: gave up reconnecting",
+		    client_opts.reconnect_ms / 1000);
+	return EXIT_LOST;
 }
 
 int
