@@ -209,7 +209,6 @@ ll umount >/dev/null 2>&1
 # --- inspect, then mount auto --------------------------------------------
 # (a full scan: while no other root test runs, see full_scan in lib.sh)
 if ! full_scan; then
-	full_scan_done
 	ok "# SKIP other root tests ran for 120 s: no full scan"
 elif ll --json inspect >"$T/inspect.json" 2>"$T/err"; then
 	full_scan_done
