@@ -42,7 +42,7 @@
 #include "msg.h"
 #include "pw-file.h"
 #include "safe-file.h"
-#include "ssh-common.h"
+#include "ssh-keyline.h"
 #include "target.h"
 
 #define AK_KEYS_MAX	64
