@@ -44,16 +44,16 @@
 #include "msg.h"
 #include "target.h"
 
-#define DISKS_FILE_MAX		(1024 * 1024) /* os-release, fstab */
-#define DISKS_FSTAB_MAX		256	/* fstab entries reported */
-#define DISKS_TOOL_MS		(120 * 1000)
-#define DISKS_TOOL_OUT_MAX	2048	/* tail of a tool's output kept */
-#define DISKS_PROBE_BASE	"/run/lifeline"
+#define INSPECT_FILE_MAX		(1024 * 1024) /* os-release, fstab */
+#define INSPECT_FSTAB_MAX		256	/* fstab entries reported */
+#define INSPECT_TOOL_MS		(120 * 1000)
+#define INSPECT_TOOL_OUT_MAX	2048	/* tail of a tool's output kept */
+#define INSPECT_PROBE_BASE	"/run/lifeline"
 
 /* --- inspect: reading the untrusted files ------------------------------ */
 
 static int
-disks_openat2(int dirfd, const char *path, int flags)
+inspect_openat2(int dirfd, const char *path, int flags)
 {
 	struct open_how how;
 	long fd;
@@ -70,7 +70,7 @@ disks_openat2(int dirfd, const char *path, int flags)
 
 /* A regular file inside root, read whole (bounded); NULL when missing. */
 static char *
-disks_read_file(int rootfd, const char *path, char *why, size_t whylen)
+inspect_read_file(int rootfd, const char *path, char *why, size_t whylen)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -80,7 +80,7 @@ disks_read_file(int rootfd, const char *path, char *why, size_t whylen)
 
 	why[0] = '\0';
 	/* O_NONBLOCK: a FIFO planted there must not hang the agent */
-	if ((fd = disks_openat2(rootfd, path, O_RDONLY | O_NONBLOCK)) < 0) {
+	if ((fd = inspect_openat2(rootfd, path, O_RDONLY | O_NONBLOCK)) < 0) {
 		snprintf(why, whylen, "%s", strerror(-fd));
 		return NULL;
 	}
@@ -88,8 +88,8 @@ disks_read_file(int rootfd, const char *path, char *why, size_t whylen)
 		snprintf(why, whylen, "not a regular file");
 		goto out;
 	}
-	if (st.st_size > DISKS_FILE_MAX) {
-		snprintf(why, whylen, "larger than %d bytes", DISKS_FILE_MAX);
+	if (st.st_size > INSPECT_FILE_MAX) {
+		snprintf(why, whylen, "larger than %d bytes", INSPECT_FILE_MAX);
 		goto out;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
@@ -109,13 +109,13 @@ out:
 }
 
 static bool
-disks_is_file(int rootfd, const char *path)
+inspect_is_file(int rootfd, const char *path)
 {
 	struct stat st;
 	int fd;
 	bool ok;
 
-	if ((fd = disks_openat2(rootfd, path, O_PATH)) < 0)
+	if ((fd = inspect_openat2(rootfd, path, O_PATH)) < 0)
 		return false;
 	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	close(fd);
@@ -124,7 +124,7 @@ disks_is_file(int rootfd, const char *path)
 
 /* Which device of the scan an fstab source names, when one does. */
 static json_t *
-disks_resolve(const struct disks_list *l, const char *spec,
+inspect_resolve(const struct disks_list *l, const char *spec,
     const char **how)
 {
 	static const struct {
@@ -204,7 +204,7 @@ disks_resolve(const struct disks_list *l, const char *spec,
 }
 
 static json_t *
-disks_fstab(const struct disks_list *l, char *text)
+inspect_fstab(const struct disks_list *l, char *text)
 {
 	json_t *a = json_array(), *e, *found;
 	char *line, *save = NULL, *f[6];
@@ -212,7 +212,7 @@ disks_fstab(const struct disks_list *l, char *text)
 	int n, k, count = 0;
 
 	for (line = strtok_r(text, "\n", &save); line != NULL &&
-	    count < DISKS_FSTAB_MAX; line = strtok_r(NULL, "\n", &save)) {
+	    count < INSPECT_FSTAB_MAX; line = strtok_r(NULL, "\n", &save)) {
 		if ((n = etc_fstab_fields(line, f)) == 0)
 			continue;
 		e = json_object();
@@ -241,7 +241,7 @@ disks_fstab(const struct disks_list *l, char *text)
 			}
 			json_decref(u);
 		}
-		found = disks_resolve(l, f[0], &how);
+		found = inspect_resolve(l, f[0], &how);
 		if (found != NULL) {
 			json_object_set_new(e, "resolved_by", ll_msg_text(how));
 			json_object_set_new(e, "devices", found);
@@ -257,15 +257,15 @@ disks_fstab(const struct disks_list *l, char *text)
  * root; fills o.  Returns true when it is one.
  */
 static bool
-disks_examine(const struct disks_list *l, int rootfd, json_t *o)
+inspect_examine(const struct disks_list *l, int rootfd, json_t *o)
 {
 	char why[128], *text;
 	json_t *os = NULL;
 	bool has_os, has_fstab, has_shadow;
 
-	text = disks_read_file(rootfd, "etc/os-release", why, sizeof(why));
+	text = inspect_read_file(rootfd, "etc/os-release", why, sizeof(why));
 	if (text == NULL && strcmp(why, strerror(ENOENT)) == 0)
-		text = disks_read_file(rootfd, "usr/lib/os-release", why,
+		text = inspect_read_file(rootfd, "usr/lib/os-release", why,
 		    sizeof(why));
 	has_os = text != NULL;
 	if (text != NULL) {
@@ -275,15 +275,15 @@ disks_examine(const struct disks_list *l, int rootfd, json_t *o)
 	} else {
 		json_object_set_new(o, "os_release_error", ll_msg_text(why));
 	}
-	has_fstab = disks_is_file(rootfd, "etc/fstab");
-	has_shadow = disks_is_file(rootfd, "etc/shadow");
+	has_fstab = inspect_is_file(rootfd, "etc/fstab");
+	has_shadow = inspect_is_file(rootfd, "etc/shadow");
 	json_object_set_new(o, "has_os_release", json_boolean(has_os));
 	json_object_set_new(o, "has_fstab", json_boolean(has_fstab));
 	json_object_set_new(o, "has_shadow", json_boolean(has_shadow));
 	if (has_fstab &&
-	    (text = disks_read_file(rootfd, "etc/fstab", why, sizeof(why))) !=
+	    (text = inspect_read_file(rootfd, "etc/fstab", why, sizeof(why))) !=
 	    NULL) {
-		json_object_set_new(o, "fstab", disks_fstab(l, text));
+		json_object_set_new(o, "fstab", inspect_fstab(l, text));
 		free(text);
 	}
 	return has_os || (has_fstab && has_shadow);
@@ -292,7 +292,7 @@ disks_examine(const struct disks_list *l, int rootfd, json_t *o)
 /* --- inspect: probe mounts --------------------------------------------- */
 
 static const char *
-disks_root_options(const char *fstype)
+inspect_root_options(const char *fstype)
 {
 	/* nodev/nosuid/noexec: nothing on an untrusted fs acts here */
 	if (strcmp(fstype, "ext3") == 0 || strcmp(fstype, "ext4") == 0)
@@ -306,14 +306,14 @@ disks_root_options(const char *fstype)
 	return NULL;
 }
 
-struct disks_probe_mount {
+struct inspect_probe_mount {
 	char dir[64];
 	int blkfd;		/* kept to put the ro flag back */
 	bool set_ro, mounted;
 };
 
 static void
-disks_unprobe(struct disks_probe_mount *pm, json_t *o)
+inspect_unprobe(struct inspect_probe_mount *pm, json_t *o)
 {
 	int zero = 0, i, rc = 0;
 
@@ -337,7 +337,7 @@ disks_unprobe(struct disks_probe_mount *pm, json_t *o)
 			log_warn("rmdir %s: %s", pm->dir, strerror(errno));
 		pm->dir[0] = '\0';
 		/* empty again unless `mount` keeps something there */
-		rmdir(DISKS_PROBE_BASE);
+		rmdir(INSPECT_PROBE_BASE);
 	}
 	if (pm->blkfd >= 0) {
 		if (pm->set_ro && ioctl(pm->blkfd, BLKROSET, &zero) != 0)
@@ -349,10 +349,10 @@ disks_unprobe(struct disks_probe_mount *pm, json_t *o)
 
 /*
  * Mount d read-only at a fresh /run/lifeline/probe-XXXXXX; returns the
- * directory's fd or -1 with the reason in err.  disks_unprobe undoes it.
+ * directory's fd or -1 with the reason in err.  inspect_unprobe undoes it.
  */
 static int
-disks_probe_mount(const struct disks_dev *d, struct disks_probe_mount *pm,
+inspect_probe_mount(const struct disks_dev *d, struct inspect_probe_mount *pm,
     const char *opts, char *err, size_t errlen)
 {
 	struct libmnt_context *cxt = NULL;
@@ -362,12 +362,12 @@ disks_probe_mount(const struct disks_dev *d, struct disks_probe_mount *pm,
 
 	memset(pm, 0, sizeof(*pm));
 	pm->blkfd = -1;
-	if (mkdir(DISKS_PROBE_BASE, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", DISKS_PROBE_BASE,
+	if (mkdir(INSPECT_PROBE_BASE, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", INSPECT_PROBE_BASE,
 		    strerror(errno));
 		return -1;
 	}
-	snprintf(pm->dir, sizeof(pm->dir), DISKS_PROBE_BASE "/probe-XXXXXX");
+	snprintf(pm->dir, sizeof(pm->dir), INSPECT_PROBE_BASE "/probe-XXXXXX");
 	if (mkdtemp(pm->dir) == NULL) {
 		snprintf(err, errlen, "mkdtemp %s: %s", pm->dir,
 		    strerror(errno));
@@ -420,7 +420,7 @@ disks_probe_mount(const struct disks_dev *d, struct disks_probe_mount *pm,
 		snprintf(err, errlen, "mount -o %s %s: %s", opts, d->path,
 		    buf[0] != '\0' ? buf : strerror(rc < 0 ? -rc : EIO));
 		/* mounted after all (a later step failed)? then undo it */
-		if (stat(pm->dir, &sd) == 0 && stat(DISKS_PROBE_BASE, &sb) ==
+		if (stat(pm->dir, &sd) == 0 && stat(INSPECT_PROBE_BASE, &sb) ==
 		    0 && sd.st_dev != sb.st_dev)
 			pm->mounted = true;
 		mnt_free_context(cxt);
@@ -482,7 +482,7 @@ inspect_spawn(struct inspect_state *st, const char *const *argv, char *err,
 	    errlen) != NULL)
 		return -1;
 	st->killed = false;
-	st->deadline = ll_now_ms() + DISKS_TOOL_MS;
+	st->deadline = ll_now_ms() + INSPECT_TOOL_MS;
 	return 0;
 }
 
@@ -490,7 +490,7 @@ inspect_spawn(struct inspect_state *st, const char *const *argv, char *err,
 static void
 inspect_tool_done(struct inspect_state *st)
 {
-	char buf[DISKS_TOOL_OUT_MAX + 1];
+	char buf[INSPECT_TOOL_OUT_MAX + 1];
 	json_t *t = json_array_get(st->tools, json_array_size(st->tools) - 1);
 	off_t end;
 	ssize_t n;
@@ -504,11 +504,11 @@ inspect_tool_done(struct inspect_state *st)
 	if (st->killed)
 		json_object_set_new(t, "timed_out", json_true());
 	end = lseek(st->outfd, 0, SEEK_END);
-	if (end > DISKS_TOOL_OUT_MAX)
-		lseek(st->outfd, end - DISKS_TOOL_OUT_MAX, SEEK_SET);
+	if (end > INSPECT_TOOL_OUT_MAX)
+		lseek(st->outfd, end - INSPECT_TOOL_OUT_MAX, SEEK_SET);
 	else
 		lseek(st->outfd, 0, SEEK_SET);
-	n = read(st->outfd, buf, DISKS_TOOL_OUT_MAX);
+	n = read(st->outfd, buf, INSPECT_TOOL_OUT_MAX);
 	buf[n > 0 ? n : 0] = '\0';
 	{
 		json_t *s = ll_msg_text(buf);
@@ -574,7 +574,7 @@ inspect_next(struct request *r)
 static bool
 inspect_root_capable(const char *fstype)
 {
-	return disks_root_options(fstype) != NULL;
+	return inspect_root_options(fstype) != NULL;
 }
 
 static bool
@@ -595,7 +595,7 @@ static bool
 inspect_device(const struct disks_list *l, const struct disks_dev *d,
     json_t *o)
 {
-	struct disks_probe_mount pm;
+	struct inspect_probe_mount pm;
 	char err[512];
 	const char *opts;
 	bool is_root = false;
@@ -648,29 +648,29 @@ inspect_device(const struct disks_list *l, const struct disks_dev *d,
 			json_object_set_new(o, "error", ll_msg_text(err));
 			return false;
 		}
-		is_root = disks_examine(l, fd, o);
+		is_root = inspect_examine(l, fd, o);
 		close(fd);
 		return is_root;
 	}
-	opts = disks_root_options(d->fstype);
+	opts = inspect_root_options(d->fstype);
 	json_object_set_new(o, "via", json_string("probe mount"));
 	json_object_set_new(o, "mount_options", ll_msg_text(opts));
-	fd = disks_probe_mount(d, &pm, opts, err, sizeof(err));
+	fd = inspect_probe_mount(d, &pm, opts, err, sizeof(err));
 	if (fd < 0 && strcmp(d->fstype, "btrfs") == 0 && pm.blkfd >= 0 &&
 	    !pm.mounted) {
 		/* kernels before 5.9 know only the old option name */
-		disks_unprobe(&pm, o);
+		inspect_unprobe(&pm, o);
 		opts = "ro,nodev,nosuid,noexec,nologreplay";
 		json_object_set_new(o, "mount_options", ll_msg_text(opts));
-		fd = disks_probe_mount(d, &pm, opts, err, sizeof(err));
+		fd = inspect_probe_mount(d, &pm, opts, err, sizeof(err));
 	}
 	if (fd < 0)
 		json_object_set_new(o, "error", ll_msg_text(err));
 	else {
-		is_root = disks_examine(l, fd, o);
+		is_root = inspect_examine(l, fd, o);
 		close(fd);
 	}
-	disks_unprobe(&pm, o);
+	inspect_unprobe(&pm, o);
 	return is_root;
 }
 
