@@ -101,10 +101,10 @@ struct conn {
  * of opening --via; conn_open takes ownership.
  */
 void conn_preset_transport(struct ll_transport *t);
-int conn_open(struct conn *c);
+int conn_open(struct conn *c);		/* 0 or EXIT_*, message in c->err */
 /* Open --via as a raw byte path (console, attach), with the SSH options of
  * the command line for ssh:// gateways; as ll_transport_open(). */
-int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);		/* 0 or EXIT_*, message in c->err */
+int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);
 void conn_close(struct conn *c);
 /* The link layer's log (ll_log_fn) shown with -v/-vv: ctx is the prefix
  * (a string; NULL: "link"). */
