@@ -169,6 +169,7 @@ int request_error(struct request *r, const char *code, const char *fmt, ...)
 extern const struct agent_op op_info_ops[];
 extern const struct agent_op op_exec_ops[];
 extern const struct agent_op op_disks_ops[];
+extern const struct agent_op op_inspect_ops[];
 extern const struct agent_op op_mount_ops[];
 extern const struct agent_op op_passwd_ops[];
 extern const struct agent_op op_authkey_ops[];

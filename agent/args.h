@@ -46,8 +46,8 @@ int arg_user(struct request *r, json_t *args, const char *name,
     bool required, const char **out);
 /*
  * A block device: a path, or UUID=, LABEL=, PARTUUID=, PARTLABEL= resolved
- * with libblkid.  *out receives the canonical /dev path (static storage of
- * the request's lifetime: copy it), *rdev its device number.
+ * with libblkid.  out (outlen bytes of the caller's) receives the
+ * canonical /dev path, *rdev its device number.
  */
 int arg_device(struct request *r, json_t *args, const char *name,
     char *out, size_t outlen, dev_t *rdev);

@@ -30,6 +30,7 @@ static const struct agent_op *const op_tables[] = {
 	op_info_ops,
 	op_exec_ops,
 	op_disks_ops,
+	op_inspect_ops,
 	op_mount_ops,
 	op_passwd_ops,
 	op_authkey_ops,

@@ -115,7 +115,7 @@ struct conn {
  * of opening --via; conn_open takes ownership.
  */
 void conn_preset_transport(struct ll_transport *t);
-int conn_open(struct conn *c);
+int conn_open(struct conn *c);		/* 0 or EXIT_*, message in c->err */
 /* Open --via as a raw byte path (console, attach), with the SSH options of
  * the command line for ssh:// gateways; as ll_transport_open(). */
 int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);
@@ -123,7 +123,7 @@ int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);
 void conn_warn_insecure(void);
 /* The exit status for conn_open_transport's err: EXIT_USAGE when the spec
  * is malformed, else EXIT_CONNECT. */
-int conn_transport_status(const char *err);		/* 0 or EXIT_*, message in c->err */
+int conn_transport_status(const char *err);
 void conn_close(struct conn *c);
 /* The link layer's log (ll_log_fn) shown with -v/-vv: ctx is the prefix
  * (a string; NULL: "link"). */

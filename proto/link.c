@@ -9,7 +9,8 @@
  * each into a one-frame holding buffer so that a frame that does not fit in
  * this call's limit goes first in the next call.  Timers (hello retries,
  * probe retries, connect and dead timeouts) are checked on every call; the
- * link keeps no clock of its own.  The wire rules are in docs/parts/link.md.
+ * link keeps no clock of its own.  The wire rules are in docs/protocol.md,
+ * "Link layer: session, probing, ARQ and streams".
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -456,52 +456,6 @@ out:
 	return rc;
 }
 
-/* Next word of a key line; double-quoted parts (options) stay inside. */
-static size_t
-key_word(const char *s, size_t *start)
-{
-	size_t i = *start;
-	bool q = false;
-
-	while (s[i] == ' ' || s[i] == '\t')
-		i++;
-	*start = i;
-	while (s[i] != '\0' && (q || (s[i] != ' ' && s[i] != '\t'))) {
-		if (s[i] == '"')
-			q = !q;
-		else if (s[i] == '\\' && q && s[i + 1] != '\0')
-			i++;
-		i++;
-	}
-	return i - *start;
-}
-
-enum ssh_keytypes_e
-ll_ssh_key_split(const char *line, char *type, size_t tlen, char **b64)
-{
-	enum ssh_keytypes_e t = SSH_KEYTYPE_UNKNOWN;
-	size_t s = 0, n;
-	int i;
-
-	*b64 = NULL;
-	if (tlen > 0)
-		type[0] = '\0';
-	for (i = 0; i < 2 && t == SSH_KEYTYPE_UNKNOWN; i++) {
-		n = key_word(line, &s);
-		if (n == 0 || n >= tlen)
-			return SSH_KEYTYPE_UNKNOWN;
-		memcpy(type, line + s, n);
-		type[n] = '\0';
-		s += n;
-		t = ssh_key_type_from_name(type);
-	}
-	if (t == SSH_KEYTYPE_UNKNOWN)
-		return t;
-	if ((n = key_word(line, &s)) > 0)
-		*b64 = strndup(line + s, n);
-	return t;
-}
-
 int
 ll_ssh_fingerprint(ssh_key key, char *buf, size_t len)
 {
