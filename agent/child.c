@@ -3,15 +3,15 @@
  *
  * Between fork and exec the child resets its signal mask and handlers,
  * starts a session of its own (so SIGTERM/SIGKILL to its process group
- * reaches whatever it started), takes /dev/null and its output fds as fds
- * 0-2 and marks every other fd close-on-exec.  A name without '/' is
- * looked up there, after any chroot, in the clean PATH the child gets
- * (never the agent's own PATH, nor the working directory), with execve
- * alone: only async-signal-safe calls run between fork and exec.  If it
- * cannot exec, it writes errno to a close-on-exec pipe; the parent reads
- * that pipe until EOF, so a failed exec is reported as an error rather
- * than as an exit status 127.  Reaping is the server's (SIGCHLD); it hands
- * the status over through job_reaped() or child_op_reaped().
+ * reaches whatever it started), takes /dev/null (or the stdin pipe) and its
+ * output fds as fds 0-2 and marks every other fd close-on-exec.  A name
+ * without '/' is looked up there, after any chroot, in the clean PATH the
+ * child gets (never the agent's own PATH, nor the working directory), with
+ * execve alone: only async-signal-safe calls run between fork and exec.
+ * If it cannot exec, it writes errno to a close-on-exec pipe; the parent
+ * reads that pipe until EOF, so a failed exec is reported as an error
+ * rather than as an exit status 127.  Reaping is the server's (SIGCHLD); it
+ * hands the status over through job_reaped() or child_op_reaped().
  */
 #include "config.h"
 
@@ -107,8 +107,8 @@ child_execve(char *const argv[])
 
 /* In the forked child: never returns.  out and err are -1 for /dev/null. */
 static void
-child_exec(char *const argv[], const struct child_opts *o, int out, int err,
-    int errpipe)
+child_exec(char *const argv[], const struct child_opts *o, int in, int out,
+    int err, int errpipe)
 {
 	sigset_t none;
 	int nul, moved, extra = -1, e, sig;
@@ -134,10 +134,13 @@ child_exec(char *const argv[], const struct child_opts *o, int out, int err,
 	if ((out = fcntl(out, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR)) < 0 ||
 	    (err = fcntl(err, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR)) < 0)
 		goto fail;
+	if (in >= 0 && (in = fcntl(in, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR)) < 0)
+		goto fail;
 	if (o->extra_as > 2 && (extra = fcntl(o->extra_fd, F_DUPFD_CLOEXEC,
 	    CHILD_FD_FLOOR)) < 0)
 		goto fail;
-	if (dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+	if (dup2(in >= 0 ? in : nul, 0) < 0 || dup2(out, 1) < 0 ||
+	    dup2(err, 2) < 0)
 		goto fail;
 	if (extra >= 0 && dup2(extra, o->extra_as) < 0)
 		goto fail;
@@ -208,6 +211,7 @@ child_spawn(struct child *c, char *const argv[],
 {
 	static const struct child_opts none = { .root_fd = -1 };
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, ep[2] = { -1, -1 };
+	int in[2] = { -1, -1 };
 	const char *ec = LL_EC_INTERNAL;
 	int e = 0, i, rc;
 	ssize_t got;
@@ -215,7 +219,8 @@ child_spawn(struct child *c, char *const argv[],
 	if (opts == NULL)
 		opts = &none;
 	if ((rc = child_pipes(opts, out, errp)) == 0 &&
-	    pipe2(ep, O_CLOEXEC) != 0)
+	    (pipe2(ep, O_CLOEXEC) != 0 ||
+	    (opts->stdin_pipe && pipe2(in, O_CLOEXEC) != 0)))
 		rc = -errno;
 	if (rc != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(-rc));
@@ -226,7 +231,7 @@ child_spawn(struct child *c, char *const argv[],
 		goto out;
 	}
 	if (c->pid == 0)
-		child_exec(argv, opts, out[1], errp[1], ep[1]);
+		child_exec(argv, opts, in[0], out[1], errp[1], ep[1]);
 	/* Our write end closed, EOF comes with the exec (close-on-exec). */
 	child_close(&ep[1]);
 	do {
@@ -240,6 +245,10 @@ child_spawn(struct child *c, char *const argv[],
 		ec = LL_EC_EXEC_FAILED;
 		goto out;
 	}
+	c->fd[0] = in[1];
+	in[1] = -1;
+	if (c->fd[0] >= 0)
+		fcntl(c->fd[0], F_SETFL, O_NONBLOCK);
 	if (opts->output == CHILD_PIPES) {
 		c->fd[1] = out[0];
 		c->fd[2] = errp[0];
@@ -253,6 +262,7 @@ out:
 	if (opts->output == CHILD_CAPTURE)
 		out[1] = errp[1] = -1;	/* the caller's */
 	for (i = 0; i < 2; i++) {
+		child_close(&in[i]);
 		child_close(&out[i]);
 		child_close(&errp[i]);
 		child_close(&ep[i]);
@@ -345,6 +355,7 @@ child_cleanup(struct child *c, int grace_ms)
 		child_stop(c->pid, grace_ms);
 		c->exited = true;
 	}
+	child_close(&c->fd[0]);
 	child_close(&c->fd[1]);
 	child_close(&c->fd[2]);
 }

@@ -6,7 +6,8 @@
  * agent (the sockets of other sessions, say) before it runs.
  *
  * child_spawn() runs an argv (no shell; a name without '/' is looked up in
- * the clean PATH) with /dev/null as stdin.  Where its stdout and stderr go
+ * the clean PATH) with /dev/null as stdin (or, with opts->stdin_pipe, a
+ * pipe whose non-blocking write end is c->fd[0]).  Where its stdout and stderr go
  * is the caller's choice (struct child_opts, output):
  *   CHILD_PIPES     two pipes, c->fd[1] and c->fd[2], for the caller to
  *                   read (job.c keeps them in the job's buffer);
@@ -42,11 +43,14 @@ struct child_opts {
 	int root_fd;		/* directory to chroot into; -1: none */
 	int extra_fd;		/* given to the child as fd extra_as ... */
 	int extra_as;		/* ... when extra_as > 2; 0: none */
+	bool stdin_pipe;	/* stdin is a pipe (fd[0]), not /dev/null */
 };
 
 struct child {
 	pid_t pid;		/* -1 before spawning */
-	int fd[3];		/* [1] stdout, [2] stderr read ends; -1: EOF */
+	int fd[3];		/* [1] stdout, [2] stderr read ends; -1: EOF;
+				 * [0] stdin's write end (non-blocking), -1:
+				 * /dev/null or closed */
 	bool exited;		/* reaped: status is valid */
 	int status;		/* wait(2) status */
 	uint64_t bytes[3];	/* bytes sent so far on channels 1 and 2 */

@@ -28,7 +28,6 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,17 +54,11 @@
 static int
 inspect_openat2(int dirfd, const char *path, int flags)
 {
-	struct open_how how;
-	long fd;
-
-	memset(&how, 0, sizeof(how));
 	/* openat2 refuses O_PATH with any flag it ignores (O_NOCTTY) */
 	if ((flags & O_PATH) == 0)
 		flags |= O_NOCTTY;
-	how.flags = (unsigned long long)(flags | O_CLOEXEC);
-	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-	fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
+	return target_openat2(dirfd, path, flags, 0,
+	    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 /* A regular file inside root, read whole (bounded); NULL when missing. */

@@ -73,19 +73,33 @@ target_set_root(const char *path)
 	return 0;
 }
 
-static int
+/*
+ * openat2 with RESOLVE_IN_ROOT fails with EAGAIN when a rename or a mount
+ * anywhere on the machine raced with its resolving a ".." (it cannot then
+ * be sure the ".." stayed inside); openat2(2) leaves the retry to the
+ * caller.  A rescue host mounts and unmounts while the agent works, its own
+ * mounts included, so an open through ".." would fail now and then for no
+ * reason of its own (the fstab fuzz target found it while other tests
+ * mounted).  Each try is a fresh, fully checked resolution.
+ */
+#define OPENAT2_TRIES	64
+
+int
 target_openat2(int dirfd, const char *path, int flags, mode_t mode,
     unsigned long long resolve)
 {
 	struct open_how how;
 	long fd;
+	int tries = 0;
 
 	memset(&how, 0, sizeof(how));
 	how.flags = (unsigned long long)(flags | O_CLOEXEC);
 	if (flags & O_CREAT)
 		how.mode = mode;
 	how.resolve = resolve;
-	fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	do
+		fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN && ++tries < OPENAT2_TRIES);
 	return fd < 0 ? -errno : (int)fd;
 }
 

@@ -47,6 +47,13 @@ int target_root_fd(void);
  * O_NOFOLLOW applies to the last component.  Returns an fd or -errno.
  */
 int target_open(const char *path, int flags, mode_t mode, bool rescue_host);
+/*
+ * openat2(2) from dirfd with resolve (RESOLVE_* flags), O_CLOEXEC added,
+ * retried while a concurrent rename or mount makes it fail with EAGAIN.
+ * An fd or -errno.
+ */
+int target_openat2(int dirfd, const char *path, int flags, mode_t mode,
+    unsigned long long resolve);
 /* Open the parent directory of path and return it; *base gets the last
  * component (points into path).  -errno on failure. */
 int target_open_parent(const char *path, const char **base, bool rescue_host);

@@ -164,7 +164,7 @@ proxy_pollfds(struct proxy *p, struct pollfd *pfd)
 	return n;
 }
 
-int
+static int
 cmd_proxy(int argc, char **argv)
 {
 	struct pollfd pfd[LL_SESSION_POLLFDS_MAX + 3];
@@ -229,3 +229,9 @@ out:
 		close(p.plain_keep);
 	return status;
 }
+
+const struct client_cmd cmd_proxy_entry = {
+	.name = "proxy",
+	.summary = "carry an SSH connection to the agent on stdin/stdout (ssh ProxyCommand)",
+	.run = cmd_proxy,
+};

@@ -35,6 +35,7 @@
 #include "agent.h"
 #include "args.h"
 #include "msg.h"
+#include "scratch.h"
 #include "target.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -74,47 +75,23 @@ request_keep(struct request *r, char *p)
 	return true;
 }
 
-static char scratch[] = "/tmp/fuzz-args.XXXXXX";
 static char root[4096];
-
-static void
-cleanup(void)
-{
-	char *argv[] = { "rm", "-rf", scratch, NULL };
-
-	if (fork() == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-}
-
-static void
-mk(const char *rel, const char *link)
-{
-	char p[4200];
-
-	snprintf(p, sizeof(p), "%s/%s", scratch, rel);
-	if (link != NULL ? symlink(link, p) != 0 : mkdir(p, 0755) != 0)
-		abort();
-}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(scratch) == NULL)
-		abort();
-	atexit(cleanup);
-	mk("root", NULL);
-	mk("root/etc", NULL);
-	mk("root/home", NULL);
-	mk("root/up", "../..");
-	mk("root/abs", "/");
-	mk("root/etc/shadow", "/etc/shadow");
-	mk("root/magic", "/proc/self/root");
-	mk("root/home/esc", "../../../");
-	snprintf(root, sizeof(root), "%s/root", scratch);
+	scratch_make("args");
+	scratch_mk("root", NULL);
+	scratch_mk("root/etc", NULL);
+	scratch_mk("root/home", NULL);
+	scratch_mk("root/up", "../..");
+	scratch_mk("root/abs", "/");
+	scratch_mk("root/etc/shadow", "/etc/shadow");
+	scratch_mk("root/magic", "/proc/self/root");
+	scratch_mk("root/home/esc", "../../../");
+	scratch_path(root, sizeof(root), "root");
 	if (target_set_root(root) != 0)
 		abort();
 	return 0;
