@@ -46,7 +46,10 @@ struct child {
 /* Make c safe for child_cleanup() before anything is spawned. */
 void child_init(struct child *c);
 /*
- * Start argv[0] (a path, or a name looked up in the clean PATH) with argv.
+ * Start argv[0] (a path, or a name looked up in the clean PATH) with argv,
+ * under a guard process that kills the command's process group should the
+ * agent die (child.c); c->pid is the guard's, which ends as the command
+ * does (exit status, or the same signal without a core dump).
  * Returns NULL once it runs, or the error code for the request's ERROR
  * with its message in err: LL_EC_EXEC_FAILED when the program could not be
  * started (the child is already reaped), LL_EC_INTERNAL when a pipe or
