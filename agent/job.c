@@ -639,7 +639,6 @@ job_reader_pump(struct job_reader *rd)
 {
 	uint8_t buf[JOB_IO_MAX];
 	struct job *j = rd->job;
-	struct ll_session *s = rd->r->conn->s;
 	int ch;
 
 	if (j == NULL)
@@ -654,7 +653,8 @@ job_reader_pump(struct job_reader *rd)
 		/* Only a forgotten reader could lag; never send a hole. */
 		if (rd->off[ch] < j->start[ch])
 			rd->off[ch] = j->start[ch];
-		while (rd->off[ch] < limit && (room = ll_session_room(s)) > 0) {
+		while (rd->off[ch] < limit &&
+		    (room = request_room(rd->r)) > 0) {
 			size_t n = sizeof(buf);
 
 			if (room < n)
@@ -663,14 +663,14 @@ job_reader_pump(struct job_reader *rd)
 				n = (size_t)(limit - rd->off[ch]);
 			if (job_ring_io(j, ch, rd->off[ch], buf, n, false) != 0)
 				break;
-			if (ll_session_send_data(s, (uint8_t)ch, rd->r->id, buf,
-			    n) != 0)
-				break;
+			if (request_data(rd->r, (uint8_t)ch, buf, n) != 0)
+				return true;	/* the request ended with ERROR */
 			rd->off[ch] += n;
 		}
 		if (rd->off[ch] == rd->until[ch] || (j->child.fd[ch] < 0 &&
 		    rd->off[ch] == j->end[ch])) {
-			ll_session_send_eof(s, (uint8_t)ch, rd->r->id);
+			if (request_eof(rd->r, (uint8_t)ch) != 0)
+				return true;
 			rd->eof_sent[ch] = true;
 		}
 	}

@@ -59,15 +59,15 @@ exec_send_where(struct request *r, bool chroot_target, const struct job *j)
 {
 	json_t *ev;
 
-	ev = json_pack("{s:s, s:o, s:i}", "runs_on", chroot_target ?
-	    "target" : "rescue_host", "target_root", target_has_root() ?
-	    json_string(agent_target.root) : json_null(), "job", (int)j->id);
+	/* a text to show: a root that is not UTF-8 must not lose the event */
+	ev = json_pack("{s:s, s:o, s:i}", "runs_on",
+	    chroot_target ? "target" : "rescue_host", "target_root",
+	    target_has_root() ? ll_msg_text(target_root_path()) : json_null(),
+	    "job", (int)j->id);
 	if (ev != NULL && j->in_pipe)
 		json_object_set_new(ev, "stdin_window",
 		    json_integer(LL_JOB_STDIN_WINDOW));
-	if (ev != NULL)
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-	json_decref(ev);
+	request_event(r, ev);
 }
 
 static int
@@ -78,52 +78,21 @@ op_exec_start(struct request *r, json_t *args)
 	struct job *j;
 	uint64_t dropped[3];
 	char *argv[EXEC_ARGV_MAX + 1];
-	json_t *jargv, *v, *jt;
 	struct child_opts opts = { .root_fd = -1 };
 	const char *cwd, *ec;
 	char err[512];
 	bool chroot_target = false, detach = false, in = false;
+	int64_t timeout_ms = 0;
 	int rc = -1;
-	size_t i, n;
 
-	jargv = json_object_get(args, "argv");
-	if (!json_is_array(jargv) || (n = json_array_size(jargv)) == 0 ||
-	    n > EXEC_ARGV_MAX) {
-		request_error(r, LL_EC_BAD_REQUEST,
-		    "exec needs \"argv\": 1 to %d strings", EXEC_ARGV_MAX);
+	/* cwd is a byte string like every path ("cwd" or "cwd_base64") */
+	if (arg_argv(r, args, "argv", EXEC_ARGV_MAX, argv) != 0 ||
+	    arg_path(r, args, "cwd", false, &cwd) != 0 ||
+	    arg_int(r, args, "timeout_ms", 0, INT64_MAX, &timeout_ms) != 0 ||
+	    arg_bool(r, args, "chroot", &chroot_target) != 0 ||
+	    arg_bool(r, args, "detach", &detach) != 0)
 		goto out;
-	}
-	json_array_foreach(jargv, i, v) {
-		if (!json_is_string(v) || strlen(json_string_value(v)) !=
-		    json_string_length(v)) {
-			request_error(r, LL_EC_BAD_REQUEST,
-			    "argv[%zu] is not a string without NUL bytes", i);
-			goto out;
-		}
-		argv[i] = (char *)json_string_value(v);
-	}
-	argv[n] = NULL;
-	if (argv[0][0] == '\0') {
-		request_error(r, LL_EC_BAD_REQUEST, "argv[0] is empty");
-		goto out;
-	}
-	/* a byte string like every path ("cwd" or "cwd_base64") */
-	if (arg_path(r, args, "cwd", false, &cwd) != 0)
-		goto out;
-	jt = json_object_get(args, "timeout_ms");
-	if (jt != NULL && (!json_is_integer(jt) || json_integer_value(jt) < 0)) {
-		request_error(r, LL_EC_BAD_REQUEST,
-		    "timeout_ms must be a non-negative integer");
-		goto out;
-	}
-	if (arg_bool(r, args, "chroot", &chroot_target) != 0)
-		goto out;
-	if (chroot_target && !target_has_root()) {
-		request_error(r, LL_EC_NOT_FOUND, "no target root is mounted: "
-		    "run `lifeline mount` first");
-		goto out;
-	}
-	if (arg_bool(r, args, "detach", &detach) != 0 ||
+	if ((chroot_target && target_require(r) != 0) ||
 	    arg_bool(r, args, "stdin", &in) != 0)
 		goto out;
 	if (detach && in) {
@@ -135,9 +104,8 @@ op_exec_start(struct request *r, json_t *args)
 	opts.cwd = cwd;
 	opts.stdin_pipe = in;
 	if (chroot_target)
-		opts.root_fd = agent_target.root_fd;
-	if ((j = job_start(argv, &opts, jt != NULL ?
-	    (uint64_t)json_integer_value(jt) : 0, &ec, err,
+		opts.root_fd = target_root_fd();
+	if ((j = job_start(argv, &opts, (uint64_t)timeout_ms, &ec, err,
 	    sizeof(err))) == NULL) {
 		request_error(r, ec, "%s", err);
 		goto out;

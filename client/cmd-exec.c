@@ -246,18 +246,24 @@ exec_in_report(const struct exec_in *in, int rc)
 	    long)in->sent, (unsigned long long)in->taken);
 }
 
-int
+static const struct cmd_option exec_options[] = {
+	{ "timeout", 't', CMD_OPT_SHORT, "SECONDS", "terminate the command "
+	  "(SIGTERM, then SIGKILL) after SECONDS" },
+	{ "cwd", 'C', CMD_OPT_SHORT, "DIR", "run in DIR" },
+	{ "chroot", 'R', 0, NULL, "run chrooted into the target root (see "
+	  "mount)" },
+	{ "detach", 'D', 0, NULL, "print the job id and return at once; the "
+	  "command runs on (see jobs, output)" },
+	{ "stdin", 'i', CMD_OPT_SHORT, NULL, "send lifeline's standard input "
+	  "to the command, also from a terminal" },
+	{ "no-stdin", 'n', CMD_OPT_SHORT, NULL, "the command's standard input "
+	  "is /dev/null, also when lifeline's is not a terminal" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_exec(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "cwd", required_argument, NULL, 'C' },
-		{ "chroot", no_argument, NULL, 'R' },
-		{ "detach", no_argument, NULL, 'D' },
-		{ "stdin", no_argument, NULL, 'i' },
-		{ "no-stdin", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct call_handlers h = { .data = exec_data, .eof = exec_eof,
 	    .event = exec_event, .complete = exec_complete,
 	    .produce = exec_produce, .wake_fd = exec_wake_fd };
@@ -270,8 +276,7 @@ cmd_exec(int argc, char **argv)
 	int ch, rc, i, in_mode = 0;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+t:C:in", longopts, NULL)) !=
-	    -1) {
+	while ((ch = cmd_getopt(&cmd_exec_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 't':
 			timeout = strtod(optarg, &end);
@@ -350,8 +355,9 @@ cmd_exec(int argc, char **argv)
 	    &res);
 	if (rc != 0) {
 		stream_out_cleanup(&call.out, NULL);
-		/* exec's own status space is the remote one: ours is 255 */
-		return EXIT_EXEC_OWN;
+		/* exec's own status space is the remote one: ours is 255,
+		 * but a usage error (a malformed --via) is 2 everywhere */
+		return rc == EXIT_USAGE ? EXIT_USAGE : EXIT_EXEC_OWN;
 	}
 	rc = job_exit_code(res);
 	if (client_opts.json) {
@@ -364,7 +370,19 @@ cmd_exec(int argc, char **argv)
 	    "failed");
 	return rc;
 usage:
-	msg_error("usage: lifeline exec [--timeout SECONDS] [--cwd DIR] "
-	    "[--chroot] [--detach] [-i | -n] -- COMMAND [ARG...]");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_exec_entry);
 }
+
+const struct client_cmd cmd_exec_entry = {
+	.name = "exec",
+	.operands = "[--] COMMAND [ARG...]",
+	.summary = "run a command on the agent's host (a job)",
+	.help = "COMMAND runs as an argument vector (no shell unless you run one) with "
+	    "a clean environment; its standard input is lifeline's when that "
+	    "is not a terminal (-i: always, -n: never), else /dev/null; its "
+	    "output streams as it comes and its exit status becomes lifeline's.  Options end "
+	    "at COMMAND: what follows is COMMAND's.",
+	.options = exec_options,
+	.flags = CMD_STOP_AT_OPERAND,
+	.run = cmd_exec,
+};

@@ -747,13 +747,15 @@ get_entry(struct xfer *x, const char *remote, json_t *e, int dirfd,
 	return 0;
 }
 
-int
+static const struct cmd_option get_options[] = {
+	{ "rescue-host", 'H', CMD_OPT_SHORT, NULL, "copy from the rescue "
+	  "system, not the target root" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_get(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "rescue-host", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct xfer x;
 	struct stat sb;
 	char remote[PATH_MAX], local[PATH_MAX], ldir[PATH_MAX], lpath[PATH_MAX];
@@ -764,7 +766,7 @@ cmd_get(int argc, char **argv)
 	int ch, i, nremote, dfd = -1, rc = 0;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+H", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_get_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'H':
 			rh = true;
@@ -860,6 +862,13 @@ close:
 		close(dfd);
 	return rc;
 usage:
-	msg_error("usage: lifeline get [--rescue-host] REMOTE... LOCAL");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_get_entry);
 }
+
+const struct client_cmd cmd_get_entry = {
+	.name = "get",
+	.operands = "REMOTE... LOCAL",
+	.summary = "copy files and directories from the target",
+	.options = get_options,
+	.run = cmd_get,
+};

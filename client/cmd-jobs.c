@@ -59,6 +59,15 @@ job_exit_code(json_t *res)
 {
 	json_t *v;
 
+	/* as timeout(1): 124 when the time ran out, whatever the end */
+	if (json_is_true(json_object_get(res, "timed_out"))) {
+		if (!client_opts.json)
+			msg_error("job %lld timed out (exec --timeout): exit "
+			    "status 124, as timeout(1)",
+			    (long long)json_integer_value(json_object_get(res,
+			    "job")));
+		return EXIT_TIMEOUT;
+	}
 	if (json_is_integer(v = json_object_get(res, "exit_status")))
 		return (int)json_integer_value(v);
 	if (json_is_integer(v = json_object_get(res, "signal"))) {
@@ -254,17 +263,17 @@ jobs_print(json_t *res)
 	}
 }
 
-int
+static int
 cmd_jobs(int argc, char **argv)
 {
 	json_t *res;
 	int rc;
 
-	(void)argv;
-	if (argc != 1) {
-		msg_error("usage: lifeline jobs");
-		return EXIT_USAGE;
-	}
+	optind = 0;
+	while (cmd_getopt(&cmd_jobs_entry, argc, argv) != -1)
+		return cmd_usage_error(&cmd_jobs_entry);
+	if (optind != argc)
+		return cmd_usage_error(&cmd_jobs_entry);
 	if ((rc = conn_run("jobs", NULL, NULL, &res)) != 0)
 		return rc;
 	return print_reply(res, jobs_print);
@@ -354,14 +363,17 @@ parse_offsets(const char *s, json_t *args)
 	return 0;
 }
 
-int
+static const struct cmd_option output_options[] = {
+	{ "follow", 'f', CMD_OPT_SHORT, NULL, "go on until the job ends; exit "
+	  "with its status" },
+	{ "from", 'F', 0, "OUT[,ERR]", "start at these byte offsets of stdout "
+	  "and stderr" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_output(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "from", required_argument, NULL, 'F' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct call_handlers h = { .data = stream_out_data,
 	    .eof = stream_out_eof, .event = output_event,
 	    .complete = stream_out_complete };
@@ -375,7 +387,7 @@ cmd_output(int argc, char **argv)
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+f", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_output_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'f':
 			follow = true;
@@ -415,11 +427,10 @@ cmd_output(int argc, char **argv)
 		job_lost_hint("the job", (long)id, output_start, &out);
 	return job_collect("output", rc, res, &out);
 usage:
-	msg_error("usage: lifeline output [--follow] [--from OUT[,ERR]] ID");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_output_entry);
 }
 
-int
+static int
 cmd_wait(int argc, char **argv)
 {
 	struct job_ask ask = { .stop_by_signal = true };
@@ -429,11 +440,12 @@ cmd_wait(int argc, char **argv)
 	long idl;
 	int rc;
 
-	if (argc != 2) {
-		msg_error("usage: lifeline wait ID");
-		return EXIT_USAGE;
-	}
-	if ((id = job_id_arg("wait", argv[1])) == 0)
+	optind = 0;
+	while (cmd_getopt(&cmd_wait_entry, argc, argv) != -1)
+		return cmd_usage_error(&cmd_wait_entry);
+	if (optind != argc - 1)
+		return cmd_usage_error(&cmd_wait_entry);
+	if ((id = job_id_arg("wait", argv[optind])) == 0)
 		return EXIT_USAGE;
 	idl = (long)id;
 	ask.job = &idl;
@@ -465,7 +477,7 @@ signal_arg(const char *s)
 	return 0;
 }
 
-int
+static int
 cmd_kill(int argc, char **argv)
 {
 	json_t *args, *res;
@@ -480,10 +492,8 @@ cmd_kill(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		i = 2;
-	} else if (argc != 2) {
-		msg_error("usage: lifeline kill [-SIGNAL] ID");
-		return EXIT_USAGE;
-	}
+	} else if (argc != 2)
+		return cmd_usage_error(&cmd_kill_entry);
 	if ((id = job_id_arg("kill", argv[i])) == 0)
 		return EXIT_USAGE;
 	args = json_pack("{s:i, s:i}", "job", (int)id, "signal", sig);
@@ -496,3 +506,34 @@ cmd_kill(int argc, char **argv)
 	json_decref(res);
 	return EXIT_OK;
 }
+
+const struct client_cmd cmd_jobs_entry = {
+	.name = "jobs",
+	.summary = "list the agent's jobs (commands run by exec, fsck)",
+	.run = cmd_jobs,
+};
+
+const struct client_cmd cmd_output_entry = {
+	.name = "output",
+	.operands = "ID",
+	.summary = "a job's output, from the start of what is buffered",
+	.options = output_options,
+	.run = cmd_output,
+};
+
+const struct client_cmd cmd_wait_entry = {
+	.name = "wait",
+	.operands = "ID",
+	.summary = "wait for a job; its exit status is lifeline's",
+	.run = cmd_wait,
+};
+
+const struct client_cmd cmd_kill_entry = {
+	.name = "kill",
+	.operands = "[-SIGNAL] ID",
+	.summary = "send a job a signal (default TERM)",
+	.help = "SIGNAL is a number or HUP, INT, QUIT, KILL, USR1, USR2, TERM, CONT, "
+	    "STOP.",
+	.flags = CMD_OWN_ARGS,
+	.run = cmd_kill,
+};

@@ -326,13 +326,15 @@ put_entry(struct xfer *x, int dirfd, const char *name, const char *local,
 	return rc;
 }
 
-int
+static const struct cmd_option put_options[] = {
+	{ "rescue-host", 'H', CMD_OPT_SHORT, NULL, "copy to the rescue "
+	  "system, not the target root" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_put(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "rescue-host", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct xfer x;
 	char remote[PATH_MAX], dest[PATH_MAX], local[PATH_MAX];
 	char ldir[PATH_MAX], real[PATH_MAX];
@@ -343,7 +345,7 @@ cmd_put(int argc, char **argv)
 	int ch, i, nlocal, dfd, rc = 0;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+H", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_put_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'H':
 			rh = true;
@@ -449,6 +451,13 @@ close:
 	json_decref(x.files);
 	return rc;
 usage:
-	msg_error("usage: lifeline put [--rescue-host] LOCAL... REMOTE");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_put_entry);
 }
+
+const struct client_cmd cmd_put_entry = {
+	.name = "put",
+	.operands = "LOCAL... REMOTE",
+	.summary = "copy files and directories to the target",
+	.options = put_options,
+	.run = cmd_put,
+};

@@ -20,12 +20,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "job-ask.h"
 #include "error.h"
+#include "link-pump.h"
 #include "msg.h"
 #include "ssh-client.h"
 #include "ssh-common.h"
@@ -34,6 +34,7 @@
 volatile int conn_interrupted;
 volatile int conn_signal;
 static struct ll_transport *preset_transport;
+static bool conn_closing;	/* in conn_close: the link ends by our will */
 
 void
 conn_preset_transport(struct ll_transport *t)
@@ -131,6 +132,27 @@ conn_ssh_config(struct ll_ssh_client_config *cfg, enum ll_ssh_mode mode)
 	cfg->verbose = client_opts.verbose;
 }
 
+void
+conn_warn_insecure(void)
+{
+	static bool warned;
+
+	/* once a process (passwd opens two sessions), and once a script:
+	 * run says it and sets LIFELINE_INSECURE_WARNED for its lines */
+	if (warned || getenv("LIFELINE_INSECURE_WARNED") != NULL)
+		return;
+	warned = true;
+	msg_warn("--insecure: this session is not authenticated");
+}
+
+int
+conn_transport_status(const char *err)
+{
+	/* proto's transports say so of every spec they cannot parse */
+	return strncmp(err, "bad transport spec", 18) == 0 ? EXIT_USAGE :
+	    EXIT_CONNECT;
+}
+
 int
 conn_open_transport(struct ll_transport **t, char *err, size_t errlen)
 {
@@ -182,6 +204,9 @@ client_link_log(void *ctx, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	/* our own close ends the link: not news (-v is for trouble) */
+	if (conn_closing && strstr(text, " -> dead") != NULL)
+		return;
 	msg_verbose("%s: %s", ctx != NULL ? (const char *)ctx : "link", text);
 }
 
@@ -249,7 +274,7 @@ conn_open(struct conn *c)
 		t = preset_transport;
 		preset_transport = NULL;
 	} else if (conn_open_transport(&t, err, sizeof(err)) != 0)
-		return conn_set_error(c, EXIT_CONNECT, "%s", err);
+		return conn_set_error(c, conn_transport_status(err), "%s", err);
 	if (t->err[0] != '\0')
 		msg_verbose("%s", t->err);
 	if (ll_transport_is_direct(t)) {
@@ -262,11 +287,7 @@ conn_open(struct conn *c)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.is_agent = false;
 	cfg.encoding = (enum ll_encoding)client_opts.encoding;
-	while (cfg.epoch == 0) {
-		if (getrandom(&cfg.epoch, sizeof(cfg.epoch), 0) !=
-		    sizeof(cfg.epoch))
-			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
-	}
+	cfg.epoch = ll_link_epoch_draw();
 	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
 	/* exec: the timeout starts at the child's first output (below);
 	 * until then --ready-timeout bounds the wait. */
@@ -283,7 +304,7 @@ conn_open(struct conn *c)
 	if (client_opts.verbose > 0)
 		ll_session_set_console(c->s, console_text, NULL);
 	if (client_opts.insecure)
-		msg_warn("--insecure: this session is not authenticated");
+		conn_warn_insecure();
 	else
 		ll_session_set_tunnel(c->s, conn_tunnel, c);
 
@@ -378,8 +399,10 @@ conn_close(struct conn *c)
 	}
 	if (c->s != NULL) {
 		/* after Ctrl-C, the user waits: the CANCEL and CLOSE go first */
+		conn_closing = true;
 		ll_session_close(c->s, conn_interrupted ? 1000 : 3000);
 		ll_session_free(c->s);
+		conn_closing = false;
 	}
 	ll_ssh_client_free(c->ssh);
 	c->ssh = NULL;
@@ -637,11 +660,14 @@ conn_call(struct conn *c, const char *op, json_t *args,
 
 				snprintf(c->err_code, sizeof(c->err_code), "%s",
 				    code != NULL ? code : "?");
-				/* the cancel we asked for: the signal's status */
+				output_error_code(c->err_code);
+				/* the cancel we asked for: the signal's status.
+				 * The message is the agent's, without the
+				 * operation's internal name (file-stat, ...). */
 				result = conn_set_error(c, cancelled && code != NULL &&
 				    strcmp(code, LL_EC_CANCELLED) == 0 ?
-				    conn_interrupt_status() : EXIT_FAILED, "%s: %s",
-				    op, text != NULL ? text : "failed");
+				    conn_interrupt_status() : EXIT_FAILED, "%s",
+				    text != NULL ? text : "the agent said it failed");
 				break;
 			}
 			default:
