@@ -49,9 +49,13 @@ struct console {
 	bool escaped;		/* the escape key was the last key */
 	bool leave;		/* escape + "." */
 	bool in_eof;
+	uint64_t last_rx;	/* when the remote last said something */
+	uint64_t eof_at;	/* when stdin ended; 0: not yet */
 	uint8_t out[CONSOLE_OUT_MAX];	/* for the transport */
 	size_t out_len;
 };
+
+#define CONSOLE_GO_ON	(-1)	/* a step's "not done yet" */
 
 static volatile sig_atomic_t console_signal;
 
@@ -165,6 +169,118 @@ console_keys(struct console *con, const uint8_t *p, size_t n)
 	}
 }
 
+/* r bytes of con->out have gone to the transport. */
+static void
+console_out_sent(struct console *con, size_t r)
+{
+	memmove(con->out, con->out + r, con->out_len - r);
+	con->out_len -= r;
+}
+
+/* The transport's error r, said. */
+static void
+console_note_error(struct console *con, ssize_t r)
+{
+	char msg[640];
+
+	snprintf(msg, sizeof(msg), "console: %s", con->t->err[0] != '\0' ?
+	    con->t->err : ll_strerror((int)r));
+	console_note(con, msg);
+}
+
+/*
+ * Once stdin is done: show what still comes, then stop after drain_ms of
+ * silence (at most CONSOLE_DRAIN_CAP times that in all).  EXIT_OK when it
+ * is time, else CONSOLE_GO_ON with *ts the wait left.
+ */
+static int
+console_drain(struct console *con, uint64_t now, int drain_ms,
+    struct timespec *ts)
+{
+	int wait_ms;
+
+	if (con->eof_at == 0)
+		con->eof_at = now;
+	if (con->last_rx < con->eof_at)
+		con->last_rx = con->eof_at;
+	if (now >= con->last_rx + (uint64_t)drain_ms ||
+	    now >= con->eof_at + (uint64_t)drain_ms * CONSOLE_DRAIN_CAP)
+		return EXIT_OK;
+	wait_ms = (int)(con->last_rx + (uint64_t)drain_ms - now);
+	ts->tv_sec = wait_ms / 1000;
+	ts->tv_nsec = (long)(wait_ms % 1000) * 1000000;
+	return CONSOLE_GO_ON;
+}
+
+/* What the remote console said, to stdout. */
+static int
+console_from_remote(struct console *con)
+{
+	uint8_t buf[CONSOLE_READ_MAX];
+	char msg[640];
+	ssize_t r;
+
+	while ((r = ll_transport_read(con->t, buf, sizeof(buf))) > 0) {
+		con->last_rx = ll_now_ms();
+		if (console_write_out(buf, (size_t)r) != 0) {
+			console_note(con, "console: writing to stdout failed");
+			return EXIT_FAILED;
+		}
+	}
+	if (r == LL_ERR_CLOSED) {
+		snprintf(msg, sizeof(msg), "console: %s closed the "
+		    "connection", con->t->spec);
+		console_note(con, msg);
+		return EXIT_OK;
+	}
+	if (r != LL_ERR_AGAIN) {
+		console_note_error(con, r);
+		return EXIT_LOST;
+	}
+	return CONSOLE_GO_ON;
+}
+
+/* The keys waiting in con->out, to the remote console. */
+static int
+console_to_remote(struct console *con)
+{
+	ssize_t r = ll_transport_write(con->t, con->out, con->out_len);
+
+	if (r < 0) {
+		console_note_error(con, r);
+		return r == LL_ERR_CLOSED ? EXIT_OK : EXIT_LOST;
+	}
+	console_out_sent(con, (size_t)r);
+	return CONSOLE_GO_ON;
+}
+
+/* Keys from stdin, through the escape handling into con->out. */
+static int
+console_from_keys(struct console *con)
+{
+	uint8_t buf[CONSOLE_READ_MAX];
+	ssize_t r;
+
+	r = read(STDIN_FILENO, buf, sizeof(buf));
+	if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		return CONSOLE_GO_ON;
+	if (r <= 0) {
+		/* A terminal that ends has hung up. */
+		if (con->raw)
+			return EXIT_OK;
+		con->in_eof = true;
+		return CONSOLE_GO_ON;
+	}
+	console_keys(con, buf, (size_t)r);
+	/* Send at once rather than wait a turn for POLLOUT. */
+	if (con->out_len > 0) {
+		r = ll_transport_write(con->t, con->out, con->out_len);
+		if (r > 0)
+			console_out_sent(con, (size_t)r);
+	}
+	return CONSOLE_GO_ON;
+}
+
 /*
  * The copy loop.  Returns EXIT_OK when the user left, stdin ended (after
  * the drain) or the remote side closed; EXIT_LOST on a transport error,
@@ -173,14 +289,10 @@ console_keys(struct console *con, const uint8_t *p, size_t n)
 static int
 console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 {
-	struct ll_transport *t = con->t;
-	uint8_t buf[CONSOLE_READ_MAX];
-	uint64_t now, last_rx = 0, eof_at = 0;
 	struct pollfd pfd[3];
 	struct timespec ts, *tsp;
-	ssize_t r;
 	size_t room;
-	int n, ti, to, wait_ms;
+	int n, ti, to, rc;
 	char msg[640];
 
 	for (;;) {
@@ -192,29 +304,19 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 		}
 		if (con->leave)
 			return EXIT_OK;
-		now = ll_now_ms();
 		tsp = NULL;
 		if (con->in_eof && con->out_len == 0) {
-			/* stdin is done: show what still comes, then stop. */
-			if (eof_at == 0)
-				eof_at = now;
-			if (last_rx < eof_at)
-				last_rx = eof_at;
-			if (now >= last_rx + (uint64_t)drain_ms ||
-			    now >= eof_at + (uint64_t)drain_ms *
-			    CONSOLE_DRAIN_CAP)
-				return EXIT_OK;
-			wait_ms = (int)(last_rx + (uint64_t)drain_ms - now);
-			ts.tv_sec = wait_ms / 1000;
-			ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
+			if ((rc = console_drain(con, ll_now_ms(), drain_ms,
+			    &ts)) != CONSOLE_GO_ON)
+				return rc;
 			tsp = &ts;
 		}
 		n = 0;
-		pfd[n++] = (struct pollfd){ t->rfd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ con->t->rfd, POLLIN, 0 };
 		to = -1;
 		if (con->out_len > 0) {
 			to = n;
-			pfd[n++] = (struct pollfd){ t->wfd, POLLOUT, 0 };
+			pfd[n++] = (struct pollfd){ con->t->wfd, POLLOUT, 0 };
 		}
 		/* Read keys only when a whole read fits, escapes doubled. */
 		room = sizeof(con->out) - con->out_len;
@@ -231,66 +333,15 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 			console_note(con, msg);
 			return EXIT_FAILED;
 		}
-		if (pfd[0].revents != 0) {
-			while ((r = ll_transport_read(t, buf, sizeof(buf))) >
-			    0) {
-				last_rx = ll_now_ms();
-				if (console_write_out(buf, (size_t)r) != 0) {
-					console_note(con, "console: writing "
-					    "to stdout failed");
-					return EXIT_FAILED;
-				}
-			}
-			if (r == LL_ERR_CLOSED) {
-				snprintf(msg, sizeof(msg), "console: %s "
-				    "closed the connection", t->spec);
-				console_note(con, msg);
-				return EXIT_OK;
-			}
-			if (r != LL_ERR_AGAIN) {
-				snprintf(msg, sizeof(msg), "console: %s",
-				    t->err[0] != '\0' ? t->err :
-				    ll_strerror((int)r));
-				console_note(con, msg);
-				return EXIT_LOST;
-			}
-		}
-		if (to >= 0 && pfd[to].revents != 0) {
-			r = ll_transport_write(t, con->out, con->out_len);
-			if (r < 0) {
-				snprintf(msg, sizeof(msg), "console: %s",
-				    t->err[0] != '\0' ? t->err :
-				    ll_strerror((int)r));
-				console_note(con, msg);
-				return r == LL_ERR_CLOSED ? EXIT_OK : EXIT_LOST;
-			}
-			memmove(con->out, con->out + r, con->out_len -
-			    (size_t)r);
-			con->out_len -= (size_t)r;
-		}
-		if (ti >= 0 && pfd[ti].revents != 0) {
-			r = read(STDIN_FILENO, buf, sizeof(buf));
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (r <= 0) {
-				/* A terminal that ends has hung up. */
-				if (con->raw)
-					return EXIT_OK;
-				con->in_eof = true;
-				continue;
-			}
-			console_keys(con, buf, (size_t)r);
-			/* Send at once rather than wait a turn for POLLOUT. */
-			if (con->out_len > 0) {
-				r = ll_transport_write(t, con->out,
-				    con->out_len);
-				if (r > 0) {
-					memmove(con->out, con->out + r,
-					    con->out_len - (size_t)r);
-					con->out_len -= (size_t)r;
-				}
-			}
-		}
+		if (pfd[0].revents != 0 &&
+		    (rc = console_from_remote(con)) != CONSOLE_GO_ON)
+			return rc;
+		if (to >= 0 && pfd[to].revents != 0 &&
+		    (rc = console_to_remote(con)) != CONSOLE_GO_ON)
+			return rc;
+		if (ti >= 0 && pfd[ti].revents != 0 &&
+		    (rc = console_from_keys(con)) != CONSOLE_GO_ON)
+			return rc;
 	}
 }
 
