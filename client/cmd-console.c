@@ -354,43 +354,37 @@ static const struct cmd_option console_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* --escape and --drain; -1 to go on, else the exit status (said). */
 static int
-cmd_console(int argc, char **argv)
+console_args(int argc, char **argv, int *escape, double *drain)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	struct sigaction sa, old[3];
-	struct termios saved, tio;
-	struct console *con;
-	sigset_t block, orig, waitmask;
-	char err[512], name[8], *end;
-	double drain = CONSOLE_DRAIN_MS / 1000.0;
-	int ch, escape = CONSOLE_ESCAPE_DEFAULT, rc;
-	size_t i;
+	char *end;
+	int ch;
 
 	optind = 0;
 	while ((ch = cmd_getopt(&cmd_console_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'e':
-			if ((escape = console_parse_escape(optarg)) == -2) {
+			if ((*escape = console_parse_escape(optarg)) == -2) {
 				msg_error("console: --escape needs ^X, one "
 				    "character or none, not \"%s\"", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'd':
-			drain = strtod(optarg, &end);
-			if (*end != '\0' || drain < 0 || drain > 3600) {
+			*drain = strtod(optarg, &end);
+			if (*end != '\0' || *drain < 0 || *drain > 3600) {
 				msg_error("console: --drain needs seconds (0 "
 				    "to 3600), not \"%s\"", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		default:
-			goto usage;
+			return cmd_usage_error(&cmd_console_entry);
 		}
 	}
 	if (optind != argc)
-		goto usage;
+		return cmd_usage_error(&cmd_console_entry);
 	if (client_opts.via == NULL) {
 		msg_error("no path to the console: give --via SPEC or set "
 		    "LIFELINE_VIA");
@@ -401,77 +395,129 @@ cmd_console(int argc, char **argv)
 		    "give the path to the remote console");
 		return EXIT_USAGE;
 	}
-	if ((con = calloc(1, sizeof(*con))) == NULL) {
-		msg_error("console: out of memory");
-		return EXIT_FAILED;
-	}
-	con->escape = escape;
-	if (conn_open_transport(&con->t, err,
-	    sizeof(err)) != 0) {
-		msg_error("%s", err);
-		free(con);
-		return conn_transport_status(err);
-	}
-	if (con->t->err[0] != '\0')
-		msg_verbose("%s", con->t->err);
+	return -1;
+}
 
-	/*
-	 * Signals that end the console only end the wait in ppoll(); the
-	 * handlers replace lifeline's own while the terminal is raw.
-	 */
+/* The signals that end the console, and what they were before. */
+struct console_signals {
+	struct sigaction old[3];
+	sigset_t orig;		/* the mask before */
+	sigset_t waitmask;	/* the mask during ppoll() */
+};
+
+static const int console_sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+
+/*
+ * Signals that end the console only end the wait in ppoll(); the handlers
+ * replace lifeline's own while the terminal is raw.
+ */
+static void
+console_signals_take(struct console_signals *cs)
+{
+	struct sigaction sa;
+	sigset_t block;
+	size_t i;
+
 	console_signal = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = console_on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&block);
 	for (i = 0; i < 3; i++) {
-		sigaction(sigs[i], &sa, &old[i]);
-		sigaddset(&block, sigs[i]);
+		sigaction(console_sigs[i], &sa, &cs->old[i]);
+		sigaddset(&block, console_sigs[i]);
 	}
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	waitmask = orig;
+	sigprocmask(SIG_BLOCK, &block, &cs->orig);
+	cs->waitmask = cs->orig;
 	for (i = 0; i < 3; i++)
-		sigdelset(&waitmask, sigs[i]);
+		sigdelset(&cs->waitmask, console_sigs[i]);
+}
 
-	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
-		if (escape != CONSOLE_NO_ESCAPE) {
-			console_escape_name(escape, name, sizeof(name));
-			fprintf(stderr, "Connected to %s; escape is %s then . "
-			    "to leave\n", client_opts.via, name);
-		} else {
-			fprintf(stderr, "Connected to %s; no escape key: end "
-			    "with SIGTERM or hang up\n", client_opts.via);
-		}
-		tio = saved;
-		/* cfmakeraw clears ISIG too: ^C is the remote's. */
-		cfmakeraw(&tio);
-		tio.c_cc[VMIN] = 1;
-		tio.c_cc[VTIME] = 0;
-		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) == 0)
-			con->raw = true;
-		else
-			msg_warn("console: cannot make the terminal raw: %s",
-			    strerror(errno));
-	} else {
+static void
+console_signals_give_back(struct console_signals *cs)
+{
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		sigaction(console_sigs[i], &cs->old[i], NULL);
+	sigprocmask(SIG_SETMASK, &cs->orig, NULL);
+}
+
+/* A terminal on stdin goes raw (saved kept to put back); else stdin is
+ * copied until its end. */
+static void
+console_raw_start(struct console *con, struct termios *saved)
+{
+	struct termios tio;
+	char name[8];
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, saved) != 0) {
 		msg_verbose("connected to %s; stdin is not a terminal: "
 		    "copying it until its end", client_opts.via);
+		return;
 	}
-
-	rc = console_loop(con, (int)(drain * 1000), &waitmask);
-
-	if (con->raw) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
-		if (con->leave)
-			fprintf(stderr, "\nlifeline: console closed\n");
+	if (con->escape != CONSOLE_NO_ESCAPE) {
+		console_escape_name(con->escape, name, sizeof(name));
+		fprintf(stderr, "Connected to %s; escape is %s then . to "
+		    "leave\n", client_opts.via, name);
+	} else {
+		fprintf(stderr, "Connected to %s; no escape key: end with "
+		    "SIGTERM or hang up\n", client_opts.via);
 	}
+	tio = *saved;
+	/* cfmakeraw clears ISIG too: ^C is the remote's. */
+	cfmakeraw(&tio);
+	tio.c_cc[VMIN] = 1;
+	tio.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &tio) == 0)
+		con->raw = true;
+	else
+		msg_warn("console: cannot make the terminal raw: %s",
+		    strerror(errno));
+}
+
+static void
+console_raw_end(struct console *con, const struct termios *saved)
+{
+	if (!con->raw)
+		return;
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, saved);
+	if (con->leave)
+		fprintf(stderr, "\nlifeline: console closed\n");
+}
+
+static int
+cmd_console(int argc, char **argv)
+{
+	struct console_signals cs;
+	struct termios saved;
+	struct console *con;
+	char err[512];
+	double drain = CONSOLE_DRAIN_MS / 1000.0;
+	int escape = CONSOLE_ESCAPE_DEFAULT, rc;
+
+	if ((rc = console_args(argc, argv, &escape, &drain)) >= 0)
+		return rc;
+	if ((con = calloc(1, sizeof(*con))) == NULL) {
+		msg_error("console: out of memory");
+		return EXIT_FAILED;
+	}
+	con->escape = escape;
+	if (conn_open_transport(&con->t, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
+		free(con);
+		return conn_transport_status(err);
+	}
+	if (con->t->err[0] != '\0')
+		msg_verbose("%s", con->t->err);
+	console_signals_take(&cs);
+	console_raw_start(con, &saved);
+	rc = console_loop(con, (int)(drain * 1000), &cs.waitmask);
+	console_raw_end(con, &saved);
 	ll_transport_close(con->t);
 	free(con);
-	for (i = 0; i < 3; i++)
-		sigaction(sigs[i], &old[i], NULL);
-	sigprocmask(SIG_SETMASK, &orig, NULL);
+	console_signals_give_back(&cs);
 	return rc;
-usage:
-	return cmd_usage_error(&cmd_console_entry);
 }
 
 const struct client_cmd cmd_console_entry = {
