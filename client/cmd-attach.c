@@ -370,6 +370,146 @@ attach_password_file(struct attach *a, const char *path)
 	return 0;
 }
 
+/* Where attach_login() is: what it waits for, since when, CRs sent. */
+struct attach_wait {
+	enum attach_state st;
+	uint64_t start;
+	int timeout_ms;
+	int wakes;
+};
+
+/*
+ * The console said the login failed, or the time is up (the exec step has
+ * its own, short, limit): true with *rc, the message printed.
+ */
+static bool
+attach_failed(struct attach *a, const struct attach_wait *w, uint64_t now,
+    const char *screen, int *rc)
+{
+	char shown[ATTACH_SHOW_MAX * 4 + 8];
+
+	if ((w->st == ST_USER || w->st == ST_PASSWORD) &&
+	    strcasestr(screen, "login incorrect") != NULL) {
+		attach_show(a, screen, shown, sizeof(shown));
+		msg_error("attach: login as %s failed: the console said "
+		    "\"%s\"", a->user, shown);
+		*rc = EXIT_CONNECT;
+		return true;
+	}
+	if (w->st == ST_EXEC || now < w->start + (uint64_t)w->timeout_ms)
+		return false;
+	attach_show(a, screen, shown, sizeof(shown));
+	msg_error("attach: %s on %s within %g s; the console said \"%s\"",
+	    w->st == ST_WAKE ? "no login or shell prompt" : w->st == ST_USER ?
+	    "no password or shell prompt after the user name" :
+	    "no shell prompt after the password", client_opts.via,
+	    w->timeout_ms / 1000.0, shown);
+	*rc = w->st == ST_WAKE ? EXIT_NOAGENT : EXIT_CONNECT;
+	return true;
+}
+
+/*
+ * After "exec AGENT": the shell echoes the line and is replaced by the
+ * agent, which is silent; or it says why not and prompts again.  True with
+ * *rc once one of them happened.
+ */
+static bool
+attach_exec_done(struct attach *a, uint64_t now, uint64_t quiet_since,
+    const char *screen, int *rc)
+{
+	if (now < quiet_since + ATTACH_EXEC_QUIET_MS &&
+	    now < a->last_tx + ATTACH_EXEC_MAX_MS)
+		return false;
+	attach_show(a, screen, a->said, sizeof(a->said));
+	*rc = 0;
+	if (attach_prompt_of(screen) == PROMPT_SHELL) {
+		msg_error("attach: the agent did not start: the console said "
+		    "\"%s\"%s", a->said, a->deploy || strstr(screen,
+		    "not found") == NULL ? "" : "; the rescue host has no "
+		    "lifelined: attach --deploy brings one");
+		*rc = EXIT_NOAGENT;
+	}
+	return true;
+}
+
+/*
+ * Answer prompt p: the user name, the password, "exec AGENT" at a shell
+ * (or the deploy first), another CR when nothing came.  True with *rc when
+ * attach_login() is done (0, *probing when no prompt came at all) or
+ * failed; false to read on.
+ */
+static bool
+attach_answer(struct attach *a, struct attach_wait *w, enum attach_prompt p,
+    const char *screen, uint64_t now, uint64_t quiet_since, bool *probing,
+    int *rc)
+{
+	char shown[ATTACH_SHOW_MAX * 4 + 8], line[ATTACH_LINE_MAX + 8];
+
+	*rc = 0;
+	switch (p) {
+	case PROMPT_LOGIN:
+		if (w->st != ST_WAKE) {
+			attach_show(a, screen, shown, sizeof(shown));
+			msg_error("attach: login as %s failed: the console asks "
+			    "for the login again (\"%s\")", a->user, shown);
+			*rc = EXIT_CONNECT;
+			return true;
+		}
+		msg_verbose("attach: login prompt: sending the user name %s",
+		    a->user);
+		*rc = attach_type(a, a->user, false);
+		w->st = ST_USER;
+		break;
+	case PROMPT_PASSWORD:
+		if (w->st == ST_PASSWORD) {
+			attach_show(a, screen, shown, sizeof(shown));
+			msg_error("attach: login as %s failed: the console asks "
+			    "for a password again (\"%s\"); a password change "
+			    "may be due: log in with lifeline console", a->user,
+			    shown);
+			*rc = EXIT_CONNECT;
+			return true;
+		}
+		if (!a->have_password && (*rc = attach_ask_password(a)) != 0)
+			return true;
+		msg_verbose("attach: password prompt: sending the password");
+		*rc = attach_type(a, a->password, true);
+		w->st = ST_PASSWORD;
+		break;
+	case PROMPT_SHELL:
+		if (a->deploy && w->st != ST_EXEC) {
+			if ((*rc = deploy_at_prompt(a)) == 0)
+				return true;
+			if (*rc != DEPLOY_INSTALLED)
+				return true;
+		}
+		msg_verbose("attach: shell prompt: starting the agent with "
+		    "\"exec %s\"", a->agent_cmd);
+		snprintf(line, sizeof(line), "exec %s", a->agent_cmd);
+		*rc = attach_type(a, line, false);
+		w->st = ST_EXEC;
+		break;
+	case PROMPT_NONE:
+		/* Only the wake can meet an agent: it never prompts. */
+		if (w->st != ST_WAKE || now < quiet_since + ATTACH_SILENT_MS)
+			break;
+		attach_show(a, screen, a->said, sizeof(a->said));
+		if (attach_is_blank(screen) || w->wakes >= ATTACH_WAKES) {
+			msg_verbose("attach: no prompt on the console (%s%s%s): "
+			    "trying the agent", a->said[0] == '\0' ? "silent" :
+			    "it said \"", a->said, a->said[0] == '\0' ? "" :
+			    "\"");
+			*probing = true;
+			return true;
+		}
+		msg_verbose("attach: no prompt yet: another CR");
+		*rc = attach_type(a, "", false);
+		w->wakes++;
+		break;
+	}
+	return *rc != 0;
+}
+
 /*
  * From the wake to the point where the agent should answer.  0 when the
  * transport is ready for the lifeline hello, with *probing when no prompt
@@ -379,12 +519,12 @@ attach_password_file(struct attach *a, const char *path)
 static int
 attach_login(struct attach *a, int timeout_ms, bool *probing)
 {
-	enum attach_state st = ST_WAKE;
+	struct attach_wait w = { ST_WAKE, ll_now_ms(), timeout_ms, 1 };
 	enum attach_prompt p;
-	uint64_t start = ll_now_ms(), now, quiet_since;
+	uint64_t now, quiet_since;
 	const char *screen;
-	char shown[ATTACH_SHOW_MAX * 4 + 8], line[ATTACH_LINE_MAX + 8];
-	int wakes = 1, rc;
+	char shown[ATTACH_SHOW_MAX * 4 + 8];
+	int rc;
 
 	*probing = false;
 	if ((rc = attach_type(a, "", false)) != 0)
@@ -403,48 +543,17 @@ attach_login(struct attach *a, int timeout_ms, bool *probing)
 		now = ll_now_ms();
 		screen = attach_screen(a);
 		quiet_since = a->last_rx > a->last_tx ? a->last_rx : a->last_tx;
-		if (st == ST_WAKE && a->frame_seen) {
+		if (w.st == ST_WAKE && a->frame_seen) {
 			msg_verbose("attach: lifeline frames on the console: "
 			    "an agent is running there");
 			return 0;
 		}
-		if ((st == ST_USER || st == ST_PASSWORD) &&
-		    strcasestr(screen, "login incorrect") != NULL) {
-			attach_show(a, screen, shown, sizeof(shown));
-			msg_error("attach: login as %s failed: the console said "
-			    "\"%s\"", a->user, shown);
-			return EXIT_CONNECT;
-		}
-		/* The exec step has its own, short, limit. */
-		if (st != ST_EXEC && now >= start + (uint64_t)timeout_ms) {
-			attach_show(a, screen, shown, sizeof(shown));
-			msg_error("attach: %s on %s within %g s; the console "
-			    "said \"%s\"", st == ST_WAKE ? "no login or shell "
-			    "prompt" : st == ST_USER ? "no password or shell "
-			    "prompt after the user name" :
-			    "no shell prompt after the password",
-			    client_opts.via, timeout_ms / 1000.0, shown);
-			return st == ST_WAKE ? EXIT_NOAGENT : EXIT_CONNECT;
-		}
-		if (st == ST_EXEC) {
-			/*
-			 * The shell echoes the line and is replaced by the
-			 * agent, which is silent: or it says why not and
-			 * prompts again.
-			 */
-			if (now < quiet_since + ATTACH_EXEC_QUIET_MS &&
-			    now < a->last_tx + ATTACH_EXEC_MAX_MS)
-				continue;
-			attach_show(a, screen, a->said, sizeof(a->said));
-			if (attach_prompt_of(screen) == PROMPT_SHELL) {
-				msg_error("attach: the agent did not start: the "
-				    "console said \"%s\"%s", a->said,
-				    a->deploy || strstr(screen, "not found") ==
-				    NULL ? "" : "; the rescue host has no "
-				    "lifelined: attach --deploy brings one");
-				return EXIT_NOAGENT;
-			}
-			return 0;
+		if (attach_failed(a, &w, now, screen, &rc))
+			return rc;
+		if (w.st == ST_EXEC) {
+			if (attach_exec_done(a, now, quiet_since, screen, &rc))
+				return rc;
+			continue;
 		}
 		if (now < quiet_since + ATTACH_SETTLE_MS)
 			continue;
@@ -453,71 +562,8 @@ attach_login(struct attach *a, int timeout_ms, bool *probing)
 			attach_show(a, screen, shown, sizeof(shown));
 			msg_verbose("attach: the console said \"%s\"", shown);
 		}
-		switch (p) {
-		case PROMPT_LOGIN:
-			if (st != ST_WAKE) {
-				attach_show(a, screen, shown, sizeof(shown));
-				msg_error("attach: login as %s failed: the "
-				    "console asks for the login again (\"%s\")",
-				    a->user, shown);
-				return EXIT_CONNECT;
-			}
-			msg_verbose("attach: login prompt: sending the user "
-			    "name %s", a->user);
-			rc = attach_type(a, a->user, false);
-			st = ST_USER;
-			break;
-		case PROMPT_PASSWORD:
-			if (st == ST_PASSWORD) {
-				attach_show(a, screen, shown, sizeof(shown));
-				msg_error("attach: login as %s failed: the "
-				    "console asks for a password again "
-				    "(\"%s\"); a password change may be due: "
-				    "log in with lifeline console", a->user,
-				    shown);
-				return EXIT_CONNECT;
-			}
-			if (!a->have_password &&
-			    (rc = attach_ask_password(a)) != 0)
-				return rc;
-			msg_verbose("attach: password prompt: sending the "
-			    "password");
-			rc = attach_type(a, a->password, true);
-			st = ST_PASSWORD;
-			break;
-		case PROMPT_SHELL:
-			if (a->deploy && st != ST_EXEC) {
-				if ((rc = deploy_at_prompt(a)) == 0)
-					return 0;
-				if (rc != DEPLOY_INSTALLED)
-					return rc;
-			}
-			msg_verbose("attach: shell prompt: starting the agent "
-			    "with \"exec %s\"", a->agent_cmd);
-			snprintf(line, sizeof(line), "exec %s", a->agent_cmd);
-			rc = attach_type(a, line, false);
-			st = ST_EXEC;
-			break;
-		case PROMPT_NONE:
-			/* Only the wake can meet an agent: it never prompts. */
-			if (st != ST_WAKE || now < quiet_since +
-			    ATTACH_SILENT_MS)
-				break;
-			attach_show(a, screen, a->said, sizeof(a->said));
-			if (attach_is_blank(screen) || wakes >= ATTACH_WAKES) {
-				msg_verbose("attach: no prompt on the console "
-				    "(%s%s%s): trying the agent", a->said[0] ==
-				    '\0' ? "silent" : "it said \"", a->said,
-				    a->said[0] == '\0' ? "" : "\"");
-				*probing = true;
-				return 0;
-			}
-			msg_verbose("attach: no prompt yet: another CR");
-			rc = attach_type(a, "", false);
-			wakes++;
-			break;
-		}
-		if (rc != 0)
+		if (attach_answer(a, &w, p, screen, now, quiet_since, probing,
+		    &rc))
 			return rc;
 	}
 }
