@@ -594,75 +594,89 @@ static const struct cmd_option attach_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* attach's own options, and the command to run once logged in. */
+struct attach_args {
+	const char *user, *password_file, *agent_cmd, *bundle;
+	bool password_stdin, deploy;
+	double secs;		/* --login-timeout */
+	int cargc;
+	char **cargv;
+};
+
+/* The command line into aa: -1 to go on, else the exit status (said). */
 static int
-cmd_attach(int argc, char **argv)
+attach_args(int argc, char **argv, struct attach_args *aa)
 {
 	static char info[] = "info";
 	static char *info_argv[] = { info, NULL };
-	struct attach *a;
-	const char *user = "root", *password_file = NULL, *agent_cmd = NULL;
-	const char *bundle = NULL;
-	bool password_stdin = false, probing = false, deploy = false;
-	char err[512], *end, **cargv;
-	double secs = ATTACH_TIMEOUT_MS / 1000.0;
-	int ch, rc, cargc;
+	char *end;
+	int ch;
 
 	optind = 0;
 	while ((ch = cmd_getopt(&cmd_attach_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'u':
-			user = optarg;
+			aa->user = optarg;
 			break;
 		case 'f':
-			password_file = optarg;
+			aa->password_file = optarg;
 			break;
 		case 's':
-			password_stdin = true;
+			aa->password_stdin = true;
 			break;
 		case 'a':
-			agent_cmd = optarg;
+			aa->agent_cmd = optarg;
 			break;
 		case 'D':
-			deploy = true;
+			aa->deploy = true;
 			break;
 		case 'B':
-			bundle = optarg;
+			aa->bundle = optarg;
 			break;
 		case 't':
-			secs = strtod(optarg, &end);
-			if (*end != '\0' || secs <= 0 || secs > 86400) {
+			aa->secs = strtod(optarg, &end);
+			if (*end != '\0' || aa->secs <= 0 ||
+			    aa->secs > 86400) {
 				msg_error("attach: --login-timeout needs seconds "
 				    "(0 < S <= 86400), not \"%s\"", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		default:
-			goto usage;
+			return cmd_usage_error(&cmd_attach_entry);
 		}
 	}
-	cargc = argc - optind;
-	cargv = argv + optind;
-	if (cargc == 0) {
-		cargc = 1;
-		cargv = info_argv;
+	aa->cargc = argc - optind;
+	aa->cargv = argv + optind;
+	if (aa->cargc == 0) {
+		aa->cargc = 1;
+		aa->cargv = info_argv;
 	}
-	if (strcmp(cargv[0], "attach") == 0 ||
-	    strcmp(cargv[0], "console") == 0) {
-		msg_error("attach: %s cannot run through attach", cargv[0]);
+	return -1;
+}
+
+/* What the options say must hold before the console is touched. */
+static int
+attach_args_check(const struct attach_args *aa)
+{
+	if (strcmp(aa->cargv[0], "attach") == 0 ||
+	    strcmp(aa->cargv[0], "console") == 0) {
+		msg_error("attach: %s cannot run through attach",
+		    aa->cargv[0]);
 		return EXIT_USAGE;
 	}
-	if (password_file != NULL && password_stdin) {
+	if (aa->password_file != NULL && aa->password_stdin) {
 		msg_error("attach: give --password-file or --password-stdin, "
 		    "not both");
 		return EXIT_USAGE;
 	}
-	if (user[0] == '\0' || !attach_is_one_line(user) ||
-	    strchr(user, ' ') != NULL) {
+	if (aa->user[0] == '\0' || !attach_is_one_line(aa->user) ||
+	    strchr(aa->user, ' ') != NULL) {
 		msg_error("attach: --user needs a user name");
 		return EXIT_USAGE;
 	}
-	if (agent_cmd != NULL && (agent_cmd[0] == '\0' ||
-	    !attach_is_one_line(agent_cmd))) {
+	if (aa->agent_cmd != NULL && (aa->agent_cmd[0] == '\0' ||
+	    !attach_is_one_line(aa->agent_cmd))) {
 		msg_error("attach: --agent-command needs one line of shell "
 		    "command");
 		return EXIT_USAGE;
@@ -672,34 +686,76 @@ cmd_attach(int argc, char **argv)
 		    "LIFELINE_VIA");
 		return EXIT_USAGE;
 	}
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		msg_error("attach: out of memory");
-		return EXIT_FAILED;
-	}
-	a->user = user;
-	a->deploy = deploy;
-	a->bundle = bundle;
-	if (agent_cmd != NULL)
-		snprintf(a->agent_cmd, sizeof(a->agent_cmd), "%s", agent_cmd);
+	return 0;
+}
+
+/* a from the options: user, agent command, deploy, the password given. */
+static int
+attach_setup(struct attach *a, const struct attach_args *aa)
+{
+	int rc;
+
+	a->user = aa->user;
+	a->deploy = aa->deploy;
+	a->bundle = aa->bundle;
+	if (aa->agent_cmd != NULL)
+		snprintf(a->agent_cmd, sizeof(a->agent_cmd), "%s",
+		    aa->agent_cmd);
 	else
 		snprintf(a->agent_cmd, sizeof(a->agent_cmd),
 		    "lifelined --stdio%s", client_opts.insecure ?
 		    " --insecure" : "");
-	if (password_file != NULL &&
-	    (rc = attach_password_file(a, password_file)) != 0)
-		goto out;
-	if (password_stdin) {
+	if (aa->password_file != NULL &&
+	    (rc = attach_password_file(a, aa->password_file)) != 0)
+		return rc;
+	if (aa->password_stdin) {
 		if (attach_read_line(STDIN_FILENO, a->password,
 		    sizeof(a->password)) != 0) {
 			msg_error("attach: --password-stdin: no password on "
 			    "stdin");
-			rc = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
 		a->have_password = true;
 	}
-	if (conn_open_transport(&a->t, err,
-	    sizeof(err)) != 0) {
+	return 0;
+}
+
+/* No agent answered the command: what the console said tells why. */
+static void
+attach_explain_noagent(const struct attach *a, bool probing)
+{
+	if (probing && a->said[0] == '\0')
+		msg_error("attach: the console stayed silent after a CR (no "
+		    "login or shell prompt), and no agent answered");
+	else if (probing)
+		msg_error("attach: the console showed no login or shell prompt "
+		    "(it said \"%s\"), and no agent answered", a->said);
+	else
+		msg_error("attach: the agent started with \"exec %s\" did not "
+		    "answer; the console said \"%s\"", a->agent_cmd, a->said);
+}
+
+static int
+cmd_attach(int argc, char **argv)
+{
+	struct attach_args aa = { .user = "root",
+	    .secs = ATTACH_TIMEOUT_MS / 1000.0 };
+	struct attach *a;
+	bool probing = false;
+	char err[512];
+	int rc;
+
+	if ((rc = attach_args(argc, argv, &aa)) >= 0)
+		return rc;
+	if ((rc = attach_args_check(&aa)) != 0)
+		return rc;
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		msg_error("attach: out of memory");
+		return EXIT_FAILED;
+	}
+	if ((rc = attach_setup(a, &aa)) != 0)
+		goto out;
+	if (conn_open_transport(&a->t, err, sizeof(err)) != 0) {
 		msg_error("%s", err);
 		rc = conn_transport_status(err);
 		goto out;
@@ -707,30 +763,20 @@ cmd_attach(int argc, char **argv)
 	if (a->t->err[0] != '\0')
 		msg_verbose("%s", a->t->err);
 	a->line_start = true;
-	if ((rc = attach_login(a, (int)(secs * 1000), &probing)) != 0)
+	if ((rc = attach_login(a, (int)(aa.secs * 1000), &probing)) != 0)
 		goto out;
 	/* The password's work is done before the command runs. */
 	explicit_bzero(a->password, sizeof(a->password));
 	conn_preset_transport(a->t);
 	a->t = NULL;
-	rc = client_dispatch(cargc, cargv);
-	/* What the console said tells why nothing answered. */
-	if (rc == EXIT_NOAGENT && probing && a->said[0] == '\0')
-		msg_error("attach: the console stayed silent after a CR (no "
-		    "login or shell prompt), and no agent answered");
-	else if (rc == EXIT_NOAGENT && probing)
-		msg_error("attach: the console showed no login or shell prompt "
-		    "(it said \"%s\"), and no agent answered", a->said);
-	else if (rc == EXIT_NOAGENT)
-		msg_error("attach: the agent started with \"exec %s\" did not "
-		    "answer; the console said \"%s\"", a->agent_cmd, a->said);
+	rc = client_dispatch(aa.cargc, aa.cargv);
+	if (rc == EXIT_NOAGENT)
+		attach_explain_noagent(a, probing);
 out:
 	ll_transport_close(a->t);
 	explicit_bzero(a, sizeof(*a));
 	free(a);
 	return rc;
-usage:
-	return cmd_usage_error(&cmd_attach_entry);
 }
 
 const struct client_cmd cmd_attach_entry = {
