@@ -332,17 +332,121 @@ static const struct cmd_option put_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* Every local path must exist before anything is sent. */
+static int
+put_check_locals(char **paths, int n)
+{
+	struct stat sb;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (lstat(paths[i], &sb) != 0) {
+			msg_error("put: %s: %s", paths[i], strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/*
+ * cp -a: into REMOTE when it is a directory, else as REMOTE (which then
+ * need not exist).  0 with *into_dir, or an EXIT_* code, said.
+ */
+static int
+put_remote_kind(struct xfer *x, const char *remote, bool *into_dir)
+{
+	const char *type;
+	json_t *e = NULL;
+	int rc;
+
+	*into_dir = false;
+	rc = xfer_stat(x, remote, &e);
+	if (rc == 0) {
+		type = json_string_value(json_object_get(e, "type"));
+		*into_dir = type != NULL && strcmp(type, "dir") == 0;
+	} else if (rc != EXIT_FAILED || strcmp(x->c.err_code,
+	    "not_found") != 0 || strstr(x->c.err, "no target root") != NULL) {
+		msg_error("%s", x->c.err);
+		json_decref(e);
+		return rc;
+	}
+	json_decref(e);
+	return 0;
+}
+
+/*
+ * A local path as the directory to open (ldir) and the entry in it
+ * (*lname, pointing into local): trailing slashes go, and ".", ".." or "/"
+ * are named by what they really are.  0, or EXIT_USAGE, said.
+ */
+static int
+put_split_local(const char *arg, char local[PATH_MAX], char ldir[PATH_MAX],
+    const char **lname)
+{
+	char real[PATH_MAX], *s;
+
+	snprintf(local, PATH_MAX, "%s", arg);
+	while (strlen(local) > 1 && local[strlen(local) - 1] == '/')
+		local[strlen(local) - 1] = '\0';
+	if ((s = strrchr(local, '/')) == NULL) {
+		snprintf(ldir, PATH_MAX, ".");
+		*lname = local;
+	} else {
+		snprintf(ldir, PATH_MAX, "%.*s", s == local ? 1 :
+		    (int)(s - local), local);
+		*lname = s + 1;
+	}
+	if (strcmp(*lname, ".") != 0 && strcmp(*lname, "..") != 0 &&
+	    strcmp(local, "/") != 0)
+		return 0;
+	/* name the directory by what it really is */
+	if (realpath(local, real) == NULL || strcmp(real, "/") == 0) {
+		msg_error("put: name the entries below %s", local);
+		return EXIT_USAGE;
+	}
+	snprintf(local, PATH_MAX, "%s", real);
+	s = strrchr(local, '/');
+	snprintf(ldir, PATH_MAX, "%.*s", s == local ? 1 : (int)(s - local),
+	    local);
+	*lname = s + 1;
+	return 0;
+}
+
+/* One LOCAL argument to REMOTE (into it when it is a directory). */
+static int
+put_one(struct xfer *x, const char *arg, const char *remote, bool into_dir)
+{
+	char local[PATH_MAX], ldir[PATH_MAX], dest[PATH_MAX];
+	const char *lname;
+	int dfd, rc;
+
+	if ((rc = put_split_local(arg, local, ldir, &lname)) != 0)
+		return rc;
+	if (into_dir) {
+		if (xfer_join(dest, sizeof(dest), remote, lname) != 0) {
+			msg_error("put: remote path too long");
+			return EXIT_USAGE;
+		}
+	} else {
+		snprintf(dest, sizeof(dest), "%s", remote);
+	}
+	if ((dfd = open(ldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		msg_error("put: cannot open %s: %s", ldir, strerror(errno));
+		return EXIT_FAILED;
+	}
+	rc = put_entry(x, dfd, lname, arg, dest);
+	close(dfd);
+	return rc;
+}
+
 static int
 cmd_put(int argc, char **argv)
 {
 	struct xfer x;
-	char remote[PATH_MAX], dest[PATH_MAX], local[PATH_MAX];
-	char ldir[PATH_MAX], real[PATH_MAX];
-	const char *type = NULL, *lname;
-	json_t *e = NULL;
+	char remote[PATH_MAX];
 	bool into_dir = false, rh = false;
 	uint64_t t0;
-	int ch, i, nlocal, dfd, rc = 0;
+	int ch, i, nlocal, rc = 0;
 
 	optind = 0;
 	while ((ch = cmd_getopt(&cmd_put_entry, argc, argv)) != -1) {
@@ -360,14 +464,8 @@ cmd_put(int argc, char **argv)
 	if (xfer_remote_path("put", argv[argc - 1], remote,
 	    sizeof(remote)) != 0)
 		return EXIT_USAGE;
-	for (i = optind; i < argc - 1; i++) {
-		struct stat sb;
-
-		if (lstat(argv[i], &sb) != 0) {
-			msg_error("put: %s: %s", argv[i], strerror(errno));
-			return EXIT_USAGE;
-		}
-	}
+	if ((rc = put_check_locals(argv + optind, nlocal)) != 0)
+		return rc;
 	memset(&x, 0, sizeof(x));
 	x.rescue_host = rh;
 	if (client_opts.json)
@@ -377,76 +475,19 @@ cmd_put(int argc, char **argv)
 		goto close;
 	}
 	t0 = ll_now_ms();
-	/* cp -a: into REMOTE when it is a directory, else as REMOTE */
-	rc = xfer_stat(&x, remote, &e);
-	if (rc == 0) {
-		type = json_string_value(json_object_get(e, "type"));
-		into_dir = type != NULL && strcmp(type, "dir") == 0;
-	} else if (rc != EXIT_FAILED || strcmp(x.c.err_code, "not_found") != 0 ||
-	    strstr(x.c.err, "no target root") != NULL) {
-		msg_error("%s", x.c.err);
+	if ((rc = put_remote_kind(&x, remote, &into_dir)) != 0)
 		goto close;
-	}
-	rc = 0;
 	if (nlocal > 1 && !into_dir) {
 		msg_error("put: %s must be an existing directory when several "
 		    "local paths are given", remote);
 		rc = EXIT_USAGE;
 		goto close;
 	}
-	for (i = optind; i < argc - 1 && rc == 0; i++) {
-		char *s;
-
-		snprintf(local, sizeof(local), "%s", argv[i]);
-		while (strlen(local) > 1 && local[strlen(local) - 1] == '/')
-			local[strlen(local) - 1] = '\0';
-		if ((s = strrchr(local, '/')) == NULL) {
-			snprintf(ldir, sizeof(ldir), ".");
-			lname = local;
-		} else {
-			snprintf(ldir, sizeof(ldir), "%.*s", s == local ? 1 :
-			    (int)(s - local), local);
-			lname = s + 1;
-		}
-		if (strcmp(lname, ".") == 0 || strcmp(lname, "..") == 0 ||
-		    strcmp(local, "/") == 0) {
-			/* name the directory by what it really is */
-			if (realpath(local, real) == NULL ||
-			    strcmp(real, "/") == 0) {
-				msg_error("put: name the entries below %s",
-				    local);
-				rc = EXIT_USAGE;
-				break;
-			}
-			snprintf(local, sizeof(local), "%s", real);
-			s = strrchr(local, '/');
-			snprintf(ldir, sizeof(ldir), "%.*s", s == local ? 1 :
-			    (int)(s - local), local);
-			lname = s + 1;
-		}
-		if (into_dir) {
-			if (xfer_join(dest, sizeof(dest), remote, lname) != 0) {
-				msg_error("put: remote path too long");
-				rc = EXIT_USAGE;
-				break;
-			}
-		} else {
-			snprintf(dest, sizeof(dest), "%s", remote);
-		}
-		if ((dfd = open(ldir, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) < 0) {
-			msg_error("put: cannot open %s: %s", ldir,
-			    strerror(errno));
-			rc = EXIT_FAILED;
-			break;
-		}
-		rc = put_entry(&x, dfd, lname, argv[i], dest);
-		close(dfd);
-	}
+	for (i = optind; i < argc - 1 && rc == 0; i++)
+		rc = put_one(&x, argv[i], remote, into_dir);
 	if (rc == 0)
 		xfer_summary(&x, "put", t0);
 close:
-	json_decref(e);
 	conn_close(&x.c);
 	json_decref(x.files);
 	return rc;
