@@ -11,6 +11,9 @@ LIFELINE="$top_builddir/client/lifeline"
 LIFELINED="$top_builddir/agent/lifelined"
 LINKEMU="$top_builddir/tests/linkemu"
 LLPEER="$top_builddir/tests/llpeer"
+# run first in a shell started by unshare -m (see the file)
+NS_CLEAN="$top_srcdir/tests/ns-clean.sh"
+export NS_CLEAN
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/lifeline-test.XXXXXX")
 PIDS=""

@@ -174,6 +174,7 @@ is "fsck without a device is a usage error (2)" "$?" 2
 # --- a missing checker: a second agent where e2fsck is hidden ----------------
 start_ptys c d
 unshare -m sh -c '
+	sh "$NS_CLEAN" "$1"
 	for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
 		[ -e "$d/e2fsck" ] && mount --bind /dev/null "$d/e2fsck"
 	done
@@ -197,7 +198,7 @@ while [ \$i -lt 600 ]; do echo "1 \$i 600 fake" >&3; i=\$((i + 1)); sleep 0.05; 
 E
 chmod 755 "$T/fake-e2fsck"
 start_ptys e f
-unshare -m sh -c 'mount --bind "$1/fake-e2fsck" "$(readlink -f "$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v e2fsck)")" &&
+unshare -m sh -c 'sh "$NS_CLEAN" "$1"; mount --bind "$1/fake-e2fsck" "$(readlink -f "$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v e2fsck)")" &&
 	exec "$0" --insecure --debug-file "$1/agent3.log" --serial "$1/e"' \
 	"$LIFELINED" "$T" 2>>"$T/agent3.stderr" &
 PIDS="$PIDS $!"
