@@ -60,7 +60,7 @@ conn_session_failed(struct conn *c, int rc, bool was_up)
 	int code = EXIT_LOST;
 	bool silent = was_up && rc == LL_ERR_TIMEOUT &&
 	    ll_session_link(c->s) != NULL;
-	char why[512];
+	char why[1024];
 
 	if (!was_up)
 		code = rc == LL_ERR_TIMEOUT ? EXIT_NOAGENT : EXIT_CONNECT;
@@ -246,7 +246,7 @@ conn_open(struct conn *c)
 	struct ll_link_config cfg;
 	struct ll_transport *t;
 	struct ll_msg m;
-	char err[512];
+	char err[1024];
 	json_t *hello;
 	int rc, version;
 
