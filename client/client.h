@@ -96,6 +96,9 @@ struct conn {
 	uint64_t heard_ms;		/* when the agent's frames last came */
 	uint64_t heard_frames;		/* their count then */
 	char err_code[32];		/* agent error code, when from the agent */
+	/* conn_call gives up waiting at this ll_now_ms() time with
+	 * EXIT_TIMEOUT (0: never); the session stays usable (ping). */
+	uint64_t call_deadline_ms;
 };
 
 /* conn.c */

@@ -559,6 +559,15 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		 * the queue is not empty and its POLLOUT wakes us.
 		 */
 		wait = more > 0 && ll_session_room(c->s) > 0 ? 0 : 1000;
+		if (c->call_deadline_ms != 0 && result < 0) {
+			uint64_t now = ll_now_ms();
+
+			if (now >= c->call_deadline_ms)
+				return conn_set_error(c, EXIT_TIMEOUT, "%s: no "
+				    "answer in time", op);
+			if (c->call_deadline_ms - now < (uint64_t)wait)
+				wait = (int)(c->call_deadline_ms - now);
+		}
 		if ((rc = conn_pump(c, wait)) != 0) {
 			conn_session_failed(c, rc, true);
 			if (!replied && result < 0)
