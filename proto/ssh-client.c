@@ -90,6 +90,7 @@ struct ll_ssh_client {
 	enum ll_ssh_state state;
 	char		 err[LL_SSH_ERRMAX];
 	char		 fp[LL_SSH_FP_MAX];
+	char		 how[LL_SSH_PATHMAX + 128];	/* how fp was checked */
 	int		 sock;		/* the SSH socket, for free(); -1 */
 	bool		 stop;
 };
@@ -326,6 +327,23 @@ out:
 	return r;
 }
 
+/* Say how the host key was checked (info shows it). */
+static void
+set_how(struct ll_ssh_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_how(struct ll_ssh_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&c->mu);
+	va_start(ap, fmt);
+	vsnprintf(c->how, sizeof c->how, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&c->mu);
+}
+
 /* Where an agent shows its key, for the operator to compare. */
 #define AGENT_KEY_WHERE	"lifelined prints \"SSH host key SHA256:...\" on " \
 	"the rescue host's console when it starts"
@@ -385,6 +403,7 @@ moved_key(struct ll_ssh_client *c, const char *label, const char *fp,
 
 	vlog(c, "agent host key %s is filed at %s:%u", fp, c->khfile,
 	    e->line);
+	set_how(c, "known: %s:%u, for %s", c->khfile, e->line, e->label);
 	if (ll_kh_add(c->khfile, c->label, fp, why, sizeof why) != 0) {
 		fprintf(stderr, "lifeline: the agent on %s is the one filed "
 		    "for %s (%s:%u); %s\n", label, e->label, c->khfile,
@@ -423,6 +442,7 @@ check_tunnel_key(struct ll_ssh_client *c, const char *fp)
 	case LL_KH_KNOWN:
 		vlog(c, "agent host key %s matches %s:%u", fp, c->khfile,
 		    e.line);
+		set_how(c, "known: %s:%u", c->khfile, e.line);
 		return 0;
 	case LL_KH_MOVED:
 		moved_key(c, label, fp, &e);
@@ -448,6 +468,7 @@ check_tunnel_key(struct ll_ssh_client *c, const char *fp)
 	}
 	fprintf(stderr, "lifeline: added the agent's host key %s for %s to "
 	    "%s\n", fp, label, c->khfile);
+	set_how(c, "new, accepted and filed in %s", c->khfile);
 	return 0;
 }
 
@@ -527,6 +548,7 @@ check_host_key(struct ll_ssh_client *c)
 		if (ll_kh_fp_equal(fp, c->pin)) {
 			vlog(c, "host key %s of %s matches the pinned "
 			    "fingerprint", fp, name);
+			set_how(c, "pinned with --host-key-fingerprint");
 			return 0;
 		}
 		fail(c, "refusing: the host key of %s is %s, not %s as given "
@@ -996,6 +1018,16 @@ out:
 	ssh_key_free(key);
 	ssh_key_free(priv);
 	return rc;
+}
+
+void
+ll_ssh_client_host_key(struct ll_ssh_client *c, char *fp, size_t fplen,
+    char *how, size_t howlen)
+{
+	pthread_mutex_lock(&c->mu);
+	snprintf(fp, fplen, "%s", c->fp);
+	snprintf(how, howlen, "%s", c->how);
+	pthread_mutex_unlock(&c->mu);
 }
 
 int

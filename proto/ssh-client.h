@@ -66,6 +66,14 @@ enum ll_ssh_state ll_ssh_client_state(struct ll_ssh_client *c, char *err,
 int ll_ssh_client_wait(struct ll_ssh_client *c, int timeout_ms, char *err,
     size_t errlen);
 
+/*
+ * The server's host key fingerprint and how it was checked ("pinned with
+ * --host-key-fingerprint", "known: FILE:LINE", ...); "" until checked, and
+ * how stays "" for keys OpenSSH's known_hosts vouched for.
+ */
+void ll_ssh_client_host_key(struct ll_ssh_client *c, char *fp, size_t fplen,
+    char *how, size_t howlen);
+
 /* End the session, join the thread, free.  NULL is fine. */
 void ll_ssh_client_free(struct ll_ssh_client *c);
 
