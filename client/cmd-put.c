@@ -10,6 +10,8 @@
  * request carries the metadata, the size and the SHA-256; the bytes follow
  * as DATA on the file channel, sent only while the session has room, and
  * the agent replaces the file only when its hash of what it wrote matches.
+ * A file already there with the same SHA-256 (put-begin hashes one of our
+ * size) is left alone, neither sent nor backed up, unless --force.
  */
 #include "config.h"
 
@@ -27,6 +29,9 @@
 #include "client.h"
 #include "msg.h"
 #include "xfer.h"
+
+/* --force: send even a file that is already there, byte for byte. */
+static bool put_force;
 
 struct put_file {
 	struct xfer *x;
@@ -94,6 +99,27 @@ put_args(struct xfer *x, const char *remote, const struct stat *sb)
 	return args;
 }
 
+/* The file is there already, byte for byte: say so, record it, skip it. */
+static bool
+put_is_unchanged(struct xfer *x, json_t *res, const char *hex,
+    const char *local, const char *remote, uint64_t size)
+{
+	const char *theirs = json_string_value(json_object_get(res,
+	    "existing_sha256"));
+	json_t *last;
+
+	if (put_force || theirs == NULL || strcmp(theirs, hex) != 0)
+		return false;
+	xfer_record(x, "file", remote, local, size, size, 0, hex);
+	if (x->files != NULL && (last = json_array_get(x->files,
+	    json_array_size(x->files) - 1)) != NULL)
+		json_object_set_new(last, "unchanged", json_true());
+	if (!client_opts.json)
+		printf("unchanged %s (the same SHA-256 is there; --force sends "
+		    "it anyway)\n", remote);
+	return true;
+}
+
 static int
 put_file(struct xfer *x, int dirfd, const char *name, const char *local,
     const char *remote)
@@ -128,10 +154,17 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	/* what a cut upload left over there, and is it our prefix? */
 	if ((args = xfer_args(x, "put", remote)) == NULL)
 		goto out;
+	if (!put_force)
+		json_object_set_new(args, "size", json_integer((json_int_t)
+		    p.size));
 	rc = conn_call(&x->c, "put-begin", args, NULL, &res);
 	json_decref(args);
 	if (rc != 0) {
 		msg_error("%s", x->c.err);
+		goto out;
+	}
+	if (put_is_unchanged(x, res, hex, local, remote, p.size)) {
+		rc = 0;
 		goto out;
 	}
 	partial = (uint64_t)json_integer_value(json_object_get(res,
@@ -289,6 +322,8 @@ put_entry(struct xfer *x, int dirfd, const char *name, const char *local,
 static const struct cmd_option put_options[] = {
 	{ "rescue-host", 'H', CMD_OPT_SHORT, NULL, "copy to the rescue "
 	  "system, not the target root" },
+	{ "force", 'f', CMD_OPT_SHORT, NULL, "send files even when the "
+	  "same bytes are there already (replacing them, with a backup)" },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -309,6 +344,9 @@ cmd_put(int argc, char **argv)
 		switch (ch) {
 		case 'H':
 			rh = true;
+			break;
+		case 'f':
+			put_force = true;
 			break;
 		default:
 			goto usage;

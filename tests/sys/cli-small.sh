@@ -8,7 +8,7 @@
 # its .pub (or its public half), never the private key.
 . "$(dirname "$0")/lib.sh"
 need python3
-plan 25
+plan 31
 
 ssh_setup
 start_ptys A B
@@ -39,6 +39,26 @@ assert d['sent'] == 2 and d['lost'] == 0 and d['loss_percent'] == 0 and d['count
 ll info >"$T/info" 2>/dev/null
 check "human info says no target root is mounted" grep -qx "target     none mounted (lifeline mount)" "$T/info"
 check "and that the session is not authenticated" grep -qx "auth       none (--insecure)" "$T/info"
+
+# --- put leaves a file that is already there alone, unless --force
+mkdir -p "$T/in"
+printf 'same bytes\n' >"$T/f"
+ll put "$T/f" "$T/in/" --rescue-host >/dev/null 2>&1
+ino=$(stat -c %i "$T/in/f")
+ll put "$T/f" "$T/in/" --rescue-host >"$T/out" 2>/dev/null
+is "a second put of the same file exits 0" $? 0
+check "and says it is unchanged" grep -q "^unchanged $T/in/f " "$T/out"
+is "the file was not replaced (same inode) and not backed up" \
+	"$(stat -c %i "$T/in/f"):$(ls "$T/in" | tr '\n' ' ')" "$ino:f "
+ll --json put "$T/f" "$T/in/f" --rescue-host >"$T/out.json" 2>/dev/null
+check "--json marks it unchanged, 0 bytes sent" python3 -c "
+import json; d = json.load(open('$T/out.json'))
+assert d['files'][0]['unchanged'] is True and d['bytes'] == 0, d"
+ll put --force "$T/f" "$T/in/" --rescue-host >/dev/null 2>&1
+check "--force sends it anyway, with a backup" test -e "$T/in/f.lifeline-bak" -a "$(stat -c %i "$T/in/f")" != "$ino"
+printf 'diff bytes\n' >"$T/f"
+ll put "$T/f" "$T/in/" --rescue-host >"$T/out" 2>/dev/null
+is "other bytes of the same size are sent" "$(cat "$T/in/f")" "diff bytes"
 stop_agent
 
 # --- the connect timeout's names
