@@ -92,14 +92,21 @@ sha256_hex(const void *p, size_t n, char out[LL_DIGEST_HEX_LEN + 1])
 	return rc;
 }
 
-/* --bundle FILE, else the installed one for arch. */
+/*
+ * --bundle FILE, or in --bundle DIR or else the installed ones the bundle
+ * for arch: one client carries a bundle per architecture.
+ */
 static void
 bundle_path(const struct attach *a, const char *arch, char *out, size_t len)
 {
-	if (a->bundle != NULL)
+	struct stat st;
+
+	if (a->bundle != NULL && (stat(a->bundle, &st) != 0 ||
+	    !S_ISDIR(st.st_mode)))
 		snprintf(out, len, "%s", a->bundle);
 	else
-		snprintf(out, len, "%s/lifeline-bundle-%s", LL_BUNDLE_DIR, arch);
+		snprintf(out, len, "%s/lifeline-bundle-%s", a->bundle != NULL ?
+		    a->bundle : LL_BUNDLE_DIR, arch);
 }
 
 /*
@@ -119,8 +126,9 @@ bundle_load(const char *path, const char *arch, struct bundle *b)
 	memset(b, 0, sizeof(*b));
 	if ((f = fopen(path, "re")) == NULL) {
 		msg_error("attach --deploy: no agent bundle for %s at %s: %s; "
-		    "give --bundle FILE (make bundle builds one for the build "
-		    "machine's architecture)", arch, path, strerror(errno));
+		    "give --bundle FILE or DIR (make bundle builds one for the "
+		    "build machine's architecture, make bundle-aarch64 one for "
+		    "aarch64)", arch, path, strerror(errno));
 		return EXIT_FAILED;
 	}
 	if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 ||
@@ -166,7 +174,7 @@ bundle_load(const char *path, const char *arch, struct bundle *b)
 	}
 	if (strcmp(b->arch, arch) != 0) {
 		msg_error("attach --deploy: the bundle %s is for %s; the rescue "
-		    "host is %s: give --bundle FILE with a bundle built on %s",
+		    "host is %s: give --bundle FILE with a bundle built for %s",
 		    path, b->arch, arch, arch);
 		return EXIT_FAILED;
 	}

@@ -15,7 +15,7 @@ if [ "$(id -u)" != 0 ] || ! command -v busybox >/dev/null 2>&1; then
 	echo "deploy bench: skipped (needs root and busybox)"
 	exit 0
 fi
-BUNDLE=$(ls "$top_builddir"/deploy/lifeline-bundle-* | head -n 1)
+BUNDLE=$top_builddir/deploy/lifeline-bundle-$(uname -m)
 T=$(mktemp -d /tmp/lifeline-bench.XXXXXX)
 PIDS=""
 cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }

@@ -16,8 +16,8 @@
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (a mount namespace with its own tmpfs)"
 need socat busybox unshare ssh-keygen
-BUNDLE=$(ls "$top_builddir"/deploy/lifeline-bundle-* 2>/dev/null | head -n 1)
-[ -n "$BUNDLE" ] || skip_all "no bundle: make bundle"
+BUNDLE=$top_builddir/deploy/lifeline-bundle-$(uname -m)
+[ -f "$BUNDLE" ] || skip_all "no bundle: make bundle"
 plan 37
 
 ssh-keygen -q -t ed25519 -N '' -C operator -f "$T/key" || exit 1
