@@ -32,6 +32,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "error.h"
+#include "getty.h"
 #include "job.h"
 #include "log.h"
 #include "session.h"
@@ -79,7 +80,7 @@ usage(FILE *f)
 "                 [--listen-ssh [ADDR:]PORT] [--host-key FILE]\n"
 "                 [--authorized-keys FILE] [--allow OP,...] [--read-only]\n"
 "                 [--config FILE] [--insecure] [--encoding auto|7bit|8bit]\n"
-"                 [--debug-file FILE] [--target-root DIR] [-v]\n"
+"                 [--debug-file FILE] [--target-root DIR] [--getty CMD] [-v]\n"
 "\n"
 "  --serial DEV[,BAUD]  serve on a serial port (libserialport; termios for PTYs)\n"
 "  --stdio              serve on this process's own tty or stdin/stdout\n"
@@ -96,6 +97,9 @@ usage(FILE *f)
 "  --encoding E         refuse 8-bit coding when E is 7bit\n"
 "  --debug-file FILE    append a detailed log to FILE\n"
 "  --target-root DIR    act on the original root already mounted at DIR\n"
+"  --getty CMD          --serial: hand the line to this getty when a person\n"
+"                       presses Enter, serve lifeline again when it exits\n"
+"                       (%%t the tty, %%d its path, %%b the baud rate)\n"
 "  -v, --verbose        log debug messages\n"
 "  -V, --version        print the version\n");
 }
@@ -465,8 +469,35 @@ agent_open_device(const char *spec, const char *name, uint64_t now)
 		return LL_ERR_NOMEM;
 	c->reopen = agent_opts.serial != NULL;
 	c->stdio = agent_opts.stdio;
+	if (agent_opts.getty != NULL && agent_opts.serial != NULL)
+		getty_watch(c);
 	log_info("serving on %s", name);
 	return 0;
+}
+
+/* The --serial device's transport spec, for reopening it. */
+static char agent_serial_spec[300];
+
+/* Open name (spec) again as soon as the loop comes round. */
+static void
+agent_reopen_now(const char *spec, const char *name)
+{
+	snprintf(reopen_slot.spec, sizeof(reopen_slot.spec), "%s", spec);
+	snprintf(reopen_slot.name, sizeof(reopen_slot.name), "%s", name);
+	reopen_slot.at = ll_now_ms();
+	reopen_slot.active = true;
+}
+
+/*
+ * A person pressed Enter on the console c serves: close it and run the
+ * getty there (getty.h); when it cannot start, serve on.
+ */
+static void
+agent_to_getty(struct conn *c, uint64_t now)
+{
+	agent_drop(c);
+	if (getty_start(now) != 0)
+		agent_reopen_now(agent_serial_spec, agent_opts.serial);
 }
 
 static void
@@ -480,6 +511,10 @@ agent_children(void)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		bool claimed = job_reaped(pid, status);
 
+		if (!claimed && getty_reaped(pid, status)) {
+			agent_reopen_now(agent_serial_spec, agent_opts.serial);
+			continue;
+		}
 		LIST_FOREACH(c, &conns, entry) {
 			LIST_FOREACH(r, &c->requests, entry) {
 				if (r->op->child != NULL &&
@@ -596,6 +631,10 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 				if (rc == 0)
 					server_sync_generation(c);
 			}
+			if (rc == 0 && getty_is_due(c)) {
+				agent_to_getty(c, now);
+				continue;
+			}
 			if (rc == 0)
 				continue;
 			log_info("%s: %s", c->name,
@@ -637,6 +676,7 @@ main(int argc, char **argv)
 		{ "allow", required_argument, NULL, 'a' },
 		{ "read-only", no_argument, NULL, 'R' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "getty", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -646,6 +686,7 @@ main(int argc, char **argv)
 	char spec[300], err[512];
 	sigset_t mask;
 	int ch, modes, sigfd, rc = 1;
+	bool getty_cli;
 	uint64_t now;
 
 	server_json_init();	/* before anything allocates a JSON value */
@@ -681,6 +722,9 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			agent_opts.config = optarg;
+			break;
+		case 'G':
+			agent_opts.getty = optarg;
 			break;
 		case 'k':
 			agent_opts.insecure = true;
@@ -722,6 +766,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	getty_cli = agent_opts.getty != NULL;
 	if (conf_load(agent_opts.config != NULL ? agent_opts.config :
 	    CONF_DEFAULT_PATH, agent_opts.config != NULL, &agent_opts, err,
 	    sizeof(err)) != 0) {
@@ -734,6 +779,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "lifelined: give one of --serial, --stdio, "
 		    "--listen, and/or --listen-ssh\n");
 		usage(stderr);
+		return 2;
+	}
+	/* The file's getty is for the serial console, whatever else runs. */
+	if (agent_opts.getty != NULL && agent_opts.serial == NULL &&
+	    !getty_cli)
+		agent_opts.getty = NULL;
+	if (agent_opts.getty != NULL &&
+	    getty_check(agent_opts.getty, err, sizeof(err)) != 0) {
+		fprintf(stderr, "lifelined: %s\n", err);
 		return 2;
 	}
 	log_open("lifelined", agent_opts.debug_file, true, agent_opts.verbose);
@@ -776,6 +830,8 @@ main(int argc, char **argv)
 	now = ll_now_ms();
 	if (agent_opts.serial != NULL) {
 		snprintf(spec, sizeof(spec), "serial:%s", agent_opts.serial);
+		snprintf(agent_serial_spec, sizeof(agent_serial_spec), "%s",
+		    spec);
 		if (agent_open_device(spec, agent_opts.serial, now) != 0)
 			goto out;
 	} else if (agent_opts.stdio) {
@@ -816,6 +872,7 @@ main(int argc, char **argv)
 out:
 	/* First, while the agent has time: see job_shutdown(). */
 	job_shutdown();
+	getty_stop();
 	while (!LIST_EMPTY(&conns)) {
 		/* Tell a connected client we are going, rather than vanish. */
 		ll_session_close(LIST_FIRST(&conns)->s, 300);

@@ -36,6 +36,8 @@
  */
 #define FRAME_MS	1000
 #define QUEUE_MS	2000
+/* A CR or LF this long after the last byte is typed, not a frame's end. */
+#define QUIET_EOL_MS	500
 
 #define HELLO_LEN	11
 #define HELLO_ACK_LEN	13
@@ -80,6 +82,7 @@ struct ll_link {
 	uint16_t peer_max;
 
 	uint64_t t_start, t_hello, last_rx;
+	uint64_t last_byte;		/* when bytes last arrived, 0: never */
 
 	/* client probing */
 	enum probe_stage stage;
@@ -877,6 +880,10 @@ ll_link_input(struct ll_link *l, const uint8_t *p, size_t n, uint64_t now)
 	int error;
 
 	l->bytes_received += n;
+	if (n > 0 && l->last_byte != 0 && now - l->last_byte >= QUIET_EOL_MS)
+		ll_frame_decoder_quiet(&l->dec);
+	if (n > 0)
+		l->last_byte = now;
 	while (n > 0) {
 		ll_frame_decoder_feed(&l->dec, p, n, &used, &l->ev);
 		p += used;
