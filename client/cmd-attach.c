@@ -504,7 +504,14 @@ attach_login(struct attach *a, int timeout_ms, bool *probing)
 			    ATTACH_SILENT_MS)
 				break;
 			attach_show(a, screen, a->said, sizeof(a->said));
-			if (attach_is_blank(screen) || wakes >= ATTACH_WAKES) {
+			/*
+			 * A blank console is an agent's, or a shell that has
+			 * not printed its prompt yet (a rescue system still
+			 * starting, a loaded host): --deploy, which expects
+			 * no agent, gives it another CR first.
+			 */
+			if (wakes >= ATTACH_WAKES ||
+			    (attach_is_blank(screen) && !a->deploy)) {
 				msg_verbose("attach: no prompt on the console "
 				    "(%s%s%s): trying the agent", a->said[0] ==
 				    '\0' ? "silent" : "it said \"", a->said,

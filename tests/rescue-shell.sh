@@ -15,10 +15,14 @@
 #
 # RESCUE_BUSYBOX names another busybox than PATH's (an arm64 one, which
 # binfmt_misc runs through qemu-user: a rescue host of that architecture).
+# RESCUE_DELAY (seconds) holds the shell back after the pid file is
+# written: a rescue system that prints its prompt late (still booting, or
+# a loaded host).
 #
 #   rescue-shell.sh PIDFILE [RUN_OPTS [TOOLS]]
 pidfile=$1 opts=$(echo "${2:-size=64m}" | tr + ,) tools=${3:-all}
 busybox=${RESCUE_BUSYBOX:-$(command -v busybox)}
+delay=${RESCUE_DELAY:-0}
 exec unshare --mount --propagation private sh -c '
 	echo $$ >"$1"
 	mount -t tmpfs -o "$2" tmpfs /run || exit 1
@@ -34,5 +38,6 @@ exec unshare --mount --propagation private sh -c '
 		path=/mnt/bin
 		shell=$(command -v dash)
 	fi
+	sleep "$5"
 	cd / && exec env -i PATH=$path PS1="# " $shell -i
-	' rescue-shell "$pidfile" "$opts" "$tools" "$busybox"
+	' rescue-shell "$pidfile" "$opts" "$tools" "$busybox" "$delay"
