@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pty.h>
 #include <pwd.h>
@@ -57,6 +58,7 @@
 #define CHANS_MAX	16		/* channels at once on one connection */
 #define CHANS_CHUNK	(16 * 1024)
 #define CHANS_ENV_MAX	32		/* env requests kept per channel */
+#define CHANS_CONNECT_MS 10000		/* a direct-tcpip connect */
 #define CHANS_REAPED_MAX 64
 #define CHANS_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
 			"/sbin:/bin"
@@ -104,7 +106,7 @@ struct ssh_chans {
 	ssh_session session;
 	char peer[160];
 	char who[LL_SSH_FP_MAX];
-	unsigned deny;
+	struct authkeys_result key;	/* deny flags, permitopen= */
 	int lifeline_fd;
 	bool lifeline_used;
 	bool lifeline_ended;
@@ -524,7 +526,7 @@ cb_pty(ssh_session s, ssh_channel ch, const char *term, int cols, int rows,
 	(void)ch;
 	if (c->kind != CHAN_NEW || c->pty)
 		return 1;
-	if (c->sc->deny & AUTHKEYS_DENY_PTY) {
+	if (c->sc->key.deny & AUTHKEYS_DENY_PTY) {
 		log_warn("%s: refused a pty on channel %u: the key's "
 		    "authorized_keys line has no-pty or restrict", c->sc->peer,
 		    c->no);
@@ -634,7 +636,43 @@ ssh_chans_open(struct ssh_chans *sc)
 	return ch;
 }
 
-/* A blocking connect to host:port; the fd, or -1 with why. */
+/*
+ * One connect to ai, given CHANS_CONNECT_MS at most (the engine thread
+ * waits, and with it the connection's other channels).  The fd, or -1 with
+ * errno.
+ */
+static int
+forward_connect_one(const struct addrinfo *ai)
+{
+	struct pollfd pfd;
+	socklen_t elen = sizeof(int);
+	int fd, e = 0;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, ai->ai_protocol)) < 0)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto fail;
+	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	if (poll(&pfd, 1, CHANS_CONNECT_MS) == 0) {
+		errno = ETIMEDOUT;
+		goto fail;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) != 0)
+		goto fail;
+	if (e == 0)
+		return fd;
+	errno = e;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* A connect to host:port, bounded in time; the fd, or -1 with why. */
 static int
 forward_connect(const char *host, int port, char *why, size_t len)
 {
@@ -647,15 +685,12 @@ forward_connect(const char *host, int port, char *why, size_t len)
 		snprintf(why, len, "%s: %s", host, gai_strerror(e));
 		return -1;
 	}
+	snprintf(why, len, "%s port %d: no address to connect to", host,
+	    port);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype |
-		    SOCK_CLOEXEC, ai->ai_protocol)) < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if ((fd = forward_connect_one(ai)) >= 0)
 			break;
 		e = errno;
-		close(fd);
-		fd = -1;
 		snprintf(why, len, "%s port %d: %s", host, port, strerror(e));
 	}
 	freeaddrinfo(res);
@@ -676,9 +711,14 @@ ssh_chans_forward(struct ssh_chans *sc, ssh_message msg)
 	if (host == NULL)
 		return false;
 	log_printable(shown, sizeof(shown), host);
-	if (sc->deny & AUTHKEYS_DENY_FORWARD) {
+	if (sc->key.deny & AUTHKEYS_DENY_FORWARD) {
 		snprintf(why, sizeof(why), "the key's authorized_keys line has "
 		    "no-port-forwarding or restrict");
+		goto refused;
+	}
+	if (!authkeys_permits_open(&sc->key, host, port)) {
+		snprintf(why, sizeof(why), "%s port %d is not in the key's "
+		    "permitopen= list", shown, port);
 		goto refused;
 	}
 	if (chans_policy("forward", true, why, sizeof(why)) != NULL)
@@ -717,8 +757,8 @@ refused:
 }
 
 struct ssh_chans *
-ssh_chans_new(ssh_session s, const char *peer, const char *fp,
-    unsigned deny, int lifeline_fd)
+ssh_chans_new(ssh_session s, const char *peer,
+    const struct authkeys_result *key, int lifeline_fd)
 {
 	struct ssh_chans *sc = calloc(1, sizeof(*sc));
 
@@ -726,8 +766,8 @@ ssh_chans_new(ssh_session s, const char *peer, const char *fp,
 		return NULL;
 	sc->session = s;
 	snprintf(sc->peer, sizeof(sc->peer), "%s", peer);
-	snprintf(sc->who, sizeof(sc->who), "%s", fp);
-	sc->deny = deny;
+	snprintf(sc->who, sizeof(sc->who), "%s", key->fingerprint);
+	sc->key = *key;
 	sc->lifeline_fd = lifeline_fd;
 	return sc;
 }
@@ -812,7 +852,8 @@ chan_input(struct chan *c)
 			/* The peer is done sending: the child's stdin ends
 			 * (a pty stays: the shell's own exit ends it). */
 			c->to_closed = true;
-			if (c->to_fd == c->out_fd)
+			if (c->kind == CHAN_FORWARD ||
+			    c->kind == CHAN_LIFELINE)
 				shutdown(c->to_fd, SHUT_WR);
 			else if (!c->pty)
 				fd_close(&c->to_fd);
@@ -886,17 +927,21 @@ chan_output(struct chan *c, int *fd, bool is_stderr)
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return moved;
 	if (r <= 0) {
-		/* EOF, or EIO on a pty whose last holder has gone. */
+		/*
+		 * EOF, or EIO on a pty whose last holder has gone.  A socket
+		 * (forward, lifeline) is only half done: the channel may
+		 * still have bytes for it, so it stays open for them.
+		 */
+		if (c->kind == CHAN_FORWARD || c->kind == CHAN_LIFELINE) {
+			*fd = -1;
+			ssh_channel_send_eof(c->ch);
+			return true;
+		}
 		if (*fd == c->to_fd) {
 			c->to_fd = -1;
 			c->to_closed = true;
 		}
-		if (c->kind == CHAN_LIFELINE)
-			*fd = -1;	/* the engine's: it closes it */
-		else
-			fd_close(fd);
-		if (c->kind == CHAN_FORWARD || c->kind == CHAN_LIFELINE)
-			ssh_channel_send_eof(c->ch);
+		fd_close(fd);
 		return true;
 	}
 	c->olen = (size_t)r;

@@ -25,14 +25,16 @@
 
 struct ssh_chans;
 
+struct authkeys_result;
+
 /*
- * For connection s, authenticated as fp (for the audit) with the key's
- * AUTHKEYS_DENY_* flags; lifeline_fd is the plain side of the lifeline
- * subsystem (the agent's loop reads records there), not owned.  NULL on no
- * memory.
+ * For connection s, authenticated with key (its fingerprint for the audit,
+ * its deny flags and permitopen= list for the channels, copied);
+ * lifeline_fd is the plain side of the lifeline subsystem (the agent's
+ * loop reads records there), not owned.  NULL on no memory.
  */
 struct ssh_chans *ssh_chans_new(ssh_session s, const char *peer,
-    const char *fp, unsigned deny, int lifeline_fd);
+    const struct authkeys_result *key, int lifeline_fd);
 /* Free the table: children get SIGHUP, channels and fds are closed. */
 void ssh_chans_free(struct ssh_chans *sc);
 

@@ -77,8 +77,7 @@ struct ssh_serving {
 	char limit_peer[64];		/* its slot in the pending table */
 	char user[64];
 	char fingerprint[LL_SSH_FP_MAX];
-	unsigned deny;			/* the key's AUTHKEYS_DENY_* */
-	bool forwarding;		/* direct-tcpip served (not yet) */
+	struct authkeys_result key;	/* the key's limits (deny, permitopen) */
 	struct ssh_chans *chans;	/* the session channels */
 	struct ssh_server_callbacks_struct server_cb;
 };
@@ -383,12 +382,23 @@ server_auth_pubkey(ssh_session session, const char *user,
 	pthread_mutex_lock(&ss->lock);
 	snprintf(ss->fingerprint, sizeof(ss->fingerprint), "%s",
 	    res.fingerprint);
-	ss->deny = res.deny;
+	ss->key = res;
 	ss->authenticated = true;
 	pthread_mutex_unlock(&ss->lock);
 	pending_drop(ss);
 	audit_auth_ok(ss->peer, ss->user, res.fingerprint, res.comment);
 	return SSH_AUTH_SUCCESS;
+}
+
+/* The connection's channel table, made on its first channel; NULL when
+ * there is no memory. */
+static struct ssh_chans *
+serving_chans(struct ssh_serving *ss)
+{
+	if (ss->chans == NULL)
+		ss->chans = ssh_chans_new(ss->session, ss->peer, &ss->key,
+		    ss->plain_fd);
+	return ss->chans;
 }
 
 static ssh_channel
@@ -398,10 +408,8 @@ server_open_session(ssh_session session, void *userdata)
 
 	(void)session;
 	/* Once the lone lifeline channel is served, it stays the only one. */
-	if (!ss->authenticated || ss->channel != NULL)
-		return NULL;
-	if (ss->chans == NULL && (ss->chans = ssh_chans_new(ss->session,
-	    ss->peer, ss->fingerprint, ss->deny, ss->plain_fd)) == NULL)
+	if (!ss->authenticated || ss->channel != NULL ||
+	    serving_chans(ss) == NULL)
 		return NULL;
 	return ssh_chans_open(ss->chans);
 }
@@ -413,16 +421,11 @@ server_message(ssh_session session, ssh_message msg, void *userdata)
 	struct ssh_serving *ss = userdata;
 
 	(void)session;
-	if (!ss->authenticated || ss->channel != NULL || ss->chans == NULL ||
+	if (!ss->authenticated || ss->channel != NULL ||
 	    ssh_message_type(msg) != SSH_REQUEST_CHANNEL_OPEN ||
-	    ssh_message_subtype(msg) != SSH_CHANNEL_DIRECT_TCPIP)
+	    ssh_message_subtype(msg) != SSH_CHANNEL_DIRECT_TCPIP ||
+	    serving_chans(ss) == NULL)
 		return 1;
-	/* Not offered yet: ssh -W/-L did not pass their test (issue 12). */
-	if (!ss->forwarding) {
-		log_warn("%s: refused a direct-tcpip channel: forwarding is "
-		    "not offered yet", ss->peer);
-		return 1;
-	}
 	return ssh_chans_forward(ss->chans, msg) ? 0 : 1;
 }
 
