@@ -57,6 +57,7 @@
 
 #define CHANS_MAX	16		/* channels at once on one connection */
 #define CHANS_CHUNK	(16 * 1024)
+#define CHANS_ROUNDS	8		/* chunks per channel per turn */
 #define CHANS_ENV_MAX	32		/* env requests kept per channel */
 #define CHANS_CONNECT_MS 10000		/* a direct-tcpip connect */
 #define CHANS_REAPED_MAX 64
@@ -215,6 +216,16 @@ chan_free(struct chan *c)
 	for (i = 0; i < c->nenv; i++)
 		free(c->env[i]);
 	if (c->ch != NULL) {
+		/*
+		 * libssh keeps a channel the peer has not yet closed, and
+		 * calls its callbacks when the peer's CLOSE comes (while
+		 * another channel reads): they must not point into c, freed
+		 * below.  (They did: a use after free that crashed the agent
+		 * when one of several channels ended before its peer closed
+		 * it, the flaky ControlMaster check of ssh-proxy.sh.)
+		 */
+		if (c->cb.size != 0)
+			ssh_remove_channel_callbacks(c->ch, &c->cb);
 		ssh_channel_close(c->ch);
 		ssh_channel_free(c->ch);
 	}
@@ -472,21 +483,19 @@ cb_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
 	if (c->kind != CHAN_NEW)
 		return 1;
 	if (strcmp(name, LL_SSH_SUBSYSTEM) == 0) {
-		/*
-		 * Only as the connection's first channel (served by
-		 * ll_ssh_pump); beside other channels it is not served yet.
-		 */
-		if (c->sc->lifeline_used || c->no != 1 ||
-		    ssh_chans_started(c->sc)) {
+		/* One per connection: it has the one plain side. */
+		if (c->sc->lifeline_used) {
 			log_warn("%s: refused the %s subsystem on channel %u: "
-			    "it must be the connection's only channel",
-			    c->sc->peer, LL_SSH_SUBSYSTEM, c->no);
+			    "this connection has had one already", c->sc->peer,
+			    LL_SSH_SUBSYSTEM, c->no);
 			return 1;
 		}
 		c->sc->lifeline_used = true;
 		c->kind = CHAN_LIFELINE;
 		snprintf(c->op, sizeof(c->op), "%s", LL_SSH_SUBSYSTEM);
 		c->to_fd = c->out_fd = c->sc->lifeline_fd;
+		/* Served here (not by ll_ssh_pump), it must not block us. */
+		fd_nonblock(c->to_fd);
 		return 0;
 	}
 	if (strcmp(name, "sftp") != 0) {
@@ -786,49 +795,10 @@ ssh_chans_free(struct ssh_chans *sc)
 	free(sc);
 }
 
-int
-ssh_chans_count(const struct ssh_chans *sc)
+unsigned
+ssh_chans_opened(const struct ssh_chans *sc)
 {
-	int i, n = 0;
-
-	for (i = 0; i < CHANS_MAX; i++)
-		n += sc->c[i] != NULL;
-	return n;
-}
-
-bool
-ssh_chans_started(const struct ssh_chans *sc)
-{
-	int i;
-
-	for (i = 0; i < CHANS_MAX; i++) {
-		if (sc->c[i] != NULL && sc->c[i]->kind != CHAN_NEW)
-			return true;
-	}
-	return false;
-}
-
-bool
-ssh_chans_take_lone_lifeline(struct ssh_chans *sc, ssh_channel *ch)
-{
-	struct chan *c = sc->c[0];
-	int i;
-
-	if (c == NULL || c->kind != CHAN_LIFELINE || sc->next_no != 1)
-		return false;
-	for (i = 1; i < CHANS_MAX; i++) {
-		if (sc->c[i] != NULL)
-			return false;
-	}
-	*ch = c->ch;
-	ssh_set_channel_callbacks(c->ch, NULL);
-	ssh_remove_channel_callbacks(c->ch, &c->cb);
-	c->ch = NULL;
-	c->to_fd = c->out_fd = -1;
-	c->kind = CHAN_NEW;
-	sc->c[0] = NULL;
-	chan_free(c);
-	return true;
+	return sc->next_no;
 }
 
 /* Channel -> to_fd.  true when something moved. */
@@ -978,9 +948,13 @@ chan_finish(struct chan *c)
 	ssh_channel_close(c->ch);
 }
 
-/* One channel's turn.  true when it is done and may be freed. */
+/*
+ * One channel's turn.  true when it is done and may be freed.  *busy when
+ * it waits on something no fd may signal, *more when bytes moved (libssh
+ * may hold more).
+ */
 static bool
-chan_step(struct chan *c, bool *busy)
+chan_step(struct chan *c, bool *busy, bool *more)
 {
 	bool moved = false;
 
@@ -988,14 +962,24 @@ chan_step(struct chan *c, bool *busy)
 		return ssh_channel_is_closed(c->ch);
 	if (c->kind == CHAN_REFUSED)
 		return true;	/* its reason and status are sent */
-	moved |= chan_input(c);
-	moved |= chan_output(c, &c->out_fd, false);
-	moved |= chan_output(c, &c->err_fd, true);
-	if (c->pend_off < c->pend_len || c->olen > 0 ||
-	    (ssh_channel_window_size(c->ch) == 0 && c->out_fd >= 0))
+	/*
+	 * A few rounds while bytes move: what libssh already holds for the
+	 * channel wakes no poll, so one chunk per wake-up would crawl.
+	 * Bounded, so that one busy channel leaves the others their turn.
+	 */
+	for (int round = 0; round < CHANS_ROUNDS; round++) {
+		bool r = chan_input(c);
+
+		r |= chan_output(c, &c->out_fd, false);
+		r |= chan_output(c, &c->err_fd, true);
+		if (!r)
+			break;
+		moved = true;
+	}
+	if (c->pend_off < c->pend_len || c->olen > 0)
 		*busy = true;
 	if (moved)
-		*busy = true;
+		*more = true;
 	if (c->pid > 0 && !c->reaped && reaped_take(c->pid, &c->status))
 		c->reaped = true;
 	if (c->kind == CHAN_CHILD) {
@@ -1023,7 +1007,7 @@ chan_step(struct chan *c, bool *busy)
 int
 ssh_chans_step(struct ssh_chans *sc, int *wait_ms)
 {
-	bool busy = false;
+	bool busy = false, more = false;
 	int i;
 
 	for (i = 0; i < CHANS_MAX; i++) {
@@ -1031,7 +1015,7 @@ ssh_chans_step(struct ssh_chans *sc, int *wait_ms)
 
 		if (c == NULL)
 			continue;
-		if (chan_step(c, &busy)) {
+		if (chan_step(c, &busy, &more)) {
 			sc->c[i] = NULL;
 			if (c->kind == CHAN_REFUSED)
 				ssh_channel_close(c->ch);
@@ -1039,25 +1023,55 @@ ssh_chans_step(struct ssh_chans *sc, int *wait_ms)
 		} else if (c->pid > 0 && !c->reaped)
 			busy = busy || (c->out_fd < 0 && c->err_fd < 0);
 	}
-	if (busy && *wait_ms > 10)
+	if (more)
+		*wait_ms = 0;
+	else if (busy && *wait_ms > 10)
 		*wait_ms = 10;
 	return sc->lifeline_ended ? -1 : 0;
 }
 
+/* Add fd for events to fds[*n], merged with an entry for the same fd. */
+static void
+fds_add(struct pollfd *fds, int *n, int max, int fd, short events)
+{
+	int i;
+
+	if (fd < 0 || events == 0)
+		return;
+	for (i = 0; i < *n; i++) {
+		if (fds[i].fd == fd) {
+			fds[i].events |= events;
+			return;
+		}
+	}
+	if (*n < max)
+		fds[(*n)++] = (struct pollfd){ .fd = fd, .events = events };
+}
+
 int
-ssh_chans_fds(const struct ssh_chans *sc, int *fds, int max)
+ssh_chans_fds(const struct ssh_chans *sc, struct pollfd *fds, int max)
 {
 	int i, n = 0;
+	bool room;
 
 	for (i = 0; i < CHANS_MAX; i++) {
 		const struct chan *c = sc->c[i];
 
-		if (c == NULL || c->kind == CHAN_NEW)
+		if (c == NULL || c->kind == CHAN_NEW || c->kind == CHAN_REFUSED)
 			continue;
-		if (c->out_fd >= 0 && n < max)
-			fds[n++] = c->out_fd;
-		if (c->err_fd >= 0 && n < max)
-			fds[n++] = c->err_fd;
+		/*
+		 * Output is read only into an empty buffer and as far as the
+		 * peer's window goes: a readable fd we would not read must
+		 * not wake the loop (the window opens through the session).
+		 */
+		room = c->olen == 0 && ssh_channel_window_size(c->ch) > 0;
+		if (room) {
+			fds_add(fds, &n, max, c->out_fd, POLLIN);
+			fds_add(fds, &n, max, c->err_fd, POLLIN);
+		}
+		/* A child (or socket) that has not taken all we read yet. */
+		if (c->pend_off < c->pend_len && !c->to_closed)
+			fds_add(fds, &n, max, c->to_fd, POLLOUT);
 	}
 	return n;
 }

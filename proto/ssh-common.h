@@ -15,6 +15,7 @@
 #define LL_SSH_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libssh/libssh.h>
 
@@ -40,6 +41,32 @@ int ll_ssh_socketpair(int fds[2]);
  */
 #define LL_SSH_KEEPALIVE_MS	15000
 #define LL_SSH_STALL_MS		60000
+
+/*
+ * The same liveness for an engine that runs its own loop (the agent's SSH
+ * channels): start it once the session is up, call check whenever the
+ * loop is about to wait.  It counts the peer's packets through libssh's
+ * counters (so stop it before the struct goes away), asks for a sign of
+ * life after LL_SSH_KEEPALIVE_MS of silence, and says when the peer has
+ * been silent for stall_ms.
+ */
+struct ll_ssh_liveness {
+	struct ssh_counter_struct rx;	/* packets in, counted by libssh */
+	uint64_t rx_seen;		/* rx.in_packets at rx_at */
+	uint64_t rx_at;			/* when a packet last came in */
+	uint64_t ka_at;			/* when we last asked */
+	int stall_ms;
+};
+
+void ll_ssh_liveness_start(struct ll_ssh_liveness *l, ssh_session s,
+    int stall_ms);
+/*
+ * 0, with *wait_ms lowered to when to call again at the latest; -1 when
+ * the peer has been silent for stall_ms (stall_ms 0: never).
+ */
+int ll_ssh_liveness_check(struct ll_ssh_liveness *l, ssh_session s,
+    int *wait_ms);
+void ll_ssh_liveness_stop(struct ll_ssh_liveness *l, ssh_session s);
 
 /*
  * Copy bytes both ways between an open channel and fd until both directions
