@@ -536,10 +536,21 @@ cb_pty(ssh_session s, ssh_channel ch, const char *term, int cols, int rows,
 	if (c->kind != CHAN_NEW || c->pty)
 		return 1;
 	if (c->sc->key.deny & AUTHKEYS_DENY_PTY) {
-		log_warn("%s: refused a pty on channel %u: the key's "
-		    "authorized_keys line has no-pty or restrict", c->sc->peer,
-		    c->no);
-		audit_op_refused(c->sc->who, "pty", "the key has no-pty");
+		static const char why[] = "the key's authorized_keys line has "
+		    "no-pty or restrict";
+		char line[160];
+
+		log_warn("%s: refused a pty on channel %u: %s", c->sc->peer,
+		    c->no, why);
+		audit_op_refused(c->sc->who, "pty", why);
+		/*
+		 * ssh only says "PTY allocation request failed" and goes on
+		 * without one (as with sshd): the reason goes to the user on
+		 * the channel's stderr, which ssh shows at once.
+		 */
+		snprintf(line, sizeof(line), "lifelined: pty refused: %s\r\n",
+		    why);
+		ssh_channel_write_stderr(c->ch, line, (uint32_t)strlen(line));
 		return 1;
 	}
 	if (openpty(&c->pty_fd, &c->pty_slave, NULL, NULL, &ws) != 0) {

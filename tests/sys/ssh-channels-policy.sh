@@ -1,7 +1,8 @@
 #!/bin/sh
 # Who may open which SSH channel on the agent, seen by OpenSSH's ssh on the
 # agent's SSH listener (the same server as inside a console link): an
-# intruder's key; a no-pty key asking for a pty; a read-only agent that
+# intruder's key; a no-pty key asking for a pty (ssh -tt: the user sees
+# why); a read-only agent that
 # refuses shell and exec but serves sftp read-only; an --allow list
 # without shell; forwarding (ssh -W, a direct-tcpip channel) under
 # no-port-forwarding, restrict, permitopen=, --read-only and --allow.
@@ -10,7 +11,7 @@
 # libssh sends its own "administratively prohibited".)
 . "$(dirname "$0")/lib.sh"
 need ssh sftp python3
-plan 23
+plan 25
 
 ssh_setup
 KEY="$T/home/.ssh/id_ed25519"
@@ -75,9 +76,11 @@ fwd "$other" >/dev/null
 check "and no other" refused_fwd "$other" "127.0.0.1 port $other is not in the key's permitopen= list"
 
 printf 'no-pty %s\n' "$(cat "$KEY.pub")" >"$T/authorized_keys"
-out=$(ossh -tt root@127.0.0.1 'tty; echo done' 2>"$T/err")
-check "a no-pty key asking for a pty: ssh says the pty was refused" \
-	grep -q "PTY allocation request failed" "$T/err"
+ossh -tt root@127.0.0.1 'tty; echo done' >/dev/null 2>"$T/err" </dev/null
+is "a no-pty key with ssh -tt: ssh gives up (exit 255)" $? 255
+check "ssh says the pty was refused" grep -q "PTY allocation request failed" "$T/err"
+check "and the user sees the agent's reason" \
+	grep -q "lifelined: pty refused: the key's authorized_keys line has no-pty" "$T/err"
 check "the refusal is in the audit log" grep -q 'op refused: .*op="pty"' "$T/agent.log"
 cp "$T/authorized_keys.good" "$T/authorized_keys"
 stop_agent
