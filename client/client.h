@@ -127,6 +127,13 @@ int conn_run(const char *op, json_t *args, const struct call_handlers *h,
     json_t **reply);
 /* Where lifeline keeps the agents' host keys: --known-hosts, else XDG. */
 const char *conn_known_hosts(void);
+struct ll_ssh_client_config;
+/*
+ * The SSH engine's settings for SSH inside the link, from the command line
+ * (user root, lifeline's known-hosts file under the --via spec, --identity,
+ * --host-key-fingerprint, --accept-new-host-key).
+ */
+void conn_tunnel_config(struct ll_ssh_client_config *cfg);
 int conn_set_error(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Cancel the call in progress (from a signal-driven flag). */
@@ -246,5 +253,6 @@ void job_reconnect(const char *what, long job, const uint64_t *from,
     struct stream_out *o, int *rc, json_t **reply);
 int cmd_proxy(int argc, char **argv);
 int cmd_ssh_config(int argc, char **argv);
+int cmd_shell(int argc, char **argv);
 
 #endif

@@ -66,6 +66,8 @@ static const struct client_cmd commands[] = {
 	  "stdin/stdout (ssh ProxyCommand)", cmd_proxy },
 	{ "ssh-config", "ssh-config NAME", "print a Host block for "
 	  "~/.ssh/config that uses proxy", cmd_ssh_config },
+	{ "shell", "shell [--escape CHAR|none]", "an interactive root shell on "
+	  "the agent, through SSH in the link", cmd_shell },
 	{ NULL, NULL, NULL, NULL }
 };
 

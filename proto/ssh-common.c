@@ -340,6 +340,26 @@ int
 ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
     size_t errlen)
 {
+	return ll_ssh_pump_ctl(s, ch, fd, stall_ms, NULL, err, errlen);
+}
+
+/* The control fd is readable: only wakes the loop, which calls ready. */
+static int
+pump_ctl_cb(socket_t fd, int revents, void *userdata)
+{
+	bool *ready = userdata;
+
+	(void)fd;
+	if (revents & POLLIN)
+		*ready = true;
+	return 0;
+}
+
+int
+ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,
+    const struct ll_ssh_pump_ctl *ctl, char *err, size_t errlen)
+{
+	bool ctl_ready = false;
 	struct pump *p = NULL;
 	ssh_event ev = NULL;
 	struct timeval sndto, old_sndto;
@@ -379,7 +399,9 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 		goto out;
 	}
 	if ((ev = ssh_event_new()) == NULL ||
-	    ssh_event_add_session(ev, s) != SSH_OK) {
+	    ssh_event_add_session(ev, s) != SSH_OK ||
+	    (ctl != NULL && ssh_event_add_fd(ev, ctl->fd, POLLIN, pump_ctl_cb,
+	    &ctl_ready) != SSH_OK)) {
 		pump_seterr(err, errlen, "pump: %s", "cannot set up the "
 		    "SSH event loop");
 		goto out;
@@ -459,10 +481,16 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 			errors = 0;
 		if (p->revents & (POLLHUP | POLLERR | POLLNVAL))
 			p->fd_hup = true;
+		if (ctl_ready) {
+			ctl_ready = false;
+			ctl->ready(ctl->arg, s, ch);
+		}
 	}
 	rc = 0;
 out:
 	if (ev != NULL) {
+		if (ctl != NULL)
+			ssh_event_remove_fd(ev, ctl->fd);
 		ssh_event_remove_session(ev, s);
 		ssh_event_free(ev);
 	}

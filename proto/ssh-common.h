@@ -80,6 +80,21 @@ void ll_ssh_liveness_stop(struct ll_ssh_liveness *l, ssh_session s);
 int ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms,
     char *err, size_t errlen);
 
+/*
+ * ll_ssh_pump with a control fd: when fd is readable, ready(arg, s, ch)
+ * runs in the engine's thread (it must read fd, or the pump spins).  For
+ * what another thread asks of the channel while the pump runs, such as a
+ * terminal's window-change.
+ */
+struct ll_ssh_pump_ctl {
+	int fd;
+	void (*ready)(void *arg, ssh_session s, ssh_channel ch);
+	void *arg;
+};
+
+int ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,
+    const struct ll_ssh_pump_ctl *ctl, char *err, size_t errlen);
+
 /* "SHA256:<base64>" of key into buf (as OpenSSH prints it).  0 or -1. */
 int ll_ssh_fingerprint(ssh_key key, char *buf, size_t len);
 
