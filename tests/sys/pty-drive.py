@@ -13,6 +13,9 @@ steps, one a line:
     send TEXT           type TEXT (Python escapes: \\r, \\x1d, ...)
     resize ROWS COLS    set the terminal's size (the kernel sends SIGWINCH)
     sleep SECONDS
+    keys N              type N letters one at a time, each once the last
+                        one's echo came back; print "keys N MEDIAN_MS
+                        MEAN_MS MAX_MS" (the echo round trips)
     exit                wait (60 s at most) for COMMAND to end and print
                         "exit STATUS" (or "exit TIMEOUT")
 
@@ -89,6 +92,26 @@ def main():
         elif word == "resize":
             rows, cols = arg.split()
             set_size(master, int(rows), int(cols))
+        elif word == "keys" and int(arg) > 0:
+            times = []
+            for i in range(int(arg)):
+                key = b"abcdefghijklmnopqrstuvwxyz"[i % 26:i % 26 + 1]
+                pending = b""
+                t0 = time.monotonic()
+                os.write(master, key)
+                end = t0 + 30
+                while key not in pending and time.monotonic() < end:
+                    if not pump(0.5):
+                        break
+                if key not in pending:
+                    print("FAIL keys: no echo", flush=True)
+                    break
+                times.append((time.monotonic() - t0) * 1000)
+            if times:
+                times.sort()
+                print("keys %d %.1f %.1f %.1f" % (
+                    len(times), times[len(times) // 2],
+                    sum(times) / len(times), times[-1]), flush=True)
         elif word == "sleep":
             end = time.monotonic() + float(arg)
             while time.monotonic() < end and pump(0.05):
