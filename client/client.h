@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -23,6 +24,7 @@ enum {
 	EXIT_NOAGENT = 4,	/* nothing answered on the path */
 	EXIT_LOST = 5,		/* the link was lost during the command */
 	EXIT_PROTOCOL = 6,	/* incompatible or misbehaving agent */
+	EXIT_TIMEOUT = 124,	/* exec --timeout ran out, as timeout(1) */
 	EXIT_EXEC_OWN = 255,	/* exec: lifeline itself failed */
 };
 /* An interrupted command exits 128 + the signal (130 for Ctrl-C). */
@@ -30,6 +32,7 @@ enum {
 
 struct client_options {
 	const char *via;
+	const char *via_from;		/* "--via" or "LIFELINE_VIA" */
 	bool insecure;
 	bool json;
 	int verbose;
@@ -71,6 +74,16 @@ struct call_handlers {
 	 */
 	int (*produce)(void *ctx, struct ll_session *s, uint32_t id);
 	/*
+	 * An upload read from an fd (exec's stdin): the fd whose input
+	 * produce() waits for now, so that its arrival wakes the loop, or -1.
+	 */
+	int (*wake_fd)(void *ctx, struct ll_session *s);
+	/*
+	 * A job is waited for: an interrupt asks whether to stop it or only
+	 * to stop waiting (job-ask.h) instead of cancelling the request.
+	 */
+	struct job_ask *ask;
+	/*
 	 * Downloads: on an interrupt, ask the agent to cancel but do not wait
 	 * for its answer.  Every message already in, then the received part
 	 * of a DATA record still arriving, goes to data() first; conn_call
@@ -82,6 +95,7 @@ struct call_handlers {
 };
 
 struct ll_ssh_client;
+struct job_ask;
 
 struct conn {
 	struct ll_session *s;
@@ -101,10 +115,15 @@ struct conn {
  * of opening --via; conn_open takes ownership.
  */
 void conn_preset_transport(struct ll_transport *t);
-int conn_open(struct conn *c);
+int conn_open(struct conn *c);		/* 0 or EXIT_*, message in c->err */
 /* Open --via as a raw byte path (console, attach), with the SSH options of
  * the command line for ssh:// gateways; as ll_transport_open(). */
-int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);		/* 0 or EXIT_*, message in c->err */
+int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);
+/* The --insecure warning, once a process (and once for run's lines). */
+void conn_warn_insecure(void);
+/* The exit status for conn_open_transport's err: EXIT_USAGE when the spec
+ * is malformed, else EXIT_CONNECT. */
+int conn_transport_status(const char *err);
 void conn_close(struct conn *c);
 /* The link layer's log (ll_log_fn) shown with -v/-vv: ctx is the prefix
  * (a string; NULL: "link"). */
@@ -125,6 +144,16 @@ int conn_call(struct conn *c, const char *op, json_t *args,
  */
 int conn_run(const char *op, json_t *args, const struct call_handlers *h,
     json_t **reply);
+/*
+ * The link of c was lost: close it, then open a new session with back-off
+ * (0.5 s, doubling up to 8 s) for up to --reconnect; Ctrl-C stops trying.
+ * 0 once c is open again; EXIT_LOST (the reason printed) when no agent
+ * answered in time, or at once with --reconnect 0.  what names what goes
+ * on ("the checker runs on as job 3", "get /etc/passwd").
+ */
+#define CONN_RECONNECT_FIRST_MS	500
+#define CONN_RECONNECT_MAX_MS	8000
+int conn_reconnect(struct conn *c, const char *what);
 /* Where lifeline keeps the agents' host keys: --known-hosts, else XDG. */
 const char *conn_known_hosts(void);
 struct ll_ssh_client_config;
@@ -167,6 +196,15 @@ void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void print_json(json_t *obj);	/* to stdout, one line; steals obj */
+/* The agent's code of the first error (for output_json_failure). */
+void output_error_code(const char *code);
+/*
+ * With --json, when the command ends with status but printed no JSON: one
+ * object {"error": {"code", "message"}, "exit_status"} on stdout, the
+ * code the agent's or one for the status (usage, connect, no_agent, ...),
+ * the message the first error printed.
+ */
+void output_json_failure(int status);
 /* A command's result: print_json with --json, else human(res).  Steals res,
  * returns EXIT_OK. */
 int print_reply(json_t *res, void (*human)(json_t *res));
@@ -206,33 +244,116 @@ bool stream_out_complete(void *ctx);	/* EOF seen on stdout and stderr */
  */
 void stream_out_json(json_t *obj, const struct stream_out *o, bool base64);
 
-/* Subcommands: one file each, one line each in the table in lifeline.c. */
+/*
+ * Subcommands, tmux style: each cmd-*.c file exports one struct client_cmd
+ * (its name, operands, summary, option table and run function) and
+ * lifeline.c lists them.  Help, usage errors, the option parsing of
+ * cmd_getopt() and shell completion all come from the entry (cmd.c).
+ */
+struct cmd_option {
+	const char *name;	/* long name, without "--"; NULL: short only */
+	int val;		/* what cmd_getopt() returns for it */
+	int flags;		/* CMD_OPT_* */
+	const char *arg;	/* its argument's name; NULL: takes none */
+	const char *help;	/* what it does, for help */
+};
+#define CMD_OPT_SHORT	0x1	/* val is also the short option -val */
+#define CMD_OPT_FORWARD	0x2	/* global: run passes it to each line */
+#define CMD_OPT_HIDDEN	0x4	/* accepted but not shown (old names) */
+#define CMD_OPT_NOT_IN_CMD 0x8	/* global, but not after the command */
+#define CMD_OPT_CONFIG	0x10	/* global: a Target block may set it */
+/* What cmd_getopt() returns for --help (client_dispatch answers it). */
+#define CMD_HELP_VAL	0x1000
+/* ... for a global option after the command that was refused. */
+#define CMD_GLOBAL_ERR	0x1001
+/* Global options after the command are CMD_GLOBAL_VAL + their index. */
+#define CMD_GLOBAL_VAL	0x2000
+
 struct client_cmd {
 	const char *name;
-	const char *usage;
-	const char *summary;
+	const char *operands;	/* after the options: "[SOURCE] [TARGET]" */
+	const char *summary;	/* one line for the command list */
+	const char *help;	/* more for lifeline help NAME, or NULL */
+	const struct cmd_option *options;	/* ends with a NULL help */
+	int flags;		/* CMD_* */
 	int (*run)(int argc, char **argv);
 };
-int cmd_info(int argc, char **argv);
-int cmd_ping(int argc, char **argv);
-int cmd_exec(int argc, char **argv);
-int cmd_disks(int argc, char **argv);
-int cmd_inspect(int argc, char **argv);
-int cmd_mount(int argc, char **argv);
-int cmd_umount(int argc, char **argv);
-int cmd_passwd(int argc, char **argv);
-int cmd_authorize_key(int argc, char **argv);
-int cmd_fsck(int argc, char **argv);
-int cmd_get(int argc, char **argv);
-int cmd_put(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_reboot(int argc, char **argv);
-int cmd_console(int argc, char **argv);
-int cmd_attach(int argc, char **argv);
-int cmd_jobs(int argc, char **argv);
-int cmd_output(int argc, char **argv);
-int cmd_wait(int argc, char **argv);
-int cmd_kill(int argc, char **argv);
+/* Options end at the first operand: it starts a command of its own. */
+#define CMD_STOP_AT_OPERAND	0x1
+/* The run function reads its arguments itself (kill -SIGNAL). */
+#define CMD_OWN_ARGS		0x2
+/* Needs no path to the agent (help; run, whose lines each need one). */
+#define CMD_NO_VIA		0x4
+
+/* The entries, in the order help lists them (lifeline.c). */
+extern const struct client_cmd *const client_cmds[];
+/* The global options (options.c), ending with a NULL help. */
+extern const struct cmd_option client_global_options[];
+
+/* cmd.c */
+/* The entry named name, or NULL. */
+const struct client_cmd *cmd_find(const char *name);
+/*
+ * getopt_long over e's option table: GNU permutation (options may follow
+ * operands) unless CMD_STOP_AT_OPERAND, never past "--".  Returns the
+ * option's val, -1 at the end, '?' for a bad option (already reported by
+ * client_dispatch before run is called).  Reset optind = 0 first.  The
+ * global options are accepted too where the command does not use their
+ * name or letter; client_dispatch applies them, run never sees them.
+ */
+int cmd_getopt(const struct client_cmd *e, int argc, char **argv);
+/* "usage: lifeline NAME ..." and where help is, on stderr: EXIT_USAGE. */
+int cmd_usage_error(const struct client_cmd *e);
+/* The full help of e (NULL: the top-level help) on f. */
+void cmd_help(FILE *f, const struct client_cmd *e);
+/*
+ * The options of one table for getopt_long: *longopts (caller frees) and
+ * shortopts (at least 3 * n + 3 bytes), with prefix ("+:" or ":") first.
+ */
+struct option;
+int cmd_getopt_spec(const struct cmd_option *opts, const char *prefix,
+    struct option **longopts, char *shortopts, size_t len);
+/* A bad option's message ("unknown option", "needs an argument"). */
+void cmd_option_error(const char *who, const struct cmd_option *opts,
+    int argc, char **argv, int ch);
+
+/* options.c */
+/*
+ * Parse the global options of argv into client_opts; *first is the index of
+ * the command.  0, EXIT_USAGE (message printed), or -1 when --help or
+ * --version was answered (exit 0).
+ */
+int client_options_parse(int argc, char **argv, int *first);
+/*
+ * Apply global option o (with its argument, or NULL) as if it had come
+ * before the command: 0, or EXIT_USAGE with the message printed.
+ */
+int client_global_apply(const struct cmd_option *o, const char *arg);
+/*
+ * A Target block's setting KEY VALUE (a flag takes yes or no): applied as
+ * the option of that long name unless the option was given.  0, -2 when
+ * KEY is not a setting, EXIT_USAGE when the value is refused.
+ */
+int client_global_setting(const char *key, const char *value);
+
+/* targets.c */
+/* Apply the settings of Target name (config files): 0 or EXIT_USAGE. */
+int targets_apply(const char *name);
+/* Print every target's name, one a line: 0 or EXIT_USAGE. */
+int targets_list(void);
+/*
+ * The global options of this invocation that run passes to each line's
+ * child, as they were given: *argc words in *argv (static, not to free).
+ */
+void client_options_forwarded(int *argc, char *const **argv);
+
+extern const struct client_cmd cmd_info_entry, cmd_ping_entry,
+    cmd_exec_entry, cmd_jobs_entry, cmd_output_entry, cmd_wait_entry,
+    cmd_kill_entry, cmd_disks_entry, cmd_inspect_entry, cmd_mount_entry,
+    cmd_umount_entry, cmd_passwd_entry, cmd_authorize_key_entry,
+    cmd_fsck_entry, cmd_get_entry, cmd_put_entry, cmd_run_entry,
+    cmd_reboot_entry, cmd_console_entry, cmd_attach_entry, cmd_proxy_entry,
+    cmd_ssh_config_entry, cmd_shell_entry, cmd_help_entry;
 /* cmd-jobs.c: a job's status (exec, output, wait) as an exit status: its
  * own, 128 + N for a signal N (said on stderr), else EXIT_EXEC_OWN. */
 int job_exit_code(json_t *res);
@@ -247,12 +368,10 @@ void job_lost_hint(const char *what, long job, const uint64_t *from,
  * offsets from[1..2] (NULL: 0): reconnect with back-off for up to
  * --reconnect and follow the job again from the next byte, into o.  Sets
  * *rc and *reply (the job's status) as conn_call would; without a job id
- * or with --reconnect 0 it only says how to continue.
+ * or with --reconnect 0 it only says how to continue.  ask (or NULL): the
+ * Ctrl-C question of the call that was lost, asked again while following.
  */
 void job_reconnect(const char *what, long job, const uint64_t *from,
-    struct stream_out *o, int *rc, json_t **reply);
-int cmd_proxy(int argc, char **argv);
-int cmd_ssh_config(int argc, char **argv);
-int cmd_shell(int argc, char **argv);
+    struct stream_out *o, struct job_ask *ask, int *rc, json_t **reply);
 
 #endif

@@ -532,19 +532,25 @@ attach_is_one_line(const char *s)
 	return true;
 }
 
-int
+static const struct cmd_option attach_options[] = {
+	{ "user", 'u', 0, "USER", "log in as USER (default root)" },
+	{ "password-file", 'f', 0, "FILE", "the password is FILE's first "
+	  "line" },
+	{ "password-stdin", 's', 0, NULL, "the password is the first line of "
+	  "stdin" },
+	{ "agent-command", 'a', 0, "CMD", "start the agent with this shell "
+	  "command (default lifelined --stdio)" },
+	{ "login-timeout", 't', 0, "SECONDS", "how long the login may take "
+	  "(default 30)" },
+	{ "deploy", 'D', 0, NULL, "no lifelined there: send the agent "
+	  "bundle over the console first" },
+	{ "bundle", 'B', 0, "FILE", "the bundle --deploy sends" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_attach(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "user", required_argument, NULL, 'u' },
-		{ "password-file", required_argument, NULL, 'f' },
-		{ "password-stdin", no_argument, NULL, 's' },
-		{ "agent-command", required_argument, NULL, 'a' },
-		{ "login-timeout", required_argument, NULL, 't' },
-		{ "deploy", no_argument, NULL, 'D' },
-		{ "bundle", required_argument, NULL, 'B' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static char info[] = "info";
 	static char *info_argv[] = { info, NULL };
 	struct attach *a;
@@ -556,7 +562,7 @@ cmd_attach(int argc, char **argv)
 	int ch, rc, cargc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_attach_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'u':
 			user = optarg;
@@ -649,7 +655,7 @@ cmd_attach(int argc, char **argv)
 	if (conn_open_transport(&a->t, err,
 	    sizeof(err)) != 0) {
 		msg_error("%s", err);
-		rc = EXIT_CONNECT;
+		rc = conn_transport_status(err);
 		goto out;
 	}
 	if (a->t->err[0] != '\0')
@@ -678,8 +684,16 @@ out:
 	free(a);
 	return rc;
 usage:
-	msg_error("usage: lifeline attach [--user USER] [--password-file FILE "
-	    "| --password-stdin] [--agent-command CMD] [--login-timeout "
-	    "SECONDS] [--deploy [--bundle FILE]] [--] [COMMAND [ARG...]]");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_attach_entry);
 }
+
+const struct client_cmd cmd_attach_entry = {
+	.name = "attach",
+	.operands = "[--] [COMMAND [ARG...]]",
+	.summary = "log in on the console, start the agent, run COMMAND",
+	.help = "COMMAND is a lifeline command (default info); options end at "
+	    "COMMAND: what follows is COMMAND's.",
+	.options = attach_options,
+	.flags = CMD_STOP_AT_OPERAND,
+	.run = cmd_attach,
+};

@@ -83,18 +83,15 @@ authkey_print(json_t *res)
 		msg_warn("%s", reply_str(v));
 }
 
-int
+static int
 cmd_authorize_key(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ NULL, 0, NULL, 0 }
-	};
 	json_t *keys, *args, *res;
 	const char *user = "root", *path;
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
+	while ((ch = cmd_getopt(&cmd_authorize_key_entry, argc, argv)) != -1)
 		goto usage;
 	if (argc - optind == 2)
 		user = argv[optind++];
@@ -113,6 +110,13 @@ cmd_authorize_key(int argc, char **argv)
 		return rc;
 	return print_reply(res, authkey_print);
 usage:
-	msg_error("usage: lifeline authorize-key [USER] KEYFILE");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_authorize_key_entry);
 }
+
+const struct client_cmd cmd_authorize_key_entry = {
+	.name = "authorize-key",
+	.operands = "[USER] KEYFILE",
+	.summary = "add SSH public keys to a target user's authorized_keys",
+	.help = "USER defaults to root; KEYFILE - reads stdin.",
+	.run = cmd_authorize_key,
+};

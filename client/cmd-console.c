@@ -294,14 +294,18 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 	}
 }
 
-int
+static const struct cmd_option console_options[] = {
+	{ "escape", 'e', 0, "^X|CHAR|none", "the escape key (default ^]): "
+	  "then . or q leaves, ? lists the keys, twice sends itself" },
+	{ "drain", 'd', 0, "SECONDS", "after stdin ends (not a terminal), "
+	  "show the console's output until it is quiet for SECONDS (default "
+	  "0.5)" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_console(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "escape", required_argument, NULL, 'e' },
-		{ "drain", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa, old[3];
 	struct termios saved, tio;
@@ -313,7 +317,7 @@ cmd_console(int argc, char **argv)
 	size_t i;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_console_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'e':
 			if ((escape = console_parse_escape(optarg)) == -2) {
@@ -355,7 +359,7 @@ cmd_console(int argc, char **argv)
 	    sizeof(err)) != 0) {
 		msg_error("%s", err);
 		free(con);
-		return EXIT_CONNECT;
+		return conn_transport_status(err);
 	}
 	if (con->t->err[0] != '\0')
 		msg_verbose("%s", con->t->err);
@@ -416,7 +420,12 @@ cmd_console(int argc, char **argv)
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	return rc;
 usage:
-	msg_error("usage: lifeline console [--escape ^X|CHAR|none] "
-	    "[--drain SECONDS]");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_console_entry);
 }
+
+const struct client_cmd cmd_console_entry = {
+	.name = "console",
+	.summary = "an interactive terminal on the --via path",
+	.options = console_options,
+	.run = cmd_console,
+};

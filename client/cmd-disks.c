@@ -184,17 +184,14 @@ disks_print(json_t *res)
 	}
 }
 
-int
+static int
 cmd_disks(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ NULL, 0, NULL, 0 }
-	};
 	json_t *res;
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
+	while ((ch = cmd_getopt(&cmd_disks_entry, argc, argv)) != -1)
 		goto usage;
 	if (optind != argc)
 		goto usage;
@@ -202,6 +199,11 @@ cmd_disks(int argc, char **argv)
 		return rc;
 	return print_reply(res, disks_print);
 usage:
-	msg_error("usage: lifeline disks");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_disks_entry);
 }
+
+const struct client_cmd cmd_disks_entry = {
+	.name = "disks",
+	.summary = "list block devices, filesystems, mounts",
+	.run = cmd_disks,
+};

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "job-ask.h"
 #include "msg.h"
 
 #define FSCK_BAR_WIDTH	30
@@ -73,19 +74,24 @@ fsck_event(void *ctx, json_t *ev)
 	}
 }
 
-int
+static const struct cmd_option fsck_options[] = {
+	{ "dry-run", 'n', CMD_OPT_SHORT, NULL, "check only, change nothing" },
+	{ "force", 'f', CMD_OPT_SHORT, NULL, "force a full check and repair "
+	  "(the default)" },
+	{ NULL, 'y', CMD_OPT_SHORT, NULL, "repair without asking (the "
+	  "default)" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_fsck(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct call_handlers h = { .data = stream_out_data,
 	    .eof = stream_out_eof, .event = fsck_event,
 	    .complete = stream_out_complete };
 	struct stream_out out;
 	struct fsck_bar bar;
+	struct job_ask ask = { .what = "the checker" };
 	struct conn c;
 	json_t *args, *res = NULL, *v, *m;
 	bool dry_run = false;
@@ -93,7 +99,7 @@ cmd_fsck(int argc, char **argv)
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+nfy", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_fsck_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'n':
 			dry_run = true;
@@ -115,6 +121,9 @@ cmd_fsck(int argc, char **argv)
 	out.before_write = fsck_bar_erase;
 	out.hook_ctx = &bar;
 	h.ctx = &out;
+	ask.job = &bar.job;
+	ask.out = &out;
+	h.ask = &ask;
 	/* the device is a path or TAG=value: any bytes ("device_base64") */
 	args = json_pack("{s:b}", "dry_run", dry_run);
 	if (args == NULL || ll_msg_set_bytes(args, "device",
@@ -129,15 +138,17 @@ cmd_fsck(int argc, char **argv)
 		msg_error("%s", c.err);
 		conn_close(&c);
 		/* the checker runs on: follow it again, from the next byte */
-		job_reconnect("the checker", bar.job, NULL, &out, &rc, &res);
+		job_reconnect("the checker", bar.job, NULL, &out, &ask, &rc,
+		    &res);
 	} else
 		conn_close(&c);
 	json_decref(args);
 	if (rc != 0) {
 		fsck_bar_erase(&out);
 		stream_out_cleanup(&out, NULL);
-		/* The checker's status space is 0..128: ours is 255. */
-		return EXIT_EXEC_OWN;
+		/* The checker's status space is 0..128: ours is 255, but a
+		 * usage error (a malformed --via) is 2 everywhere. */
+		return rc == EXIT_USAGE ? EXIT_USAGE : EXIT_EXEC_OWN;
 	}
 	fsck_bar_erase(&out);
 	rc = EXIT_EXEC_OWN;
@@ -167,7 +178,16 @@ cmd_fsck(int argc, char **argv)
 	stream_out_cleanup(&out, "fsck: writing the checker's output failed");
 	return rc;
 usage:
-	msg_error("usage: lifeline fsck [-n] [-f] DEVICE (default: force a "
-	    "full check and repair; -n: check only, change nothing)");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_fsck_entry);
 }
+
+const struct client_cmd cmd_fsck_entry = {
+	.name = "fsck",
+	.operands = "DEVICE",
+	.summary = "check and repair an unmounted filesystem",
+	.help = "DEVICE is a path on the agent's host, UUID=, LABEL= or PARTUUID=.  "
+	    "lifeline exits with the checker's own status (e2fsck: 1 errors "
+	    "corrected, 4 left uncorrected, ...), 255 when it could not run it.",
+	.options = fsck_options,
+	.run = cmd_fsck,
+};

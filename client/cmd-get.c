@@ -174,6 +174,39 @@ xfer_args(struct xfer *x, const char *cmd, const char *path)
 }
 
 int
+xfer_reconnect(struct xfer *x, const char *what)
+{
+	char err[sizeof(x->c.err)];
+
+	if (conn_interrupted)
+		return EXIT_LOST;
+	/* the loss's own words, for -v and for the end if it stays lost */
+	snprintf(err, sizeof(err), "%s", x->c.err);
+	msg_verbose("%s", err);
+	if (conn_reconnect(&x->c, what) == 0)
+		return 0;
+	conn_set_error(&x->c, EXIT_LOST, "%s", err);
+	return EXIT_LOST;
+}
+
+int
+xfer_call(struct xfer *x, const char *op, json_t *args,
+    const struct call_handlers *h, json_t **reply)
+{
+	char what[128];
+	int rc;
+
+	for (;;) {
+		rc = conn_call(&x->c, op, args, h, reply);
+		if (rc != EXIT_LOST)
+			return rc;
+		snprintf(what, sizeof(what), "%s: the link was lost", op);
+		if (xfer_reconnect(x, what) != 0)
+			return rc;
+	}
+}
+
+int
 xfer_stat(struct xfer *x, const char *path, json_t **entry)
 {
 	json_t *args;
@@ -183,7 +216,7 @@ xfer_stat(struct xfer *x, const char *path, json_t **entry)
 	if ((args = xfer_args(x, "file-stat", path)) == NULL)
 		return conn_set_error(&x->c, EXIT_FAILED, "file-stat: %s: out "
 		    "of memory", path);
-	rc = conn_call(&x->c, "file-stat", args, NULL, entry);
+	rc = xfer_call(x, "file-stat", args, NULL, entry);
 	json_decref(args);
 	return rc;
 }
@@ -263,6 +296,8 @@ struct get_file {
 	struct ll_digest *md;
 	uint64_t have;		/* length of the part file we offered */
 	uint64_t offset, pos;
+	uint64_t first;		/* the first call's offset */
+	uint64_t crossed;	/* bytes received by the calls before */
 	bool started, eof;
 	const char *name;	/* for the progress bar */
 	char err[256];
@@ -418,22 +453,61 @@ get_keep_part(struct get_file *g, const char *remote, const char *local,
 	    dirlen, local, part);
 }
 
+/*
+ * One get request for the file: the part file's bytes offered as a prefix
+ * (its length and SHA-256), the rest received into it.  The return and
+ * *res as conn_call's.
+ */
+static int
+get_file_call(struct xfer *x, const char *remote, struct get_file *g,
+    json_t **res)
+{
+	struct call_handlers h = { .data = get_data, .eof = get_eof,
+	    .event = get_event, .complete = get_complete,
+	    .stop_on_interrupt = true, .ctx = g };
+	char prefix[65];
+	struct stat sb;
+	json_t *args;
+	int rc;
+
+	g->crossed += g->pos - g->offset;
+	g->have = g->offset = g->pos = 0;
+	g->started = g->eof = false;
+	ll_digest_reset(g->md);
+	if (fstat(g->fd, &sb) != 0)
+		return conn_set_error(&x->c, EXIT_FAILED, "get: the part file "
+		    "for %s: %s", remote, strerror(errno));
+	if ((args = xfer_args(x, "get", remote)) == NULL)
+		return conn_set_error(&x->c, EXIT_FAILED, "get: %s: out of "
+		    "memory", remote);
+	if (sb.st_size > 0 && ll_digest_prefix(g->fd, (uint64_t)sb.st_size,
+	    g->md) == 0) {
+		g->have = (uint64_t)sb.st_size;
+		ll_digest_hex(g->md, prefix);
+		json_object_set_new(args, "offset",
+		    json_integer((json_int_t)g->have));
+		json_object_set_new(args, "prefix_sha256", json_string(prefix));
+	} else {
+		ll_digest_reset(g->md);
+	}
+	rc = conn_call(&x->c, "get", args, &h, res);
+	json_decref(args);
+	xfer_progress_end(&g->prog);
+	return rc;
+}
+
 static int
 get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
     const char *name, const char *local)
 {
-	struct call_handlers h = { .data = get_data, .eof = get_eof,
-	    .event = get_event, .complete = get_complete,
-	    .stop_on_interrupt = true };
 	struct get_file g;
-	char part[NAME_MAX + 1], hex[65], prefix[65];
+	char part[NAME_MAX + 1], hex[65], what[PATH_MAX + 64];
 	const char *theirs;
-	json_t *args, *res = NULL;
+	json_t *res = NULL;
 	struct stat sb;
-	int rc = EXIT_FAILED;
+	int rc = EXIT_FAILED, calls = 0;
 
 	memset(&g, 0, sizeof(g));
-	h.ctx = &g;
 	g.name = name;
 	if (xfer_part_name(name, part, sizeof(part)) != 0)
 		return EXIT_FAILED;
@@ -444,22 +518,21 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 		    ".", part + 1, local, strerror(errno));
 		goto out;
 	}
-	if ((g.md = ll_digest_new()) == NULL ||
-	    (args = xfer_args(x, "get", remote)) == NULL)
+	if ((g.md = ll_digest_new()) == NULL)
 		goto out;
-	if (sb.st_size > 0 && ll_digest_prefix(g.fd, (uint64_t)sb.st_size,
-	    g.md) == 0) {
-		g.have = (uint64_t)sb.st_size;
-		ll_digest_hex(g.md, prefix);
-		json_object_set_new(args, "offset",
-		    json_integer((json_int_t)g.have));
-		json_object_set_new(args, "prefix_sha256", json_string(prefix));
-	} else {
-		ll_digest_reset(g.md);
+	/* A lost link: reconnect and go on from what the part file holds. */
+	for (;;) {
+		rc = get_file_call(x, remote, &g, &res);
+		if (calls++ == 0)
+			g.first = g.started ? g.offset : g.have;
+		if (rc != EXIT_LOST || g.err[0] != '\0')
+			break;
+		snprintf(what, sizeof(what), "get %s: the link was lost after "
+		    "%llu bytes", remote, (unsigned long long)(g.started ?
+		    g.pos : g.have));
+		if (xfer_reconnect(x, what) != 0)
+			break;
 	}
-	rc = conn_call(&x->c, "get", args, &h, &res);
-	json_decref(args);
-	xfer_progress_end(&g.prog);
 	if (rc != 0 && conn_interrupted) {
 		get_keep_part(&g, remote, local, part);
 		goto out;
@@ -497,8 +570,8 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 		    strerror(errno));
 		goto out;
 	}
-	xfer_record(x, "file", remote, local, g.pos, g.offset,
-	    g.pos - g.offset, hex);
+	xfer_record(x, "file", remote, local, g.pos, g.first,
+	    g.crossed + g.pos - g.offset, hex);
 	rc = 0;
 out:
 	if (g.fd >= 0)
@@ -568,7 +641,7 @@ get_dir(struct xfer *x, const char *remote, json_t *e, int dirfd,
 			rc = EXIT_FAILED;
 			goto out;
 		}
-		rc = conn_call(&x->c, "file-list", args, NULL, &res);
+		rc = xfer_call(x, "file-list", args, NULL, &res);
 		json_decref(args);
 		if (rc != 0) {
 			msg_error("%s", x->c.err);
@@ -674,13 +747,15 @@ get_entry(struct xfer *x, const char *remote, json_t *e, int dirfd,
 	return 0;
 }
 
-int
+static const struct cmd_option get_options[] = {
+	{ "rescue-host", 'H', CMD_OPT_SHORT, NULL, "copy from the rescue "
+	  "system, not the target root" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_get(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "rescue-host", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct xfer x;
 	struct stat sb;
 	char remote[PATH_MAX], local[PATH_MAX], ldir[PATH_MAX], lpath[PATH_MAX];
@@ -691,7 +766,7 @@ cmd_get(int argc, char **argv)
 	int ch, i, nremote, dfd = -1, rc = 0;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+H", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_get_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'H':
 			rh = true;
@@ -787,6 +862,13 @@ close:
 		close(dfd);
 	return rc;
 usage:
-	msg_error("usage: lifeline get [--rescue-host] REMOTE... LOCAL");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_get_entry);
 }
+
+const struct client_cmd cmd_get_entry = {
+	.name = "get",
+	.operands = "REMOTE... LOCAL",
+	.summary = "copy files and directories from the target",
+	.options = get_options,
+	.run = cmd_get,
+};

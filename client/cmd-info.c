@@ -1,6 +1,7 @@
 /* lifeline info: who and where the agent is. */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -71,18 +72,24 @@ info_print(json_t *res)
 	info_jobs(json_object_get(res, "jobs"));
 }
 
-int
+static int
 cmd_info(int argc, char **argv)
 {
 	json_t *res;
 	int rc;
 
-	(void)argv;
-	if (argc != 1) {
-		msg_error("usage: lifeline info");
-		return EXIT_USAGE;
-	}
+	optind = 0;
+	while (cmd_getopt(&cmd_info_entry, argc, argv) != -1)
+		return cmd_usage_error(&cmd_info_entry);
+	if (optind != argc)
+		return cmd_usage_error(&cmd_info_entry);
 	if ((rc = conn_run("info", NULL, NULL, &res)) != 0)
 		return rc;
 	return print_reply(res, info_print);
 }
+
+const struct client_cmd cmd_info_entry = {
+	.name = "info",
+	.summary = "show the agent's version, host, kernel, uptime, console, target root and jobs",
+	.run = cmd_info,
+};

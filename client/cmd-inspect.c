@@ -181,17 +181,14 @@ inspect_print(json_t *res)
 		    "device instead\n", json_array_size(roots));
 }
 
-int
+static int
 cmd_inspect(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ NULL, 0, NULL, 0 }
-	};
 	json_t *res, *args, *devs;
 	int ch, rc, i;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
+	while ((ch = cmd_getopt(&cmd_inspect_entry, argc, argv)) != -1)
 		goto usage;
 	args = json_object();
 	if (optind < argc) {
@@ -213,6 +210,12 @@ cmd_inspect(int argc, char **argv)
 		return rc;
 	return print_reply(res, inspect_print);
 usage:
-	msg_error("usage: lifeline inspect [DEVICE...]");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_inspect_entry);
 }
+
+const struct client_cmd cmd_inspect_entry = {
+	.name = "inspect",
+	.operands = "[DEVICE...]",
+	.summary = "find the original OS roots (on every disk, or on DEVICE...)",
+	.run = cmd_inspect,
+};

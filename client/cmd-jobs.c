@@ -23,10 +23,9 @@
 #include <time.h>
 
 #include "client.h"
+#include "job-ask.h"
 #include "msg.h"
 
-#define RECONNECT_FIRST_MS	500	/* the first wait after a lost link */
-#define RECONNECT_MAX_MS	8000	/* the back-off doubles up to this */
 
 static const struct {
 	const char *name;
@@ -60,6 +59,15 @@ job_exit_code(json_t *res)
 {
 	json_t *v;
 
+	/* as timeout(1): 124 when the time ran out, whatever the end */
+	if (json_is_true(json_object_get(res, "timed_out"))) {
+		if (!client_opts.json)
+			msg_error("job %lld timed out (exec --timeout): exit "
+			    "status 124, as timeout(1)",
+			    (long long)json_integer_value(json_object_get(res,
+			    "job")));
+		return EXIT_TIMEOUT;
+	}
 	if (json_is_integer(v = json_object_get(res, "exit_status")))
 		return (int)json_integer_value(v);
 	if (json_is_integer(v = json_object_get(res, "signal"))) {
@@ -152,28 +160,18 @@ follow_event(void *ctx, json_t *ev)
 	output_event(NULL, ev);
 }
 
-/* Sleep ms, waking early on an interrupt: false when interrupted. */
-static bool
-reconnect_sleep(int ms)
-{
-	while (ms > 0 && !conn_interrupted) {
-		poll(NULL, 0, ms < 100 ? ms : 100);
-		ms -= 100;
-	}
-	return !conn_interrupted;
-}
-
 void
 job_reconnect(const char *what, long job, const uint64_t *from,
-    struct stream_out *o, int *rc, json_t **reply)
+    struct stream_out *o, struct job_ask *ask, int *rc, json_t **reply)
 {
 	struct follow f = { .out = o };
 	struct call_handlers h = { .data = follow_data, .eof = follow_eof,
 	    .event = follow_event, .complete = follow_complete, .ctx = &f };
+	struct job_ask again;
 	struct conn c;
-	uint64_t deadline, t0;
+	char goes_on[128];
 	json_t *args;
-	int delay = RECONNECT_FIRST_MS, ch;
+	int ch;
 
 	if (*rc != EXIT_LOST)
 		return;
@@ -185,28 +183,22 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 		f.pos[ch] = (from != NULL ? from[ch] : 0) + o->received[ch];
 	if (job <= 0)
 		return;
-	if (client_opts.reconnect_ms <= 0 || conn_interrupted) {
-		job_hint_at(what, job, f.pos);
-		return;
+	if (ask != NULL) {
+		/* Ctrl-C asks again; job-output is stopped by a signal */
+		again = *ask;
+		again.job = &job;
+		again.pos = f.pos;
+		again.stop_by_signal = true;
+		again.input_open = false;
+		again.asking = false;
+		h.ask = &again;
 	}
-	msg_warn("%s runs on as job %ld: reconnecting for up to %d s to "
-	    "follow it from the next byte (Ctrl-C stops trying)", what, job,
-	    client_opts.reconnect_ms / 1000);
-	t0 = ll_now_ms();
-	deadline = t0 + (uint64_t)client_opts.reconnect_ms;
-	while (ll_now_ms() < deadline) {
-		if (!reconnect_sleep(delay))
-			break;
-		if (delay < RECONNECT_MAX_MS)
-			delay *= 2;
-		if (conn_open(&c) != 0) {
-			msg_verbose("reconnecting: %s", c.err);
-			conn_close(&c);
-			continue;
-		}
-		msg_verbose("reconnected after %.1f s; job %ld from byte %llu "
-		    "of stdout, %llu of stderr", (double)(ll_now_ms() - t0) /
-		    1000, job, (unsigned long long)f.pos[1],
+	snprintf(goes_on, sizeof(goes_on), "%s runs on as job %ld", what, job);
+	memset(&c, 0, sizeof(c));
+	/* Each loss has its own --reconnect time: the back-off starts afresh. */
+	while (conn_reconnect(&c, goes_on) == 0) {
+		msg_verbose("job %ld from byte %llu of stdout, %llu of stderr",
+		    job, (unsigned long long)f.pos[1],
 		    (unsigned long long)f.pos[2]);
 		o->eof[1] = o->eof[2] = false;
 		args = json_pack("{s:i, s:I, s:I, s:b}", "job", (int)job,
@@ -219,12 +211,7 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 			*reply = NULL;
 		}
 		if (*rc == EXIT_LOST) {
-			/* It moved on: start the back-off afresh. */
-			msg_verbose("reconnecting: %s", c.err);
-			conn_close(&c);
-			delay = RECONNECT_FIRST_MS;
-			t0 = ll_now_ms();
-			deadline = t0 + (uint64_t)client_opts.reconnect_ms;
+			msg_verbose("%s", c.err);
 			continue;
 		}
 		if (*rc != 0)
@@ -233,11 +220,6 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 		return;
 	}
 	*rc = EXIT_LOST;
-	if (conn_interrupted)
-		msg_error("stopped trying to reconnect (interrupted)");
-	else
-		msg_error("no agent answered for %d s: gave up reconnecting",
-		    client_opts.reconnect_ms / 1000);
 	job_hint_at(what, job, f.pos);
 }
 
@@ -281,17 +263,17 @@ jobs_print(json_t *res)
 	}
 }
 
-int
+static int
 cmd_jobs(int argc, char **argv)
 {
 	json_t *res;
 	int rc;
 
-	(void)argv;
-	if (argc != 1) {
-		msg_error("usage: lifeline jobs");
-		return EXIT_USAGE;
-	}
+	optind = 0;
+	while (cmd_getopt(&cmd_jobs_entry, argc, argv) != -1)
+		return cmd_usage_error(&cmd_jobs_entry);
+	if (optind != argc)
+		return cmd_usage_error(&cmd_jobs_entry);
 	if ((rc = conn_run("jobs", NULL, NULL, &res)) != 0)
 		return rc;
 	return print_reply(res, jobs_print);
@@ -381,26 +363,31 @@ parse_offsets(const char *s, json_t *args)
 	return 0;
 }
 
-int
+static const struct cmd_option output_options[] = {
+	{ "follow", 'f', CMD_OPT_SHORT, NULL, "go on until the job ends; exit "
+	  "with its status" },
+	{ "from", 'F', 0, "OUT[,ERR]", "start at these byte offsets of stdout "
+	  "and stderr" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_output(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "from", required_argument, NULL, 'F' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct call_handlers h = { .data = stream_out_data,
 	    .eof = stream_out_eof, .event = output_event,
 	    .complete = stream_out_complete };
 	struct stream_out out;
+	struct job_ask ask = { .stop_by_signal = true };
 	json_t *args, *res = NULL;
+	long idl;
 	bool follow = false;
 	const char *from = NULL;
 	uint32_t id;
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+f", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_output_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'f':
 			follow = true;
@@ -425,34 +412,45 @@ cmd_output(int argc, char **argv)
 	}
 	stream_out_init(&out, client_opts.json);
 	h.ctx = &out;
+	idl = (long)id;
+	ask.job = &idl;
+	ask.from = output_start;
+	ask.out = &out;
+	if (follow)
+		h.ask = &ask;
 	rc = conn_run("job-output", args, &h, &res);
 	json_decref(args);
 	if (rc == EXIT_LOST && follow)
-		job_reconnect("the job", (long)id, output_start, &out, &rc,
-		    &res);
+		job_reconnect("the job", (long)id, output_start, &out, &ask,
+		    &rc, &res);
 	else if (rc == EXIT_LOST)
 		job_lost_hint("the job", (long)id, output_start, &out);
 	return job_collect("output", rc, res, &out);
 usage:
-	msg_error("usage: lifeline output [--follow] [--from OUT[,ERR]] ID");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_output_entry);
 }
 
-int
+static int
 cmd_wait(int argc, char **argv)
 {
+	struct job_ask ask = { .stop_by_signal = true };
+	struct call_handlers h = { .ask = &ask };
 	json_t *args, *res = NULL;
 	uint32_t id;
+	long idl;
 	int rc;
 
-	if (argc != 2) {
-		msg_error("usage: lifeline wait ID");
+	optind = 0;
+	while (cmd_getopt(&cmd_wait_entry, argc, argv) != -1)
+		return cmd_usage_error(&cmd_wait_entry);
+	if (optind != argc - 1)
+		return cmd_usage_error(&cmd_wait_entry);
+	if ((id = job_id_arg("wait", argv[optind])) == 0)
 		return EXIT_USAGE;
-	}
-	if ((id = job_id_arg("wait", argv[1])) == 0)
-		return EXIT_USAGE;
+	idl = (long)id;
+	ask.job = &idl;
 	args = json_pack("{s:i}", "job", (int)id);
-	rc = conn_run("job-wait", args, NULL, &res);
+	rc = conn_run("job-wait", args, &h, &res);
 	json_decref(args);
 	return job_collect("wait", rc, res, NULL);
 }
@@ -479,7 +477,7 @@ signal_arg(const char *s)
 	return 0;
 }
 
-int
+static int
 cmd_kill(int argc, char **argv)
 {
 	json_t *args, *res;
@@ -494,10 +492,8 @@ cmd_kill(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 		i = 2;
-	} else if (argc != 2) {
-		msg_error("usage: lifeline kill [-SIGNAL] ID");
-		return EXIT_USAGE;
-	}
+	} else if (argc != 2)
+		return cmd_usage_error(&cmd_kill_entry);
 	if ((id = job_id_arg("kill", argv[i])) == 0)
 		return EXIT_USAGE;
 	args = json_pack("{s:i, s:i}", "job", (int)id, "signal", sig);
@@ -510,3 +506,34 @@ cmd_kill(int argc, char **argv)
 	json_decref(res);
 	return EXIT_OK;
 }
+
+const struct client_cmd cmd_jobs_entry = {
+	.name = "jobs",
+	.summary = "list the agent's jobs (commands run by exec, fsck)",
+	.run = cmd_jobs,
+};
+
+const struct client_cmd cmd_output_entry = {
+	.name = "output",
+	.operands = "ID",
+	.summary = "a job's output, from the start of what is buffered",
+	.options = output_options,
+	.run = cmd_output,
+};
+
+const struct client_cmd cmd_wait_entry = {
+	.name = "wait",
+	.operands = "ID",
+	.summary = "wait for a job; its exit status is lifeline's",
+	.run = cmd_wait,
+};
+
+const struct client_cmd cmd_kill_entry = {
+	.name = "kill",
+	.operands = "[-SIGNAL] ID",
+	.summary = "send a job a signal (default TERM)",
+	.help = "SIGNAL is a number or HUP, INT, QUIT, KILL, USR1, USR2, TERM, CONT, "
+	    "STOP.",
+	.flags = CMD_OWN_ARGS,
+	.run = cmd_kill,
+};

@@ -43,23 +43,28 @@ mount_print(json_t *res)
 		printf("target root is %s\n", reply_str(v));
 }
 
-int
+static const struct cmd_option mount_options[] = {
+	{ "options", 'o', CMD_OPT_SHORT, "OPTS", "mount options, as mount -o "
+	  "takes them" },
+	{ "type", 't', CMD_OPT_SHORT, "TYPE", "the filesystem type (default: "
+	  "what libblkid finds)" },
+	{ "ro", 'r', CMD_OPT_SHORT, NULL, "mount read-only" },
+	{ "fstab", 'f', 0, NULL, "also mount the target's own /etc/fstab "
+	  "entries below it" },
+	{ "chroot", 'c', 0, NULL, "bind /dev, /proc, /sys and /run into it, "
+	  "for exec --chroot" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_mount(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "options", required_argument, NULL, 'o' },
-		{ "type", required_argument, NULL, 't' },
-		{ "ro", no_argument, NULL, 'r' },
-		{ "fstab", no_argument, NULL, 'f' },
-		{ "chroot", no_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 }
-	};
 	json_t *args, *res, *v = NULL;
 	int ch, rc;
 
 	args = json_object();
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+o:t:r", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_mount_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'o':
 			if ((v = arg_text("mount", "-o", optarg)) == NULL)
@@ -105,7 +110,15 @@ bad:
 	return EXIT_USAGE;
 usage:
 	json_decref(args);
-	msg_error("usage: lifeline mount [-o OPTS] [-t TYPE] [--ro] [--fstab] "
-	    "[--chroot] [SOURCE] [TARGET]");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_mount_entry);
 }
+
+const struct client_cmd cmd_mount_entry = {
+	.name = "mount",
+	.operands = "[SOURCE] [TARGET]",
+	.summary = "mount the original root (SOURCE: auto, a device, UUID=, LABEL=, PARTUUID=)",
+	.help = "TARGET defaults to /mnt/lifeline.  The mount becomes the target root "
+	    "that passwd, authorize-key, get, put and exec --chroot act on.",
+	.options = mount_options,
+	.run = cmd_mount,
+};

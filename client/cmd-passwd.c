@@ -399,19 +399,26 @@ passwd_show(json_t *res, const char *user)
 	}
 }
 
-int
+static const struct cmd_option passwd_options[] = {
+	{ "password", 'p', CMD_OPT_SHORT, NULL, "ask for the new password on "
+	  "the terminal (twice, no echo)" },
+	{ "stdin", 's', CMD_OPT_SHORT, NULL, "read the new password from the "
+	  "first line of stdin" },
+	{ "hash", 'H', CMD_OPT_SHORT, "HASH", "set this finished crypt(3) "
+	  "hash" },
+	{ "clear", 'c', CMD_OPT_SHORT, NULL, "empty the password (no password "
+	  "at all)" },
+	{ "lock", 'l', CMD_OPT_SHORT, NULL, "lock it (a \"!\" before the "
+	  "hash)" },
+	{ "unlock", 'u', CMD_OPT_SHORT, NULL, "remove that \"!\"" },
+	{ "expire", 'e', CMD_OPT_SHORT, NULL, "force a password change at the "
+	  "next login" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_passwd(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "password", no_argument, NULL, 'p' },
-		{ "stdin", no_argument, NULL, 's' },
-		{ "hash", required_argument, NULL, 'H' },
-		{ "clear", no_argument, NULL, 'c' },
-		{ "lock", no_argument, NULL, 'l' },
-		{ "unlock", no_argument, NULL, 'u' },
-		{ "expire", no_argument, NULL, 'e' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static const char *const action_names[] = {
 		NULL, "set", "set", "set", "clear", "lock", "unlock", "expire"
 	};
@@ -424,8 +431,7 @@ cmd_passwd(int argc, char **argv)
 	bool have_method = false;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+psH:clue", longopts,
-	    NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_passwd_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'p': action = A_PASSWORD; break;
 		case 's': action = A_STDIN; break;
@@ -537,7 +543,15 @@ fail:
 	conn_close(&c);
 	return rc;
 usage:
-	msg_error("usage: lifeline passwd --password|--stdin|--hash HASH|"
-	    "--clear|--lock|--unlock|--expire [USER]  (exactly one action)");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_passwd_entry);
 }
+
+const struct client_cmd cmd_passwd_entry = {
+	.name = "passwd",
+	.operands = "[USER]",
+	.summary = "change a password in the target's /etc/shadow (exactly one action)",
+	.help = "USER defaults to root.  The hash is made here, with the target's "
+	    "method, so no password crosses the line.",
+	.options = passwd_options,
+	.run = cmd_passwd,
+};

@@ -8,14 +8,17 @@
 
 #include "client.h"
 
-int
+static const struct cmd_option ping_options[] = {
+	{ "count", 'c', CMD_OPT_SHORT, "COUNT", "send COUNT probes "
+	  "(default 4)" },
+	{ "interval", 'i', CMD_OPT_SHORT, "SECONDS", "wait SECONDS between "
+	  "probes (default 0.2)" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_ping(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'c' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct conn c;
 	json_t *res, *times;
 	double interval = 0.2, min = 0, max = 0, sum = 0;
@@ -24,7 +27,7 @@ cmd_ping(int argc, char **argv)
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+c:i:", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_ping_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'c':
 			count = strtol(optarg, &end, 10);
@@ -43,15 +46,11 @@ cmd_ping(int argc, char **argv)
 			}
 			break;
 		default:
-			msg_error("usage: lifeline ping [-c COUNT] "
-			    "[-i SECONDS]");
-			return EXIT_USAGE;
+			return cmd_usage_error(&cmd_ping_entry);
 		}
 	}
-	if (optind != argc) {
-		msg_error("usage: lifeline ping [-c COUNT] [-i SECONDS]");
-		return EXIT_USAGE;
-	}
+	if (optind != argc)
+		return cmd_usage_error(&cmd_ping_entry);
 	if ((rc = conn_open(&c)) != 0) {
 		msg_error("%s", c.err);
 		conn_close(&c);
@@ -96,3 +95,10 @@ cmd_ping(int argc, char **argv)
 	json_decref(times);
 	return rc;
 }
+
+const struct client_cmd cmd_ping_entry = {
+	.name = "ping",
+	.summary = "measure round trips to the agent",
+	.options = ping_options,
+	.run = cmd_ping,
+};

@@ -32,6 +32,7 @@ struct put_file {
 	struct xfer *x;
 	int fd;
 	uint64_t pos, size;
+	uint64_t offset;	/* where this call's upload started */
 	bool eof_sent;
 	struct xfer_progress prog;
 };
@@ -94,23 +95,92 @@ put_args(struct xfer *x, const char *remote, const struct stat *sb)
 	return args;
 }
 
+/*
+ * Where the upload starts: what a cut upload left in the agent's temp file
+ * (put-begin), when it is a prefix of ours; else 0.  The return as
+ * conn_call's; p->pos set.
+ */
+static int
+put_file_begin(struct xfer *x, struct put_file *p, struct ll_digest *md,
+    const char *remote)
+{
+	char prefix[65];
+	const char *theirs;
+	json_t *args, *res = NULL;
+	uint64_t partial;
+	int rc;
+
+	p->pos = 0;
+	if ((args = xfer_args(x, "put", remote)) == NULL)
+		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
+		    "memory", remote);
+	rc = conn_call(&x->c, "put-begin", args, NULL, &res);
+	json_decref(args);
+	if (rc != 0)
+		return rc;
+	partial = (uint64_t)json_integer_value(json_object_get(res,
+	    "partial"));
+	theirs = json_string_value(json_object_get(res, "partial_sha256"));
+	if (partial > 0 && partial <= p->size && theirs != NULL) {
+		ll_digest_reset(md);
+		if (ll_digest_prefix(p->fd, partial, md) == 0) {
+			ll_digest_hex(md, prefix);
+			if (strcmp(prefix, theirs) == 0)
+				p->pos = partial;
+		}
+	}
+	json_decref(res);
+	return 0;
+}
+
+/* One put-begin and put of the file: the return and *res as conn_call's. */
+static int
+put_file_call(struct xfer *x, struct put_file *p, struct ll_digest *md,
+    const char *remote, const struct stat *sb, const char *hex,
+    json_t **res)
+{
+	struct call_handlers h = { .produce = put_produce, .ctx = p };
+	json_t *args;
+	int rc;
+
+	p->eof_sent = false;
+	if ((rc = put_file_begin(x, p, md, remote)) != 0)
+		return rc;
+	p->offset = p->pos;
+	if ((args = put_args(x, remote, sb)) == NULL)
+		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
+		    "memory", remote);
+	if (json_object_set_new(args, "size",
+	    json_integer((json_int_t)p->size)) != 0 ||
+	    json_object_set_new(args, "offset",
+	    json_integer((json_int_t)p->pos)) != 0 ||
+	    json_object_set_new(args, "sha256", json_string(hex)) != 0) {
+		json_decref(args);
+		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
+		    "memory", remote);
+	}
+	xfer_progress_start(&p->prog, remote, p->size, p->pos);
+	rc = conn_call(&x->c, "put", args, &h, res);
+	json_decref(args);
+	xfer_progress_end(&p->prog);
+	return rc;
+}
+
 static int
 put_file(struct xfer *x, int dirfd, const char *name, const char *local,
     const char *remote)
 {
-	struct call_handlers h = { .produce = put_produce };
 	struct put_file p;
 	struct stat sb;
 	struct ll_digest *md = NULL;
-	char hex[65], prefix[65];
+	char hex[65], what[PATH_MAX + 64];
 	const char *theirs;
-	json_t *args, *res = NULL;
-	uint64_t partial;
-	int rc = EXIT_FAILED;
+	json_t *res = NULL;
+	uint64_t first = 0, crossed = 0;
+	int rc = EXIT_FAILED, calls = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.x = x;
-	h.ctx = &p;
 	p.fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
 	if (p.fd < 0 || fstat(p.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -124,64 +194,34 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 		goto out;
 	}
 	ll_digest_hex(md, hex);
-
-	/* what a cut upload left over there, and is it our prefix? */
-	if ((args = xfer_args(x, "put", remote)) == NULL)
-		goto out;
-	rc = conn_call(&x->c, "put-begin", args, NULL, &res);
-	json_decref(args);
+	/*
+	 * A lost link: reconnect and go on from what the agent's temp file
+	 * holds (put-begin says; its SHA-256 must be our prefix's).
+	 */
+	for (;;) {
+		rc = put_file_call(x, &p, md, remote, &sb, hex, &res);
+		if (calls++ == 0)
+			first = p.offset;
+		crossed += p.pos - p.offset;
+		if (rc != EXIT_LOST)
+			break;
+		snprintf(what, sizeof(what), "put %s: the link was lost after "
+		    "%llu bytes", remote, (unsigned long long)p.pos);
+		if (xfer_reconnect(x, what) != 0)
+			break;
+	}
 	if (rc != 0) {
 		msg_error("%s", x->c.err);
 		goto out;
 	}
-	partial = (uint64_t)json_integer_value(json_object_get(res,
-	    "partial"));
-	theirs = json_string_value(json_object_get(res, "partial_sha256"));
-	if (partial > 0 && partial <= p.size && theirs != NULL) {
-		ll_digest_reset(md);
-		if (ll_digest_prefix(p.fd, partial, md) == 0) {
-			ll_digest_hex(md, prefix);
-			if (strcmp(prefix, theirs) == 0)
-				p.pos = partial;
-		}
-	}
-	json_decref(res);
-	res = NULL;
-
-	rc = EXIT_FAILED;
-	if ((args = put_args(x, remote, &sb)) == NULL)
-		goto out;
-	if (json_object_set_new(args, "size",
-	    json_integer((json_int_t)p.size)) != 0 ||
-	    json_object_set_new(args, "offset",
-	    json_integer((json_int_t)p.pos)) != 0 ||
-	    json_object_set_new(args, "sha256", json_string(hex)) != 0) {
-		json_decref(args);
-		msg_error("put: %s: out of memory", remote);
+	theirs = json_string_value(json_object_get(res, "sha256"));
+	if (theirs == NULL || strcmp(theirs, hex) != 0) {
+		msg_error("put: the agent reports SHA-256 %s for %s, ours is %s",
+		    theirs != NULL ? theirs : "?", remote, hex);
+		rc = EXIT_FAILED;
 		goto out;
 	}
-	xfer_progress_start(&p.prog, remote, p.size, p.pos);
-	{
-		uint64_t offset = p.pos;
-
-		rc = conn_call(&x->c, "put", args, &h, &res);
-		json_decref(args);
-		xfer_progress_end(&p.prog);
-		if (rc != 0) {
-			msg_error("%s", x->c.err);
-			goto out;
-		}
-		theirs = json_string_value(json_object_get(res, "sha256"));
-		if (theirs == NULL || strcmp(theirs, hex) != 0) {
-			msg_error("put: the agent reports SHA-256 %s for %s, "
-			    "ours is %s", theirs != NULL ? theirs : "?", remote,
-			    hex);
-			rc = EXIT_FAILED;
-			goto out;
-		}
-		xfer_record(x, "file", remote, local, p.size, offset,
-		    p.size - offset, hex);
-	}
+	xfer_record(x, "file", remote, local, p.size, first, crossed, hex);
 	rc = 0;
 out:
 	if (p.fd >= 0)
@@ -211,7 +251,7 @@ put_call_entry(struct xfer *x, const char *remote, const struct stat *sb,
 		json_object_del(args, "mtime");
 		json_object_del(args, "atime");
 	}
-	rc = conn_call(&x->c, "put-entry", args, NULL, NULL);
+	rc = xfer_call(x, "put-entry", args, NULL, NULL);
 	json_decref(args);
 	if (rc != 0)
 		msg_error("%s", x->c.err);
@@ -286,13 +326,15 @@ put_entry(struct xfer *x, int dirfd, const char *name, const char *local,
 	return rc;
 }
 
-int
+static const struct cmd_option put_options[] = {
+	{ "rescue-host", 'H', CMD_OPT_SHORT, NULL, "copy to the rescue "
+	  "system, not the target root" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_put(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "rescue-host", no_argument, NULL, 'H' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct xfer x;
 	char remote[PATH_MAX], dest[PATH_MAX], local[PATH_MAX];
 	char ldir[PATH_MAX], real[PATH_MAX];
@@ -303,7 +345,7 @@ cmd_put(int argc, char **argv)
 	int ch, i, nlocal, dfd, rc = 0;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+H", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_put_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'H':
 			rh = true;
@@ -409,6 +451,13 @@ close:
 	json_decref(x.files);
 	return rc;
 usage:
-	msg_error("usage: lifeline put [--rescue-host] LOCAL... REMOTE");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_put_entry);
 }
+
+const struct client_cmd cmd_put_entry = {
+	.name = "put",
+	.operands = "LOCAL... REMOTE",
+	.summary = "copy files and directories to the target",
+	.options = put_options,
+	.run = cmd_put,
+};

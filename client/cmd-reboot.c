@@ -36,21 +36,23 @@ reboot_print(json_t *res)
 	    "drop until its agent is back\n");
 }
 
-int
+static const struct cmd_option reboot_options[] = {
+	{ "yes", 'y', CMD_OPT_SHORT, NULL, "really reboot (without it nothing "
+	  "is sent)" },
+	{ "force", 'f', 0, NULL, "reboot even while jobs run" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_reboot(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "yes", no_argument, NULL, 'y' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 }
-	};
 	json_t *res;
 	bool yes = false, force = false;
 	json_t *args;
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+y", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_reboot_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'y':
 			yes = true;
@@ -78,6 +80,12 @@ cmd_reboot(int argc, char **argv)
 		return rc;
 	return print_reply(res, reboot_print);
 usage:
-	msg_error("usage: lifeline reboot --yes [--force]");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_reboot_entry);
 }
+
+const struct client_cmd cmd_reboot_entry = {
+	.name = "reboot",
+	.summary = "sync, unmount, reboot the rescue host",
+	.options = reboot_options,
+	.run = cmd_reboot,
+};

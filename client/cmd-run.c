@@ -115,81 +115,23 @@ run_header(const struct run_step *st)
 
 /*
  * The child's argument vector: "lifeline", the global options of this
- * invocation that shape a connection, then the line's words.
+ * invocation that the table marks CMD_OPT_FORWARD, as they were given
+ * (options.c), then the line's words.
  */
 static char **
 run_child_argv(const struct run_step *st)
 {
-	static char baud[32], timeout[32], ready_s[32], reconnect[32];
+	char *const *fwd;
 	char **av;
-	int n = 0, i;
+	int nfwd, n = 0, i;
 
-	av = calloc((size_t)st->argc + 40 + (size_t)client_opts.verbose,
-	    sizeof(*av));
+	client_options_forwarded(&nfwd, &fwd);
+	av = calloc((size_t)(1 + nfwd + st->argc + 1), sizeof(*av));
 	if (av == NULL)
 		return NULL;
 	av[n++] = "lifeline";
-	if (client_opts.via != NULL) {
-		av[n++] = "--via";
-		av[n++] = (char *)client_opts.via;
-	}
-	if (client_opts.insecure)
-		av[n++] = "--insecure";
-	if (client_opts.identity != NULL) {
-		av[n++] = "--identity";
-		av[n++] = (char *)client_opts.identity;
-	}
-	if (client_opts.no_pty)
-		av[n++] = "--no-pty";
-	if (client_opts.accept_new_host_key)
-		av[n++] = "--accept-new-host-key";
-	if (client_opts.host_key_fingerprint != NULL) {
-		av[n++] = "--host-key-fingerprint";
-		av[n++] = (char *)client_opts.host_key_fingerprint;
-	}
-	if (client_opts.known_hosts != NULL) {
-		av[n++] = "--known-hosts";
-		av[n++] = (char *)client_opts.known_hosts;
-	}
-	if (client_opts.encoding == LL_ENC_7BIT ||
-	    client_opts.encoding == LL_ENC_8BIT) {
-		av[n++] = "--encoding";
-		av[n++] = client_opts.encoding == LL_ENC_7BIT ? "7bit" :
-		    "8bit";
-	}
-	if (client_opts.baud != 0) {
-		snprintf(baud, sizeof(baud), "%u", client_opts.baud);
-		av[n++] = "--baud";
-		av[n++] = baud;
-	}
-	snprintf(timeout, sizeof(timeout), "%g",
-	    client_opts.timeout_ms / 1000.0);
-	av[n++] = "--timeout";
-	av[n++] = timeout;
-	snprintf(reconnect, sizeof(reconnect), "%g",
-	    client_opts.reconnect_ms / 1000.0);
-	av[n++] = "--reconnect";
-	av[n++] = reconnect;
-	if (client_opts.ready != NULL) {
-		av[n++] = "--ready";
-		av[n++] = (char *)client_opts.ready;
-	}
-	if (client_opts.ready_ms != 0) {
-		snprintf(ready_s, sizeof(ready_s), "%g",
-		    client_opts.ready_ms / 1000.0);
-		av[n++] = "--ready-timeout";
-		av[n++] = ready_s;
-	}
-	if (client_opts.exec_quit_text != NULL) {
-		av[n++] = "--exec-quit";
-		av[n++] = (char *)client_opts.exec_quit_text;
-	}
-	if (client_opts.take_over)
-		av[n++] = "--take-over";
-	for (i = 0; i < client_opts.verbose; i++)
-		av[n++] = "-v";
-	if (client_opts.json)
-		av[n++] = "--json";
+	for (i = 0; i < nfwd; i++)
+		av[n++] = fwd[i];
 	for (i = 0; i < st->argc; i++)
 		av[n++] = st->argv[i];
 	av[n] = NULL;
@@ -385,22 +327,15 @@ run_json_step(const struct run_step *st, int status, long long ms,
 	return o;
 }
 
-static long long
-run_now_ms(void)
-{
-	struct timespec ts;
+static const struct cmd_option run_options[] = {
+	{ "keep-going", 'k', CMD_OPT_SHORT, NULL, "run the other lines after "
+	  "a failure; exit with the first failure's status" },
+	{ NULL, 0, 0, NULL, NULL }
+};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int
+static int
 cmd_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "keep-going", no_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 }
-	};
 	struct run_script sc = { NULL, NULL, 0 };
 	struct run_capture cap[2];
 	struct sigaction sa;
@@ -409,10 +344,10 @@ cmd_run(int argc, char **argv)
 	char err[512], *buf;
 	size_t len, i, ran = 0;
 	int ch, status, first = 0, failed = 0;
-	long long t0;
+	uint64_t t0;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+k", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_run_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'k':
 			keep_going = true;
@@ -445,17 +380,22 @@ cmd_run(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	if (client_opts.json)
 		jsteps = json_array();
+	if (client_opts.insecure) {
+		/* once for the script, not once a line */
+		conn_warn_insecure();
+		setenv("LIFELINE_INSECURE_WARNED", "1", 1);
+	}
 	for (i = 0; i < sc.nsteps && !run_stop; i++) {
 		memset(cap, 0, sizeof(cap));
 		if (!client_opts.json)
 			run_header(&sc.steps[i]);
-		t0 = run_now_ms();
+		t0 = ll_now_ms();
 		status = run_step_exec(&sc.steps[i],
 		    client_opts.json ? cap : NULL);
 		ran++;
 		if (jsteps != NULL)
 			json_array_append_new(jsteps, run_json_step(
-			    &sc.steps[i], status, run_now_ms() - t0, cap));
+			    &sc.steps[i], status, ll_now_ms() - t0, cap));
 		free(cap[0].buf);
 		free(cap[1].buf);
 		if (status == 0)
@@ -487,6 +427,14 @@ cmd_run(int argc, char **argv)
 	run_script_free(&sc);
 	return first;
 usage:
-	msg_error("usage: lifeline run [--keep-going] SCRIPT|-");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_run_entry);
 }
+
+const struct client_cmd cmd_run_entry = {
+	.name = "run",
+	.operands = "SCRIPT|-",
+	.summary = "run a script of lifeline commands, one a line",
+	.options = run_options,
+	.flags = CMD_NO_VIA,
+	.run = cmd_run,
+};

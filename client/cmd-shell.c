@@ -24,7 +24,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -412,13 +411,15 @@ shell_loop(struct shell *sh, struct ll_session *s, const sigset_t *waitmask,
 	}
 }
 
-int
+static const struct cmd_option shell_options[] = {
+	{ "escape", 'e', 0, "CHAR|none", "the escape character at the start "
+	  "of a line (default ~): then . leaves, ? lists, twice sends it" },
+	{ NULL, 0, 0, NULL, NULL }
+};
+
+static int
 cmd_shell(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "escape", required_argument, NULL, 'e' },
-		{ NULL, 0, NULL, 0 }
-	};
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
 	struct shell sh = { .plain = -1, .records_keep = -1, .escape =
 	    SHELL_ESCAPE, .line_start = true };
@@ -430,9 +431,9 @@ cmd_shell(int argc, char **argv)
 	size_t i;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+	while ((ch = cmd_getopt(&cmd_shell_entry, argc, argv)) != -1) {
 		if (ch != 'e')
-			goto usage;
+			return cmd_usage_error(&cmd_shell_entry);
 		if (strcmp(optarg, "none") == 0)
 			sh.escape = SHELL_NO_ESCAPE;
 		else if (optarg[0] != '\0' && optarg[1] == '\0')
@@ -444,7 +445,7 @@ cmd_shell(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		goto usage;
+		return cmd_usage_error(&cmd_shell_entry);
 	if (client_opts.via == NULL) {
 		msg_error("shell: no path to the agent: give --via SPEC or set "
 		    "LIFELINE_VIA");
@@ -488,7 +489,15 @@ cmd_shell(int argc, char **argv)
 		sigaction(sigs[i], &old[i], NULL);
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	return rc;
-usage:
-	msg_error("usage: lifeline shell [--escape CHAR|none]");
-	return EXIT_USAGE;
 }
+
+const struct client_cmd cmd_shell_entry = {
+	.name = "shell",
+	.summary = "an interactive root shell on the agent, through SSH in "
+	    "the link",
+	.help = "A pty with this terminal's TERM and size, resized on SIGWINCH; "
+	    "~. at the start of a line leaves; the shell's exit status is "
+	    "lifeline's.  Kernel messages on the console never land in it.",
+	.options = shell_options,
+	.run = cmd_shell,
+};

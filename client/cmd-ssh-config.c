@@ -46,7 +46,7 @@ name_is_ok(const char *name)
 	    "WXYZ0123456789._-") == strlen(name);
 }
 
-int
+static int
 cmd_ssh_config(int argc, char **argv)
 {
 	char self[PATH_MAX];
@@ -102,3 +102,10 @@ cmd_ssh_config(int argc, char **argv)
 	printf(" proxy\n");
 	return EXIT_OK;
 }
+
+const struct client_cmd cmd_ssh_config_entry = {
+	.name = "ssh-config",
+	.operands = "NAME",
+	.summary = "print a Host block for ~/.ssh/config that uses proxy",
+	.run = cmd_ssh_config,
+};

@@ -26,17 +26,14 @@ umount_print(json_t *res)
 		printf("nothing to unmount\n");
 }
 
-int
+static int
 cmd_umount(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ NULL, 0, NULL, 0 }
-	};
 	json_t *args, *res;
 	int ch, rc;
 
 	optind = 0;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1)
+	while ((ch = cmd_getopt(&cmd_umount_entry, argc, argv)) != -1)
 		goto usage;
 	if (argc - optind > 1)
 		goto usage;
@@ -54,6 +51,12 @@ cmd_umount(int argc, char **argv)
 		return rc;
 	return print_reply(res, umount_print);
 usage:
-	msg_error("usage: lifeline umount [TARGET]");
-	return EXIT_USAGE;
+	return cmd_usage_error(&cmd_umount_entry);
 }
+
+const struct client_cmd cmd_umount_entry = {
+	.name = "umount",
+	.operands = "[TARGET]",
+	.summary = "unmount what lifeline mounted (all, or TARGET and below)",
+	.run = cmd_umount,
+};

@@ -26,12 +26,67 @@
 
 #define STREAM_OUT_JSON_MAX	(16 * 1024 * 1024)
 
+/* For --json on failure: whether a result went out, the first error. */
+static bool json_printed;
+static char first_error[1024];
+static char first_code[32];
+
 static void
 msg_v(const char *prefix, const char *fmt, va_list ap)
 {
+	va_list ap2;
+
+	if (prefix[0] == '\0' && first_error[0] == '\0') {
+		va_copy(ap2, ap);
+		vsnprintf(first_error, sizeof(first_error), fmt, ap2);
+		va_end(ap2);
+	}
 	fprintf(stderr, "lifeline: %s", prefix);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+}
+
+void
+output_error_code(const char *code)
+{
+	if (first_code[0] == '\0')
+		snprintf(first_code, sizeof(first_code), "%s", code);
+}
+
+/* The error code of a failure that has no agent code: from its status. */
+static const char *
+output_status_code(int status)
+{
+	switch (status) {
+	case EXIT_FAILED:	return "failed";
+	case EXIT_USAGE:	return "usage";
+	case EXIT_CONNECT:	return "connect";
+	case EXIT_NOAGENT:	return "no_agent";
+	case EXIT_LOST:		return "link_lost";
+	case EXIT_PROTOCOL:	return "protocol";
+	case EXIT_TIMEOUT:	return "timeout";
+	case EXIT_EXEC_OWN:	return "failed";
+	default:		return status > 128 ? "interrupted" : "failed";
+	}
+}
+
+void
+output_json_failure(int status)
+{
+	json_t *o;
+
+	if (!client_opts.json || status == EXIT_OK || json_printed)
+		return;
+	o = json_pack("{s:{s:s, s:s}, s:i}", "error", "code",
+	    first_code[0] != '\0' ? first_code : output_status_code(status),
+	    "message", first_error[0] != '\0' ? first_error :
+	    "failed (see stderr)", "exit_status", status);
+	if (o == NULL)	/* the message was not UTF-8 */
+		o = json_pack("{s:{s:s, s:s}, s:i}", "error", "code",
+		    output_status_code(status), "message", "failed (see "
+		    "stderr)", "exit_status", status);
+	if (o != NULL)
+		print_json(o);
 }
 
 void
@@ -69,6 +124,7 @@ msg_verbose(const char *fmt, ...)
 void
 print_json(json_t *obj)
 {
+	json_printed = true;
 	json_dumpf(obj, stdout, JSON_COMPACT | JSON_SORT_KEYS);
 	fputc('\n', stdout);
 	fflush(stdout);

@@ -63,6 +63,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>		/* ssh_send_keepalive */
 
+#include "clock.h"
 #include "ssh-common.h"
 
 /* Kernel buffer of each engine socketpair direction. */
@@ -110,15 +111,6 @@ struct pump {
 	bool		flush_wait;	/* libssh still sending the last chunk */
 	struct ll_ssh_liveness live;
 };
-
-static uint64_t
-pump_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int
 pump_fd_cb(socket_t fd, int revents, void *userdata)
@@ -279,7 +271,7 @@ ll_ssh_liveness_start(struct ll_ssh_liveness *l, ssh_session s, int stall_ms)
 {
 	memset(l, 0, sizeof(*l));
 	l->stall_ms = stall_ms;
-	l->rx_at = pump_now_ms();
+	l->rx_at = ll_now_ms();
 	ssh_set_counters(s, NULL, &l->rx);
 }
 
@@ -294,7 +286,7 @@ int
 ll_ssh_liveness_check(struct ll_ssh_liveness *l, ssh_session s,
     int *wait_ms)
 {
-	uint64_t next, now = pump_now_ms();
+	uint64_t next, now = ll_now_ms();
 	int stall_ms = l->stall_ms;
 
 	if (l->rx.in_packets != l->rx_seen) {
@@ -505,52 +497,6 @@ out:
 	}
 	free(p);
 	return rc;
-}
-
-/* Next word of a key line; double-quoted parts (options) stay inside. */
-static size_t
-key_word(const char *s, size_t *start)
-{
-	size_t i = *start;
-	bool q = false;
-
-	while (s[i] == ' ' || s[i] == '\t')
-		i++;
-	*start = i;
-	while (s[i] != '\0' && (q || (s[i] != ' ' && s[i] != '\t'))) {
-		if (s[i] == '"')
-			q = !q;
-		else if (s[i] == '\\' && q && s[i + 1] != '\0')
-			i++;
-		i++;
-	}
-	return i - *start;
-}
-
-enum ssh_keytypes_e
-ll_ssh_key_split(const char *line, char *type, size_t tlen, char **b64)
-{
-	enum ssh_keytypes_e t = SSH_KEYTYPE_UNKNOWN;
-	size_t s = 0, n;
-	int i;
-
-	*b64 = NULL;
-	if (tlen > 0)
-		type[0] = '\0';
-	for (i = 0; i < 2 && t == SSH_KEYTYPE_UNKNOWN; i++) {
-		n = key_word(line, &s);
-		if (n == 0 || n >= tlen)
-			return SSH_KEYTYPE_UNKNOWN;
-		memcpy(type, line + s, n);
-		type[n] = '\0';
-		s += n;
-		t = ssh_key_type_from_name(type);
-	}
-	if (t == SSH_KEYTYPE_UNKNOWN)
-		return t;
-	if ((n = key_word(line, &s)) > 0)
-		*b64 = strndup(line + s, n);
-	return t;
 }
 
 int

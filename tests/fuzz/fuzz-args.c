@@ -2,7 +2,7 @@
  * libFuzzer target for the operations' argument checks (agent/args.c):
  * the input is the JSON "args" object of a request, as it arrives from a
  * client, and every getter is asked for its argument ("path", "dest",
- * "user", "fstype", "options", "n", "flag", "s", "device").  Accepted
+ * "user", "fstype", "options", "n", "flag", "s", "device", "argv").  Accepted
  * paths are then opened the way operations open them, below a scratch
  * target root that holds symlinks out of it ("..", absolute, a magic link).
  *
@@ -18,7 +18,8 @@
  *  - what is accepted has the promised form: strings without NUL bytes and
  *    within their cap, absolute paths, user names that cannot break an
  *    etc/passwd line (no ':', '/', blank or line end), filesystem types of
- *    [a-z0-9._-], printable options, integers in range, block devices;
+ *    [a-z0-9._-], printable options, integers in range, block devices,
+ *    an argv of 1 to 4 whole strings with a program first;
  *  - an accepted path opened in the target never resolves outside it.
  */
 #define _GNU_SOURCE
@@ -34,6 +35,7 @@
 #include "agent.h"
 #include "args.h"
 #include "msg.h"
+#include "scratch.h"
 #include "target.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -73,47 +75,23 @@ request_keep(struct request *r, char *p)
 	return true;
 }
 
-static char scratch[] = "/tmp/fuzz-args.XXXXXX";
 static char root[4096];
-
-static void
-cleanup(void)
-{
-	char *argv[] = { "rm", "-rf", scratch, NULL };
-
-	if (fork() == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-}
-
-static void
-mk(const char *rel, const char *link)
-{
-	char p[4200];
-
-	snprintf(p, sizeof(p), "%s/%s", scratch, rel);
-	if (link != NULL ? symlink(link, p) != 0 : mkdir(p, 0755) != 0)
-		abort();
-}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(scratch) == NULL)
-		abort();
-	atexit(cleanup);
-	mk("root", NULL);
-	mk("root/etc", NULL);
-	mk("root/home", NULL);
-	mk("root/up", "../..");
-	mk("root/abs", "/");
-	mk("root/etc/shadow", "/etc/shadow");
-	mk("root/magic", "/proc/self/root");
-	mk("root/home/esc", "../../../");
-	snprintf(root, sizeof(root), "%s/root", scratch);
+	scratch_make("args");
+	scratch_mk("root", NULL);
+	scratch_mk("root/etc", NULL);
+	scratch_mk("root/home", NULL);
+	scratch_mk("root/up", "../..");
+	scratch_mk("root/abs", "/");
+	scratch_mk("root/etc/shadow", "/etc/shadow");
+	scratch_mk("root/magic", "/proc/self/root");
+	scratch_mk("root/home/esc", "../../../");
+	scratch_path(root, sizeof(root), "root");
 	if (target_set_root(root) != 0)
 		abort();
 	return 0;
@@ -221,6 +199,30 @@ check_strings(json_t *args)
 	}
 }
 
+/* An accepted argv: 1 to 4 strings of their JSON length, the first not
+ * empty, NULL after the last. */
+static void
+check_argv(json_t *args)
+{
+	char *argv[4 + 1];
+	size_t i;
+	int before = errors, rc;
+
+	rc = arg_argv(NULL, args, "argv", 4, argv);
+	check_outcome(rc, before, "\"argv\"");
+	if (rc != 0)
+		return;
+	if (argv[0] == NULL || argv[0][0] == '\0')
+		abort();
+	for (i = 0; argv[i] != NULL; i++) {
+		if (i == 4 || strlen(argv[i]) != json_string_length(
+		    json_array_get(json_object_get(args, "argv"), i)))
+			abort();
+	}
+	if (i != json_array_size(json_object_get(args, "argv")))
+		abort();
+}
+
 static void
 check_scalars(json_t *args)
 {
@@ -270,6 +272,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_strings(args);
 	check_scalars(args);
+	check_argv(args);
 	check_device(args);
 	json_decref(args);
 	while (nkept > 0)

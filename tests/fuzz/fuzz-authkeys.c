@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "authkeys.h"
+#include "scratch.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,28 +33,19 @@ static const char key_fp[] = "SHA256:RL8beR/8Mixa3Kc2gCNQtjxgcmJq9rq4sIMR4ybDses
 static const char *const peers[] = {
 	NULL, "192.0.2.1", "::1", "::ffff:10.1.2.3", "2001:db8::5"
 };
-static char dir[] = "/tmp/fuzz-authkeys.XXXXXX";
-static char path[sizeof(dir) + 32];
+static char path[4096];
 static ssh_key key;
-
-static void
-cleanup(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(dir) == NULL ||
-	    ssh_pki_import_pubkey_base64(key_b64, SSH_KEYTYPE_ED25519,
+	if (ssh_pki_import_pubkey_base64(key_b64, SSH_KEYTYPE_ED25519,
 	    &key) != SSH_OK)
 		abort();
-	snprintf(path, sizeof(path), "%s/authorized_keys", dir);
-	atexit(cleanup);
+	scratch_make("authkeys");
+	scratch_path(path, sizeof(path), "authorized_keys");
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 
 #include "agent.h"
 #include "conf.h"
+#include "scratch.h"
 #include "link.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -47,25 +48,15 @@ server_find_op(const char *name)
 	return NULL;
 }
 
-static char dir[] = "/tmp/fuzz-conf.XXXXXX";
-static char path[sizeof(dir) + 32];
-
-static void
-cleanup(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
+static char path[4096];
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/lifelined.conf", dir);
-	atexit(cleanup);
+	scratch_make("conf");
+	scratch_path(path, sizeof(path), "lifelined.conf");
 	return 0;
 }
 

@@ -29,58 +29,34 @@
 #include <libmount.h>
 
 #include "etc-text.h"
+#include "scratch.h"
 #include "target.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char scratch[] = "/tmp/fuzz-fstab.XXXXXX";
 static char root[PATH_MAX];
-
-static void
-cleanup(void)
-{
-	char *argv[] = { "rm", "-rf", scratch, NULL };
-	pid_t pid;
-
-	if ((pid = fork()) == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-}
-
-static void
-mk(const char *rel, const char *link)
-{
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof(p), "%s/%s", scratch, rel);
-	if (link != NULL ? symlink(link, p) != 0 : mkdir(p, 0755) != 0)
-		abort();
-}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(scratch) == NULL)
-		abort();
-	atexit(cleanup);
-	mk("outside", NULL);
-	mk("root", NULL);
-	mk("root/mnt", NULL);
-	mk("root/home", NULL);
-	mk("root/home/u", NULL);
-	mk("root/etc", NULL);
-	mk("root/up", "../..");
-	mk("root/abs", "/");
-	mk("root/etc2", "/etc");
-	mk("root/mnt/loop", "../mnt");
-	mk("root/magic", "/proc/self/root");
-	mk("root/home/u/esc", "../../../outside");
-	mk("root/self", ".");
-	snprintf(root, sizeof(root), "%s/root", scratch);
+	scratch_make("fstab");
+	scratch_mk("outside", NULL);
+	scratch_mk("root", NULL);
+	scratch_mk("root/mnt", NULL);
+	scratch_mk("root/home", NULL);
+	scratch_mk("root/home/u", NULL);
+	scratch_mk("root/etc", NULL);
+	scratch_mk("root/up", "../..");
+	scratch_mk("root/abs", "/");
+	scratch_mk("root/etc2", "/etc");
+	scratch_mk("root/mnt/loop", "../mnt");
+	scratch_mk("root/magic", "/proc/self/root");
+	scratch_mk("root/home/u/esc", "../../../outside");
+	scratch_mk("root/self", ".");
+	scratch_path(root, sizeof(root), "root");
 	if (target_set_root(root) != 0)
 		abort();
 	return 0;

@@ -10,7 +10,7 @@
  *
  * The whole client is linked but for lifeline.c (main), whose options
  * struct is defined here zeroed (human output, as a person sees it) and
- * whose client_dispatch (used by attach, never reached here) aborts.
+ * whose list of commands (used by attach, never reached here) is empty.
  *
  * Properties checked (abort() on violation):
  *  - after reply_clean no string of the reply holds a control character,
@@ -34,45 +34,25 @@
 #include "client.h"
 #include "msg.h"
 #include "reply.h"
+#include "scratch.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct client_options client_opts;
+const struct client_cmd *const client_cmds[] = { NULL };
 
-int
-client_dispatch(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	abort();
-}
-
-static char scratch[] = "/tmp/fuzz-reply.XXXXXX";
 static int destfd = -1, scratchfd = -1;
-
-static void
-cleanup(void)
-{
-	char *argv[] = { "rm", "-rf", scratch, NULL };
-
-	if (fork() == 0) {
-		execvp("rm", argv);
-		_exit(127);
-	}
-}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if (mkdtemp(scratch) == NULL ||
-	    (scratchfd = open(scratch, O_RDONLY | O_DIRECTORY)) < 0 ||
-	    mkdirat(scratchfd, "dest", 0700) != 0 ||
+	if ((scratchfd = open(scratch_make("reply"), O_RDONLY |
+	    O_DIRECTORY)) < 0 || mkdirat(scratchfd, "dest", 0700) != 0 ||
 	    (destfd = openat(scratchfd, "dest", O_RDONLY | O_DIRECTORY)) < 0)
 		abort();
-	atexit(cleanup);
 	return 0;
 }
 

@@ -36,7 +36,7 @@ ll exec -- /nonexistent/cmd 2>"$T/err"
 is "a missing command is lifeline's own failure (255)" "$?" 255
 grep -q 'cannot run /nonexistent/cmd: No such file or directory' "$T/err" && ok "a missing command is named" || not_ok "a missing command is named: $(cat "$T/err")"
 ll exec --timeout 1 -- sleep 30 2>"$T/err"
-is "exec --timeout ends a command with SIGTERM (143)" "$?" 143
+is "exec --timeout ends the command and exits 124, as timeout(1)" "$?" 124
 ll exec -- printf 'a\000b' > "$T/nul"
 is "exec output is binary-safe" "$(od -An -c "$T/nul" | tr -d ' ')" 'a\0b'
 json=$(ll --json exec -- sh -c 'echo hi; exit 3')

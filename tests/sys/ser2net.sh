@@ -149,8 +149,8 @@ is "telnet://...?baud=57600 sets the device to 57600 baud (RFC 2217)" "$speed" 5
 
 # Errors that name what was wrong.
 "$LIFELINE" --via "telnet://127.0.0.1:$TEL?speed=9600" info </dev/null 2>"$T/err"
-is "an unknown telnet:// option exits 3" "$?" 3
+is "an unknown telnet:// option is a malformed spec: exits 2" "$?" 2
 check "and says which option is allowed" grep -q "the only option is baud=N" "$T/err"
 "$LIFELINE" --via "telnet://127.0.0.1" info </dev/null 2>"$T/err"
-is "a telnet:// without a port exits 3" "$?" 3
+is "a telnet:// without a port is a malformed spec: exits 2" "$?" 2
 check "and shows the form" grep -q "expected telnet://HOST:PORT" "$T/err"
