@@ -10,6 +10,8 @@
  * request carries the metadata, the size and the SHA-256; the bytes follow
  * as DATA on the file channel, sent only while the session has room, and
  * the agent replaces the file only when its hash of what it wrote matches.
+ * A file already there with the same SHA-256 (put-begin hashes one of our
+ * size) is left alone, neither sent nor backed up, unless --force.
  */
 #include "config.h"
 
@@ -27,6 +29,9 @@
 #include "client.h"
 #include "msg.h"
 #include "xfer.h"
+
+/* --force: send even a file that is already there, byte for byte. */
+static bool put_force;
 
 struct put_file {
 	struct xfer *x;
@@ -97,12 +102,14 @@ put_args(struct xfer *x, const char *remote, const struct stat *sb)
 
 /*
  * Where the upload starts: what a cut upload left in the agent's temp file
- * (put-begin), when it is a prefix of ours; else 0.  The return as
+ * (put-begin), when it is a prefix of ours; else 0.  Unless --force, the
+ * agent also hashes a file of our size already at remote: *unchanged when
+ * it is ours byte for byte (then nothing is sent).  The return as
  * conn_call's; p->pos set.
  */
 static int
 put_file_begin(struct xfer *x, struct put_file *p, struct ll_digest *md,
-    const char *remote)
+    const char *remote, const char *hex, bool *unchanged)
 {
 	char prefix[65];
 	const char *theirs;
@@ -114,10 +121,18 @@ put_file_begin(struct xfer *x, struct put_file *p, struct ll_digest *md,
 	if ((args = xfer_args(x, "put", remote)) == NULL)
 		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
 		    "memory", remote);
+	if (!put_force && json_object_set_new(args, "size",
+	    json_integer((json_int_t)p->size)) != 0) {
+		json_decref(args);
+		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
+		    "memory", remote);
+	}
 	rc = conn_call(&x->c, "put-begin", args, NULL, &res);
 	json_decref(args);
 	if (rc != 0)
 		return rc;
+	theirs = json_string_value(json_object_get(res, "existing_sha256"));
+	*unchanged = !put_force && theirs != NULL && strcmp(theirs, hex) == 0;
 	partial = (uint64_t)json_integer_value(json_object_get(res,
 	    "partial"));
 	theirs = json_string_value(json_object_get(res, "partial_sha256"));
@@ -133,18 +148,22 @@ put_file_begin(struct xfer *x, struct put_file *p, struct ll_digest *md,
 	return 0;
 }
 
-/* One put-begin and put of the file: the return and *res as conn_call's. */
+/*
+ * One put-begin and put of the file (no put when *unchanged): the return
+ * and *res as conn_call's.
+ */
 static int
 put_file_call(struct xfer *x, struct put_file *p, struct ll_digest *md,
     const char *remote, const struct stat *sb, const char *hex,
-    json_t **res)
+    bool *unchanged, json_t **res)
 {
 	struct call_handlers h = { .produce = put_produce, .ctx = p };
 	json_t *args;
 	int rc;
 
 	p->eof_sent = false;
-	if ((rc = put_file_begin(x, p, md, remote)) != 0)
+	if ((rc = put_file_begin(x, p, md, remote, hex, unchanged)) != 0 ||
+	    *unchanged)
 		return rc;
 	p->offset = p->pos;
 	if ((args = put_args(x, remote, sb)) == NULL)
@@ -166,6 +185,22 @@ put_file_call(struct xfer *x, struct put_file *p, struct ll_digest *md,
 	return rc;
 }
 
+/* The file is there already, byte for byte: say so and record it. */
+static void
+put_unchanged(struct xfer *x, const char *hex, const char *local,
+    const char *remote, uint64_t size)
+{
+	json_t *last;
+
+	xfer_record(x, "file", remote, local, size, size, 0, hex);
+	if (x->files != NULL && (last = json_array_get(x->files,
+	    json_array_size(x->files) - 1)) != NULL)
+		json_object_set_new(last, "unchanged", json_true());
+	if (!client_opts.json)
+		printf("unchanged %s (the same SHA-256 is there; --force sends "
+		    "it anyway)\n", remote);
+}
+
 static int
 put_file(struct xfer *x, int dirfd, const char *name, const char *local,
     const char *remote)
@@ -178,6 +213,7 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	json_t *res = NULL;
 	uint64_t first = 0, crossed = 0;
 	int rc = EXIT_FAILED, calls = 0;
+	bool unchanged = false;
 
 	memset(&p, 0, sizeof(p));
 	p.x = x;
@@ -199,7 +235,8 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	 * holds (put-begin says; its SHA-256 must be our prefix's).
 	 */
 	for (;;) {
-		rc = put_file_call(x, &p, md, remote, &sb, hex, &res);
+		rc = put_file_call(x, &p, md, remote, &sb, hex, &unchanged,
+		    &res);
 		if (calls++ == 0)
 			first = p.offset;
 		crossed += p.pos - p.offset;
@@ -212,6 +249,10 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	}
 	if (rc != 0) {
 		msg_error("%s", x->c.err);
+		goto out;
+	}
+	if (unchanged) {
+		put_unchanged(x, hex, local, remote, p.size);
 		goto out;
 	}
 	theirs = json_string_value(json_object_get(res, "sha256"));
@@ -329,26 +370,135 @@ put_entry(struct xfer *x, int dirfd, const char *name, const char *local,
 static const struct cmd_option put_options[] = {
 	{ "rescue-host", 'H', CMD_OPT_SHORT, NULL, "copy to the rescue "
 	  "system, not the target root" },
+	{ "force", 'f', CMD_OPT_SHORT, NULL, "send files even when the "
+	  "same bytes are there already (replacing them, with a backup)" },
 	{ NULL, 0, 0, NULL, NULL }
 };
+
+/* Every local path must exist before anything is sent. */
+static int
+put_check_locals(char **paths, int n)
+{
+	struct stat sb;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (lstat(paths[i], &sb) != 0) {
+			msg_error("put: %s: %s", paths[i], strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/*
+ * cp -a: into REMOTE when it is a directory, else as REMOTE (which then
+ * need not exist).  0 with *into_dir, or an EXIT_* code, said.
+ */
+static int
+put_remote_kind(struct xfer *x, const char *remote, bool *into_dir)
+{
+	const char *type;
+	json_t *e = NULL;
+	int rc;
+
+	*into_dir = false;
+	rc = xfer_stat(x, remote, &e);
+	if (rc == 0) {
+		type = json_string_value(json_object_get(e, "type"));
+		*into_dir = type != NULL && strcmp(type, "dir") == 0;
+	} else if (rc != EXIT_FAILED || strcmp(x->c.err_code,
+	    "not_found") != 0 || strstr(x->c.err, "no target root") != NULL) {
+		msg_error("%s", x->c.err);
+		json_decref(e);
+		return rc;
+	}
+	json_decref(e);
+	return 0;
+}
+
+/*
+ * A local path as the directory to open (ldir) and the entry in it
+ * (*lname, pointing into local): trailing slashes go, and ".", ".." or "/"
+ * are named by what they really are.  0, or EXIT_USAGE, said.
+ */
+static int
+put_split_local(const char *arg, char local[PATH_MAX], char ldir[PATH_MAX],
+    const char **lname)
+{
+	char real[PATH_MAX], *s;
+
+	snprintf(local, PATH_MAX, "%s", arg);
+	while (strlen(local) > 1 && local[strlen(local) - 1] == '/')
+		local[strlen(local) - 1] = '\0';
+	if ((s = strrchr(local, '/')) == NULL) {
+		snprintf(ldir, PATH_MAX, ".");
+		*lname = local;
+	} else {
+		snprintf(ldir, PATH_MAX, "%.*s", s == local ? 1 :
+		    (int)(s - local), local);
+		*lname = s + 1;
+	}
+	if (strcmp(*lname, ".") != 0 && strcmp(*lname, "..") != 0 &&
+	    strcmp(local, "/") != 0)
+		return 0;
+	/* name the directory by what it really is */
+	if (realpath(local, real) == NULL || strcmp(real, "/") == 0) {
+		msg_error("put: name the entries below %s", local);
+		return EXIT_USAGE;
+	}
+	snprintf(local, PATH_MAX, "%s", real);
+	s = strrchr(local, '/');
+	snprintf(ldir, PATH_MAX, "%.*s", s == local ? 1 : (int)(s - local),
+	    local);
+	*lname = s + 1;
+	return 0;
+}
+
+/* One LOCAL argument to REMOTE (into it when it is a directory). */
+static int
+put_one(struct xfer *x, const char *arg, const char *remote, bool into_dir)
+{
+	char local[PATH_MAX], ldir[PATH_MAX], dest[PATH_MAX];
+	const char *lname;
+	int dfd, rc;
+
+	if ((rc = put_split_local(arg, local, ldir, &lname)) != 0)
+		return rc;
+	if (into_dir) {
+		if (xfer_join(dest, sizeof(dest), remote, lname) != 0) {
+			msg_error("put: remote path too long");
+			return EXIT_USAGE;
+		}
+	} else {
+		snprintf(dest, sizeof(dest), "%s", remote);
+	}
+	if ((dfd = open(ldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		msg_error("put: cannot open %s: %s", ldir, strerror(errno));
+		return EXIT_FAILED;
+	}
+	rc = put_entry(x, dfd, lname, arg, dest);
+	close(dfd);
+	return rc;
+}
 
 static int
 cmd_put(int argc, char **argv)
 {
 	struct xfer x;
-	char remote[PATH_MAX], dest[PATH_MAX], local[PATH_MAX];
-	char ldir[PATH_MAX], real[PATH_MAX];
-	const char *type = NULL, *lname;
-	json_t *e = NULL;
+	char remote[PATH_MAX];
 	bool into_dir = false, rh = false;
 	uint64_t t0;
-	int ch, i, nlocal, dfd, rc = 0;
+	int ch, i, nlocal, rc = 0;
 
 	optind = 0;
 	while ((ch = cmd_getopt(&cmd_put_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'H':
 			rh = true;
+			break;
+		case 'f':
+			put_force = true;
 			break;
 		default:
 			goto usage;
@@ -360,14 +510,8 @@ cmd_put(int argc, char **argv)
 	if (xfer_remote_path("put", argv[argc - 1], remote,
 	    sizeof(remote)) != 0)
 		return EXIT_USAGE;
-	for (i = optind; i < argc - 1; i++) {
-		struct stat sb;
-
-		if (lstat(argv[i], &sb) != 0) {
-			msg_error("put: %s: %s", argv[i], strerror(errno));
-			return EXIT_USAGE;
-		}
-	}
+	if ((rc = put_check_locals(argv + optind, nlocal)) != 0)
+		return rc;
 	memset(&x, 0, sizeof(x));
 	x.rescue_host = rh;
 	if (client_opts.json)
@@ -377,76 +521,19 @@ cmd_put(int argc, char **argv)
 		goto close;
 	}
 	t0 = ll_now_ms();
-	/* cp -a: into REMOTE when it is a directory, else as REMOTE */
-	rc = xfer_stat(&x, remote, &e);
-	if (rc == 0) {
-		type = json_string_value(json_object_get(e, "type"));
-		into_dir = type != NULL && strcmp(type, "dir") == 0;
-	} else if (rc != EXIT_FAILED || strcmp(x.c.err_code, "not_found") != 0 ||
-	    strstr(x.c.err, "no target root") != NULL) {
-		msg_error("%s", x.c.err);
+	if ((rc = put_remote_kind(&x, remote, &into_dir)) != 0)
 		goto close;
-	}
-	rc = 0;
 	if (nlocal > 1 && !into_dir) {
 		msg_error("put: %s must be an existing directory when several "
 		    "local paths are given", remote);
 		rc = EXIT_USAGE;
 		goto close;
 	}
-	for (i = optind; i < argc - 1 && rc == 0; i++) {
-		char *s;
-
-		snprintf(local, sizeof(local), "%s", argv[i]);
-		while (strlen(local) > 1 && local[strlen(local) - 1] == '/')
-			local[strlen(local) - 1] = '\0';
-		if ((s = strrchr(local, '/')) == NULL) {
-			snprintf(ldir, sizeof(ldir), ".");
-			lname = local;
-		} else {
-			snprintf(ldir, sizeof(ldir), "%.*s", s == local ? 1 :
-			    (int)(s - local), local);
-			lname = s + 1;
-		}
-		if (strcmp(lname, ".") == 0 || strcmp(lname, "..") == 0 ||
-		    strcmp(local, "/") == 0) {
-			/* name the directory by what it really is */
-			if (realpath(local, real) == NULL ||
-			    strcmp(real, "/") == 0) {
-				msg_error("put: name the entries below %s",
-				    local);
-				rc = EXIT_USAGE;
-				break;
-			}
-			snprintf(local, sizeof(local), "%s", real);
-			s = strrchr(local, '/');
-			snprintf(ldir, sizeof(ldir), "%.*s", s == local ? 1 :
-			    (int)(s - local), local);
-			lname = s + 1;
-		}
-		if (into_dir) {
-			if (xfer_join(dest, sizeof(dest), remote, lname) != 0) {
-				msg_error("put: remote path too long");
-				rc = EXIT_USAGE;
-				break;
-			}
-		} else {
-			snprintf(dest, sizeof(dest), "%s", remote);
-		}
-		if ((dfd = open(ldir, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) < 0) {
-			msg_error("put: cannot open %s: %s", ldir,
-			    strerror(errno));
-			rc = EXIT_FAILED;
-			break;
-		}
-		rc = put_entry(&x, dfd, lname, argv[i], dest);
-		close(dfd);
-	}
+	for (i = optind; i < argc - 1 && rc == 0; i++)
+		rc = put_one(&x, argv[i], remote, into_dir);
 	if (rc == 0)
 		xfer_summary(&x, "put", t0);
 close:
-	json_decref(e);
 	conn_close(&x.c);
 	json_decref(x.files);
 	return rc;

@@ -62,7 +62,7 @@ conn_session_failed(struct conn *c, int rc, bool was_up)
 	int code = EXIT_LOST;
 	bool silent = was_up && rc == LL_ERR_TIMEOUT &&
 	    ll_session_link(c->s) != NULL;
-	char why[512];
+	char why[1024];
 
 	if (!was_up)
 		code = rc == LL_ERR_TIMEOUT ? EXIT_NOAGENT : EXIT_CONNECT;
@@ -268,7 +268,7 @@ conn_open(struct conn *c)
 	struct ll_link_config cfg;
 	struct ll_transport *t;
 	struct ll_msg m;
-	char err[512];
+	char err[1024];
 	json_t *hello;
 	int rc, version;
 
@@ -618,6 +618,15 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		 * the queue is not empty and its POLLOUT wakes us.
 		 */
 		wait = more > 0 && ll_session_room(c->s) > 0 ? 0 : 1000;
+		if (c->call_deadline_ms != 0 && result < 0) {
+			uint64_t now = ll_now_ms();
+
+			if (now >= c->call_deadline_ms)
+				return conn_set_error(c, EXIT_TIMEOUT, "%s: no "
+				    "answer in time", op);
+			if (c->call_deadline_ms - now < (uint64_t)wait)
+				wait = (int)(c->call_deadline_ms - now);
+		}
 		fd = -1;
 		if (asking)
 			fd = job_ask_wake_fd(h->ask);

@@ -1,7 +1,7 @@
 /*
- * Shared by `lifeline get` and `lifeline put` (defined in cmd-get.c): the
- * progress bar, remote path checks and the transfer
- * summary.
+ * Shared by `lifeline get` and `lifeline put` (defined in xfer.c): the
+ * progress bar, remote path checks, requests that reconnect after a lost
+ * link, and the transfer summary.
  */
 #ifndef LL_CLIENT_XFER_H
 #define LL_CLIENT_XFER_H
