@@ -165,6 +165,16 @@ conn_open_transport(struct ll_transport **t, char *err, size_t errlen)
 	return via_open(t, err, errlen);
 }
 
+void
+conn_tunnel_config(struct ll_ssh_client_config *cfg)
+{
+	conn_ssh_config(cfg, LL_SSH_TUNNEL);
+	cfg->user = "root";
+	cfg->known_hosts = conn_known_hosts();
+	cfg->label = client_opts.via;
+	cfg->pin = client_opts.host_key_fingerprint;
+}
+
 /* The link session started: an SSH client engine for it (session.h). */
 static int
 conn_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
@@ -178,11 +188,7 @@ conn_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
 		return LL_ERR_RESET;	/* one link session per client */
 	if (ll_ssh_socketpair(fds) != 0)
 		return LL_ERR_IO;
-	conn_ssh_config(&cfg, LL_SSH_TUNNEL);
-	cfg.user = "root";
-	cfg.known_hosts = conn_known_hosts();
-	cfg.label = client_opts.via;
-	cfg.pin = client_opts.host_key_fingerprint;
+	conn_tunnel_config(&cfg);
 	if (ll_ssh_client_start(&cfg, fds[1], plain_fd, &c->ssh, err,
 	    sizeof(err)) != 0) {
 		msg_error("%s", err);

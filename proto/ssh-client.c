@@ -69,6 +69,9 @@ struct ll_ssh_client {
 	unsigned	 port;
 	bool		 no_pty, accept_new, interactive;
 	int		 verbose;
+	bool		 shell;
+	char		*term;
+	int		 cols, rows;
 
 	/* the engine thread's own */
 	ssh_session	 s;
@@ -77,6 +80,8 @@ struct ll_ssh_client {
 	int		 cipher_fd;	/* tunnel: ours to close */
 	struct stat	 cipher_st;	/* what cipher_fd is */
 	struct ssh_callbacks_struct cb;
+	struct ssh_channel_callbacks_struct chcb;	/* shell: exit */
+	int		 wake[2];	/* shell: resize asked, -1 when none */
 	char		 sshdir[LL_SSH_PATHMAX];	/* "" when no home */
 	char		 khfile[LL_SSH_PATHMAX];	/* tunnel; "" when none */
 	bool		 has_agent;		/* SSH_AUTH_SOCK is set */
@@ -93,6 +98,9 @@ struct ll_ssh_client {
 	char		 how[LL_SSH_PATHMAX + 128];	/* how fp was checked */
 	int		 sock;		/* the SSH socket, for free(); -1 */
 	bool		 stop;
+	int		 new_cols, new_rows;	/* shell: size to send, 0 none */
+	int		 exit_status;	/* shell: -2 none, -1 signal */
+	char		 exit_signal[32];
 };
 
 static void
@@ -653,6 +661,62 @@ error:
 	return -1;
 }
 
+/* shell: the remote command's exit status or signal, kept for the loop. */
+static void
+shell_exit_status(ssh_session s, ssh_channel ch, int status, void *arg)
+{
+	struct ll_ssh_client *c = arg;
+
+	(void)s;
+	(void)ch;
+	pthread_mutex_lock(&c->mu);
+	c->exit_status = status & 0xff;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void
+shell_exit_signal(ssh_session s, ssh_channel ch, const char *signal,
+    int core, const char *errmsg, const char *lang, void *arg)
+{
+	struct ll_ssh_client *c = arg;
+
+	(void)s;
+	(void)ch;
+	(void)core;
+	(void)errmsg;
+	(void)lang;
+	pthread_mutex_lock(&c->mu);
+	c->exit_status = -1;
+	snprintf(c->exit_signal, sizeof c->exit_signal, "%s", signal);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* tunnel with shell: a pty (when a TERM was given), then the shell. */
+static int
+open_shell(struct ll_ssh_client *c)
+{
+	c->chcb.userdata = c;
+	c->chcb.channel_exit_status_function = shell_exit_status;
+	c->chcb.channel_exit_signal_function = shell_exit_signal;
+	ssh_callbacks_init(&c->chcb);
+	if (ssh_set_channel_callbacks(c->ch, &c->chcb) != SSH_OK) {
+		fail(c, "ssh: cannot watch the shell's exit status");
+		return -1;
+	}
+	if (c->term != NULL && ssh_channel_request_pty_size(c->ch, c->term,
+	    c->cols, c->rows) != SSH_OK) {
+		fail(c, "ssh: the agent refused a pty: %s (a key with no-pty "
+		    "or restrict gets none)", ssh_get_error(c->s));
+		return -1;
+	}
+	if (ssh_channel_request_shell(c->ch) != SSH_OK) {
+		fail(c, "ssh: the agent refused a shell: %s",
+		    ssh_get_error(c->s));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 open_channel(struct ll_ssh_client *c)
 {
@@ -662,6 +726,8 @@ open_channel(struct ll_ssh_client *c)
 		    ssh_get_error(c->s));
 		return -1;
 	}
+	if (c->mode == LL_SSH_TUNNEL && c->shell)
+		return open_shell(c);
 	if (c->mode != LL_SSH_GATEWAY) {
 		if (ssh_channel_request_subsystem(c->ch, LL_SSH_SUBSYSTEM) !=
 		    SSH_OK) {
@@ -690,6 +756,26 @@ open_channel(struct ll_ssh_client *c)
 	return 0;
 }
 
+/* The loop asked for a window change (ll_ssh_client_resize). */
+static void
+shell_resize(void *arg, ssh_session s, ssh_channel ch)
+{
+	struct ll_ssh_client *c = arg;
+	char drain[64];
+	int cols, rows;
+
+	(void)s;
+	while (read(c->wake[0], drain, sizeof drain) > 0)
+		;
+	pthread_mutex_lock(&c->mu);
+	cols = c->new_cols;
+	rows = c->new_rows;
+	c->new_cols = c->new_rows = 0;
+	pthread_mutex_unlock(&c->mu);
+	if (cols > 0 && rows > 0)
+		ssh_channel_change_pty_size(ch, cols, rows);
+}
+
 static void *
 engine_main(void *arg)
 {
@@ -703,9 +789,12 @@ engine_main(void *arg)
 	vlog(c, "channel open");
 	set_state(c, LL_SSH_READY);
 	/* In a tunnel the link below judges the line; on the network
-	 * (gateways, listeners), keepalives do. */
-	if (ll_ssh_pump(c->s, c->ch, c->plain, c->mode == LL_SSH_TUNNEL ? 0 :
-	    LL_SSH_STALL_MS, err, sizeof err) != 0 && !stopping(c))
+	 * (gateways, listeners), keepalives do.  A shell also takes window
+	 * changes from the loop. */
+	if (ll_ssh_pump_ctl(c->s, c->ch, c->plain, c->mode == LL_SSH_TUNNEL ?
+	    0 : LL_SSH_STALL_MS, c->wake[0] != -1 ? &(struct ll_ssh_pump_ctl){
+	    .fd = c->wake[0], .ready = shell_resize, .arg = c } : NULL, err,
+	    sizeof err) != 0 && !stopping(c))
 		fail(c, "%s", err);
 	else
 		set_state(c, LL_SSH_ENDED);
@@ -716,6 +805,8 @@ out:
 	c->plain = -1;
 	forget_socket(c);
 	if (c->ch != NULL) {
+		if (c->chcb.size != 0)
+			ssh_remove_channel_callbacks(c->ch, &c->chcb);
 		ssh_channel_close(c->ch);
 		ssh_channel_free(c->ch);
 		c->ch = NULL;
@@ -758,6 +849,11 @@ client_destroy(struct ll_ssh_client *c)
 	free(c->known_hosts);
 	free(c->label);
 	free(c->pin);
+	free(c->term);
+	if (c->wake[0] != -1) {
+		close(c->wake[0]);
+		close(c->wake[1]);
+	}
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
 	free(c);
@@ -792,6 +888,7 @@ ll_ssh_client_start(const struct ll_ssh_client_config *cfg, int cipher_fd,
 		snprintf(err, errlen, "ssh: out of memory");
 		goto fail;
 	}
+	c->wake[0] = c->wake[1] = -1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -809,6 +906,16 @@ ll_ssh_client_start(const struct ll_ssh_client_config *cfg, int cipher_fd,
 	c->known_hosts = dup_or_null(cfg->known_hosts, &bad);
 	c->label = dup_or_null(cfg->label, &bad);
 	c->pin = dup_or_null(cfg->pin, &bad);
+	c->shell = cfg->shell && cfg->mode == LL_SSH_TUNNEL;
+	c->term = dup_or_null(cfg->term, &bad);
+	c->cols = cfg->cols > 0 ? cfg->cols : 80;
+	c->rows = cfg->rows > 0 ? cfg->rows : 24;
+	c->exit_status = -2;
+	if (c->shell && pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		c->wake[0] = c->wake[1] = -1;
+		snprintf(err, errlen, "ssh: pipe: %s", strerror(errno));
+		goto fail;
+	}
 	c->state = LL_SSH_CONNECTING;
 	c->sock = cipher_fd;
 	c->cipher_fd = cipher_fd;
@@ -945,6 +1052,35 @@ ll_ssh_client_wait(struct ll_ssh_client *c, int timeout_ms, char *err,
 	}
 	pthread_mutex_unlock(&c->mu);
 	return rc;
+}
+
+int
+ll_ssh_client_resize(struct ll_ssh_client *c, int cols, int rows)
+{
+	ssize_t n;
+
+	if (c == NULL || c->wake[1] == -1 || cols <= 0 || rows <= 0)
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	c->new_cols = cols;
+	c->new_rows = rows;
+	pthread_mutex_unlock(&c->mu);
+	n = write(c->wake[1], "w", 1);	/* full: a wake-up is pending */
+	(void)n;
+	return 0;
+}
+
+int
+ll_ssh_client_exit(struct ll_ssh_client *c, char *sig, size_t siglen)
+{
+	int st;
+
+	pthread_mutex_lock(&c->mu);
+	st = c->exit_status;
+	if (sig != NULL && siglen > 0)
+		snprintf(sig, siglen, "%s", c->exit_signal);
+	pthread_mutex_unlock(&c->mu);
+	return st;
 }
 
 void

@@ -10,7 +10,8 @@
  *   listener  lifeline+ssh://[USER@]HOST[:PORT]: the agent's own SSH
  *             listener; the "lifeline" subsystem; OpenSSH's known_hosts.
  *   tunnel    SSH inside the link: cipher_fd is one end of a socketpair the
- *             poll loop carries on a link stream; the "lifeline" subsystem;
+ *             poll loop carries on a link stream; the "lifeline" subsystem
+ *             (or, with `shell`, a login shell on a pty: lifeline shell);
  *             the host key is checked against lifeline's own known-hosts
  *             file (known-hosts.h) for the console `label` (the --via
  *             spec) names, or against pin.
@@ -44,6 +45,10 @@ struct ll_ssh_client_config {
 	const char *label;		/* tunnel: the --via spec (its console) */
 	const char *pin;		/* "SHA256:..." the key must have */
 	int verbose;
+	/* tunnel: a shell instead of the lifeline subsystem */
+	bool shell;
+	const char *term;		/* its pty's TERM; NULL: no pty */
+	int cols, rows;			/* the pty's size */
 };
 
 struct ll_ssh_client;
@@ -65,6 +70,19 @@ enum ll_ssh_state ll_ssh_client_state(struct ll_ssh_client *c, char *err,
  * counted while CONNECTING (time spent ASKING does not count). */
 int ll_ssh_client_wait(struct ll_ssh_client *c, int timeout_ms, char *err,
     size_t errlen);
+
+/*
+ * shell: tell the remote pty its new size (window-change), from any
+ * thread.  0, or -1 when the engine is not serving a shell.
+ */
+int ll_ssh_client_resize(struct ll_ssh_client *c, int cols, int rows);
+
+/*
+ * shell, once ENDED: the remote shell's exit status (0-255), or -1 with
+ * the name of the signal that ended it in sig ("TERM"), or -2 when the
+ * server sent neither.
+ */
+int ll_ssh_client_exit(struct ll_ssh_client *c, char *sig, size_t siglen);
 
 /*
  * The server's host key fingerprint and how it was checked ("pinned with
