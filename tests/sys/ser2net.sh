@@ -105,7 +105,7 @@ printf 'a\377b\377\377c\r\n\0z' >"$T/keys"
 for how in raw telnet; do
 	settle
 	if [ $how = raw ]; then VIA="tcp:127.0.0.1:$RAW"; else VIA="telnet://127.0.0.1:$TEL"; fi
-	"$LIFELINE" --via "$VIA" console --drain 1 <"$T/keys" >"$T/echo" 2>"$T/err"
+	"$LIFELINE" --via "$VIA" console --drain 2 <"$T/keys" >"$T/echo" 2>"$T/err"
 	is "ser2net $how: console exits 0" "$?" 0
 	is "ser2net $how: 0xFF, CR LF and NUL typed come back unchanged" \
 		"$(od -An -tx1 "$T/echo" | tr -d ' \n')" "$(od -An -tx1 "$T/keys" | tr -d ' \n')"
