@@ -105,6 +105,7 @@ struct agent_options {
 	const char *console_name;	/* what info reports as the console */
 	const char *target_root;	/* --target-root */
 	const char *config;		/* --config FILE */
+	const char *getty;		/* --getty CMD: shares --serial */
 };
 
 extern struct agent_options agent_opts;

@@ -59,7 +59,6 @@ static const struct {
 	    "session" },
 	{ "environment", "lifelined does not set environment variables "
 	    "per key" },
-	{ "permitopen", "lifelined does not forward ports" },
 	{ "permitlisten", "lifelined does not forward ports" },
 	{ "principals", "lifelined does not accept certificates" },
 	{ "cert-authority", "lifelined does not accept certificates" },
@@ -286,6 +285,80 @@ bad:
  * refuse.  Names are case-insensitive; a value is always "quoted", with \"
  * standing for a quote inside it.
  */
+/*
+ * permitopen="host:port" into the next slot of lim: host a name or an
+ * address, [bracketed] for IPv6; port 1-65535 or "*".  0, or -1 with why.
+ */
+static int
+permitopen_add(const char *val, struct authkeys_result *lim, char *why,
+    size_t whylen)
+{
+	struct authkeys_permit *pm;
+	const char *colon, *host = val, *port;
+	char shown[64], *end;
+	size_t hlen;
+	long n;
+
+	log_printable(shown, sizeof(shown), val);
+	if (lim->npermitopen >= AUTHKEYS_PERMITOPEN_MAX) {
+		snprintf(why, whylen, "more than %d permitopen= options",
+		    AUTHKEYS_PERMITOPEN_MAX);
+		return -1;
+	}
+	if (*val == '[') {
+		host = val + 1;
+		if ((colon = strchr(host, ']')) == NULL || colon[1] != ':')
+			goto bad;
+		hlen = (size_t)(colon - host);
+		port = colon + 2;
+	} else {
+		if ((colon = strrchr(val, ':')) == NULL)
+			goto bad;
+		hlen = (size_t)(colon - val);
+		port = colon + 1;
+		if (memchr(val, ':', hlen) != NULL)
+			goto bad;	/* IPv6 wants its brackets */
+	}
+	if (hlen == 0 || hlen >= sizeof(pm->host))
+		goto bad;
+	pm = &lim->permitopen[lim->npermitopen];
+	if (strcmp(port, "*") == 0)
+		pm->port = 0;
+	else {
+		errno = 0;
+		n = strtol(port, &end, 10);
+		if (errno != 0 || end == port || *end != '\0' || n < 1 ||
+		    n > 65535 || !isdigit((unsigned char)*port))
+			goto bad;
+		pm->port = (int)n;
+	}
+	memcpy(pm->host, host, hlen);
+	pm->host[hlen] = '\0';
+	lim->npermitopen++;
+	return 0;
+bad:
+	snprintf(why, whylen, "permitopen=\"%s\" is not HOST:PORT (PORT a "
+	    "number or *, an IPv6 HOST in brackets)", shown);
+	return -1;
+}
+
+bool
+authkeys_permits_open(const struct authkeys_result *res, const char *host,
+    int port)
+{
+	int i;
+
+	if (res->npermitopen == 0)
+		return true;
+	for (i = 0; i < res->npermitopen; i++) {
+		if (strcasecmp(res->permitopen[i].host, host) == 0 &&
+		    (res->permitopen[i].port == 0 ||
+		    res->permitopen[i].port == port))
+			return true;
+	}
+	return false;
+}
+
 /* What an accepted option denies (no-*, restrict) or grants back. */
 static void
 options_deny(const char *name, unsigned *deny, unsigned *grant)
@@ -303,8 +376,8 @@ options_deny(const char *name, unsigned *deny, unsigned *grant)
 }
 
 static int
-options_check(const char *opts, const char *peer, unsigned *deny, char *why,
-    size_t whylen)
+options_check(const char *opts, const char *peer, struct authkeys_result *lim,
+    char *why, size_t whylen)
 {
 	unsigned denied = 0, granted = 0;
 	char name[32], shown[32], *val = NULL;
@@ -382,6 +455,16 @@ options_check(const char *opts, const char *peer, unsigned *deny, char *why,
 				goto out;
 			}
 		}
+		if (strcasecmp(name, "permitopen") == 0) {
+			if (!has_val) {
+				snprintf(why, whylen, "option %s needs a value",
+				    shown);
+				goto out;
+			}
+			if (permitopen_add(val, lim, why, whylen) != 0)
+				goto out;
+			continue;
+		}
 		if (strcasecmp(name, "from") == 0 ||
 		    strcasecmp(name, "expiry-time") == 0) {
 			if (!has_val) {
@@ -401,7 +484,7 @@ options_check(const char *opts, const char *peer, unsigned *deny, char *why,
 	/* restrict denies both unless granted back; a no-* always does. */
 	if (denied & AUTHKEYS_DENY_RESTRICT)
 		denied |= (AUTHKEYS_DENY_PTY | AUTHKEYS_DENY_FORWARD) & ~granted;
-	*deny = denied & ~AUTHKEYS_DENY_RESTRICT;
+	lim->deny = denied & ~AUTHKEYS_DENY_RESTRICT;
 	rc = 0;
 out:
 	free(val);
@@ -425,7 +508,7 @@ span_cut(const char *p, size_t n)
  */
 static enum line_verdict
 line_check(char *line, ssh_key key, const char *peer, char *comment,
-    size_t clen, unsigned *deny, char *why, size_t whylen)
+    size_t clen, struct authkeys_result *lim, char *why, size_t whylen)
 {
 	struct ll_key_line kl;
 	enum ssh_keytypes_e type;
@@ -467,8 +550,9 @@ line_check(char *line, ssh_key key, const char *peer, char *comment,
 		goto out;
 	}
 	snprintf(comment, clen, "%.*s", (int)kl.comment_len, kl.comment);
-	*deny = 0;
-	if (opts != NULL && options_check(opts, peer, deny, why, whylen) != 0)
+	lim->deny = 0;
+	lim->npermitopen = 0;
+	if (opts != NULL && options_check(opts, peer, lim, why, whylen) != 0)
 		v = LINE_REFUSED;
 	else
 		v = LINE_ALLOWED;
@@ -707,7 +791,7 @@ authkeys_check(const char *path, ssh_key key, const char *peer,
 	bool refused = false;
 	FILE *fp = NULL;
 	int lineno = 0, bad_line = 0, err = 0;
-	unsigned deny = 0;
+	struct authkeys_result *lim = NULL;	/* the line's limits */
 
 	memset(res, 0, sizeof(*res));
 	fingerprint(key, res->fingerprint, sizeof(res->fingerprint));
@@ -718,7 +802,8 @@ authkeys_check(const char *path, ssh_key key, const char *peer,
 	if ((fp = open_keys(path, &err, res->reason,
 	    sizeof(res->reason))) == NULL)
 		return err;
-	if ((buf = malloc(size)) == NULL) {
+	if ((buf = malloc(size)) == NULL ||
+	    (lim = calloc(1, sizeof(*lim))) == NULL) {
 		err = -ENOMEM;
 		snprintf(res->reason, sizeof(res->reason), "out of memory");
 		goto out;
@@ -739,7 +824,7 @@ authkeys_check(const char *path, ssh_key key, const char *peer,
 			snprintf(why, sizeof(why), "a NUL byte in the line");
 		} else
 			v = line_check(buf, key, peer, comment,
-			    sizeof(comment), &deny, why, sizeof(why));
+			    sizeof(comment), lim, why, sizeof(why));
 		if (v == LINE_MALFORMED && bad_line == 0) {
 			bad_line = lineno;
 			snprintf(first_bad, sizeof(first_bad), "%s", why);
@@ -754,7 +839,10 @@ authkeys_check(const char *path, ssh_key key, const char *peer,
 		}
 		if (v == LINE_ALLOWED) {
 			res->allowed = true;
-			res->deny = deny;
+			res->deny = lim->deny;
+			res->npermitopen = lim->npermitopen;
+			memcpy(res->permitopen, lim->permitopen,
+			    sizeof(res->permitopen));
 			res->line = lineno;
 			snprintf(res->comment, sizeof(res->comment), "%s",
 			    comment);
@@ -780,6 +868,7 @@ authkeys_check(const char *path, ssh_key key, const char *peer,
 			    "the key is not in %s", path);
 	}
 out:
+	free(lim);
 	free(buf);
 	fclose(fp);
 	return err;

@@ -6,14 +6,15 @@
  *
  * Options lifelined can honour are honoured (from= against the peer's
  * address, expiry-time=; restrict, no-pty and no-port-forwarding, undone by
- * pty and port-forwarding, come back in res->deny for the SSH channels to
- * enforce); options that only restrict what lifelined never offers are
- * accepted (no-agent-forwarding, no-X11-forwarding, no-user-rc,
- * no-touch-required), and so are agent-forwarding, X11-forwarding and
- * user-rc, which undo restrict for those same features; every other option
- * (command, environment, permitopen, permitlisten, principals, tunnel,
- * cert-authority, verify-required, unknown ones) makes the line refuse the
- * key, with the reason: a command= key must not get a full lifeline session.
+ * pty and port-forwarding, come back in res->deny, and permitopen= in
+ * res->permitopen, for the SSH channels to enforce); options that only
+ * restrict what lifelined never offers are accepted (no-agent-forwarding,
+ * no-X11-forwarding, no-user-rc, no-touch-required), and so are
+ * agent-forwarding, X11-forwarding and user-rc, which undo restrict for
+ * those same features; every other option (command, environment,
+ * permitlisten, principals, tunnel, cert-authority, verify-required,
+ * unknown ones) makes the line refuse the key, with the reason: a command=
+ * key must not get a full lifeline session.
  */
 #ifndef LL_AUTHKEYS_H
 #define LL_AUTHKEYS_H
@@ -28,9 +29,20 @@
 #define AUTHKEYS_DENY_FORWARD	0x2u	/* direct-tcpip (ssh -L) */
 #define AUTHKEYS_DENY_RESTRICT	0x4u	/* internal: restrict was given */
 
+/* permitopen="host:port" options kept per line (sshd has no limit). */
+#define AUTHKEYS_PERMITOPEN_MAX	16
+
+/* One permitopen= destination: a literal host (no brackets), a port. */
+struct authkeys_permit {
+	char host[256];
+	int port;			/* 0: "*", any port */
+};
+
 struct authkeys_result {
 	bool allowed;
 	unsigned deny;			/* AUTHKEYS_DENY_* of the allowing line */
+	int npermitopen;		/* 0: ssh -L may reach anywhere */
+	struct authkeys_permit permitopen[AUTHKEYS_PERMITOPEN_MAX];
 	int line;			/* matching line, 0 when none */
 	char fingerprint[96];		/* SHA256:... of the offered key */
 	char comment[128];		/* the matching line's comment */
@@ -63,5 +75,14 @@ struct authkeys_result {
  */
 int authkeys_check(const char *path, ssh_key key, const char *peer,
     struct authkeys_result *res);
+
+/*
+ * May the key of res open a direct-tcpip channel (ssh -L, ssh -W) to
+ * host:port?  true when its line had no permitopen= option, or one naming
+ * that host literally (no name lookup, as sshd; case does not matter) with
+ * that port or "*".  no-port-forwarding is res->deny's business, not this.
+ */
+bool authkeys_permits_open(const struct authkeys_result *res,
+    const char *host, int port);
 
 #endif

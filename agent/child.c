@@ -1,9 +1,10 @@
 /*
  * Child processes (see child.h).
  *
- * Between fork and exec the child resets its signal mask and handlers,
- * starts a session of its own (so SIGTERM/SIGKILL to its process group
- * reaches whatever it started), takes /dev/null (or the stdin pipe) and its
+ * The agent forks a guard, which starts a session of its own (so SIGTERM
+ * or SIGKILL to its process group reaches whatever the command started)
+ * and forks the command in it.  Between fork and exec the command resets
+ * its signal mask and handlers, takes /dev/null (or the stdin pipe) and its
  * output fds as fds 0-2 and marks every other fd close-on-exec.  A name
  * without '/' is looked up there, after any chroot, in the clean PATH the
  * child gets (never the agent's own PATH, nor the working directory), with
@@ -12,6 +13,19 @@
  * reads that pipe until EOF, so a failed exec is reported as an error
  * rather than as an exit status 127.  Reaping is the server's (SIGCHLD); it
  * hands the status over through job_reaped() or child_op_reaped().
+ *
+ * The guard is there for the agent's own death.  A job outlives its
+ * session, never its agent: should the agent be killed (SIGKILL, a crash,
+ * the OOM killer) nobody would see or stop its commands.  The kernel tells
+ * the guard (PR_SET_PDEATHSIG, which it sets in itself after the fork and
+ * checks against getppid() for a parent already gone), and the guard kills
+ * the whole process group, the command and whatever it started, which the
+ * parent-death signal alone would miss: it reaches one process, and is
+ * lost across the exec of a set-user-ID program.  Otherwise the guard only
+ * waits, every signal blocked (those sent to the group are the command's),
+ * and ends as the command ended: its exit status, or death by the same
+ * signal (without a core dump), so the agent reaps it as if it were the
+ * command.
  */
 #include "config.h"
 
@@ -21,6 +35,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -105,19 +121,28 @@ child_execve(char *const argv[])
 	errno = denied ? EACCES : ENOENT;
 }
 
-/* In the forked child: never returns.  out and err are -1 for /dev/null. */
+/*
+ * In the forked child, under its guard (or, guard 0, on its own): never
+ * returns.  out and err are -1 for /dev/null.
+ */
 static void
-child_exec(char *const argv[], const struct child_opts *o, int in, int out,
-    int err, int errpipe)
+child_exec(pid_t guard, char *const argv[], const struct child_opts *o,
+    int in, int out, int err, int errpipe)
 {
 	sigset_t none;
 	int nul, moved, extra = -1, e, sig;
 
+	/* a guard killed alone (SIGKILL to its pid) takes the command along;
+	 * without one (detached) it leads a session of its own */
+	if (guard > 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+	    getppid() != guard))
+		_exit(127);
+	if (guard <= 0)
+		setsid();
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (sig = 1; sig < NSIG; sig++)
 		signal(sig, SIG_DFL);
-	setsid();
 	/* Move everything above the fds it is about to take, so no dup2
 	 * below overwrites one still to be used. */
 	if ((moved = fcntl(errpipe, F_DUPFD_CLOEXEC, CHILD_FD_FLOOR)) < 0)
@@ -160,6 +185,86 @@ fail:
 	if (write(errpipe, &e, sizeof(e)) < 0)
 		_exit(127);
 	_exit(127);
+}
+
+/* Close every fd (the guard holds none: EOFs must come with the command's). */
+static void
+child_close_all(void)
+{
+	int fd, max;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 0U, ~0U, 0U) == 0)
+		return;
+#endif
+	max = (int)sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 0; fd < max; fd++)
+		close(fd);
+}
+
+/* The guard ends as the command ended: never returns. */
+static void
+child_guard_exit(int status)
+{
+	struct rlimit no_core = { 0, 0 };
+	sigset_t one;
+	int sig;
+
+	if (WIFEXITED(status))
+		_exit(WEXITSTATUS(status));
+	sig = WTERMSIG(status);
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+/*
+ * In the forked child: the job's guard (see the top of this file), then
+ * the command in its process group.  Never returns.
+ */
+static void
+child_guard(pid_t agent, char *const argv[], const struct child_opts *o,
+    int in, int out, int err, int errpipe)
+{
+	sigset_t all, wanted;
+	siginfo_t si;
+	pid_t cmd, self = getpid();
+	int status, e;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	setsid();
+	/* the agent may have died before the prctl: then it is too late */
+	if (prctl(PR_SET_PDEATHSIG, SIGHUP) != 0 || getppid() != agent)
+		_exit(127);
+	if ((cmd = fork()) < 0) {
+		e = errno;
+		if (write(errpipe, &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	if (cmd == 0)
+		child_exec(self, argv, o, in, out, err, errpipe);
+	child_close_all();
+	prctl(PR_SET_NAME, "lifelined-job");
+	sigemptyset(&wanted);
+	sigaddset(&wanted, SIGCHLD);
+	sigaddset(&wanted, SIGHUP);
+	for (;;) {
+		if (sigwaitinfo(&wanted, &si) < 0)
+			continue;
+		/* SIGHUP: the agent died, or someone signalled the group */
+		if (si.si_signo == SIGHUP && getppid() != agent)
+			kill(-getpid(), SIGKILL);
+		if (waitpid(cmd, &status, WNOHANG) == cmd)
+			child_guard_exit(status);
+	}
 }
 
 void
@@ -213,6 +318,7 @@ child_spawn(struct child *c, char *const argv[],
 	int out[2] = { -1, -1 }, errp[2] = { -1, -1 }, ep[2] = { -1, -1 };
 	int in[2] = { -1, -1 };
 	const char *ec = LL_EC_INTERNAL;
+	pid_t agent;
 	int e = 0, i, rc;
 	ssize_t got;
 
@@ -226,12 +332,16 @@ child_spawn(struct child *c, char *const argv[],
 		snprintf(err, errlen, "pipe: %s", strerror(-rc));
 		goto out;
 	}
+	agent = getpid();
 	if ((c->pid = fork()) < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		goto out;
 	}
+	/* a detached child is meant to outlive us: no guard for it */
+	if (c->pid == 0 && opts->output == CHILD_DETACHED)
+		child_exec(0, argv, opts, in[0], out[1], errp[1], ep[1]);
 	if (c->pid == 0)
-		child_exec(argv, opts, in[0], out[1], errp[1], ep[1]);
+		child_guard(agent, argv, opts, in[0], out[1], errp[1], ep[1]);
 	/* Our write end closed, EOF comes with the exec (close-on-exec). */
 	child_close(&ep[1]);
 	do {

@@ -67,7 +67,10 @@ void child_init(struct child *c);
  */
 bool child_find_program(const char *program, char *out, size_t outlen);
 /*
- * Start argv[0] (a path, or a name looked up in the clean PATH) with argv.
+ * Start argv[0] (a path, or a name looked up in the clean PATH) with argv,
+ * under a guard process that kills the command's process group should the
+ * agent die (child.c); c->pid is the guard's, which ends as the command
+ * does (exit status, or the same signal without a core dump).
  * Returns NULL once it runs, or the error code for the request's ERROR
  * with its message in err: LL_EC_EXEC_FAILED when the program could not be
  * started (the child is already reaped), LL_EC_INTERNAL when a pipe or

@@ -27,7 +27,8 @@ enum conf_kind { CONF_STRING, CONF_ALLOW, CONF_BOOL, CONF_ENCODING };
 
 enum conf_name {
 	C_SERIAL, C_LISTEN, C_LISTEN_SSH, C_HOST_KEY, C_AUTHORIZED_KEYS,
-	C_DEBUG_FILE, C_TARGET_ROOT, C_ALLOW, C_READ_ONLY, C_ENCODING, C_MAX
+	C_DEBUG_FILE, C_TARGET_ROOT, C_ALLOW, C_READ_ONLY, C_ENCODING, C_GETTY,
+	C_MAX
 };
 
 static const struct {
@@ -44,6 +45,7 @@ static const struct {
 	[C_ALLOW] = { "allow", CONF_ALLOW },
 	[C_READ_ONLY] = { "read-only", CONF_BOOL },
 	[C_ENCODING] = { "encoding", CONF_ENCODING },
+	[C_GETTY] = { "getty", CONF_STRING },
 };
 
 /* What the file said: the value of each setting and its line. */
@@ -426,6 +428,7 @@ conf_load(const char *path, bool must_exist, struct agent_options *o,
 	take(&cf, C_AUTHORIZED_KEYS, &o->authorized_keys);
 	take(&cf, C_DEBUG_FILE, &o->debug_file);
 	take(&cf, C_TARGET_ROOT, &o->target_root);
+	take(&cf, C_GETTY, &o->getty);
 	if (cf.line[C_ALLOW] != 0 && o->allow == NULL) {
 		o->allow = cf.allow;
 		cf.allow = NULL;

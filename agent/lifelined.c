@@ -31,6 +31,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "error.h"
+#include "getty.h"
 #include "link-pump.h"
 #include "job.h"
 #include "log.h"
@@ -79,7 +80,7 @@ usage(FILE *f)
 "                 [--listen-ssh [ADDR:]PORT] [--host-key FILE]\n"
 "                 [--authorized-keys FILE] [--allow OP,...] [--read-only]\n"
 "                 [--config FILE] [--insecure] [--encoding auto|7bit|8bit]\n"
-"                 [--debug-file FILE] [--target-root DIR] [-v]\n"
+"                 [--debug-file FILE] [--target-root DIR] [--getty CMD] [-v]\n"
 "\n"
 "  --serial DEV[,BAUD]  serve on a serial port (libserialport; termios for PTYs)\n"
 "  --stdio              serve on this process's own tty or stdin/stdout\n"
@@ -96,6 +97,9 @@ usage(FILE *f)
 "  --encoding E         refuse 8-bit coding when E is 7bit\n"
 "  --debug-file FILE    append a detailed log to FILE\n"
 "  --target-root DIR    act on the original root already mounted at DIR\n"
+"  --getty CMD          --serial: hand the line to this getty when a person\n"
+"                       presses Enter, serve lifeline again when it exits\n"
+"                       (%%t the tty, %%d its path, %%b the baud rate)\n"
 "  -v, --verbose        log debug messages\n"
 "  -V, --version        print the version\n");
 }
@@ -453,8 +457,35 @@ agent_open_device(const char *spec, const char *name, uint64_t now)
 		return LL_ERR_NOMEM;
 	c->reopen = agent_opts.serial != NULL;
 	c->stdio = agent_opts.stdio;
+	if (agent_opts.getty != NULL && agent_opts.serial != NULL)
+		getty_watch(c);
 	log_info("serving on %s", name);
 	return 0;
+}
+
+/* The --serial device's transport spec, for reopening it. */
+static char agent_serial_spec[300];
+
+/* Open name (spec) again as soon as the loop comes round. */
+static void
+agent_reopen_now(const char *spec, const char *name)
+{
+	snprintf(reopen_slot.spec, sizeof(reopen_slot.spec), "%s", spec);
+	snprintf(reopen_slot.name, sizeof(reopen_slot.name), "%s", name);
+	reopen_slot.at = ll_now_ms();
+	reopen_slot.active = true;
+}
+
+/*
+ * A person pressed Enter on the console c serves: close it and run the
+ * getty there (getty.h); when it cannot start, serve on.
+ */
+static void
+agent_to_getty(struct conn *c, uint64_t now)
+{
+	agent_drop(c);
+	if (getty_start(now) != 0)
+		agent_reopen_now(agent_serial_spec, agent_opts.serial);
 }
 
 static void
@@ -468,6 +499,10 @@ agent_children(void)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		bool claimed = job_reaped(pid, status);
 
+		if (!claimed && getty_reaped(pid, status)) {
+			agent_reopen_now(agent_serial_spec, agent_opts.serial);
+			continue;
+		}
 		LIST_FOREACH(c, &conns, entry) {
 			LIST_FOREACH(r, &c->requests, entry) {
 				if (r->op->child != NULL &&
@@ -646,9 +681,11 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 		job_io(now);
 		for (c = LIST_FIRST(&conns); c != NULL; c = cnext) {
 			cnext = LIST_NEXT(c, entry);
-			if (agent_serve(c, now) != 0 &&
-			    !agent_conn_lost(c, now))
-				return 0;
+			if (agent_serve(c, now) != 0) {
+				if (!agent_conn_lost(c, now))
+					return 0;
+			} else if (getty_is_due(c))
+				agent_to_getty(c, now);
 		}
 	}
 }
@@ -684,6 +721,7 @@ agent_parse_args(int argc, char **argv)
 		{ "allow", required_argument, NULL, 'a' },
 		{ "read-only", no_argument, NULL, 'R' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "getty", required_argument, NULL, 'G' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -724,6 +762,9 @@ agent_parse_args(int argc, char **argv)
 			break;
 		case 'c':
 			agent_opts.config = optarg;
+			break;
+		case 'G':
+			agent_opts.getty = optarg;
 			break;
 		case 'k':
 			agent_opts.insecure = true;
@@ -768,6 +809,7 @@ static int
 agent_configure(int *modes)
 {
 	char err[512];
+	bool getty_cli = agent_opts.getty != NULL;
 
 	if (conf_load(agent_opts.config != NULL ? agent_opts.config :
 	    CONF_DEFAULT_PATH, agent_opts.config != NULL, &agent_opts, err,
@@ -781,6 +823,15 @@ agent_configure(int *modes)
 		fprintf(stderr, "lifelined: give one of --serial, --stdio, "
 		    "--listen, and/or --listen-ssh\n");
 		usage(stderr);
+		return 2;
+	}
+	/* The file's getty is for the serial console, whatever else runs. */
+	if (agent_opts.getty != NULL && agent_opts.serial == NULL &&
+	    !getty_cli)
+		agent_opts.getty = NULL;
+	if (agent_opts.getty != NULL &&
+	    getty_check(agent_opts.getty, err, sizeof(err)) != 0) {
+		fprintf(stderr, "lifelined: %s\n", err);
 		return 2;
 	}
 	return -1;
@@ -868,6 +919,8 @@ agent_open_paths(struct ll_listener **lsn, struct ll_listener **sshlsn)
 
 	if (agent_opts.serial != NULL) {
 		snprintf(spec, sizeof(spec), "serial:%s", agent_opts.serial);
+		snprintf(agent_serial_spec, sizeof(agent_serial_spec), "%s",
+		    spec);
 		if (agent_open_device(spec, agent_opts.serial, now) != 0)
 			return -1;
 	} else if (agent_opts.stdio) {
@@ -899,6 +952,7 @@ agent_shutdown(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 {
 	/* First, while the agent has time: see job_shutdown(). */
 	job_shutdown();
+	getty_stop();
 	while (!LIST_EMPTY(&conns)) {
 		/* Tell a connected client we are going, rather than vanish. */
 		ll_session_close(LIST_FIRST(&conns)->s, 300);

@@ -689,18 +689,47 @@ files_part_open(int dirfd, const char *tmp, int flags, char *why,
 	return fd;
 }
 
+/*
+ * The SHA-256 of the regular file base in dfd when it has size bytes (the
+ * client's file), so that put can skip a file already there; "" when it is
+ * not such a file.
+ */
+static void
+files_existing_sha(int dfd, const char *base, int64_t size, char hex[65])
+{
+	struct ll_digest *md;
+	struct stat sb;
+	int fd;
+
+	hex[0] = '\0';
+	if (size < 0 || (fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC)) < 0)
+		return;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    sb.st_size == (off_t)size && (md = ll_digest_new()) != NULL) {
+		if (ll_digest_prefix(fd, (uint64_t)size, md) != 0 ||
+		    ll_digest_hex(md, hex) != 0)
+			hex[0] = '\0';
+		ll_digest_free(md);
+	}
+	close(fd);
+}
+
 static int
 op_put_begin_start(struct request *r, json_t *args)
 {
 	const char *path, *base;
-	char tmp[NAME_MAX + 1], hex[65] = "", why[128];
+	char tmp[NAME_MAX + 1], hex[65] = "", why[128], have[65];
 	struct stat sb;
 	uint64_t len = 0;
+	int64_t size = -1;
 	struct ll_digest *md;
+	json_t *res;
 	bool rh;
 	int dfd, fd;
 
-	if (files_args(r, args, &path, &rh) != 0)
+	if (files_args(r, args, &path, &rh) != 0 ||
+	    arg_int(r, args, "size", 0, INT64_MAX, &size) != 0)
 		return -1;
 	if ((dfd = files_parent(r, path, rh, &base)) < 0)
 		return -1;
@@ -725,9 +754,13 @@ op_put_begin_start(struct request *r, json_t *args)
 	if (fd >= 0)
 		close(fd);
 	ll_digest_free(md);
+	files_existing_sha(dfd, base, size, have);
 	close(dfd);
-	request_reply(r, json_pack("{s:I, s:s}", "partial", (json_int_t)len,
-	    "partial_sha256", hex));
+	res = json_pack("{s:I, s:s}", "partial", (json_int_t)len,
+	    "partial_sha256", hex);
+	if (res != NULL && have[0] != '\0')
+		json_object_set_new(res, "existing_sha256", json_string(have));
+	request_reply(r, res);
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "job.h"
 #include "msg.h"
+#include "ssh-server.h"
 #include "target.h"
 
 /* PRETTY_NAME of an os-release file, or NULL. */
@@ -75,6 +76,18 @@ info_jobs(json_t *res)
 	return json_object_set_new(res, "jobs", running);
 }
 
+/* How this session is authenticated: the client key SSH accepted. */
+static int
+info_auth(struct request *r, json_t *res)
+{
+	char fp[128] = "";
+
+	if (r->conn->ssh != NULL)
+		ssh_serving_identity(r->conn->ssh, fp, sizeof(fp));
+	return json_object_set_new(res, "auth_key", fp[0] != '\0' ?
+	    json_string(fp) : json_null());
+}
+
 static int
 op_info(struct request *r, json_t *args)
 {
@@ -110,6 +123,8 @@ op_info(struct request *r, json_t *args)
 		    target_root_path()) != 0)
 			goto fail;
 	} else if (json_object_set_new(res, "target_root", json_null()) != 0)
+		goto fail;
+	if (info_auth(r, res) != 0)
 		goto fail;
 	/* A job never runs unseen: every running one is listed. */
 	if (info_jobs(res) != 0)

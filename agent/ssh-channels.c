@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pty.h>
 #include <pwd.h>
@@ -56,7 +57,9 @@
 
 #define CHANS_MAX	16		/* channels at once on one connection */
 #define CHANS_CHUNK	(16 * 1024)
+#define CHANS_ROUNDS	8		/* chunks per channel per turn */
 #define CHANS_ENV_MAX	32		/* env requests kept per channel */
+#define CHANS_CONNECT_MS 10000		/* a direct-tcpip connect */
 #define CHANS_REAPED_MAX 64
 #define CHANS_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
 			"/sbin:/bin"
@@ -104,7 +107,7 @@ struct ssh_chans {
 	ssh_session session;
 	char peer[160];
 	char who[LL_SSH_FP_MAX];
-	unsigned deny;
+	struct authkeys_result key;	/* deny flags, permitopen= */
 	int lifeline_fd;
 	bool lifeline_used;
 	bool lifeline_ended;
@@ -213,6 +216,16 @@ chan_free(struct chan *c)
 	for (i = 0; i < c->nenv; i++)
 		free(c->env[i]);
 	if (c->ch != NULL) {
+		/*
+		 * libssh keeps a channel the peer has not yet closed, and
+		 * calls its callbacks when the peer's CLOSE comes (while
+		 * another channel reads): they must not point into c, freed
+		 * below.  (They did: a use after free that crashed the agent
+		 * when one of several channels ended before its peer closed
+		 * it, the flaky ControlMaster check of ssh-proxy.sh.)
+		 */
+		if (c->cb.size != 0)
+			ssh_remove_channel_callbacks(c->ch, &c->cb);
 		ssh_channel_close(c->ch);
 		ssh_channel_free(c->ch);
 	}
@@ -470,21 +483,19 @@ cb_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
 	if (c->kind != CHAN_NEW)
 		return 1;
 	if (strcmp(name, LL_SSH_SUBSYSTEM) == 0) {
-		/*
-		 * Only as the connection's first channel (served by
-		 * ll_ssh_pump); beside other channels it is not served yet.
-		 */
-		if (c->sc->lifeline_used || c->no != 1 ||
-		    ssh_chans_started(c->sc)) {
+		/* One per connection: it has the one plain side. */
+		if (c->sc->lifeline_used) {
 			log_warn("%s: refused the %s subsystem on channel %u: "
-			    "it must be the connection's only channel",
-			    c->sc->peer, LL_SSH_SUBSYSTEM, c->no);
+			    "this connection has had one already", c->sc->peer,
+			    LL_SSH_SUBSYSTEM, c->no);
 			return 1;
 		}
 		c->sc->lifeline_used = true;
 		c->kind = CHAN_LIFELINE;
 		snprintf(c->op, sizeof(c->op), "%s", LL_SSH_SUBSYSTEM);
 		c->to_fd = c->out_fd = c->sc->lifeline_fd;
+		/* Served here (not by ll_ssh_pump), it must not block us. */
+		fd_nonblock(c->to_fd);
 		return 0;
 	}
 	if (strcmp(name, "sftp") != 0) {
@@ -524,11 +535,22 @@ cb_pty(ssh_session s, ssh_channel ch, const char *term, int cols, int rows,
 	(void)ch;
 	if (c->kind != CHAN_NEW || c->pty)
 		return 1;
-	if (c->sc->deny & AUTHKEYS_DENY_PTY) {
-		log_warn("%s: refused a pty on channel %u: the key's "
-		    "authorized_keys line has no-pty or restrict", c->sc->peer,
-		    c->no);
-		audit_op_refused(c->sc->who, "pty", "the key has no-pty");
+	if (c->sc->key.deny & AUTHKEYS_DENY_PTY) {
+		static const char why[] = "the key's authorized_keys line has "
+		    "no-pty or restrict";
+		char line[160];
+
+		log_warn("%s: refused a pty on channel %u: %s", c->sc->peer,
+		    c->no, why);
+		audit_op_refused(c->sc->who, "pty", why);
+		/*
+		 * ssh only says "PTY allocation request failed" and goes on
+		 * without one (as with sshd): the reason goes to the user on
+		 * the channel's stderr, which ssh shows at once.
+		 */
+		snprintf(line, sizeof(line), "lifelined: pty refused: %s\r\n",
+		    why);
+		ssh_channel_write_stderr(c->ch, line, (uint32_t)strlen(line));
 		return 1;
 	}
 	if (openpty(&c->pty_fd, &c->pty_slave, NULL, NULL, &ws) != 0) {
@@ -634,7 +656,43 @@ ssh_chans_open(struct ssh_chans *sc)
 	return ch;
 }
 
-/* A blocking connect to host:port; the fd, or -1 with why. */
+/*
+ * One connect to ai, given CHANS_CONNECT_MS at most (the engine thread
+ * waits, and with it the connection's other channels).  The fd, or -1 with
+ * errno.
+ */
+static int
+forward_connect_one(const struct addrinfo *ai)
+{
+	struct pollfd pfd;
+	socklen_t elen = sizeof(int);
+	int fd, e = 0;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, ai->ai_protocol)) < 0)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS)
+		goto fail;
+	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	if (poll(&pfd, 1, CHANS_CONNECT_MS) == 0) {
+		errno = ETIMEDOUT;
+		goto fail;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) != 0)
+		goto fail;
+	if (e == 0)
+		return fd;
+	errno = e;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* A connect to host:port, bounded in time; the fd, or -1 with why. */
 static int
 forward_connect(const char *host, int port, char *why, size_t len)
 {
@@ -647,15 +705,12 @@ forward_connect(const char *host, int port, char *why, size_t len)
 		snprintf(why, len, "%s: %s", host, gai_strerror(e));
 		return -1;
 	}
+	snprintf(why, len, "%s port %d: no address to connect to", host,
+	    port);
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if ((fd = socket(ai->ai_family, ai->ai_socktype |
-		    SOCK_CLOEXEC, ai->ai_protocol)) < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if ((fd = forward_connect_one(ai)) >= 0)
 			break;
 		e = errno;
-		close(fd);
-		fd = -1;
 		snprintf(why, len, "%s port %d: %s", host, port, strerror(e));
 	}
 	freeaddrinfo(res);
@@ -676,9 +731,14 @@ ssh_chans_forward(struct ssh_chans *sc, ssh_message msg)
 	if (host == NULL)
 		return false;
 	log_printable(shown, sizeof(shown), host);
-	if (sc->deny & AUTHKEYS_DENY_FORWARD) {
+	if (sc->key.deny & AUTHKEYS_DENY_FORWARD) {
 		snprintf(why, sizeof(why), "the key's authorized_keys line has "
 		    "no-port-forwarding or restrict");
+		goto refused;
+	}
+	if (!authkeys_permits_open(&sc->key, host, port)) {
+		snprintf(why, sizeof(why), "%s port %d is not in the key's "
+		    "permitopen= list", shown, port);
 		goto refused;
 	}
 	if (chans_policy("forward", true, why, sizeof(why)) != NULL)
@@ -717,8 +777,8 @@ refused:
 }
 
 struct ssh_chans *
-ssh_chans_new(ssh_session s, const char *peer, const char *fp,
-    unsigned deny, int lifeline_fd)
+ssh_chans_new(ssh_session s, const char *peer,
+    const struct authkeys_result *key, int lifeline_fd)
 {
 	struct ssh_chans *sc = calloc(1, sizeof(*sc));
 
@@ -726,8 +786,8 @@ ssh_chans_new(ssh_session s, const char *peer, const char *fp,
 		return NULL;
 	sc->session = s;
 	snprintf(sc->peer, sizeof(sc->peer), "%s", peer);
-	snprintf(sc->who, sizeof(sc->who), "%s", fp);
-	sc->deny = deny;
+	snprintf(sc->who, sizeof(sc->who), "%s", key->fingerprint);
+	sc->key = *key;
 	sc->lifeline_fd = lifeline_fd;
 	return sc;
 }
@@ -746,49 +806,10 @@ ssh_chans_free(struct ssh_chans *sc)
 	free(sc);
 }
 
-int
-ssh_chans_count(const struct ssh_chans *sc)
+unsigned
+ssh_chans_opened(const struct ssh_chans *sc)
 {
-	int i, n = 0;
-
-	for (i = 0; i < CHANS_MAX; i++)
-		n += sc->c[i] != NULL;
-	return n;
-}
-
-bool
-ssh_chans_started(const struct ssh_chans *sc)
-{
-	int i;
-
-	for (i = 0; i < CHANS_MAX; i++) {
-		if (sc->c[i] != NULL && sc->c[i]->kind != CHAN_NEW)
-			return true;
-	}
-	return false;
-}
-
-bool
-ssh_chans_take_lone_lifeline(struct ssh_chans *sc, ssh_channel *ch)
-{
-	struct chan *c = sc->c[0];
-	int i;
-
-	if (c == NULL || c->kind != CHAN_LIFELINE || sc->next_no != 1)
-		return false;
-	for (i = 1; i < CHANS_MAX; i++) {
-		if (sc->c[i] != NULL)
-			return false;
-	}
-	*ch = c->ch;
-	ssh_set_channel_callbacks(c->ch, NULL);
-	ssh_remove_channel_callbacks(c->ch, &c->cb);
-	c->ch = NULL;
-	c->to_fd = c->out_fd = -1;
-	c->kind = CHAN_NEW;
-	sc->c[0] = NULL;
-	chan_free(c);
-	return true;
+	return sc->next_no;
 }
 
 /* Channel -> to_fd.  true when something moved. */
@@ -812,7 +833,8 @@ chan_input(struct chan *c)
 			/* The peer is done sending: the child's stdin ends
 			 * (a pty stays: the shell's own exit ends it). */
 			c->to_closed = true;
-			if (c->to_fd == c->out_fd)
+			if (c->kind == CHAN_FORWARD ||
+			    c->kind == CHAN_LIFELINE)
 				shutdown(c->to_fd, SHUT_WR);
 			else if (!c->pty)
 				fd_close(&c->to_fd);
@@ -886,17 +908,21 @@ chan_output(struct chan *c, int *fd, bool is_stderr)
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return moved;
 	if (r <= 0) {
-		/* EOF, or EIO on a pty whose last holder has gone. */
+		/*
+		 * EOF, or EIO on a pty whose last holder has gone.  A socket
+		 * (forward, lifeline) is only half done: the channel may
+		 * still have bytes for it, so it stays open for them.
+		 */
+		if (c->kind == CHAN_FORWARD || c->kind == CHAN_LIFELINE) {
+			*fd = -1;
+			ssh_channel_send_eof(c->ch);
+			return true;
+		}
 		if (*fd == c->to_fd) {
 			c->to_fd = -1;
 			c->to_closed = true;
 		}
-		if (c->kind == CHAN_LIFELINE)
-			*fd = -1;	/* the engine's: it closes it */
-		else
-			fd_close(fd);
-		if (c->kind == CHAN_FORWARD || c->kind == CHAN_LIFELINE)
-			ssh_channel_send_eof(c->ch);
+		fd_close(fd);
 		return true;
 	}
 	c->olen = (size_t)r;
@@ -933,9 +959,13 @@ chan_finish(struct chan *c)
 	ssh_channel_close(c->ch);
 }
 
-/* One channel's turn.  true when it is done and may be freed. */
+/*
+ * One channel's turn.  true when it is done and may be freed.  *busy when
+ * it waits on something no fd may signal, *more when bytes moved (libssh
+ * may hold more).
+ */
 static bool
-chan_step(struct chan *c, bool *busy)
+chan_step(struct chan *c, bool *busy, bool *more)
 {
 	bool moved = false;
 
@@ -943,14 +973,24 @@ chan_step(struct chan *c, bool *busy)
 		return ssh_channel_is_closed(c->ch);
 	if (c->kind == CHAN_REFUSED)
 		return true;	/* its reason and status are sent */
-	moved |= chan_input(c);
-	moved |= chan_output(c, &c->out_fd, false);
-	moved |= chan_output(c, &c->err_fd, true);
-	if (c->pend_off < c->pend_len || c->olen > 0 ||
-	    (ssh_channel_window_size(c->ch) == 0 && c->out_fd >= 0))
+	/*
+	 * A few rounds while bytes move: what libssh already holds for the
+	 * channel wakes no poll, so one chunk per wake-up would crawl.
+	 * Bounded, so that one busy channel leaves the others their turn.
+	 */
+	for (int round = 0; round < CHANS_ROUNDS; round++) {
+		bool r = chan_input(c);
+
+		r |= chan_output(c, &c->out_fd, false);
+		r |= chan_output(c, &c->err_fd, true);
+		if (!r)
+			break;
+		moved = true;
+	}
+	if (c->pend_off < c->pend_len || c->olen > 0)
 		*busy = true;
 	if (moved)
-		*busy = true;
+		*more = true;
 	if (c->pid > 0 && !c->reaped && reaped_take(c->pid, &c->status))
 		c->reaped = true;
 	if (c->kind == CHAN_CHILD) {
@@ -978,7 +1018,7 @@ chan_step(struct chan *c, bool *busy)
 int
 ssh_chans_step(struct ssh_chans *sc, int *wait_ms)
 {
-	bool busy = false;
+	bool busy = false, more = false;
 	int i;
 
 	for (i = 0; i < CHANS_MAX; i++) {
@@ -986,7 +1026,7 @@ ssh_chans_step(struct ssh_chans *sc, int *wait_ms)
 
 		if (c == NULL)
 			continue;
-		if (chan_step(c, &busy)) {
+		if (chan_step(c, &busy, &more)) {
 			sc->c[i] = NULL;
 			if (c->kind == CHAN_REFUSED)
 				ssh_channel_close(c->ch);
@@ -994,25 +1034,55 @@ ssh_chans_step(struct ssh_chans *sc, int *wait_ms)
 		} else if (c->pid > 0 && !c->reaped)
 			busy = busy || (c->out_fd < 0 && c->err_fd < 0);
 	}
-	if (busy && *wait_ms > 10)
+	if (more)
+		*wait_ms = 0;
+	else if (busy && *wait_ms > 10)
 		*wait_ms = 10;
 	return sc->lifeline_ended ? -1 : 0;
 }
 
+/* Add fd for events to fds[*n], merged with an entry for the same fd. */
+static void
+fds_add(struct pollfd *fds, int *n, int max, int fd, short events)
+{
+	int i;
+
+	if (fd < 0 || events == 0)
+		return;
+	for (i = 0; i < *n; i++) {
+		if (fds[i].fd == fd) {
+			fds[i].events |= events;
+			return;
+		}
+	}
+	if (*n < max)
+		fds[(*n)++] = (struct pollfd){ .fd = fd, .events = events };
+}
+
 int
-ssh_chans_fds(const struct ssh_chans *sc, int *fds, int max)
+ssh_chans_fds(const struct ssh_chans *sc, struct pollfd *fds, int max)
 {
 	int i, n = 0;
+	bool room;
 
 	for (i = 0; i < CHANS_MAX; i++) {
 		const struct chan *c = sc->c[i];
 
-		if (c == NULL || c->kind == CHAN_NEW)
+		if (c == NULL || c->kind == CHAN_NEW || c->kind == CHAN_REFUSED)
 			continue;
-		if (c->out_fd >= 0 && n < max)
-			fds[n++] = c->out_fd;
-		if (c->err_fd >= 0 && n < max)
-			fds[n++] = c->err_fd;
+		/*
+		 * Output is read only into an empty buffer and as far as the
+		 * peer's window goes: a readable fd we would not read must
+		 * not wake the loop (the window opens through the session).
+		 */
+		room = c->olen == 0 && ssh_channel_window_size(c->ch) > 0;
+		if (room) {
+			fds_add(fds, &n, max, c->out_fd, POLLIN);
+			fds_add(fds, &n, max, c->err_fd, POLLIN);
+		}
+		/* A child (or socket) that has not taken all we read yet. */
+		if (c->pend_off < c->pend_len && !c->to_closed)
+			fds_add(fds, &n, max, c->to_fd, POLLOUT);
 	}
 	return n;
 }

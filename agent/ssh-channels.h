@@ -6,7 +6,8 @@
  *	shell		the login shell, on a pty when pty-req came first
  *	pty-req, window-change, env (TERM, LANG, LC_* only)
  *	subsystem sftp	the rescue host's sftp-server (-R when read-only)
- *	subsystem lifeline  records to the agent's loop (one per connection)
+ *	subsystem lifeline  records to the agent's loop (one per connection,
+ *			alone or beside the others)
  *
  * One struct ssh_chans per connection, driven by the connection's engine
  * thread (ssh-server.c): it owns the channels' callbacks and their children
@@ -18,6 +19,7 @@
 #ifndef LL_SSH_CHANNELS_H
 #define LL_SSH_CHANNELS_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -25,14 +27,16 @@
 
 struct ssh_chans;
 
+struct authkeys_result;
+
 /*
- * For connection s, authenticated as fp (for the audit) with the key's
- * AUTHKEYS_DENY_* flags; lifeline_fd is the plain side of the lifeline
- * subsystem (the agent's loop reads records there), not owned.  NULL on no
- * memory.
+ * For connection s, authenticated with key (its fingerprint for the audit,
+ * its deny flags and permitopen= list for the channels, copied);
+ * lifeline_fd is the plain side of the lifeline subsystem (the agent's
+ * loop reads records there), not owned.  NULL on no memory.
  */
 struct ssh_chans *ssh_chans_new(ssh_session s, const char *peer,
-    const char *fp, unsigned deny, int lifeline_fd);
+    const struct authkeys_result *key, int lifeline_fd);
 /* Free the table: children get SIGHUP, channels and fds are closed. */
 void ssh_chans_free(struct ssh_chans *sc);
 
@@ -45,16 +49,8 @@ ssh_channel ssh_chans_open(struct ssh_chans *sc);
  */
 bool ssh_chans_forward(struct ssh_chans *sc, ssh_message msg);
 
-/* A channel has asked for something we granted (exec, shell, ...). */
-bool ssh_chans_started(const struct ssh_chans *sc);
-/* Channels still open. */
-int ssh_chans_count(const struct ssh_chans *sc);
-/*
- * The only channel so far asked for the lifeline subsystem and nothing
- * else started: the engine may serve it the fast way (ll_ssh_pump) and
- * take the channel (*ch; the table forgets it).
- */
-bool ssh_chans_take_lone_lifeline(struct ssh_chans *sc, ssh_channel *ch);
+/* Channels opened on the connection so far (those refused included). */
+unsigned ssh_chans_opened(const struct ssh_chans *sc);
 
 /*
  * Copy what can be copied now between every channel and its fds, end the
@@ -63,8 +59,11 @@ bool ssh_chans_take_lone_lifeline(struct ssh_chans *sc, ssh_channel *ch);
  * (its fd is then done with).
  */
 int ssh_chans_step(struct ssh_chans *sc, int *wait_ms);
-/* The fds the engine should poll for input (up to max). */
-int ssh_chans_fds(const struct ssh_chans *sc, int *fds, int max);
+/*
+ * The fds the engine should poll now (up to max), each once, with what to
+ * wait for: POLLIN where output can be taken, POLLOUT where input waits.
+ */
+int ssh_chans_fds(const struct ssh_chans *sc, struct pollfd *fds, int max);
 
 /*
  * The agent's loop reaped pid, which no request of its own claimed: maybe

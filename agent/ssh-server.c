@@ -5,12 +5,16 @@
  * from several threads) and runs everything else in a detached thread:
  *
  *	key exchange -> public-key authentication (authkeys.c decides, audit.c
- *	records) -> session channels (ssh-channels.c) -> either
- *	  one channel, the "lifeline" subsystem: ll_ssh_pump() between it
- *	    and the plain socketpair (lifeline's own client), or
- *	  anything else (OpenSSH's ssh, scp, sftp, rsync through lifeline
- *	    proxy): exec, shell, sftp, direct-tcpip and a lifeline
- *	    subsystem, several at once, served by server_channels().
+ *	records) -> channels (ssh-channels.c), served by server_channels():
+ *	  the "lifeline" subsystem, whose bytes go to the plain socketpair
+ *	  (lifeline's own client opens only that), and what OpenSSH's ssh,
+ *	  scp, sftp, rsync and Ansible ask for through lifeline proxy: exec,
+ *	  shell, sftp, direct-tcpip, several at once, the lifeline subsystem
+ *	  among them.
+ *
+ * Over a network (a peer address) the engine sends keepalives to a silent
+ * peer and hangs up on one silent for LL_SSH_STALL_MS; inside a console
+ * link the link's own timeouts judge the line.
  *
  * The thread and the loop share a struct ssh_serving, reference counted;
  * the loop only reads the authenticated identity from it.  Whatever ends
@@ -29,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,16 +64,16 @@
  * console. */
 #define SSH_SERVER_PENDING_MAX	10
 #define SSH_SERVER_PENDING_PER_PEER 3
+/* Channel fds polled at once: three for each of 16 channels. */
+#define SSH_SERVER_CHAN_FDS	48
 
 struct ssh_serving {
 	pthread_mutex_t lock;
 	int refs;
 	ssh_session session;
-	ssh_channel channel;
 	int plain_fd;			/* the engine's end */
 	bool authenticated;
 	bool pending;			/* counted in the pending table */
-	bool subsystem;			/* the lifeline subsystem was granted */
 	int refused;			/* keys refused so far */
 	char refused_fp[LL_SSH_FP_MAX];	/* the last one, and why */
 	char refused_why[256];
@@ -77,8 +83,7 @@ struct ssh_serving {
 	char limit_peer[64];		/* its slot in the pending table */
 	char user[64];
 	char fingerprint[LL_SSH_FP_MAX];
-	unsigned deny;			/* the key's AUTHKEYS_DENY_* */
-	bool forwarding;		/* direct-tcpip served (not yet) */
+	struct authkeys_result key;	/* the key's limits (deny, permitopen) */
 	struct ssh_chans *chans;	/* the session channels */
 	struct ssh_server_callbacks_struct server_cb;
 };
@@ -383,12 +388,23 @@ server_auth_pubkey(ssh_session session, const char *user,
 	pthread_mutex_lock(&ss->lock);
 	snprintf(ss->fingerprint, sizeof(ss->fingerprint), "%s",
 	    res.fingerprint);
-	ss->deny = res.deny;
+	ss->key = res;
 	ss->authenticated = true;
 	pthread_mutex_unlock(&ss->lock);
 	pending_drop(ss);
 	audit_auth_ok(ss->peer, ss->user, res.fingerprint, res.comment);
 	return SSH_AUTH_SUCCESS;
+}
+
+/* The connection's channel table, made on its first channel; NULL when
+ * there is no memory. */
+static struct ssh_chans *
+serving_chans(struct ssh_serving *ss)
+{
+	if (ss->chans == NULL)
+		ss->chans = ssh_chans_new(ss->session, ss->peer, &ss->key,
+		    ss->plain_fd);
+	return ss->chans;
 }
 
 static ssh_channel
@@ -397,11 +413,7 @@ server_open_session(ssh_session session, void *userdata)
 	struct ssh_serving *ss = userdata;
 
 	(void)session;
-	/* Once the lone lifeline channel is served, it stays the only one. */
-	if (!ss->authenticated || ss->channel != NULL)
-		return NULL;
-	if (ss->chans == NULL && (ss->chans = ssh_chans_new(ss->session,
-	    ss->peer, ss->fingerprint, ss->deny, ss->plain_fd)) == NULL)
+	if (!ss->authenticated || serving_chans(ss) == NULL)
 		return NULL;
 	return ssh_chans_open(ss->chans);
 }
@@ -413,20 +425,18 @@ server_message(ssh_session session, ssh_message msg, void *userdata)
 	struct ssh_serving *ss = userdata;
 
 	(void)session;
-	if (!ss->authenticated || ss->channel != NULL || ss->chans == NULL ||
+	if (!ss->authenticated ||
 	    ssh_message_type(msg) != SSH_REQUEST_CHANNEL_OPEN ||
-	    ssh_message_subtype(msg) != SSH_CHANNEL_DIRECT_TCPIP)
+	    ssh_message_subtype(msg) != SSH_CHANNEL_DIRECT_TCPIP ||
+	    serving_chans(ss) == NULL)
 		return 1;
-	/* Not offered yet: ssh -W/-L did not pass their test (issue 12). */
-	if (!ss->forwarding) {
-		log_warn("%s: refused a direct-tcpip channel: forwarding is "
-		    "not offered yet", ss->peer);
-		return 1;
-	}
 	return ssh_chans_forward(ss->chans, msg) ? 0 : 1;
 }
 
-/* Key exchange, authentication and the subsystem request.  0 when ready. */
+/*
+ * Key exchange and authentication.  0 when authenticated: channels may
+ * come at any time after that (ssh -N opens none until it is used).
+ */
 static int
 server_handshake(struct ssh_serving *ss)
 {
@@ -446,11 +456,10 @@ server_handshake(struct ssh_serving *ss)
 			ssh_event_free(ev);
 		return -1;
 	}
-	while (!(ss->chans != NULL && ssh_chans_started(ss->chans))) {
+	while (!ss->authenticated) {
 		if (ssh_event_dopoll(ev, 1000) == SSH_ERROR) {
-			log_info("%s: SSH session ended before the %s "
-			    "subsystem started: %s", ss->peer,
-			    LL_SSH_SUBSYSTEM, ssh_get_error(ss->session));
+			log_info("%s: SSH session ended before authentication: "
+			    "%s", ss->peer, ssh_get_error(ss->session));
 			goto out;
 		}
 		if (ss->refused >= SSH_SERVER_TRIES_MAX) {
@@ -459,14 +468,11 @@ server_handshake(struct ssh_serving *ss)
 			goto out;
 		}
 		if (ll_now_ms() > deadline) {
-			log_info("%s: no %s session in time; hanging up",
-			    ss->peer, LL_SSH_SUBSYSTEM);
+			log_info("%s: not authenticated in time; hanging up",
+			    ss->peer);
 			goto out;
 		}
 	}
-	/* The lifeline client's one channel: served the fast way. */
-	if (ssh_chans_take_lone_lifeline(ss->chans, &ss->channel))
-		ss->subsystem = true;
 	rc = 0;
 out:
 	ssh_event_remove_session(ev, ss->session);
@@ -499,27 +505,62 @@ server_plain_hung_up(struct ssh_serving *ss)
 }
 
 /*
- * Serve the session channels until the peer leaves or the agent's loop
- * closes the plain side.  Non-blocking, as ll_ssh_pump: nothing waits in
- * libssh, and the channels' fds join the event so that output wakes us.
+ * Has the link session or the loop ended us?  The plain side hanging up
+ * says so, unless the lifeline channel has ended beside others: then it
+ * hung up because of that channel, and the connection goes on (ssh's
+ * ControlMaster) until the peer leaves or the link under it ends.  A
+ * connection that only ever had the lifeline channel (lifeline's own
+ * client) ends with it, as its client expects.
+ */
+static bool
+server_plain_ended(struct ssh_serving *ss, bool lifeline_ended)
+{
+	if (lifeline_ended && ssh_chans_opened(ss->chans) > 1)
+		return false;
+	return server_plain_hung_up(ss);
+}
+
+/* A send to a network peer that takes nothing ends after stall_ms. */
+static void
+server_send_timeout(struct ssh_serving *ss, int stall_ms)
+{
+	struct timeval tv = { .tv_sec = stall_ms / 1000,
+	    .tv_usec = (stall_ms % 1000) * 1000 };
+	socket_t sock = ssh_get_fd(ss->session);
+
+	if (stall_ms > 0 && sock != SSH_INVALID_SOCKET)
+		setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/*
+ * Serve the channels until the peer leaves or the agent's loop closes the
+ * plain side.  Non-blocking: nothing waits in libssh, and the channels'
+ * fds join the event so that output (or room for input) wakes us.
  */
 static void
 server_channels(struct ssh_serving *ss)
 {
-	int fds[32], n, i, wait_ms, added = 0, added_fds[32];
+	struct pollfd fds[SSH_SERVER_CHAN_FDS];
+	int n, i, wait_ms, added = 0, added_fds[SSH_SERVER_CHAN_FDS];
+	int stall_ms = ss->peer_addr[0] != '\0' ? LL_SSH_STALL_MS : 0;
+	struct ll_ssh_liveness live;
+	bool lifeline_ended = false;
 	ssh_event ev;
 
-	if ((ev = ssh_event_new()) == NULL ||
-	    ssh_event_add_session(ev, ss->session) != SSH_OK) {
-		if (ev != NULL)
-			ssh_event_free(ev);
+	if (serving_chans(ss) == NULL || (ev = ssh_event_new()) == NULL)
+		return;
+	if (ssh_event_add_session(ev, ss->session) != SSH_OK) {
+		ssh_event_free(ev);
 		return;
 	}
 	ssh_set_blocking(ss->session, 0);
+	server_send_timeout(ss, stall_ms);
+	ll_ssh_liveness_start(&live, ss->session, stall_ms);
 	for (;;) {
 		wait_ms = 1000;
-		ssh_chans_step(ss->chans, &wait_ms);
-		if (server_plain_hung_up(ss)) {
+		if (ssh_chans_step(ss->chans, &wait_ms) < 0)
+			lifeline_ended = true;
+		if (server_plain_ended(ss, lifeline_ended)) {
 			log_info("%s: the link session ended; closing SSH",
 			    ss->peer);
 			break;
@@ -527,13 +568,19 @@ server_channels(struct ssh_serving *ss)
 		if (ssh_get_status(ss->session) & (SSH_CLOSED |
 		    SSH_CLOSED_ERROR))
 			break;
+		if (ll_ssh_liveness_check(&live, ss->session, &wait_ms) != 0) {
+			log_info("%s: SSH peer silent for %d s (no data, no "
+			    "answer to keepalives): hanging up", ss->peer,
+			    stall_ms / 1000);
+			break;
+		}
 		for (i = 0; i < added; i++)
 			ssh_event_remove_fd(ev, added_fds[i]);
-		n = ssh_chans_fds(ss->chans, fds, 32);
+		n = ssh_chans_fds(ss->chans, fds, SSH_SERVER_CHAN_FDS);
 		for (added = 0, i = 0; i < n; i++) {
-			if (ssh_event_add_fd(ev, fds[i], POLLIN,
+			if (ssh_event_add_fd(ev, fds[i].fd, fds[i].events,
 			    server_fd_ready, ss) == SSH_OK)
-				added_fds[added++] = fds[i];
+				added_fds[added++] = fds[i].fd;
 		}
 		if (ssh_event_dopoll(ev, wait_ms) == SSH_ERROR) {
 			log_info("%s: SSH session ended: %s", ss->peer,
@@ -541,6 +588,7 @@ server_channels(struct ssh_serving *ss)
 			break;
 		}
 	}
+	ll_ssh_liveness_stop(&live, ss->session);
 	for (i = 0; i < added; i++)
 		ssh_event_remove_fd(ev, added_fds[i]);
 	ssh_event_remove_session(ev, ss->session);
@@ -552,29 +600,13 @@ static void *
 server_thread(void *arg)
 {
 	struct ssh_serving *ss = arg;
-	char err[256];
 	sigset_t all;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	if (server_handshake(ss) != 0)
-		;	/* logged */
-	else if (!ss->subsystem) {
+	if (server_handshake(ss) == 0) {
 		log_info("%s: SSH channels for %s", ss->peer, ss->fingerprint);
 		server_channels(ss);
-	} else {
-		log_info("%s: %s session for %s", ss->peer, LL_SSH_SUBSYSTEM,
-		    ss->fingerprint);
-		/* On a console the link judges the line; on the network,
-		 * keepalives do. */
-		if (ll_ssh_pump(ss->session, ss->channel, ss->plain_fd,
-		    ss->peer_addr[0] != '\0' ? LL_SSH_STALL_MS : 0, err,
-		    sizeof(err)) != 0)
-			log_info("%s: SSH session ended: %s", ss->peer, err);
-	}
-	if (ss->channel != NULL) {
-		ssh_channel_close(ss->channel);
-		ssh_channel_free(ss->channel);
 	}
 	ssh_chans_free(ss->chans);
 	ssh_disconnect(ss->session);	/* closes the cipher fd */

@@ -102,11 +102,14 @@ struct conn {
 	struct ll_ssh_client *ssh;	/* SSH inside the link, or NULL */
 	json_t *agent_hello;
 	uint32_t next_id;
-	char err[1024];
+	char err[2048];
 	int err_exit;			/* EXIT_* for err */
 	uint64_t heard_ms;		/* when the agent's frames last came */
 	uint64_t heard_frames;		/* their count then */
 	char err_code[32];		/* agent error code, when from the agent */
+	/* conn_call gives up waiting at this ll_now_ms() time with
+	 * EXIT_TIMEOUT (0: never); the session stays usable (ping). */
+	uint64_t call_deadline_ms;
 };
 
 /* conn.c */
@@ -156,6 +159,13 @@ int conn_run(const char *op, json_t *args, const struct call_handlers *h,
 int conn_reconnect(struct conn *c, const char *what);
 /* Where lifeline keeps the agents' host keys: --known-hosts, else XDG. */
 const char *conn_known_hosts(void);
+struct ll_ssh_client_config;
+/*
+ * The SSH engine's settings for SSH inside the link, from the command line
+ * (user root, lifeline's known-hosts file under the --via spec, --identity,
+ * --host-key-fingerprint, --accept-new-host-key).
+ */
+void conn_tunnel_config(struct ll_ssh_client_config *cfg);
 int conn_set_error(struct conn *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Cancel the call in progress (from a signal-driven flag). */
@@ -346,7 +356,8 @@ extern const struct client_cmd cmd_info_entry, cmd_ping_entry,
     cmd_umount_entry, cmd_passwd_entry, cmd_authorize_key_entry,
     cmd_fsck_entry, cmd_get_entry, cmd_put_entry, cmd_run_entry,
     cmd_reboot_entry, cmd_console_entry, cmd_attach_entry, cmd_proxy_entry,
-    cmd_ssh_config_entry, cmd_help_entry;
+    cmd_ssh_config_entry, cmd_shell_entry, cmd_known_hosts_entry,
+    cmd_help_entry;
 /* cmd-jobs.c: a job's status (exec, output, wait) as an exit status: its
  * own, 128 + N for a signal N (said on stderr), else EXIT_EXEC_OWN. */
 int job_exit_code(json_t *res);

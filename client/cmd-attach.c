@@ -494,7 +494,14 @@ attach_answer(struct attach *a, struct attach_wait *w, enum attach_prompt p,
 		if (w->st != ST_WAKE || now < quiet_since + ATTACH_SILENT_MS)
 			break;
 		attach_show(a, screen, a->said, sizeof(a->said));
-		if (attach_is_blank(screen) || w->wakes >= ATTACH_WAKES) {
+		/*
+		 * A blank console is an agent's, or a shell that has not
+		 * printed its prompt yet (a rescue system still starting, a
+		 * loaded host): --deploy, which expects no agent, gives it
+		 * another CR first.
+		 */
+		if (w->wakes >= ATTACH_WAKES ||
+		    (attach_is_blank(screen) && !a->deploy)) {
 			msg_verbose("attach: no prompt on the console (%s%s%s): "
 			    "trying the agent", a->said[0] == '\0' ? "silent" :
 			    "it said \"", a->said, a->said[0] == '\0' ? "" :

@@ -7,6 +7,10 @@
  * before anything is sent, so a malformed file is an error naming its line
  * and nothing changes.  The agent validates again, finds the user in the
  * target's etc/passwd and reports, per key, "added" or "already present".
+ *
+ * A private key given by mistake (as ssh-copy-id -i takes one) never
+ * leaves the machine: its KEYFILE.pub is read instead, or, without one,
+ * its public half is derived here with libssh, and lifeline says which.
  */
 #include "config.h"
 
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libssh/libssh.h>
 
@@ -60,6 +65,86 @@ authkey_read(const char *path, json_t *keys)
 	return rc;
 }
 
+/* Does path start like an OpenSSH or PEM private key file? */
+static bool
+authkey_is_private(const char *path)
+{
+	char head[128];
+	size_t n;
+	FILE *f;
+
+	if (strcmp(path, "-") == 0 || (f = fopen(path, "re")) == NULL)
+		return false;
+	n = fread(head, 1, sizeof(head) - 1, f);
+	fclose(f);
+	head[n] = '\0';
+	return strncmp(head, "-----BEGIN ", 11) == 0 &&
+	    strstr(head, "PRIVATE KEY-----") != NULL;
+}
+
+/* The public half of the private key at path, as a key line. */
+static int
+authkey_derive(const char *path, json_t *keys)
+{
+	ssh_key priv = NULL, pub = NULL;
+	char *b64 = NULL, *line = NULL;
+	const char *base = strrchr(path, '/');
+	int rc = -1;
+
+	if (ssh_pki_import_privkey_file(path, NULL, NULL, NULL, &priv) !=
+	    SSH_OK || ssh_pki_export_privkey_to_pubkey(priv, &pub) != SSH_OK) {
+		msg_error("authorize-key: %s is a private key, and there is no "
+		    "%s.pub beside it to send instead; its public half cannot "
+		    "be read either (protected by a passphrase?): give the "
+		    "public key file", path, path);
+		goto out;
+	}
+	if (ssh_pki_export_pubkey_base64(pub, &b64) != SSH_OK ||
+	    asprintf(&line, "%s %s %s", ssh_key_type_to_char(
+	    ssh_key_type(pub)), b64, base != NULL ? base + 1 : path) < 0) {
+		msg_error("authorize-key: out of memory");
+		line = NULL;
+		goto out;
+	}
+	json_array_append_new(keys, json_string(line));
+	msg_warn("authorize-key: %s is a private key: sending its public "
+	    "half (there is no %s.pub)", path, path);
+	rc = 0;
+out:
+	free(line);
+	ssh_string_free_char(b64);
+	ssh_key_free(pub);
+	ssh_key_free(priv);
+	return rc;
+}
+
+/*
+ * The keys of KEYFILE: its lines, or for a private key those of its .pub
+ * (or its derived public half).  0, or -1 with a message.
+ */
+static int
+authkey_keys(const char *path, json_t *keys)
+{
+	char *pub;
+	int rc;
+
+	if (!authkey_is_private(path))
+		return authkey_read(path, keys);
+	if (asprintf(&pub, "%s.pub", path) < 0) {
+		msg_error("authorize-key: out of memory");
+		return -1;
+	}
+	if (access(pub, F_OK) != 0) {
+		free(pub);
+		return authkey_derive(path, keys);
+	}
+	msg_warn("authorize-key: %s is a private key: sending %s instead, as "
+	    "ssh-copy-id does", path, pub);
+	rc = authkey_read(pub, keys);
+	free(pub);
+	return rc;
+}
+
 static void
 authkey_print(json_t *res)
 {
@@ -99,7 +184,7 @@ cmd_authorize_key(int argc, char **argv)
 		goto usage;
 	path = argv[optind];
 	keys = json_array();
-	if (authkey_read(path, keys) != 0) {
+	if (authkey_keys(path, keys) != 0) {
 		json_decref(keys);
 		return EXIT_FAILED;
 	}
@@ -117,6 +202,8 @@ const struct client_cmd cmd_authorize_key_entry = {
 	.name = "authorize-key",
 	.operands = "[USER] KEYFILE",
 	.summary = "add SSH public keys to a target user's authorized_keys",
-	.help = "USER defaults to root; KEYFILE - reads stdin.",
+	.help = "USER defaults to root; KEYFILE - reads stdin.  A private key "
+	    "file is never sent: its KEYFILE.pub is, as ssh-copy-id does (or "
+	    "its public half, when there is no .pub).",
 	.run = cmd_authorize_key,
 };

@@ -1,4 +1,10 @@
-/* lifeline info: who and where the agent is. */
+/*
+ * lifeline info: who and where the agent is, what target root it works in,
+ * and how this session is authenticated: the client key the agent's SSH
+ * accepted (its reply says) and how lifeline checked the agent's host key
+ * (the SSH engine says; added to the reply as host_key and
+ * host_key_check).
+ */
 #include "config.h"
 
 #include <getopt.h>
@@ -7,6 +13,7 @@
 
 #include "client.h"
 #include "msg.h"
+#include "ssh-client.h"
 
 static void
 info_line(json_t *res, const char *key, const char *label)
@@ -66,15 +73,43 @@ info_print(json_t *res)
 	}
 	info_line(res, "console", "console");
 	info_line(res, "pid", "pid");
-	info_bytes(res, "target_root", "target");
-	if (json_is_true(json_object_get(res, "insecure")))
+	if (json_is_null(json_object_get(res, "target_root")))
+		printf("%-10s %s\n", "target", "none mounted (lifeline mount)");
+	else
+		info_bytes(res, "target_root", "target");
+	if (json_is_true(json_object_get(res, "insecure")) ||
+	    client_opts.insecure)
 		printf("%-10s %s\n", "auth", "none (--insecure)");
+	else if (json_is_string(v = json_object_get(res, "auth_key")))
+		printf("%-10s SSH, your key %s\n", "auth",
+		    json_string_value(v));
+	if (json_is_string(v = json_object_get(res, "host_key")))
+		printf("%-10s %s (%s)\n", "host key", json_string_value(v),
+		    json_string_value(json_object_get(res,
+		    "host_key_check")));
 	info_jobs(json_object_get(res, "jobs"));
+}
+
+/* How the SSH inside the link checked the agent's host key. */
+static void
+info_host_key(struct conn *c, json_t *res)
+{
+	char fp[128], how[1200];
+
+	if (c->ssh == NULL)
+		return;
+	ll_ssh_client_host_key(c->ssh, fp, sizeof(fp), how, sizeof(how));
+	if (fp[0] == '\0')
+		return;
+	json_object_set_new(res, "host_key", json_string(fp));
+	json_object_set_new(res, "host_key_check", json_string(how[0] !=
+	    '\0' ? how : "checked"));
 }
 
 static int
 cmd_info(int argc, char **argv)
 {
+	struct conn c;
 	json_t *res;
 	int rc;
 
@@ -83,13 +118,20 @@ cmd_info(int argc, char **argv)
 		return cmd_usage_error(&cmd_info_entry);
 	if (optind != argc)
 		return cmd_usage_error(&cmd_info_entry);
-	if ((rc = conn_run("info", NULL, NULL, &res)) != 0)
+	if ((rc = conn_open(&c)) != 0 ||
+	    (rc = conn_call(&c, "info", NULL, NULL, &res)) != 0) {
+		msg_error("%s", c.err);
+		conn_close(&c);
 		return rc;
+	}
+	info_host_key(&c, res);
+	conn_close(&c);
 	return print_reply(res, info_print);
 }
 
 const struct client_cmd cmd_info_entry = {
 	.name = "info",
-	.summary = "show the agent's version, host, kernel, uptime, console, target root and jobs",
+	.summary = "show the agent's version, host, kernel, console, target "
+	    "root, jobs and how this session is authenticated",
 	.run = cmd_info,
 };

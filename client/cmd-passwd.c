@@ -27,6 +27,7 @@
 #include "reply.h"
 
 #define PASSWD_MAX	1024	/* longest password read */
+#define PASSWD_TRIES	3	/* a mismatch is asked again, as passwd(1) */
 
 enum { A_NONE, A_PASSWORD, A_STDIN, A_HASH, A_CLEAR, A_LOCK, A_UNLOCK,
     A_EXPIRE };
@@ -247,8 +248,10 @@ passwd_prompt(int fd, const char *prompt, char *buf, size_t len)
 static int
 passwd_read(int action, const char *user, char *pw, size_t len)
 {
+	static const char mismatch[] = "The passwords do not match; try "
+	    "again.\n";
 	char again[PASSWD_MAX], prompt[128];
-	int fd, rc = -1;
+	int fd, rc = -1, tries;
 
 	if (action == A_STDIN) {
 		size_t n = 0;
@@ -273,17 +276,21 @@ passwd_read(int action, const char *user, char *pw, size_t len)
 	}
 	snprintf(prompt, sizeof(prompt), "New password for %s in the target: ",
 	    user);
-	if (passwd_prompt(fd, prompt, pw, len) != 0)
-		goto out;
-	if (passwd_prompt(fd, "Retype the new password: ", again,
-	    sizeof(again)) != 0)
-		goto out;
-	if (strcmp(pw, again) != 0) {
-		msg_error("passwd: the passwords do not match; nothing was "
-		    "changed");
-		goto out;
+	/* A typo is asked again, as passwd(1) does, PASSWD_TRIES times. */
+	for (tries = 1; rc != 0 && tries <= PASSWD_TRIES; tries++) {
+		if (passwd_prompt(fd, prompt, pw, len) != 0 ||
+		    passwd_prompt(fd, "Retype the new password: ", again,
+		    sizeof(again)) != 0)
+			goto out;
+		if (strcmp(pw, again) == 0)
+			rc = 0;
+		else if (tries < PASSWD_TRIES &&
+		    write(fd, mismatch, sizeof(mismatch) - 1) < 0)
+			goto out;
 	}
-	rc = 0;
+	if (rc != 0)
+		msg_error("passwd: the passwords did not match %d times; "
+		    "nothing was changed", PASSWD_TRIES);
 out:
 	explicit_bzero(again, sizeof(again));
 	close(fd);

@@ -10,6 +10,8 @@
  * request carries the metadata, the size and the SHA-256; the bytes follow
  * as DATA on the file channel, sent only while the session has room, and
  * the agent replaces the file only when its hash of what it wrote matches.
+ * A file already there with the same SHA-256 (put-begin hashes one of our
+ * size) is left alone, neither sent nor backed up, unless --force.
  */
 #include "config.h"
 
@@ -27,6 +29,9 @@
 #include "client.h"
 #include "msg.h"
 #include "xfer.h"
+
+/* --force: send even a file that is already there, byte for byte. */
+static bool put_force;
 
 struct put_file {
 	struct xfer *x;
@@ -97,12 +102,14 @@ put_args(struct xfer *x, const char *remote, const struct stat *sb)
 
 /*
  * Where the upload starts: what a cut upload left in the agent's temp file
- * (put-begin), when it is a prefix of ours; else 0.  The return as
+ * (put-begin), when it is a prefix of ours; else 0.  Unless --force, the
+ * agent also hashes a file of our size already at remote: *unchanged when
+ * it is ours byte for byte (then nothing is sent).  The return as
  * conn_call's; p->pos set.
  */
 static int
 put_file_begin(struct xfer *x, struct put_file *p, struct ll_digest *md,
-    const char *remote)
+    const char *remote, const char *hex, bool *unchanged)
 {
 	char prefix[65];
 	const char *theirs;
@@ -114,10 +121,18 @@ put_file_begin(struct xfer *x, struct put_file *p, struct ll_digest *md,
 	if ((args = xfer_args(x, "put", remote)) == NULL)
 		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
 		    "memory", remote);
+	if (!put_force && json_object_set_new(args, "size",
+	    json_integer((json_int_t)p->size)) != 0) {
+		json_decref(args);
+		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
+		    "memory", remote);
+	}
 	rc = conn_call(&x->c, "put-begin", args, NULL, &res);
 	json_decref(args);
 	if (rc != 0)
 		return rc;
+	theirs = json_string_value(json_object_get(res, "existing_sha256"));
+	*unchanged = !put_force && theirs != NULL && strcmp(theirs, hex) == 0;
 	partial = (uint64_t)json_integer_value(json_object_get(res,
 	    "partial"));
 	theirs = json_string_value(json_object_get(res, "partial_sha256"));
@@ -133,18 +148,22 @@ put_file_begin(struct xfer *x, struct put_file *p, struct ll_digest *md,
 	return 0;
 }
 
-/* One put-begin and put of the file: the return and *res as conn_call's. */
+/*
+ * One put-begin and put of the file (no put when *unchanged): the return
+ * and *res as conn_call's.
+ */
 static int
 put_file_call(struct xfer *x, struct put_file *p, struct ll_digest *md,
     const char *remote, const struct stat *sb, const char *hex,
-    json_t **res)
+    bool *unchanged, json_t **res)
 {
 	struct call_handlers h = { .produce = put_produce, .ctx = p };
 	json_t *args;
 	int rc;
 
 	p->eof_sent = false;
-	if ((rc = put_file_begin(x, p, md, remote)) != 0)
+	if ((rc = put_file_begin(x, p, md, remote, hex, unchanged)) != 0 ||
+	    *unchanged)
 		return rc;
 	p->offset = p->pos;
 	if ((args = put_args(x, remote, sb)) == NULL)
@@ -166,6 +185,22 @@ put_file_call(struct xfer *x, struct put_file *p, struct ll_digest *md,
 	return rc;
 }
 
+/* The file is there already, byte for byte: say so and record it. */
+static void
+put_unchanged(struct xfer *x, const char *hex, const char *local,
+    const char *remote, uint64_t size)
+{
+	json_t *last;
+
+	xfer_record(x, "file", remote, local, size, size, 0, hex);
+	if (x->files != NULL && (last = json_array_get(x->files,
+	    json_array_size(x->files) - 1)) != NULL)
+		json_object_set_new(last, "unchanged", json_true());
+	if (!client_opts.json)
+		printf("unchanged %s (the same SHA-256 is there; --force sends "
+		    "it anyway)\n", remote);
+}
+
 static int
 put_file(struct xfer *x, int dirfd, const char *name, const char *local,
     const char *remote)
@@ -178,6 +213,7 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	json_t *res = NULL;
 	uint64_t first = 0, crossed = 0;
 	int rc = EXIT_FAILED, calls = 0;
+	bool unchanged = false;
 
 	memset(&p, 0, sizeof(p));
 	p.x = x;
@@ -199,7 +235,8 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	 * holds (put-begin says; its SHA-256 must be our prefix's).
 	 */
 	for (;;) {
-		rc = put_file_call(x, &p, md, remote, &sb, hex, &res);
+		rc = put_file_call(x, &p, md, remote, &sb, hex, &unchanged,
+		    &res);
 		if (calls++ == 0)
 			first = p.offset;
 		crossed += p.pos - p.offset;
@@ -212,6 +249,10 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 	}
 	if (rc != 0) {
 		msg_error("%s", x->c.err);
+		goto out;
+	}
+	if (unchanged) {
+		put_unchanged(x, hex, local, remote, p.size);
 		goto out;
 	}
 	theirs = json_string_value(json_object_get(res, "sha256"));
@@ -329,6 +370,8 @@ put_entry(struct xfer *x, int dirfd, const char *name, const char *local,
 static const struct cmd_option put_options[] = {
 	{ "rescue-host", 'H', CMD_OPT_SHORT, NULL, "copy to the rescue "
 	  "system, not the target root" },
+	{ "force", 'f', CMD_OPT_SHORT, NULL, "send files even when the "
+	  "same bytes are there already (replacing them, with a backup)" },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -453,6 +496,9 @@ cmd_put(int argc, char **argv)
 		switch (ch) {
 		case 'H':
 			rh = true;
+			break;
+		case 'f':
+			put_force = true;
 			break;
 		default:
 			goto usage;

@@ -1,7 +1,7 @@
 /*
  * lifeline ssh-config NAME: a Host block for ~/.ssh/config whose
  * ProxyCommand is this lifeline with the current --via (and --baud,
- * --encoding, --timeout) running "proxy", so that ssh NAME, scp NAME:...,
+ * --encoding, --connect-timeout) running "proxy", so that ssh NAME, scp NAME:...,
  * sftp NAME, rsync NAME:... and Ansible reach the agent through the console.
  *
  * HostKeyAlias keeps the agent's host key in ssh's known_hosts under
@@ -98,7 +98,8 @@ cmd_ssh_config(int argc, char **argv)
 	else if (client_opts.encoding == LL_ENC_8BIT)
 		printf(" --encoding 8bit");
 	if (client_opts.timeout_ms != 0)
-		printf(" --timeout %d", (client_opts.timeout_ms + 999) / 1000);
+		printf(" --connect-timeout %d",
+		    (client_opts.timeout_ms + 999) / 1000);
 	printf(" proxy\n");
 	return EXIT_OK;
 }

@@ -55,6 +55,9 @@ cmd_option_count(const struct cmd_option *opts)
 	return n;
 }
 
+static const struct cmd_option *cmd_option_by_val(
+    const struct cmd_option *opts, int val);
+
 /* Append one option to a getopt spec being built. */
 static void
 spec_add(struct option *lo, size_t *k, char *shortopts, size_t len,
@@ -64,6 +67,7 @@ spec_add(struct option *lo, size_t *k, char *shortopts, size_t len,
 		lo[*k].name = o->name;
 		lo[*k].has_arg = o->arg != NULL ? required_argument :
 		    no_argument;
+		lo[*k].flag = NULL;	/* lo may be fresh from reallocarray */
 		lo[*k].val = val;
 		(*k)++;
 	}
@@ -90,6 +94,11 @@ cmd_getopt_spec(const struct cmd_option *opts, const char *prefix,
 		    true);
 	lo[k].name = cmd_help_option.name;
 	lo[k].val = cmd_help_option.val;
+	/* -h too, where the table does not use the letter itself */
+	if (cmd_option_by_val(opts, 'h') == NULL && pos + 1 < len) {
+		shortopts[pos++] = 'h';
+		shortopts[pos] = '\0';
+	}
 	*longopts = lo;
 	return 0;
 }
@@ -200,6 +209,8 @@ cmd_getopt(const struct client_cmd *e, int argc, char **argv)
 	opterr = 0;
 	for (;;) {
 		ch = getopt_long(argc, argv, shortopts, longopts, NULL);
+		if (ch == 'h' && cmd_option_by_val(e->options, 'h') == NULL)
+			return CMD_HELP_VAL;
 		if ((g = cmd_global_of(ch, gshort)) == NULL)
 			return ch;
 		if (cmd_applying_globals &&
@@ -378,10 +389,16 @@ help_options(FILE *f, const struct cmd_option *opts, bool with_help)
 {
 	size_t i, n = cmd_option_count(opts);
 
+	struct cmd_option h = cmd_help_option;
+
 	for (i = 0; i < n; i++)
 		help_option(f, &opts[i]);
+	if (cmd_option_by_val(opts, 'h') == NULL) {
+		h.val = 'h';
+		h.flags |= CMD_OPT_SHORT;
+	}
 	if (with_help)
-		help_option(f, &cmd_help_option);
+		help_option(f, &h);
 }
 
 static void

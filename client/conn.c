@@ -62,7 +62,7 @@ conn_session_failed(struct conn *c, int rc, bool was_up)
 	int code = EXIT_LOST;
 	bool silent = was_up && rc == LL_ERR_TIMEOUT &&
 	    ll_session_link(c->s) != NULL;
-	char why[512];
+	char why[1024];
 
 	if (!was_up)
 		code = rc == LL_ERR_TIMEOUT ? EXIT_NOAGENT : EXIT_CONNECT;
@@ -165,6 +165,16 @@ conn_open_transport(struct ll_transport **t, char *err, size_t errlen)
 	return via_open(t, err, errlen);
 }
 
+void
+conn_tunnel_config(struct ll_ssh_client_config *cfg)
+{
+	conn_ssh_config(cfg, LL_SSH_TUNNEL);
+	cfg->user = "root";
+	cfg->known_hosts = conn_known_hosts();
+	cfg->label = client_opts.via;
+	cfg->pin = client_opts.host_key_fingerprint;
+}
+
 /* The link session started: an SSH client engine for it (session.h). */
 static int
 conn_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
@@ -178,11 +188,7 @@ conn_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
 		return LL_ERR_RESET;	/* one link session per client */
 	if (ll_ssh_socketpair(fds) != 0)
 		return LL_ERR_IO;
-	conn_ssh_config(&cfg, LL_SSH_TUNNEL);
-	cfg.user = "root";
-	cfg.known_hosts = conn_known_hosts();
-	cfg.label = client_opts.via;
-	cfg.pin = client_opts.host_key_fingerprint;
+	conn_tunnel_config(&cfg);
 	if (ll_ssh_client_start(&cfg, fds[1], plain_fd, &c->ssh, err,
 	    sizeof(err)) != 0) {
 		msg_error("%s", err);
@@ -262,7 +268,7 @@ conn_open(struct conn *c)
 	struct ll_link_config cfg;
 	struct ll_transport *t;
 	struct ll_msg m;
-	char err[512];
+	char err[1024];
 	json_t *hello;
 	int rc, version;
 
@@ -612,6 +618,15 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		 * the queue is not empty and its POLLOUT wakes us.
 		 */
 		wait = more > 0 && ll_session_room(c->s) > 0 ? 0 : 1000;
+		if (c->call_deadline_ms != 0 && result < 0) {
+			uint64_t now = ll_now_ms();
+
+			if (now >= c->call_deadline_ms)
+				return conn_set_error(c, EXIT_TIMEOUT, "%s: no "
+				    "answer in time", op);
+			if (c->call_deadline_ms - now < (uint64_t)wait)
+				wait = (int)(c->call_deadline_ms - now);
+		}
 		fd = -1;
 		if (asking)
 			fd = job_ask_wake_fd(h->ask);

@@ -64,6 +64,7 @@
 #define DEPLOY_LINK_MS		30000	/* for the stage's link to come up */
 #define DEPLOY_KEY_MS		30000	/* for the agent's host key line */
 #define DEPLOY_KEY_MAX		8192
+#define DEPLOY_PROGRESS_MS	15000	/* -vv: a progress line */
 
 struct bundle {
 	char arch[64], version[64];
@@ -91,14 +92,21 @@ sha256_hex(const void *p, size_t n, char out[LL_DIGEST_HEX_LEN + 1])
 	return rc;
 }
 
-/* --bundle FILE, else the installed one for arch. */
+/*
+ * --bundle FILE, or in --bundle DIR or else the installed ones the bundle
+ * for arch: one client carries a bundle per architecture.
+ */
 static void
 bundle_path(const struct attach *a, const char *arch, char *out, size_t len)
 {
-	if (a->bundle != NULL)
+	struct stat st;
+
+	if (a->bundle != NULL && (stat(a->bundle, &st) != 0 ||
+	    !S_ISDIR(st.st_mode)))
 		snprintf(out, len, "%s", a->bundle);
 	else
-		snprintf(out, len, "%s/lifeline-bundle-%s", LL_BUNDLE_DIR, arch);
+		snprintf(out, len, "%s/lifeline-bundle-%s", a->bundle != NULL ?
+		    a->bundle : LL_BUNDLE_DIR, arch);
 }
 
 /*
@@ -118,8 +126,9 @@ bundle_load(const char *path, const char *arch, struct bundle *b)
 	memset(b, 0, sizeof(*b));
 	if ((f = fopen(path, "re")) == NULL) {
 		msg_error("attach --deploy: no agent bundle for %s at %s: %s; "
-		    "give --bundle FILE (make bundle builds one for the build "
-		    "machine's architecture)", arch, path, strerror(errno));
+		    "give --bundle FILE or DIR (make bundle builds one for the "
+		    "build machine's architecture, make bundle-aarch64 one for "
+		    "aarch64)", arch, path, strerror(errno));
 		return EXIT_FAILED;
 	}
 	if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 ||
@@ -165,7 +174,7 @@ bundle_load(const char *path, const char *arch, struct bundle *b)
 	}
 	if (strcmp(b->arch, arch) != 0) {
 		msg_error("attach --deploy: the bundle %s is for %s; the rescue "
-		    "host is %s: give --bundle FILE with a bundle built on %s",
+		    "host is %s: give --bundle FILE with a bundle built for %s",
 		    path, b->arch, arch, arch);
 		return EXIT_FAILED;
 	}
@@ -919,6 +928,27 @@ send_stats(struct ll_link *l, uint64_t ms, uint32_t rate)
 }
 
 /*
+ * With -vv, every DEPLOY_PROGRESS_MS while the agent is on its way: how far
+ * it is and how the link fares (a deploy at 9600 takes half an hour).
+ */
+static void
+send_progress(struct ll_link *l, size_t done, size_t total, uint64_t ms)
+{
+	struct ll_link_stats st;
+
+	if (client_opts.verbose < 2)
+		return;
+	ll_link_stats(l, &st);
+	msg_verbose("attach: %zu of %zu bytes queued after %.0f s; %llu frames "
+	    "sent, %llu retransmitted, %llu wire bytes out, srtt %u ms, rto "
+	    "%u ms, payload %zu", done, total, (double)ms / 1000.0,
+	    (unsigned long long)st.frames_sent,
+	    (unsigned long long)st.retransmits,
+	    (unsigned long long)st.bytes_sent, st.srtt_ms, st.rto_ms,
+	    st.frame_payload);
+}
+
+/*
  * Send the agent archive to the stage over the link.  0 or EXIT_*.
  */
 static int
@@ -929,7 +959,7 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 	struct ll_link *l;
 	char hdr[DEPLOY_KEY_MAX + 512], reply[600], shown[600];
 	size_t hlen, sent = 0, rlen = 0;
-	uint64_t start = ll_now_ms(), up = 0;
+	uint64_t start = ll_now_ms(), up = 0, shown_at = 0;
 	bool ready = false, done = false;
 	ssize_t w;
 	int rc = EXIT_NOAGENT, prc;
@@ -998,6 +1028,12 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 			msg_verbose("attach: the first stage answers (%.1f s); "
 			    "sending the agent (%zu bytes)",
 			    (double)(up - start) / 1000.0, b->agent_len);
+		}
+		if (ll_now_ms() >= shown_at + DEPLOY_PROGRESS_MS) {
+			if (shown_at != 0)
+				send_progress(l, sent > hlen ? sent - hlen : 0,
+				    b->agent_len, ll_now_ms() - up);
+			shown_at = ll_now_ms();
 		}
 		if (sent < hlen) {
 			w = ll_link_write(l, 0, hdr + sent, hlen - sent);

@@ -40,6 +40,8 @@ const struct client_cmd *const client_cmds[] = {
 	&cmd_attach_entry,
 	&cmd_proxy_entry,
 	&cmd_ssh_config_entry,
+	&cmd_shell_entry,
+	&cmd_known_hosts_entry,
 	&cmd_help_entry,
 	NULL
 };

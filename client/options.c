@@ -44,8 +44,11 @@ const struct cmd_option client_global_options[] = {
 	  "7-bit or 8-bit frame coding (default: probe)" },
 	{ "baud", 'b', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "N", "line speed of the path, to "
 	  "pace output (serial: sets it)" },
-	{ "timeout", 'T', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "SECONDS", "give up connecting "
-	  "after SECONDS (default 10)" },
+	{ "connect-timeout", 'T', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "SECONDS",
+	  "give up connecting after SECONDS (default 10)" },
+	/* the old name, before exec's --timeout made it ambiguous */
+	{ "timeout", 'T', CMD_OPT_HIDDEN | CMD_OPT_FORWARD | CMD_OPT_CONFIG,
+	  "SECONDS", "deprecated: --connect-timeout" },
 	{ "reconnect", 'C', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "SECONDS", "keep trying SECONDS "
 	  "to follow a job again after the link is lost (exec, fsck, output "
 	  "--follow; default 120, 0: never; Ctrl-C stops trying)" },
@@ -179,7 +182,8 @@ option_apply(int ch, const char *arg)
 		}
 		break;
 	case 'T':
-		if (seconds_arg("timeout", arg, false, 86400, &ms) != 0)
+		if (seconds_arg("connect-timeout", arg, false, 86400,
+		    &ms) != 0)
 			return EXIT_USAGE;
 		client_opts.timeout_ms = ms;
 		break;

@@ -13,6 +13,12 @@
 # instead of the system's of the same name (deploy/selinux-stub.c: the
 # stand-in libselinux, which also leaves libpcre2 out).
 #
+# For another architecture (cross-bundle.sh), where ldd cannot run the
+# agent, BUNDLE_LIBDIRS (colon-separated) says where its libraries are: the
+# closure of what readelf lists as NEEDED is taken from STUBS and those
+# directories, the loader is the agent's ELF interpreter, and STRIP names
+# that architecture's strip.
+#
 # Bundle layout (docs/deploy.md): a text header, then the stage, then the
 # agent archive:
 #	LLBUNDLE 1 / arch A / version V / stage1 LEN SHA256 /
@@ -31,13 +37,36 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/files"
 cp "$agent" "$tmp/files/lifelined"
 loader=
-for lib in $(LD_LIBRARY_PATH=$stubs ldd "$agent" | awk '/=>/ && $3 ~ /^\// { print $3 } /^[ \t]*\// { print $1 }'); do
-	name=$(basename "$lib")
-	cp -L "$lib" "$tmp/files/$name"
-	case $name in ld-linux*|ld64*|ld-*.so*) loader=$name ;; esac
-done
+needed() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+# find NAME in STUBS, then BUNDLE_LIBDIRS
+find_lib() {
+	for d in $stubs $(echo "$BUNDLE_LIBDIRS" | tr : ' '); do
+		[ -e "$d/$1" ] && { echo "$d/$1"; return 0; }
+	done
+	echo "make-bundle: $1 is in none of $stubs $BUNDLE_LIBDIRS" >&2
+	return 1
+}
+if [ -n "${BUNDLE_LIBDIRS:-}" ]; then
+	interp=$(readelf -l "$agent" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
+	loader=$(basename "$interp")
+	todo="$loader $(needed "$agent")"
+	while [ -n "$(echo $todo)" ]; do
+		set -- $todo
+		name=$1; shift; todo="$*"
+		[ -e "$tmp/files/$name" ] && continue
+		lib=$(find_lib "$name")
+		cp -L "$lib" "$tmp/files/$name"
+		todo="$todo $(needed "$tmp/files/$name")"
+	done
+else
+	for lib in $(LD_LIBRARY_PATH=$stubs ldd "$agent" | awk '/=>/ && $3 ~ /^\// { print $3 } /^[ \t]*\// { print $1 }'); do
+		name=$(basename "$lib")
+		cp -L "$lib" "$tmp/files/$name"
+		case $name in ld-linux*|ld64*|ld-*.so*) loader=$name ;; esac
+	done
+fi
 [ -n "$loader" ] || { echo "make-bundle: no dynamic loader in ldd $agent" >&2; exit 1; }
-strip --strip-unneeded "$tmp/files/"* 2>/dev/null || true
+${STRIP:-strip} --strip-unneeded "$tmp/files/"* 2>/dev/null || true
 # Every library a file needs must be in the archive: the stage's loader
 # would otherwise take the host's, and a busybox host has none.
 for f in "$tmp/files/"*; do

@@ -105,6 +105,32 @@ inflight(const struct ll_arq *arq)
 	return (uint16_t)(arq->snd_nxt - arq->snd_una);
 }
 
+/* Wire bytes of a frame with len payload bytes, at the current coding. */
+static size_t
+wire_len(const struct ll_arq *arq, size_t len)
+{
+	return (size_t)((double)len * arq->ratio) + LL_ARQ_OVERHEAD;
+}
+
+/*
+ * Wire bytes of the DATA frames still in the path: sent, not acknowledged
+ * (cumulatively or by SACK) and not yet taken for lost.
+ */
+static size_t
+inflight_wire(const struct ll_arq *arq)
+{
+	uint16_t n = inflight(arq), i;
+	const struct tx_slot *t;
+	size_t sum = 0;
+
+	for (i = 0; i < n; i++) {
+		t = &arq->tx[SLOT(arq->snd_una + i)];
+		if (!t->sacked && !t->need_rtx)
+			sum += wire_len(arq, t->len);
+	}
+	return sum;
+}
+
 static uint32_t
 rto_eff(const struct ll_arq *arq)
 {
@@ -587,6 +613,19 @@ pick_stream(const struct ll_arq *arq)
 
 	if (inflight(arq) >= arq->cfg.window)
 		return -1;
+	/*
+	 * Bytes in flight beyond the cap would only wait in the path's queue
+	 * (a line slower than the pacing rate lets that queue grow without
+	 * end): a new frame waits for acks instead, unless the path is empty.
+	 */
+	if (arq->cfg.window_bytes > 0) {
+		size_t in = inflight_wire(arq), next = arq->payload;
+
+		if (next > arq->grow)
+			next = arq->grow;
+		if (in > 0 && in + wire_len(arq, next) > arq->cfg.window_bytes)
+			return -1;
+	}
 	if (sendable(arq, 0))
 		return 0;
 	for (k = 0; k < others; k++) {
@@ -811,6 +850,12 @@ ll_arq_set_max_payload(struct ll_arq *arq, size_t n)
 }
 
 void
+ll_arq_set_window_bytes(struct ll_arq *arq, size_t n)
+{
+	arq->cfg.window_bytes = n;
+}
+
+void
 ll_arq_set_coding_ratio(struct ll_arq *arq, double ratio)
 {
 	arq->ratio = ratio < 1 ? 1 : ratio;
@@ -827,6 +872,7 @@ ll_arq_stats(const struct ll_arq *arq, struct ll_arq_stats *s)
 	s->rttvar_ms = (uint32_t)arq->rttvar;
 	s->rto_ms = rto_eff(arq);
 	s->inflight = inflight(arq);
+	s->inflight_bytes = inflight_wire(arq);
 	s->payload = arq->payload;
 	s->held = arq->held;
 	s->buffered = 0;

@@ -48,6 +48,13 @@ struct ll_arq_config {
 	uint32_t keepalive_ms;	/* ACK after this long without sending [1000] */
 	double coding_ratio;	/* wire bytes per payload byte [1.0] */
 	bool fixed_payload;	/* do not adapt the frame size to loss */
+	/*
+	 * Wire bytes of DATA in flight (sent, neither acked nor taken for
+	 * lost) at most, besides the frame count; 0: no such cap [0].  With
+	 * it the path's queue stays bounded even when the line is slower
+	 * than the rate the sender paces to.
+	 */
+	size_t window_bytes;
 };
 
 struct ll_arq_stats {
@@ -65,6 +72,7 @@ struct ll_arq_stats {
 	uint64_t bytes_sent, bytes_received;	/* stream payload bytes */
 	uint32_t srtt_ms, rttvar_ms, rto_ms;	/* rto_ms includes backoff */
 	unsigned inflight;		/* unacknowledged DATA frames */
+	size_t inflight_bytes;		/* ... their wire bytes still in the path */
 	size_t payload;			/* payload size for new frames */
 	double loss;			/* estimated per-wire-byte error rate */
 	size_t buffered;		/* bytes held in all stream buffers */
@@ -110,6 +118,8 @@ bool ll_arq_is_drained(const struct ll_arq *arq);
 
 /* Cap the payload of new frames (1..LL_FRAME_PAYLOAD_MAX). */
 void ll_arq_set_max_payload(struct ll_arq *arq, size_t n);
+/* The cap on wire bytes in flight (0: none); see ll_arq_config. */
+void ll_arq_set_window_bytes(struct ll_arq *arq, size_t n);
 /* Wire bytes per payload byte of the current encoding (>= 1). */
 void ll_arq_set_coding_ratio(struct ll_arq *arq, double ratio);
 void ll_arq_stats(const struct ll_arq *arq, struct ll_arq_stats *s);

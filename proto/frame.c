@@ -752,6 +752,13 @@ ll_frame_decoder_feed(struct ll_frame_decoder *d, const uint8_t *p, size_t n,
 	return LL_FEV_NONE;
 }
 
+void
+ll_frame_decoder_quiet(struct ll_frame_decoder *d)
+{
+	if (d->state == ST_EOL)
+		d->state = ST_TEXT;
+}
+
 enum ll_frame_event_kind
 ll_frame_decoder_flush(struct ll_frame_decoder *d, struct ll_frame_event *ev)
 {

@@ -176,5 +176,11 @@ enum ll_frame_event_kind ll_frame_decoder_feed(struct ll_frame_decoder *d,
 /* Hand up pending console text (e.g. after a quiet period). */
 enum ll_frame_event_kind ll_frame_decoder_flush(struct ll_frame_decoder *d,
     struct ll_frame_event *ev);
+/*
+ * The path was quiet for a while: the CR and LF that follow a frame are
+ * swallowed as its line end (a tty may add one), but a line end that comes
+ * after a pause was typed, and is console text (a person pressing Enter).
+ */
+void ll_frame_decoder_quiet(struct ll_frame_decoder *d);
 
 #endif

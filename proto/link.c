@@ -28,6 +28,18 @@
 #define CTRL_PAYLOAD	64
 #define PROBE_TRIES	3
 #define PAYLOAD_COOKED	2048		/* a cooked tty may cut at 4095 */
+/*
+ * At a known line rate: a frame takes at most FRAME_MS of line time, and
+ * at most QUEUE_MS of it is in flight.  At 9600 baud a 4 KiB frame takes
+ * 4.4 s, and pacing alone does not bound the queue when the line is even
+ * a little slower than its nominal rate (an emulator or a BMC behind on
+ * its clock): the round trip then grew past the RTO's cap of 10 s, every
+ * frame timed out, and the deploy's link sent each byte twice or more.
+ */
+#define FRAME_MS	1000
+#define QUEUE_MS	2000
+/* A CR or LF this long after the last byte is typed, not a frame's end. */
+#define QUIET_EOL_MS	500
 
 #define HELLO_LEN	11
 #define HELLO_ACK_LEN	13
@@ -72,6 +84,7 @@ struct ll_link {
 	uint16_t peer_max;
 
 	uint64_t t_start, t_hello, last_rx;
+	uint64_t last_byte;		/* when bytes last arrived, 0: never */
 
 	/* client probing */
 	enum probe_stage stage;
@@ -269,14 +282,31 @@ arq_tune(struct ll_link *l)
 {
 	const struct ll_alphabet *a = l->use8 ? &l->a8 : &l->a7;
 	size_t max = own_max_payload(l);
+	double ratio = (double)ll_radix_coded_len(a, LL_RADIX_GROUP) /
+	    LL_RADIX_GROUP;
+	double rate = l->cfg.line_rate, at_rate;
+	size_t window = 0;
 
 	if (l->arq == NULL)
 		return;
 	if (l->peer_max > 0 && l->peer_max < max)
 		max = l->peer_max;
+	if (rate > 0) {
+		at_rate = (rate * FRAME_MS / 1000 - LL_ARQ_OVERHEAD) / ratio;
+		if (at_rate < 2 * LL_ARQ_PAYLOAD_MIN)
+			at_rate = 2 * LL_ARQ_PAYLOAD_MIN;
+		if (at_rate < (double)max)
+			max = (size_t)at_rate;
+		/* Two frames at least, so that one is sent while one is acked. */
+		window = (size_t)(rate * QUEUE_MS / 1000);
+		if (window < 2 * ((size_t)((double)max * ratio) +
+		    LL_ARQ_OVERHEAD))
+			window = 2 * ((size_t)((double)max * ratio) +
+			    LL_ARQ_OVERHEAD);
+	}
 	ll_arq_set_max_payload(l->arq, max);
-	ll_arq_set_coding_ratio(l->arq,
-	    (double)ll_radix_coded_len(a, LL_RADIX_GROUP) / LL_RADIX_GROUP);
+	ll_arq_set_coding_ratio(l->arq, ratio);
+	ll_arq_set_window_bytes(l->arq, window);
 }
 
 static int
@@ -823,6 +853,10 @@ ll_link_input(struct ll_link *l, const uint8_t *p, size_t n, uint64_t now)
 	int error;
 
 	l->bytes_received += n;
+	if (n > 0 && l->last_byte != 0 && now - l->last_byte >= QUIET_EOL_MS)
+		ll_frame_decoder_quiet(&l->dec);
+	if (n > 0)
+		l->last_byte = now;
 	while (n > 0) {
 		ll_frame_decoder_feed(&l->dec, p, n, &used, &l->ev);
 		p += used;

@@ -13,10 +13,12 @@
  *
  * Host keys.  Gateways and listeners use OpenSSH's known_hosts (libssh's
  * ssh_session_is_known_server(), ~/.ssh/known_hosts or cfg->known_hosts);
- * the tunnel uses lifeline's own file of "LABEL SHA256:fingerprint" lines.
- * The policy is the same for both: a pin decides alone; a known key goes
- * on; a changed key is refused; an unknown key is added with accept_new,
- * asked about on /dev/tty when interactive, refused otherwise.  ~ is $HOME
+ * the tunnel uses lifeline's own file of "LABEL SHA256:fingerprint" lines
+ * (known-hosts.c), where a key filed for another console is the same agent
+ * on another path (filed for this one too, and said).  The policy is the
+ * same for both: a pin decides alone; a known key goes on; a changed key is
+ * refused; an unknown key is added with accept_new, asked about on
+ * /dev/tty when interactive, refused otherwise.  ~ is $HOME
  * (libssh itself would take the password database's home directory), so
  * that ~/.ssh here is the directory the user and the tests expect.
  *
@@ -52,11 +54,12 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "known-hosts.h"
 #include "ssh-client.h"
 #include "ssh-common.h"
 
 #define LL_SSH_CONNECT_TIMEOUT_S	15
-#define LL_SSH_ERRMAX			768
+#define LL_SSH_ERRMAX			1024
 #define LL_SSH_PATHMAX			1024
 
 struct ll_ssh_client {
@@ -66,6 +69,9 @@ struct ll_ssh_client {
 	unsigned	 port;
 	bool		 no_pty, accept_new, interactive;
 	int		 verbose;
+	bool		 shell;
+	char		*term;
+	int		 cols, rows;
 
 	/* the engine thread's own */
 	ssh_session	 s;
@@ -74,6 +80,8 @@ struct ll_ssh_client {
 	int		 cipher_fd;	/* tunnel: ours to close */
 	struct stat	 cipher_st;	/* what cipher_fd is */
 	struct ssh_callbacks_struct cb;
+	struct ssh_channel_callbacks_struct chcb;	/* shell: exit */
+	int		 wake[2];	/* shell: resize asked, -1 when none */
 	char		 sshdir[LL_SSH_PATHMAX];	/* "" when no home */
 	char		 khfile[LL_SSH_PATHMAX];	/* tunnel; "" when none */
 	bool		 has_agent;		/* SSH_AUTH_SOCK is set */
@@ -87,8 +95,12 @@ struct ll_ssh_client {
 	enum ll_ssh_state state;
 	char		 err[LL_SSH_ERRMAX];
 	char		 fp[LL_SSH_FP_MAX];
+	char		 how[LL_SSH_PATHMAX + 128];	/* how fp was checked */
 	int		 sock;		/* the SSH socket, for free(); -1 */
 	bool		 stop;
+	int		 new_cols, new_rows;	/* shell: size to send, 0 none */
+	int		 exit_status;	/* shell: -2 none, -1 signal */
+	char		 exit_signal[32];
 };
 
 static void
@@ -323,130 +335,32 @@ out:
 	return r;
 }
 
-/* "SHA256:abc" and "abc" and "abc=" all name the same key. */
-static bool
-fp_equal(const char *fp, const char *pin)
-{
-	size_t n;
+/* Say how the host key was checked (info shows it). */
+static void
+set_how(struct ll_ssh_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-	if (strncmp(fp, "SHA256:", 7) == 0)
-		fp += 7;
-	if (strncmp(pin, "SHA256:", 7) == 0)
-		pin += 7;
-	n = strlen(pin);
-	while (n > 0 && pin[n - 1] == '=')
-		n--;
-	return n == strlen(fp) && strncmp(fp, pin, n) == 0;
+static void
+set_how(struct ll_ssh_client *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&c->mu);
+	va_start(ap, fmt);
+	vsnprintf(c->how, sizeof c->how, fmt, ap);
+	va_end(ap);
+	pthread_mutex_unlock(&c->mu);
 }
 
-/* Tunnel: lifeline's known-hosts file. */
-
-enum kh_state { KH_OK, KH_UNKNOWN, KH_CHANGED, KH_ERROR };
-
-static enum kh_state
-kh_lookup(const char *path, const char *label, const char *fp, char *old,
-    size_t oldlen, char *why, size_t whylen)
-{
-	char line[1024], *l, *f, *save = NULL;
-	enum kh_state st = KH_UNKNOWN;
-	FILE *fh;
-
-	if ((fh = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT)
-			return KH_UNKNOWN;
-		snprintf(why, whylen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return KH_ERROR;
-	}
-	while (fgets(line, sizeof line, fh) != NULL) {
-		if ((l = strtok_r(line, " \t\r\n", &save)) == NULL ||
-		    *l == '#' || strcmp(l, label) != 0)
-			continue;
-		if ((f = strtok_r(NULL, " \t\r\n", &save)) == NULL)
-			continue;
-		if (fp_equal(fp, f)) {
-			st = KH_OK;
-			break;
-		}
-		st = KH_CHANGED;
-		snprintf(old, oldlen, "%s", f);
-	}
-	fclose(fh);
-	return st;
-}
-
-/* mkdir -p of path's directory, new directories 0700. */
-static int
-mkdirs_for(const char *path)
-{
-	char dir[LL_SSH_PATHMAX], *p;
-
-	if (strlen(path) >= sizeof dir)
-		return -1;
-	snprintf(dir, sizeof dir, "%s", path);
-	if ((p = strrchr(dir, '/')) == NULL || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
-static int
-kh_add(const char *path, const char *label, const char *fp, char *why,
-    size_t whylen)
-{
-	char line[1024];
-	int fd, n, e;
-
-	n = snprintf(line, sizeof line, "%s %s\n", label, fp);
-	if (n < 0 || (size_t)n >= sizeof line) {
-		snprintf(why, whylen, "name too long");
-		return -1;
-	}
-	if (mkdirs_for(path) == -1 ||
-	    (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0600)) == -1) {
-		snprintf(why, whylen, "cannot write %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (write(fd, line, (size_t)n) != n || fsync(fd) == -1) {
-		e = errno;
-		close(fd);
-		snprintf(why, whylen, "cannot write %s: %s", path,
-		    strerror(e));
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/* A name for the key file: no blanks or control bytes (one word a line). */
-static bool
-label_is_valid(const char *label)
-{
-	const unsigned char *p;
-
-	if (label == NULL || *label == '\0' || *label == '#')
-		return false;
-	for (p = (const unsigned char *)label; *p != '\0'; p++)
-		if (*p <= 0x20 || *p == 0x7f)
-			return false;
-	return true;
-}
+/* Where an agent shows its key, for the operator to compare. */
+#define AGENT_KEY_WHERE	"lifelined prints \"SSH host key SHA256:...\" on " \
+	"the rescue host's console when it starts"
 
 /*
  * An unknown key: accept_new, ask, or refuse.  1 to accept (and file it),
- * 0 refused (reason set).
+ * 0 refused (reason set).  A refusal never offers the fingerprint in a
+ * command to paste: the operator must read the agent's own on its console,
+ * or the check would check nothing.
  */
 static int
 unknown_key(struct ll_ssh_client *c, const char *name, const char *fp,
@@ -459,9 +373,11 @@ unknown_key(struct ll_ssh_client *c, const char *name, const char *fp,
 		return 1;
 	if (c->interactive) {
 		snprintf(q, sizeof q, "The authenticity of %s can't be "
-		    "established.\nIts host key fingerprint is %s.\n"
+		    "established.\nIts host key fingerprint is %s.\n%s"
 		    "Are you sure you want to continue connecting "
-		    "(yes/no)? ", what, fp);
+		    "(yes/no)? ", what, fp, c->mode == LL_SSH_GATEWAY ? "" :
+		    "Compare it with the one the agent showed: "
+		    AGENT_KEY_WHERE ".\n");
 		r = ask_yes_no(c, q);
 		if (r == 1)
 			return 1;
@@ -478,21 +394,46 @@ unknown_key(struct ll_ssh_client *c, const char *name, const char *fp,
 		fail(c, "unknown host key %s for %s; verify it and rerun "
 		    "with --accept-new-host-key", fp, name);
 	else
-		fail(c, "unknown host key %s for %s; verify it and rerun "
-		    "with --accept-new-host-key or --host-key-fingerprint %s",
-		    fp, name, fp);
+		fail(c, "the agent on %s has a host key lifeline does not "
+		    "know.  Read the agent's key where it runs (" AGENT_KEY_WHERE
+		    ") and give it with --host-key-fingerprint, or compare it "
+		    "when asked on a terminal, or accept it with "
+		    "--accept-new-host-key", name);
 	return 0;
+}
+
+/* A key filed for other consoles: the same agent on another path. */
+static void
+moved_key(struct ll_ssh_client *c, const char *label, const char *fp,
+    const struct ll_kh_entry *e)
+{
+	char why[512];
+
+	vlog(c, "agent host key %s is filed at %s:%u", fp, c->khfile,
+	    e->line);
+	set_how(c, "known: %s:%u, for %s", c->khfile, e->line, e->label);
+	if (ll_kh_add(c->khfile, c->label, fp, why, sizeof why) != 0) {
+		fprintf(stderr, "lifeline: the agent on %s is the one filed "
+		    "for %s (%s:%u); %s\n", label, e->label, c->khfile,
+		    e->line, why);
+		return;
+	}
+	fprintf(stderr, "lifeline: the agent on %s is the one filed for %s "
+	    "(%s:%u), reached on another path; filed for %s too\n", label,
+	    e->label, c->khfile, e->line, label);
 }
 
 static int
 check_tunnel_key(struct ll_ssh_client *c, const char *fp)
 {
-	char path[LL_SSH_PATHMAX], old[LL_SSH_FP_MAX] = "", why[1536] = "";
+	char label[LL_KH_LABEL_MAX], why[1024] = "";
+	struct ll_kh_entry e;
+	enum ll_kh_match m;
 
-	if (!label_is_valid(c->label)) {
-		fail(c, "cannot file the agent's host key under the name "
-		    "'%s': it must be one word without blanks",
-		    c->label != NULL ? c->label : "");
+	if (c->label == NULL || ll_kh_label(c->label, label,
+	    sizeof label) != 0) {
+		fail(c, "cannot file the agent's host key for the path "
+		    "'%.100s': empty or too long", c->label ? c->label : "");
 		return -1;
 	}
 	if (c->khfile[0] == '\0') {
@@ -500,33 +441,42 @@ check_tunnel_key(struct ll_ssh_client *c, const char *fp)
 		    "--known-hosts FILE");
 		return -1;
 	}
-	snprintf(path, sizeof path, "%s", c->khfile);
-	switch (kh_lookup(path, c->label, fp, old, sizeof old, why,
-	    sizeof why)) {
-	case KH_OK:
-		vlog(c, "agent host key %s matches %s", fp, path);
-		return 0;
-	case KH_CHANGED:
-		fail(c, "refusing: the agent's host key for %s changed: it is "
-		    "now %s, %s holds %s.  Compare with the fingerprint "
-		    "lifelined prints on the rescue console; if the change is "
-		    "expected, rerun with --host-key-fingerprint %s or remove "
-		    "the old line from %s", c->label, fp, path, old, fp, path);
-		return -1;
-	case KH_ERROR:
+	if (ll_kh_lookup(c->khfile, c->label, fp, &m, &e, why,
+	    sizeof why) != 0) {
 		fail(c, "%s", why);
 		return -1;
-	case KH_UNKNOWN:
+	}
+	switch (m) {
+	case LL_KH_KNOWN:
+		vlog(c, "agent host key %s matches %s:%u", fp, c->khfile,
+		    e.line);
+		set_how(c, "known: %s:%u", c->khfile, e.line);
+		return 0;
+	case LL_KH_MOVED:
+		moved_key(c, label, fp, &e);
+		return 0;
+	case LL_KH_CHANGED:
+		fail(c, "refusing: the agent on %s has another host key than "
+		    "the one filed for it at %s:%u (%s).  A rescue host that "
+		    "makes a new key at each boot does this, and so does "
+		    "someone in the middle: read the agent's key on its "
+		    "console (" AGENT_KEY_WHERE "), then give it with "
+		    "--host-key-fingerprint, or forget the old one with "
+		    "'lifeline known-hosts --remove %s' and connect again",
+		    label, c->khfile, e.line, e.fp, label);
+		return -1;
+	case LL_KH_UNKNOWN:
 		break;
 	}
-	if (!unknown_key(c, c->label, fp, "the lifeline agent on this path"))
+	if (!unknown_key(c, label, fp, "the lifeline agent on this path"))
 		return -1;
-	if (kh_add(path, c->label, fp, why, sizeof why) == -1) {
+	if (ll_kh_add(c->khfile, c->label, fp, why, sizeof why) != 0) {
 		fail(c, "%s", why);
 		return -1;
 	}
 	fprintf(stderr, "lifeline: added the agent's host key %s for %s to "
-	    "%s\n", fp, c->label, path);
+	    "%s\n", fp, label, c->khfile);
+	set_how(c, "new, accepted and filed in %s", c->khfile);
 	return 0;
 }
 
@@ -603,9 +553,10 @@ check_host_key(struct ll_ssh_client *c)
 	else
 		host_name(c, name, sizeof name);
 	if (c->pin != NULL) {
-		if (fp_equal(fp, c->pin)) {
+		if (ll_kh_fp_equal(fp, c->pin)) {
 			vlog(c, "host key %s of %s matches the pinned "
 			    "fingerprint", fp, name);
+			set_how(c, "pinned with --host-key-fingerprint");
 			return 0;
 		}
 		fail(c, "refusing: the host key of %s is %s, not %s as given "
@@ -710,6 +661,62 @@ error:
 	return -1;
 }
 
+/* shell: the remote command's exit status or signal, kept for the loop. */
+static void
+shell_exit_status(ssh_session s, ssh_channel ch, int status, void *arg)
+{
+	struct ll_ssh_client *c = arg;
+
+	(void)s;
+	(void)ch;
+	pthread_mutex_lock(&c->mu);
+	c->exit_status = status & 0xff;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void
+shell_exit_signal(ssh_session s, ssh_channel ch, const char *signal,
+    int core, const char *errmsg, const char *lang, void *arg)
+{
+	struct ll_ssh_client *c = arg;
+
+	(void)s;
+	(void)ch;
+	(void)core;
+	(void)errmsg;
+	(void)lang;
+	pthread_mutex_lock(&c->mu);
+	c->exit_status = -1;
+	snprintf(c->exit_signal, sizeof c->exit_signal, "%s", signal);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* tunnel with shell: a pty (when a TERM was given), then the shell. */
+static int
+open_shell(struct ll_ssh_client *c)
+{
+	c->chcb.userdata = c;
+	c->chcb.channel_exit_status_function = shell_exit_status;
+	c->chcb.channel_exit_signal_function = shell_exit_signal;
+	ssh_callbacks_init(&c->chcb);
+	if (ssh_set_channel_callbacks(c->ch, &c->chcb) != SSH_OK) {
+		fail(c, "ssh: cannot watch the shell's exit status");
+		return -1;
+	}
+	if (c->term != NULL && ssh_channel_request_pty_size(c->ch, c->term,
+	    c->cols, c->rows) != SSH_OK) {
+		fail(c, "ssh: the agent refused a pty: %s (a key with no-pty "
+		    "or restrict gets none)", ssh_get_error(c->s));
+		return -1;
+	}
+	if (ssh_channel_request_shell(c->ch) != SSH_OK) {
+		fail(c, "ssh: the agent refused a shell: %s",
+		    ssh_get_error(c->s));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 open_channel(struct ll_ssh_client *c)
 {
@@ -719,6 +726,8 @@ open_channel(struct ll_ssh_client *c)
 		    ssh_get_error(c->s));
 		return -1;
 	}
+	if (c->mode == LL_SSH_TUNNEL && c->shell)
+		return open_shell(c);
 	if (c->mode != LL_SSH_GATEWAY) {
 		if (ssh_channel_request_subsystem(c->ch, LL_SSH_SUBSYSTEM) !=
 		    SSH_OK) {
@@ -747,6 +756,26 @@ open_channel(struct ll_ssh_client *c)
 	return 0;
 }
 
+/* The loop asked for a window change (ll_ssh_client_resize). */
+static void
+shell_resize(void *arg, ssh_session s, ssh_channel ch)
+{
+	struct ll_ssh_client *c = arg;
+	char drain[64];
+	int cols, rows;
+
+	(void)s;
+	while (read(c->wake[0], drain, sizeof drain) > 0)
+		;
+	pthread_mutex_lock(&c->mu);
+	cols = c->new_cols;
+	rows = c->new_rows;
+	c->new_cols = c->new_rows = 0;
+	pthread_mutex_unlock(&c->mu);
+	if (cols > 0 && rows > 0)
+		ssh_channel_change_pty_size(ch, cols, rows);
+}
+
 static void *
 engine_main(void *arg)
 {
@@ -760,9 +789,12 @@ engine_main(void *arg)
 	vlog(c, "channel open");
 	set_state(c, LL_SSH_READY);
 	/* In a tunnel the link below judges the line; on the network
-	 * (gateways, listeners), keepalives do. */
-	if (ll_ssh_pump(c->s, c->ch, c->plain, c->mode == LL_SSH_TUNNEL ? 0 :
-	    LL_SSH_STALL_MS, err, sizeof err) != 0 && !stopping(c))
+	 * (gateways, listeners), keepalives do.  A shell also takes window
+	 * changes from the loop. */
+	if (ll_ssh_pump_ctl(c->s, c->ch, c->plain, c->mode == LL_SSH_TUNNEL ?
+	    0 : LL_SSH_STALL_MS, c->wake[0] != -1 ? &(struct ll_ssh_pump_ctl){
+	    .fd = c->wake[0], .ready = shell_resize, .arg = c } : NULL, err,
+	    sizeof err) != 0 && !stopping(c))
 		fail(c, "%s", err);
 	else
 		set_state(c, LL_SSH_ENDED);
@@ -773,6 +805,8 @@ out:
 	c->plain = -1;
 	forget_socket(c);
 	if (c->ch != NULL) {
+		if (c->chcb.size != 0)
+			ssh_remove_channel_callbacks(c->ch, &c->chcb);
 		ssh_channel_close(c->ch);
 		ssh_channel_free(c->ch);
 		c->ch = NULL;
@@ -815,6 +849,11 @@ client_destroy(struct ll_ssh_client *c)
 	free(c->known_hosts);
 	free(c->label);
 	free(c->pin);
+	free(c->term);
+	if (c->wake[0] != -1) {
+		close(c->wake[0]);
+		close(c->wake[1]);
+	}
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
 	free(c);
@@ -849,6 +888,7 @@ ll_ssh_client_start(const struct ll_ssh_client_config *cfg, int cipher_fd,
 		snprintf(err, errlen, "ssh: out of memory");
 		goto fail;
 	}
+	c->wake[0] = c->wake[1] = -1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -866,6 +906,16 @@ ll_ssh_client_start(const struct ll_ssh_client_config *cfg, int cipher_fd,
 	c->known_hosts = dup_or_null(cfg->known_hosts, &bad);
 	c->label = dup_or_null(cfg->label, &bad);
 	c->pin = dup_or_null(cfg->pin, &bad);
+	c->shell = cfg->shell && cfg->mode == LL_SSH_TUNNEL;
+	c->term = dup_or_null(cfg->term, &bad);
+	c->cols = cfg->cols > 0 ? cfg->cols : 80;
+	c->rows = cfg->rows > 0 ? cfg->rows : 24;
+	c->exit_status = -2;
+	if (c->shell && pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		c->wake[0] = c->wake[1] = -1;
+		snprintf(err, errlen, "ssh: pipe: %s", strerror(errno));
+		goto fail;
+	}
 	c->state = LL_SSH_CONNECTING;
 	c->sock = cipher_fd;
 	c->cipher_fd = cipher_fd;
@@ -1004,6 +1054,35 @@ ll_ssh_client_wait(struct ll_ssh_client *c, int timeout_ms, char *err,
 	return rc;
 }
 
+int
+ll_ssh_client_resize(struct ll_ssh_client *c, int cols, int rows)
+{
+	ssize_t n;
+
+	if (c == NULL || c->wake[1] == -1 || cols <= 0 || rows <= 0)
+		return -1;
+	pthread_mutex_lock(&c->mu);
+	c->new_cols = cols;
+	c->new_rows = rows;
+	pthread_mutex_unlock(&c->mu);
+	n = write(c->wake[1], "w", 1);	/* full: a wake-up is pending */
+	(void)n;
+	return 0;
+}
+
+int
+ll_ssh_client_exit(struct ll_ssh_client *c, char *sig, size_t siglen)
+{
+	int st;
+
+	pthread_mutex_lock(&c->mu);
+	st = c->exit_status;
+	if (sig != NULL && siglen > 0)
+		snprintf(sig, siglen, "%s", c->exit_signal);
+	pthread_mutex_unlock(&c->mu);
+	return st;
+}
+
 void
 ll_ssh_client_free(struct ll_ssh_client *c)
 {
@@ -1077,69 +1156,21 @@ out:
 	return rc;
 }
 
+void
+ll_ssh_client_host_key(struct ll_ssh_client *c, char *fp, size_t fplen,
+    char *how, size_t howlen)
+{
+	pthread_mutex_lock(&c->mu);
+	snprintf(fp, fplen, "%s", c->fp);
+	snprintf(how, howlen, "%s", c->how);
+	pthread_mutex_unlock(&c->mu);
+}
+
 int
 ll_ssh_known_hosts_set(const char *path, const char *label, const char *fp,
     char *err, size_t errlen)
 {
-	char tmp[LL_SSH_PATHMAX + 16], line[1024], first[1024], *sp;
-	FILE *in, *out;
-	bool bad;
-	int fd;
-
-	if (!label_is_valid(label)) {
-		snprintf(err, errlen, "cannot file a host key under the name "
-		    "'%s': it must be one word without blanks", label);
-		return -1;
-	}
-	/* The old file must be read whole, or nothing is replaced. */
-	if ((in = fopen(path, "re")) == NULL && errno != ENOENT) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp ||
-	    mkdirs_for(path) == -1 || (fd = mkstemp(tmp)) == -1 ||
-	    (out = fdopen(fd, "w")) == NULL) {
-		snprintf(err, errlen, "cannot write beside %s: %s", path,
-		    strerror(errno));
-		if (in != NULL)
-			fclose(in);
-		return -1;
-	}
-	/* Every line but the label's, then the label's new key. */
-	if (in != NULL) {
-		while (fgets(line, sizeof line, in) != NULL) {
-			snprintf(first, sizeof first, "%s", line);
-			if ((sp = strpbrk(first, " \t\r\n")) != NULL)
-				*sp = '\0';
-			if (strcmp(first, label) != 0)
-				fputs(line, out);
-		}
-		bad = ferror(in) != 0;
-		fclose(in);
-		if (bad) {
-			snprintf(err, errlen, "cannot read %s", path);
-			fclose(out);
-			unlink(tmp);
-			return -1;
-		}
-	}
-	fprintf(out, "%s %s\n", label, fp);
-	if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-		    strerror(errno));
-		fclose(out);
-		unlink(tmp);
-		return -1;
-	}
-	fclose(out);
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "cannot replace %s: %s", path,
-		    strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return ll_kh_set(path, label, fp, err, errlen);
 }
 
 int

@@ -10,9 +10,11 @@
  *   listener  lifeline+ssh://[USER@]HOST[:PORT]: the agent's own SSH
  *             listener; the "lifeline" subsystem; OpenSSH's known_hosts.
  *   tunnel    SSH inside the link: cipher_fd is one end of a socketpair the
- *             poll loop carries on a link stream; the "lifeline" subsystem;
+ *             poll loop carries on a link stream; the "lifeline" subsystem
+ *             (or, with `shell`, a login shell on a pty: lifeline shell);
  *             the host key is checked against lifeline's own known-hosts
- *             file under the name `label` (the --via spec), or against pin.
+ *             file (known-hosts.h) for the console `label` (the --via
+ *             spec) names, or against pin.
  */
 #ifndef LL_SSH_CLIENT_H
 #define LL_SSH_CLIENT_H
@@ -40,9 +42,13 @@ struct ll_ssh_client_config {
 	bool accept_new;		/* unknown host key: accept, do not ask */
 	bool interactive;		/* may ask on /dev/tty */
 	const char *known_hosts;	/* tunnel: lifeline's file; NULL: default */
-	const char *label;		/* tunnel: name the key is filed under */
+	const char *label;		/* tunnel: the --via spec (its console) */
 	const char *pin;		/* "SHA256:..." the key must have */
 	int verbose;
+	/* tunnel: a shell instead of the lifeline subsystem */
+	bool shell;
+	const char *term;		/* its pty's TERM; NULL: no pty */
+	int cols, rows;			/* the pty's size */
 };
 
 struct ll_ssh_client;
@@ -65,6 +71,27 @@ enum ll_ssh_state ll_ssh_client_state(struct ll_ssh_client *c, char *err,
 int ll_ssh_client_wait(struct ll_ssh_client *c, int timeout_ms, char *err,
     size_t errlen);
 
+/*
+ * shell: tell the remote pty its new size (window-change), from any
+ * thread.  0, or -1 when the engine is not serving a shell.
+ */
+int ll_ssh_client_resize(struct ll_ssh_client *c, int cols, int rows);
+
+/*
+ * shell, once ENDED: the remote shell's exit status (0-255), or -1 with
+ * the name of the signal that ended it in sig ("TERM"), or -2 when the
+ * server sent neither.
+ */
+int ll_ssh_client_exit(struct ll_ssh_client *c, char *sig, size_t siglen);
+
+/*
+ * The server's host key fingerprint and how it was checked ("pinned with
+ * --host-key-fingerprint", "known: FILE:LINE", ...); "" until checked, and
+ * how stays "" for keys OpenSSH's known_hosts vouched for.
+ */
+void ll_ssh_client_host_key(struct ll_ssh_client *c, char *fp, size_t fplen,
+    char *how, size_t howlen);
+
 /* End the session, join the thread, free.  NULL is fine. */
 void ll_ssh_client_free(struct ll_ssh_client *c);
 
@@ -77,9 +104,9 @@ int ll_ssh_client_pubkey(const char *identity, char *line, size_t len,
     char *err, size_t errlen);
 
 /*
- * File fp as the agent key for label in lifeline's known-hosts file at
- * path, replacing any key filed for label before (the file is rewritten
- * and renamed into place).  0, or -1 with err.
+ * File fp as the agent key for label's console in lifeline's known-hosts
+ * file at path, replacing any key filed for that console before
+ * (ll_kh_set()).  0, or -1 with err.
  */
 int ll_ssh_known_hosts_set(const char *path, const char *label,
     const char *fp, char *err, size_t errlen);

@@ -109,10 +109,7 @@ struct pump {
 	bool		fd_hup;		/* fd hung up: not polled any more */
 	short		revents;
 	bool		flush_wait;	/* libssh still sending the last chunk */
-	struct ssh_counter_struct rx;	/* packets in, counted by libssh */
-	uint64_t	rx_seen;	/* rx.in_packets at rx_at */
-	uint64_t	rx_at;		/* when a packet last came in */
-	uint64_t	ka_at;		/* when we last asked for a sign of life */
+	struct ll_ssh_liveness live;
 };
 
 static int
@@ -269,47 +266,65 @@ pump_from_fd(struct pump *p)
 	return moved;
 }
 
-/*
- * Keepalive and stall bookkeeping at now.  0, or -1 when the peer has been
- * silent for stall_ms.  *wait_ms: how long the next poll may last.
- */
-static int
-pump_liveness(struct pump *p, int stall_ms, uint64_t now, int *wait_ms)
+void
+ll_ssh_liveness_start(struct ll_ssh_liveness *l, ssh_session s, int stall_ms)
 {
-	uint64_t next;
+	memset(l, 0, sizeof(*l));
+	l->stall_ms = stall_ms;
+	l->rx_at = ll_now_ms();
+	ssh_set_counters(s, NULL, &l->rx);
+}
 
-	if (p->rx.in_packets != p->rx_seen) {
-		p->rx_seen = p->rx.in_packets;
-		p->rx_at = now;
+void
+ll_ssh_liveness_stop(struct ll_ssh_liveness *l, ssh_session s)
+{
+	(void)l;
+	ssh_set_counters(s, NULL, NULL);
+}
+
+int
+ll_ssh_liveness_check(struct ll_ssh_liveness *l, ssh_session s,
+    int *wait_ms)
+{
+	uint64_t next, now = ll_now_ms();
+	int stall_ms = l->stall_ms;
+
+	if (l->rx.in_packets != l->rx_seen) {
+		l->rx_seen = l->rx.in_packets;
+		l->rx_at = now;
 	}
 	if (stall_ms <= 0) {
-		*wait_ms = LL_SSH_KEEPALIVE_MS;	/* bounded all the same */
+		if (*wait_ms > LL_SSH_KEEPALIVE_MS)	/* bounded all the same */
+			*wait_ms = LL_SSH_KEEPALIVE_MS;
 		return 0;
 	}
-	if (now - p->rx_at >= (uint64_t)stall_ms)
+	if (now - l->rx_at >= (uint64_t)stall_ms)
 		return -1;
-	if (now - p->rx_at >= LL_SSH_KEEPALIVE_MS &&
-	    now - p->ka_at >= LL_SSH_KEEPALIVE_MS) {
+	if (now - l->rx_at >= LL_SSH_KEEPALIVE_MS &&
+	    now - l->ka_at >= LL_SSH_KEEPALIVE_MS) {
 		/*
 		 * libssh keeps one global request in flight: a call while the
 		 * last one is answered only retires it, so call twice.  An
 		 * unanswered one stays the only one.
 		 */
-		ssh_send_keepalive(p->s);
-		ssh_send_keepalive(p->s);
-		p->ka_at = now;
+		ssh_send_keepalive(s);
+		ssh_send_keepalive(s);
+		l->ka_at = now;
 		/* Those calls may have taken in packets: look at them first. */
 		*wait_ms = 0;
 		return 0;
 	}
 	/* The next time to ask (again), or to give up. */
-	if (now - p->rx_at < LL_SSH_KEEPALIVE_MS)
-		next = p->rx_at + LL_SSH_KEEPALIVE_MS;
+	if (now - l->rx_at < LL_SSH_KEEPALIVE_MS)
+		next = l->rx_at + LL_SSH_KEEPALIVE_MS;
 	else
-		next = p->ka_at + LL_SSH_KEEPALIVE_MS;
-	if (next > p->rx_at + (uint64_t)stall_ms)
-		next = p->rx_at + (uint64_t)stall_ms;
-	*wait_ms = next > now ? (int)(next - now) : 0;
+		next = l->ka_at + LL_SSH_KEEPALIVE_MS;
+	if (next > l->rx_at + (uint64_t)stall_ms)
+		next = l->rx_at + (uint64_t)stall_ms;
+	if (next <= now)
+		*wait_ms = 0;
+	else if ((uint64_t)*wait_ms > next - now)
+		*wait_ms = (int)(next - now);
 	return 0;
 }
 
@@ -317,6 +332,26 @@ int
 ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
     size_t errlen)
 {
+	return ll_ssh_pump_ctl(s, ch, fd, stall_ms, NULL, err, errlen);
+}
+
+/* The control fd is readable: only wakes the loop, which calls ready. */
+static int
+pump_ctl_cb(socket_t fd, int revents, void *userdata)
+{
+	bool *ready = userdata;
+
+	(void)fd;
+	if (revents & POLLIN)
+		*ready = true;
+	return 0;
+}
+
+int
+ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,
+    const struct ll_ssh_pump_ctl *ctl, char *err, size_t errlen)
+{
+	bool ctl_ready = false;
 	struct pump *p = NULL;
 	ssh_event ev = NULL;
 	struct timeval sndto, old_sndto;
@@ -337,8 +372,7 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 	p->s = s;
 	p->ch = ch;
 	p->fd = fd;
-	p->rx_at = ll_now_ms();
-	ssh_set_counters(s, NULL, &p->rx);
+	ll_ssh_liveness_start(&p->live, s, stall_ms);
 	/* A send to a peer that takes nothing ends after stall_ms. */
 	if (stall_ms > 0 && sock != SSH_INVALID_SOCKET &&
 	    getsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old_sndto, &tlen) == 0) {
@@ -357,7 +391,9 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 		goto out;
 	}
 	if ((ev = ssh_event_new()) == NULL ||
-	    ssh_event_add_session(ev, s) != SSH_OK) {
+	    ssh_event_add_session(ev, s) != SSH_OK ||
+	    (ctl != NULL && ssh_event_add_fd(ev, ctl->fd, POLLIN, pump_ctl_cb,
+	    &ctl_ready) != SSH_OK)) {
 		pump_seterr(err, errlen, "pump: %s", "cannot set up the "
 		    "SSH event loop");
 		goto out;
@@ -395,7 +431,8 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 		}
 		/* Here, when nothing moves any more: a packet counted now
 		 * came in just now, not a whole poll ago. */
-		if (pump_liveness(p, stall_ms, ll_now_ms(), &wait_ms) != 0) {
+		wait_ms = INT32_MAX;
+		if (ll_ssh_liveness_check(&p->live, s, &wait_ms) != 0) {
 			pump_seterr(err, errlen, "SSH peer silent for %d s "
 			    "(no data, no answer to keepalives): giving up",
 			    stall_ms / 1000);
@@ -436,10 +473,16 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 			errors = 0;
 		if (p->revents & (POLLHUP | POLLERR | POLLNVAL))
 			p->fd_hup = true;
+		if (ctl_ready) {
+			ctl_ready = false;
+			ctl->ready(ctl->arg, s, ch);
+		}
 	}
 	rc = 0;
 out:
 	if (ev != NULL) {
+		if (ctl != NULL)
+			ssh_event_remove_fd(ev, ctl->fd);
 		ssh_event_remove_session(ev, s);
 		ssh_event_free(ev);
 	}
@@ -449,7 +492,7 @@ out:
 		setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &old_sndto,
 		    sizeof old_sndto);
 	if (p != NULL) {
-		ssh_set_counters(s, NULL, NULL);
+		ll_ssh_liveness_stop(&p->live, s);
 		ssh_set_blocking(s, blocking);
 	}
 	free(p);

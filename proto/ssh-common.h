@@ -15,6 +15,7 @@
 #define LL_SSH_COMMON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libssh/libssh.h>
 
@@ -42,6 +43,32 @@ int ll_ssh_socketpair(int fds[2]);
 #define LL_SSH_STALL_MS		60000
 
 /*
+ * The same liveness for an engine that runs its own loop (the agent's SSH
+ * channels): start it once the session is up, call check whenever the
+ * loop is about to wait.  It counts the peer's packets through libssh's
+ * counters (so stop it before the struct goes away), asks for a sign of
+ * life after LL_SSH_KEEPALIVE_MS of silence, and says when the peer has
+ * been silent for stall_ms.
+ */
+struct ll_ssh_liveness {
+	struct ssh_counter_struct rx;	/* packets in, counted by libssh */
+	uint64_t rx_seen;		/* rx.in_packets at rx_at */
+	uint64_t rx_at;			/* when a packet last came in */
+	uint64_t ka_at;			/* when we last asked */
+	int stall_ms;
+};
+
+void ll_ssh_liveness_start(struct ll_ssh_liveness *l, ssh_session s,
+    int stall_ms);
+/*
+ * 0, with *wait_ms lowered to when to call again at the latest; -1 when
+ * the peer has been silent for stall_ms (stall_ms 0: never).
+ */
+int ll_ssh_liveness_check(struct ll_ssh_liveness *l, ssh_session s,
+    int *wait_ms);
+void ll_ssh_liveness_stop(struct ll_ssh_liveness *l, ssh_session s);
+
+/*
  * Copy bytes both ways between an open channel and fd until both directions
  * have ended (EOF each way, or the channel closed, or fd hung up); a
  * channel EOF becomes shutdown(fd, SHUT_WR) and EOF on fd becomes a channel
@@ -52,6 +79,21 @@ int ll_ssh_socketpair(int fds[2]);
  */
 int ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms,
     char *err, size_t errlen);
+
+/*
+ * ll_ssh_pump with a control fd: when fd is readable, ready(arg, s, ch)
+ * runs in the engine's thread (it must read fd, or the pump spins).  For
+ * what another thread asks of the channel while the pump runs, such as a
+ * terminal's window-change.
+ */
+struct ll_ssh_pump_ctl {
+	int fd;
+	void (*ready)(void *arg, ssh_session s, ssh_channel ch);
+	void *arg;
+};
+
+int ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,
+    const struct ll_ssh_pump_ctl *ctl, char *err, size_t errlen);
 
 /* "SHA256:<base64>" of key into buf (as OpenSSH prints it).  0 or -1. */
 int ll_ssh_fingerprint(ssh_key key, char *buf, size_t len);

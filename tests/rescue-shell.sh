@@ -13,22 +13,33 @@
 # alone (a tmpfs on /mnt): no base64, gzip, sha256sum or stty, the least a
 # rescue shell can have.
 #
+# RESCUE_BUSYBOX names another busybox than PATH's (an arm64 one, which
+# binfmt_misc runs through qemu-user: a rescue host of that architecture).
+# RESCUE_DELAY (seconds) holds the shell back after the pid file is
+# written: a rescue system that prints its prompt late (still booting, or
+# a loaded host).
+#
 #   rescue-shell.sh PIDFILE [RUN_OPTS [TOOLS]]
 pidfile=$1 opts=$(echo "${2:-size=64m}" | tr + ,) tools=${3:-all}
+busybox=${RESCUE_BUSYBOX:-$(command -v busybox)}
+delay=${RESCUE_DELAY:-0}
 exec unshare --mount --propagation private sh -c '
 	echo $$ >"$1"
+	sh "$6"
 	mount -t tmpfs -o "$2" tmpfs /run || exit 1
 	case $2 in *noexec*)
 		for d in /dev/shm /tmp; do mount -t tmpfs -o noexec tmpfs $d; done ;;
 	esac
 	path=/usr/sbin:/usr/bin:/sbin:/bin
-	shell="$(command -v busybox) sh"
+	shell="$4 sh"
 	if [ "$3" = bare ]; then
 		mount -t tmpfs tmpfs /mnt || exit 1
 		mkdir /mnt/bin
-		for a in uname mkdir chmod rm; do ln -s "$(command -v busybox)" /mnt/bin/$a; done
+		for a in uname mkdir chmod rm; do ln -s "$4" /mnt/bin/$a; done
 		path=/mnt/bin
 		shell=$(command -v dash)
 	fi
+	sleep "$5"
 	cd / && exec env -i PATH=$path PS1="# " $shell -i
-	' rescue-shell "$pidfile" "$opts" "$tools"
+	' rescue-shell "$pidfile" "$opts" "$tools" "$busybox" "$delay" \
+	"$(dirname "$0")/ns-clean.sh"

@@ -64,7 +64,9 @@ rc=$?
 is "a name in the clean PATH runs" "$(ll exec -- printf '%s' found 2>/dev/null)" found
 is "an absolute path runs" "$(ll exec -- "$T/agentbin/ll-planted" 2>/dev/null)" planted-in-agent-path
 
-# exec's command: fds 0-2 (stdin /dev/null) and the one it lists with
+# exec's command: fds 0-2 (stdin /dev/null: -n, since the test's own
+# stdin, not a terminal under make check, would be sent) and the one it
+# lists with
 ll exec -n -- python3 "$T/show.py" >"$T/exec.out" 2>/dev/null
 is "exec's command has no fd beyond 0-2" "$(sed -n 2p "$T/exec.out")" "0 1 2 3"
 is "its stdin is /dev/null" "$(sed -n 3p "$T/exec.out")" /dev/null

@@ -11,6 +11,9 @@ LIFELINE="$top_builddir/client/lifeline"
 LIFELINED="$top_builddir/agent/lifelined"
 LINKEMU="$top_builddir/tests/linkemu"
 LLPEER="$top_builddir/tests/llpeer"
+# run first in a shell started by unshare -m (see the file)
+NS_CLEAN="$top_srcdir/tests/ns-clean.sh"
+export NS_CLEAN
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/lifeline-test.XXXXXX")
 PIDS=""
@@ -57,10 +60,11 @@ check() {
 	if "$@" >"$T/check.out" 2>&1; then ok "$desc"
 	else not_ok "$desc"; sed 's/^/#   /' "$T/check.out" | tail -n 15; fi
 }
-# is DESCRIPTION GOT WANT
+# is DESCRIPTION GOT WANT: ok when equal (status 1 when not, so a caller
+# can add a diagnosis with ||)
 is() {
 	if [ "$2" = "$3" ]; then ok "$1"
-	else not_ok "$1"; diag "got:  $2"; diag "want: $3"; fi
+	else not_ok "$1"; diag "got:  $2"; diag "want: $3"; return 1; fi
 }
 
 need() {

@@ -153,7 +153,7 @@ grep -qF "$hostos" "$T/evil.json" && not_ok "the host's PRETTY_NAME is nowhere i
 if command -v unshare >/dev/null; then
 	mkdir -p "$T/ns"
 	# unshare execs sh, sh execs sleep: $! is the namespace's only process
-	unshare -m --propagation private sh -c "mount -o ro,noload $evil $T/ns && exec sleep 60" &
+	unshare -m --propagation private sh -c "sh $NS_CLEAN $T; mount -o ro,noload $evil $T/ns && exec sleep 60" &
 	PIDS="$PIDS $!"
 	sleep 0.5
 	ll --json inspect "$evil" >"$T/busy.json" 2>"$T/err"

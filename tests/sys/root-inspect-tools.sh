@@ -38,7 +38,7 @@ make_ext4 plain 8 "$T/empty" plain
 dev=$(attach "$T/plain.img")
 LOOPS="$dev $LOOPS"
 
-unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs tools /usr/local/sbin &&
+unshare -m sh -c 'sh "$NS_CLEAN" "$1"; mount --make-rprivate / && mount -t tmpfs tools /usr/local/sbin &&
 	cp "$1/tools/mdadm" "$1/tools/vgchange" /usr/local/sbin/ &&
 	exec "$0" --insecure --debug-file "$1/agent.log" --listen "unix:$1/s.sock"' \
 	"$LIFELINED" "$T" 2>>"$T/agent.stderr" &

@@ -10,7 +10,7 @@
 need_root
 need python3
 python3 -W ignore -c 'import crypt' 2>/dev/null || skip_all "python3 has no crypt module"
-plan 84
+plan 85
 
 R="$T/target"
 start_ptys a b
@@ -178,14 +178,15 @@ ll passwd --lock --expire root >/dev/null 2>&1
 is "two actions are a usage error" "$?" 2
 
 # --- --password on a terminal: typed twice without echo -------------------
-# tty_passwd FIRST SECOND: run passwd --password alice on a new pty
+# tty_passwd ANSWER...: run passwd --password alice on a new pty, typing
+# each answer at a password prompt
 tty_passwd() {
-	python3 - "$LIFELINE" "$VIA" "$1" "$2" <<-'E' >"$T/tty.out" 2>&1
+	python3 - "$LIFELINE" "$VIA" "$@" <<-'E' >"$T/tty.out" 2>&1
 	import os, pty, sys, time
 	pid, fd = pty.fork()
 	if pid == 0:
 	    os.execv(sys.argv[1], [sys.argv[1], "--insecure", "--via", sys.argv[2], "passwd", "--password", "alice"])
-	out = b""; answers = [sys.argv[3], sys.argv[4]]
+	out = b""; answers = sys.argv[3:]
 	while True:
 	    try:
 	        b = os.read(fd, 4096)
@@ -194,7 +195,7 @@ tty_passwd() {
 	    if not b:
 	        break
 	    out += b
-	    if answers and out.rstrip().endswith(b":") and (b"password" in out.splitlines()[-1].lower()):
+	    if answers and out.endswith(b": ") and (b"password" in out.splitlines()[-1].lower()):
 	        time.sleep(0.2); os.write(fd, answers.pop(0).encode() + b"\n")
 	_, st = os.waitpid(pid, 0)
 	sys.stdout.write(out.decode(errors="replace"))
@@ -203,12 +204,13 @@ tty_passwd() {
 }
 printf 'alice:!:19700:0:99999:7:::\n' >>"$S"
 snap
-tty_passwd 'tty one' 'tty two'
-is "--password with two different entries fails" "$?" 1
-grep -q 'do not match' "$T/tty.out" && ok "and says they do not match" || not_ok "mismatch: $(cat "$T/tty.out")"
+tty_passwd 'tty one' 'tty two' 'x1' 'x2' 'y1' 'y2'
+is "--password with different entries three times fails" "$?" 1
+grep -q 'did not match 3 times' "$T/tty.out" && ok "and says they did not match" || not_ok "mismatch: $(cat "$T/tty.out")"
 is "nothing changed" "$(changed)" ""
-tty_passwd 'tty pass' 'tty pass'
-is "--password typed twice exits 0" "$?" 0
+tty_passwd 'tty one' 'tty two' 'tty pass' 'tty pass'
+is "--password asks again after a mismatch, and then works (exit 0)" "$?" 0
+grep -q 'do not match; try again' "$T/tty.out" && ok "saying the two did not match" || not_ok "try again: $(cat "$T/tty.out")"
 check "the typed password verifies" verifies 'tty pass' "$(field alice 2)"
 grep -q 'tty pass' "$T/tty.out" && not_ok "the password is not echoed" || ok "the password is not echoed"
 

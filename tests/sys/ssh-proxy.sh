@@ -5,10 +5,11 @@
 # sftp and rsync talk to the agent's SSH server end to end: exec with the
 # exit status and signal passed through, a shell on a pty, env (TERM, LANG,
 # LC_* only), scp and sftp both ways and rsync -a with SHA-256/tree checks,
-# and several channels at once on one connection (ControlMaster).
+# and several channels at once on one connection (ControlMaster), the
+# lifeline subsystem among them.
 . "$(dirname "$0")/lib.sh"
 need ssh scp sftp python3 socat
-plan 24
+plan 29
 
 ssh_setup
 KEY="$T/home/.ssh/id_ed25519"
@@ -84,8 +85,8 @@ else
 	ok "# SKIP rsync is not installed"
 fi
 
-# Several channels on one connection: a ControlMaster, a shell on it while
-# a command runs, and lifeline's own subsystem beside them.
+# Several channels on one connection: a ControlMaster, a command on it
+# while another runs, and lifeline's own subsystem beside them.
 n0=$(grep -c 'SSH channels for' "$T/agent.log")
 timeout 300 ssh $S -o ControlMaster=yes -o ControlPath="$T/cm" -fN rescue
 is "a ControlMaster connection starts" $? 0
@@ -96,6 +97,31 @@ out=$(timeout 120 ssh $S -o ControlPath="$T/cm" rescue 'echo quick')
 is "a second channel runs while the first is busy" "$out" quick
 wait "$SLOW"
 is "and the first one finishes too" "$(cat "$T/slow")" slow
+
+# lifeline's own subsystem on the same connection (lifeline+exec: runs
+# ssh -s through the master): beside an ssh command started before it, an
+# ssh command and an sftp get started while it runs.  One per connection:
+# a second is refused.
+LLVIA="lifeline+exec:ssh $S -o ControlPath=$T/cm -s rescue lifeline"
+timeout 120 ssh $S -o ControlPath="$T/cm" rescue 'sleep 4; echo slow' >"$T/slow" &
+SLOW=$!
+sleep 0.5
+timeout 120 "$LIFELINE" --via "$LLVIA" exec -- sh -c 'sleep 2; echo first' \
+	>"$T/first" 2>"$T/err" &
+FIRST=$!
+sleep 1
+out=$(timeout 120 ssh $S -o ControlPath="$T/cm" rescue 'echo second')
+is "an ssh command starts while a lifeline exec runs" "$out" second
+printf 'get %s %s\n' "$T/data" "$T/down.mux" >"$T/batch.mux"
+timeout 120 sftp $S -o ControlPath="$T/cm" -b "$T/batch.mux" rescue >/dev/null 2>&1
+is "so does an sftp get, byte-exact" "$(sha "$T/down.mux" 2>/dev/null)" "$(sha "$T/data")"
+wait "$FIRST"
+is "the lifeline exec beside them finishes" "$(cat "$T/first")" first
+wait "$SLOW"
+is "and so does the ssh command started before it" "$(cat "$T/slow")" slow
+timeout 60 ssh $S -o ControlPath="$T/cm" -s rescue lifeline </dev/null 2>"$T/err"
+check "a second lifeline subsystem on the connection is refused" \
+	grep -q "refused the lifeline subsystem on channel [0-9]*: this connection has had one already" "$T/agent.log"
 timeout 30 ssh $S -o ControlPath="$T/cm" -O exit rescue 2>/dev/null
 is "one SSH connection carried them all" \
 	"$(grep -c 'SSH channels for' "$T/agent.log")" $((n0 + 1))

@@ -308,6 +308,44 @@ test_window_limit(void **state)
 }
 
 /*
+ * A cap on wire bytes in flight: with no ACKs the sender stops at it (one
+ * frame more never fits), and with ACKs it keeps the path busy below it.
+ */
+static void
+test_window_bytes(void **state)
+{
+	struct ll_arq_config cfg = { .fixed_payload = true,
+	    .max_payload = 1000, .window_bytes = 3100 };
+	struct simchan_config sc = { .rate = 1, .latency_ms = 5 };
+	struct ll_arq_stats st;
+	struct pair p;
+	int i;
+
+	pair_init(&p, &cfg, &sc, SEED + 22);
+	p.qcap = 1 << 20;			/* the cap alone holds frames */
+	simchan_config(p.ch[1])->cut = true;	/* no ACKs come back */
+	p.total[0][1] = 200000;
+	for (i = 0; i < 300; i++)
+		step(&p);
+	ll_arq_stats(p.a[0], &st);
+	assert_int_equal(st.data_sent, 3);	/* 3 * 1016 <= 3100 */
+	assert_int_equal(st.inflight_bytes, 3 * (1000 + LL_ARQ_OVERHEAD));
+	pair_free(&p);
+
+	pair_init(&p, &cfg, &sc, SEED + 23);
+	p.qcap = 1 << 20;
+	p.total[0][1] = 60000;
+	while (!pair_done(&p)) {
+		step(&p);
+		ll_arq_stats(p.a[0], &st);
+		assert_true(st.inflight_bytes <= cfg.window_bytes);
+		assert_true(p.now < 80000);
+	}
+	pair_free(&p);
+	(void)state;
+}
+
+/*
  * Frames start small and double with each one that gets through, so a
  * noisy line never sees a burst of large frames it cannot carry.
  */
@@ -648,6 +686,7 @@ main(void)
 		cmocka_unit_test(test_lossy_inorder),
 		cmocka_unit_test(test_wraparound),
 		cmocka_unit_test(test_window_limit),
+		cmocka_unit_test(test_window_bytes),
 		cmocka_unit_test(test_frame_growth),
 		cmocka_unit_test(test_rto),
 		cmocka_unit_test(test_fast_retransmit),

@@ -217,7 +217,13 @@ test_refused_options(void **state)
 		{ "command=\"/bin/true\"", "option command:" },
 		{ "no-pty,COMMAND=\"x\"", "option COMMAND:" },
 		{ "environment=\"A=b c\"", "option environment:" },
-		{ "permitopen=\"host:22\"", "option permitopen:" },
+		{ "permitopen=\"host\"", "is not HOST:PORT" },
+		{ "permitopen=\"host:0\"", "is not HOST:PORT" },
+		{ "permitopen=\"host:65536\"", "is not HOST:PORT" },
+		{ "permitopen=\":22\"", "is not HOST:PORT" },
+		{ "permitopen=\"::1:22\"", "is not HOST:PORT" },
+		{ "permitopen=\"[::1]22\"", "is not HOST:PORT" },
+		{ "permitopen", "permitopen needs a value" },
 		{ "permitlisten=\"8080\"", "option permitlisten:" },
 		{ "principals=\"alice,bob\"", "option principals:" },
 		{ "tunnel=\"1\"", "option tunnel:" },
@@ -248,6 +254,43 @@ test_refused_options(void **state)
 		assert_non_null(strstr(res.reason, " line 2: "));
 		assert_string_equal(res.comment, "refused-key");
 	}
+}
+
+/* permitopen= destinations come back, and only those may be reached. */
+static void
+test_permitopen(void **state)
+{
+	struct authkeys_result res;
+
+	assert_int_equal(check(ed_a, "127.0.0.1", &res,
+	    "permitopen=\"127.0.0.1:8080\",PermitOpen=\"[::1]:*\","
+	    "permitopen=\"Db.Example:5432\" ssh-ed25519 %s k\n", b64_a), 0);
+	assert_allowed(&res, 1);
+	assert_int_equal(res.npermitopen, 3);
+	assert_true(authkeys_permits_open(&res, "127.0.0.1", 8080));
+	assert_false(authkeys_permits_open(&res, "127.0.0.1", 8081));
+	assert_false(authkeys_permits_open(&res, "localhost", 8080));
+	assert_true(authkeys_permits_open(&res, "::1", 1));
+	assert_true(authkeys_permits_open(&res, "::1", 65535));
+	assert_true(authkeys_permits_open(&res, "db.example", 5432));
+	assert_false(authkeys_permits_open(&res, "db.example", 22));
+
+	/* No permitopen=: anywhere (no-port-forwarding is res.deny's). */
+	assert_int_equal(check(ed_a, "127.0.0.1", &res,
+	    "no-port-forwarding ssh-ed25519 %s k\n", b64_a), 0);
+	assert_allowed(&res, 1);
+	assert_int_equal(res.npermitopen, 0);
+	assert_true(res.deny & AUTHKEYS_DENY_FORWARD);
+	assert_true(authkeys_permits_open(&res, "192.0.2.1", 22));
+
+	/* A later allowing line's list, not the refused line's. */
+	assert_int_equal(check(ed_a, "127.0.0.1", &res,
+	    "permitopen=\"a:1\",frob ssh-ed25519 %s k\n"
+	    "permitopen=\"b:2\" ssh-ed25519 %s k\n", b64_a, b64_a), 0);
+	assert_allowed(&res, 2);
+	assert_int_equal(res.npermitopen, 1);
+	assert_string_equal(res.permitopen[0].host, "b");
+	(void)state;
 }
 
 static void
@@ -815,6 +858,7 @@ main(void)
 		cmocka_unit_test(test_comments_crlf),
 		cmocka_unit_test(test_accepted_options),
 		cmocka_unit_test(test_refused_options),
+		cmocka_unit_test(test_permitopen),
 		cmocka_unit_test(test_quoted_values),
 		cmocka_unit_test(test_later_line),
 		cmocka_unit_test(test_from_ipv4),

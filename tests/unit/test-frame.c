@@ -635,6 +635,47 @@ test_decoder_text(void **state)
 }
 
 /*
+ * The CR and LF right after a frame are its line end (a tty may add one),
+ * but after ll_frame_decoder_quiet() (the path was quiet: a person at the
+ * console) a line end is console text: an Enter pressed alone is seen.
+ */
+static void
+test_decoder_quiet(void **state)
+{
+	struct ll_frame_decoder	*d = decoder_new();
+	struct events		*e = events_new();
+	struct ll_buf		 w;
+
+	ll_buf_init(&w, 65536);
+	put_frame(&w, LL_FT_DATA, 1, "abc");
+	ll_buf_put(&w, "\r\n", 2);
+	feed(d, ll_buf_ptr(&w), ll_buf_avail(&w), 64, e);
+	assert_int_equal(e->frames, 1);
+	assert_int_equal(e->texts, 0);
+	/* Without a pause, a further CR is swallowed too. */
+	feed(d, (const uint8_t *)"\r", 1, 1, e);
+	assert_int_equal(e->texts, 0);
+	ll_frame_decoder_quiet(d);
+	feed(d, (const uint8_t *)"\r", 1, 1, e);
+	assert_int_equal(e->texts, 1);
+	assert_int_equal(e->text_len, 1);
+	assert_memory_equal(e->text, "\r", 1);
+	/* Inside text or a frame it changes nothing. */
+	memset(e, 0, offsetof(struct events, frame));
+	ll_buf_reset(&w);
+	put_frame(&w, LL_FT_DATA, 2, "defgh");
+	feed(d, ll_buf_ptr(&w), 5, 64, e);
+	ll_frame_decoder_quiet(d);
+	feed(d, ll_buf_ptr(&w) + 5, ll_buf_avail(&w) - 5, 64, e);
+	assert_int_equal(e->frames, 1);
+	assert_int_equal(e->frame->seq, 2);
+	ll_buf_cleanup(&w);
+	events_free(e);
+	decoder_free(d);
+	(void)state;
+}
+
+/*
  * A kernel message printed into the middle of a frame: with or without a
  * line end of its own before it, at every cut point, the frame is rebuilt
  * from its head and tail and the message is handed up as text; a text line
@@ -1166,6 +1207,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip_random),
 		cmocka_unit_test(test_encode_invalid),
 		cmocka_unit_test(test_decoder_text),
+		cmocka_unit_test(test_decoder_quiet),
 		cmocka_unit_test(test_decoder_terminators),
 		cmocka_unit_test(test_decoder_splice),
 		cmocka_unit_test(test_decoder_resync),

@@ -25,6 +25,9 @@ struct net {
 	struct simchan *up, *down;	/* client -> agent, agent -> client */
 	uint64_t now;
 	size_t qcap;
+	double pace;			/* client: bytes/ms token bucket, not qcap */
+	double tokens;
+	size_t max_queued;		/* client -> agent, the most seen */
 	bool echo;			/* the agent's tty echoes lines */
 	uint8_t echobuf[8192];
 	size_t echolen;
@@ -55,11 +58,13 @@ quiet_log(void *ctx, int level, const char *fmt, ...)
 }
 
 static struct ll_link *
-mklink(bool agent, enum ll_encoding enc, uint32_t epoch, uint64_t now)
+mklink_rate(bool agent, enum ll_encoding enc, uint32_t epoch, uint64_t now,
+    uint32_t line_rate)
 {
 	struct ll_link_config cfg = { 0 };
 	struct ll_link *l;
 
+	cfg.line_rate = line_rate;
 	cfg.is_agent = agent;
 	cfg.encoding = enc;
 	cfg.epoch = epoch;
@@ -67,6 +72,12 @@ mklink(bool agent, enum ll_encoding enc, uint32_t epoch, uint64_t now)
 	l = ll_link_new(&cfg, now);
 	assert_non_null(l);
 	return l;
+}
+
+static struct ll_link *
+mklink(bool agent, enum ll_encoding enc, uint32_t epoch, uint64_t now)
+{
+	return mklink_rate(agent, enc, epoch, now, 0);
 }
 
 static void
@@ -103,12 +114,29 @@ emit(struct net *n, struct ll_link *l, struct simchan *ch)
 	size_t q = simchan_queued(ch);
 	int r;
 
-	if (l == NULL || q >= n->qcap)
+	size_t limit = n->qcap - q;
+
+	/*
+	 * The client paced as ll_link_pump does it: a token bucket of 150 ms
+	 * at the rate it believes the line has; the queue is the kernel's.
+	 */
+	if (n->pace > 0 && l == n->c) {
+		n->tokens += n->pace;
+		if (n->tokens > n->pace * 150)
+			n->tokens = n->pace * 150;
+		if (q > n->max_queued)
+			n->max_queued = q;
+		if (n->tokens <= 0)
+			return;
+		limit = (size_t)n->tokens;
+	} else if (l == NULL || q >= n->qcap)
 		return;
 	ll_buf_reset(&n->out);
-	r = ll_link_output(l, &n->out, n->qcap - q, n->now);
+	r = ll_link_output(l, &n->out, limit, n->now);
 	assert_true(r >= 0);
 	assert_int_equal((size_t)r, ll_buf_avail(&n->out));
+	if (n->pace > 0 && l == n->c)
+		n->tokens -= r;
 	if (r > 0)
 		simchan_write(ch, ll_buf_ptr(&n->out), r);
 }
@@ -638,6 +666,44 @@ test_goodput(void **state)
 	assert_true(clean7 > 60);
 }
 
+/*
+ * A line slower than the rate the client paces to (a BMC or a console
+ * server behind its nominal 9600 baud, an emulator on a busy machine): the
+ * queue in the path must stay bounded by the link, not grow until the
+ * round trip passes the RTO's cap and every frame is sent twice.  The
+ * deploy's link to its first stage did that at 9600.
+ */
+static void
+test_slow_line(void **state)
+{
+	struct simchan_config sc = { .rate = 0.90, .latency_ms = 5,
+	    .seed = SEED + 21 };
+	struct ll_link_stats st;
+	struct net n;
+	uint64_t t0;
+	double share;
+
+	(void)state;
+	net_init(&n, LL_ENC_AUTO, LL_ENC_AUTO, &sc);
+	ll_link_free(n.c);
+	n.c = mklink_rate(false, LL_ENC_AUTO, 0xc1c1c1c1, 0, 960);
+	n.pace = 0.96;
+	run_until_up(&n, n.c);
+	t0 = n.now;
+	n.total[0] = 256 * 1024;
+	run_until_bulk_done(&n, 1000000);
+	ll_link_stats(n.c, &st);
+	share = 256.0 * 1024 / (double)(n.now - t0) / sc.rate * 100;
+	print_message("# 9600 paced, line at 9000: %.1f%% of the line, %llu "
+	    "retransmits, queue %zu bytes at most, srtt %u ms, payload %zu\n",
+	    share, (unsigned long long)st.retransmits, n.max_queued,
+	    st.srtt_ms, st.frame_payload);
+	assert_int_equal(st.retransmits, 0);
+	assert_true(n.max_queued < 4 * 900);	/* 4 s of this line */
+	assert_true(share > 90);
+	net_free(&n);
+}
+
 int
 main(void)
 {
@@ -655,6 +721,7 @@ main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_close),
 		cmocka_unit_test(test_goodput),
+		cmocka_unit_test(test_slow_line),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
