@@ -15,7 +15,12 @@
  *
  * When stdin is not a terminal (scripts, tests) its bytes go through as
  * they are, without escape handling; at its end the remote output is still
- * shown until it has been quiet for the drain time, then console exits 0.
+ * shown until it has been quiet for the drain time, then console exits 0. *
+ * A serial device that goes away (a USB adapter pulled out, a PTY whose
+ * other side ended) does not end the console: as tio does, it says so and
+ * tries the same path again every CONSOLE_RETRY_MS until the device is
+ * back, keys typed meanwhile dropped; the escape key, a signal or the end
+ * of stdin still end it.
  */
 #include "config.h"
 
@@ -41,6 +46,7 @@
 /* After stdin's end, stop after this many drain times even if the remote
  * never stops talking (a console full of kernel messages). */
 #define CONSOLE_DRAIN_CAP	20
+#define CONSOLE_RETRY_MS	250	/* a device that went away: retry */
 
 struct console {
 	struct ll_transport *t;
@@ -49,6 +55,8 @@ struct console {
 	bool escaped;		/* the escape key was the last key */
 	bool leave;		/* escape + "." */
 	bool in_eof;
+	bool away;		/* the device went away: waiting for it */
+	uint64_t retry_at;	/* when to try it again */
 	uint8_t out[CONSOLE_OUT_MAX];	/* for the transport */
 	size_t out_len;
 };
@@ -102,6 +110,46 @@ console_note(const struct console *con, const char *text)
 {
 	fprintf(stderr, "%slifeline: %s%s", con->raw ? "\r\n" : "", text,
 	    con->raw ? "\r\n" : "\n");
+}
+
+/*
+ * The device went away: wait for it when it is one that can come back
+ * (serial:, tty:), else false (the console ends).
+ */
+static bool
+console_went_away(struct console *con)
+{
+	char msg[640], key[8] = "";
+
+	if (!ll_transport_can_reopen(con->t))
+		return false;
+	con->away = true;
+	con->retry_at = ll_now_ms() + CONSOLE_RETRY_MS;
+	con->out_len = 0;
+	if (con->raw && con->escape != CONSOLE_NO_ESCAPE)
+		console_escape_name(con->escape, key, sizeof(key));
+	snprintf(msg, sizeof(msg), "console: %.200s went away (%.200s); waiting "
+	    "for it to come back (%s%s leaves)", con->t->spec, con->t->err,
+	    con->raw && con->escape != CONSOLE_NO_ESCAPE ? key : "Ctrl-C",
+	    con->raw && con->escape != CONSOLE_NO_ESCAPE ? " ." : "");
+	console_note(con, msg);
+	return true;
+}
+
+/* Away: try the device again when it is time. */
+static void
+console_try_back(struct console *con, uint64_t now)
+{
+	char msg[640];
+
+	if (!con->away || now < con->retry_at)
+		return;
+	con->retry_at = now + CONSOLE_RETRY_MS;
+	if (ll_transport_reopen(con->t) != 0)
+		return;
+	con->away = false;
+	snprintf(msg, sizeof(msg), "console: %s is back", con->t->spec);
+	console_note(con, msg);
 }
 
 /* All of p to fd 1.  0, or -1 when stdout is gone. */
@@ -193,6 +241,7 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 		if (con->leave)
 			return EXIT_OK;
 		now = ll_now_ms();
+		console_try_back(con, now);
 		tsp = NULL;
 		if (con->in_eof && con->out_len == 0) {
 			/* stdin is done: show what still comes, then stop. */
@@ -209,10 +258,17 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 			ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
 			tsp = &ts;
 		}
+		if (con->away && (tsp == NULL || ts.tv_sec > 0 ||
+		    ts.tv_nsec > CONSOLE_RETRY_MS * 1000000L)) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = CONSOLE_RETRY_MS * 1000000L;
+			tsp = &ts;
+		}
 		n = 0;
-		pfd[n++] = (struct pollfd){ t->rfd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ con->away ? -1 : t->rfd, POLLIN,
+		    0 };
 		to = -1;
-		if (con->out_len > 0) {
+		if (con->out_len > 0 && !con->away) {
 			to = n;
 			pfd[n++] = (struct pollfd){ t->wfd, POLLOUT, 0 };
 		}
@@ -241,6 +297,8 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 					return EXIT_FAILED;
 				}
 			}
+			if (r == LL_ERR_CLOSED && console_went_away(con))
+				continue;
 			if (r == LL_ERR_CLOSED) {
 				snprintf(msg, sizeof(msg), "console: %s "
 				    "closed the connection", t->spec);
@@ -257,6 +315,8 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 		}
 		if (to >= 0 && pfd[to].revents != 0) {
 			r = ll_transport_write(t, con->out, con->out_len);
+			if (r == LL_ERR_CLOSED && console_went_away(con))
+				continue;
 			if (r < 0) {
 				snprintf(msg, sizeof(msg), "console: %s",
 				    t->err[0] != '\0' ? t->err :
@@ -280,6 +340,8 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 				continue;
 			}
 			console_keys(con, buf, (size_t)r);
+			if (con->away)
+				con->out_len = 0;	/* nowhere to go */
 			/* Send at once rather than wait a turn for POLLOUT. */
 			if (con->out_len > 0) {
 				r = ll_transport_write(t, con->out,
