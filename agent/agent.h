@@ -10,6 +10,7 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/types.h>
@@ -131,10 +132,31 @@ const struct agent_op *server_find_op(const char *name);
 void server_identity(struct conn *c, char *who, size_t len);
 json_t *server_caps(void);		/* names of every operation */
 /*
- * End r with a REPLY of result (stolen).  A NULL result (a json_pack or
- * another builder that failed) ends it with ERROR internal instead.
+ * What an operation sends for its request goes through these, never
+ * straight to r->conn->s: each checks what the session accepted.  A record
+ * the session refused, or a NULL json (a json_pack or another builder that
+ * failed), ends r with ERROR internal (or too_big) and returns -1; nothing
+ * is dropped in silence and no empty object stands in for a result.  On a
+ * request that is already done they send nothing and return -1.
  */
+/* End r with a REPLY of result (stolen). */
 int request_reply(struct request *r, json_t *result);
+/*
+ * REPLY with result (stolen) but keep r running until request_finish():
+ * reboot's, which must outlive its reply until the reply has left.
+ */
+int request_reply_early(struct request *r, json_t *result);
+/* An EVENT ev (stolen). */
+int request_event(struct request *r, json_t *ev);
+/* DATA on channel: all n bytes are queued (check request_room() first). */
+int request_data(struct request *r, uint8_t channel, const void *p, size_t n);
+/* EOF on channel. */
+int request_eof(struct request *r, uint8_t channel);
+/* Bulk bytes the session takes now (0 once r is done): read a producer
+ * only when there is room, so memory stays bounded. */
+size_t request_room(const struct request *r);
+/* Everything sent so far has reached the peer (nothing queued or unacked). */
+bool request_is_drained(const struct request *r);
 /* Let r own p (malloc'd) until it is freed; false (p freed) when full. */
 bool request_keep(struct request *r, char *p);
 int request_error(struct request *r, const char *code, const char *fmt, ...)
@@ -147,6 +169,7 @@ int request_error(struct request *r, const char *code, const char *fmt, ...)
 extern const struct agent_op op_info_ops[];
 extern const struct agent_op op_exec_ops[];
 extern const struct agent_op op_disks_ops[];
+extern const struct agent_op op_inspect_ops[];
 extern const struct agent_op op_mount_ops[];
 extern const struct agent_op op_passwd_ops[];
 extern const struct agent_op op_authkey_ops[];

@@ -17,6 +17,7 @@
 #include "args.h"
 #include "error.h"
 #include "msg.h"
+#include "target.h"
 
 #define ARG_PATH_MAX	4096
 
@@ -139,6 +140,37 @@ arg_int(struct request *r, json_t *args, const char *name, int64_t min,
 		return -1;
 	}
 	*out = json_integer_value(v);
+	return 0;
+}
+
+int
+arg_argv(struct request *r, json_t *args, const char *name, size_t max,
+    char **argv)
+{
+	json_t *a = json_object_get(args, name), *v;
+	size_t i, n;
+
+	if (!json_is_array(a) || (n = json_array_size(a)) == 0 || n > max) {
+		request_error(r, LL_EC_BAD_REQUEST, "argument \"%s\" must be an "
+		    "array of 1 to %zu strings", name, max);
+		return -1;
+	}
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) !=
+		    json_string_length(v)) {
+			request_error(r, LL_EC_BAD_REQUEST, "argument \"%s\": "
+			    "element %zu is not a string without NUL bytes",
+			    name, i);
+			return -1;
+		}
+		argv[i] = (char *)json_string_value(v);
+	}
+	argv[n] = NULL;
+	if (argv[0][0] == '\0') {
+		request_error(r, LL_EC_BAD_REQUEST, "argument \"%s\": its "
+		    "first element (the program) is empty", name);
+		return -1;
+	}
 	return 0;
 }
 
@@ -358,4 +390,14 @@ arg_options(struct request *r, json_t *args, const char *name,
 		return -1;
 	}
 	return 0;
+}
+
+int
+target_require(struct request *r)
+{
+	if (target_has_root())
+		return 0;
+	request_error(r, LL_EC_NOT_FOUND, "no target root is mounted: run "
+	    "`lifeline mount` first");
+	return -1;
 }

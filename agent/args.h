@@ -30,6 +30,13 @@ int arg_bytes(struct request *r, json_t *args, const char *name,
 int arg_bool(struct request *r, json_t *args, const char *name, bool *out);
 int arg_int(struct request *r, json_t *args, const char *name, int64_t min,
     int64_t max, int64_t *out);
+/*
+ * A command's argv: an array of 1 to max strings without NUL bytes, the
+ * first not empty.  argv (max + 1 entries of the caller's) receives them,
+ * NULL-terminated; they live as long as args.
+ */
+int arg_argv(struct request *r, json_t *args, const char *name, size_t max,
+    char **argv);
 /* An absolute path without NUL bytes, at most PATH_MAX - 1 bytes, given
  * as arg_bytes() takes it. */
 int arg_path(struct request *r, json_t *args, const char *name, bool required,
@@ -39,8 +46,8 @@ int arg_user(struct request *r, json_t *args, const char *name,
     bool required, const char **out);
 /*
  * A block device: a path, or UUID=, LABEL=, PARTUUID=, PARTLABEL= resolved
- * with libblkid.  *out receives the canonical /dev path (static storage of
- * the request's lifetime: copy it), *rdev its device number.
+ * with libblkid.  out (outlen bytes of the caller's) receives the
+ * canonical /dev path, *rdev its device number.
  */
 int arg_device(struct request *r, json_t *args, const char *name,
     char *out, size_t outlen, dev_t *rdev);
@@ -50,6 +57,12 @@ int arg_fstype(struct request *r, json_t *args, const char *name,
 /* Mount options: printable, no spaces, at most 1024 bytes. */
 int arg_options(struct request *r, json_t *args, const char *name,
     const char **out);
+
+/*
+ * The operation acts on the target root: 0 when one is mounted, else -1
+ * with ERROR not_found sent, saying to run `lifeline mount` first.
+ */
+int target_require(struct request *r);
 
 /* Checks usable by the above and by operations on derived values. */
 bool name_is_valid_user(const char *s);

@@ -2,7 +2,8 @@
  * authorized_keys matching.  The file is read line by line with a fixed
  * buffer, so a line over AUTHKEYS_LINE_MAX is skipped as malformed rather
  * than grown without bound.  Each line is split into options, key type,
- * base64 key and comment; the key is decoded by libssh and compared with
+ * base64 key and comment by the tokenizer authorize-key and the client
+ * share (proto/ssh-keyline.c); the key is decoded by libssh and compared with
  * the offered one.  Only a line whose key matches has its options judged,
  * as sshd does: a line refused for its options does not end the scan, so a
  * later line for the same key without the problem still allows it.
@@ -25,6 +26,7 @@
 
 #include "authkeys.h"
 #include "log.h"
+#include "ssh-keyline.h"
 
 /* sshd(8): "up to a limit of 8 kilobytes" per line. */
 #define AUTHKEYS_LINE_MAX	8192
@@ -65,51 +67,6 @@ static const struct {
 	{ "verify-required", "lifelined cannot check that the security key "
 	    "verified the user" },
 };
-
-/* Type names sshd(8) lists, so an unsupported one is named as such. */
-static const char *const openssh_types[] = {
-	"ssh-ed25519", "ssh-rsa", "ssh-dss", "ecdsa-sha2-nistp256",
-	"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-	"sk-ecdsa-sha2-nistp256@openssh.com", "sk-ssh-ed25519@openssh.com",
-	NULL
-};
-
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static char *
-skip_space(char *p)
-{
-	while (is_space(*p))
-		p++;
-	return p;
-}
-
-/* Terminate the word at p and return what follows it. */
-static char *
-cut_word(char *p)
-{
-	while (*p != '\0' && !is_space(*p))
-		p++;
-	if (*p != '\0')
-		*p++ = '\0';
-	return skip_space(p);
-}
-
-static bool
-type_is_openssh(const char *name)
-{
-	size_t i;
-
-	for (i = 0; openssh_types[i] != NULL; i++) {
-		if (strcmp(openssh_types[i], name) == 0)
-			return true;
-	}
-	return false;
-}
 
 /* Shell-style match of s against pat with * and ?, ignoring case. */
 static bool
@@ -451,60 +408,53 @@ out:
 	return rc;
 }
 
+/* The span p..p+n of the line as a C string, in place (line is ours). */
+static char *
+span_cut(const char *p, size_t n)
+{
+	char *w = (char *)p;
+
+	w[n] = '\0';
+	return w;
+}
+
 /*
- * Split one line (modified in place) and judge it for key.  comment
- * receives the line's comment when the key matches.
+ * Split one line (modified in place: each field is cut where it ends) and
+ * judge it for key.  comment receives the line's comment when the key
+ * matches.
  */
 static enum line_verdict
 line_check(char *line, ssh_key key, const char *peer, char *comment,
     size_t clen, unsigned *deny, char *why, size_t whylen)
 {
+	struct ll_key_line kl;
 	enum ssh_keytypes_e type;
-	char *p, *opts = NULL, *tname, *b64, *cmt, shown[48];
+	char *opts = NULL, *tname, *b64, shown[48];
 	ssh_key lk = NULL;
 	enum line_verdict v = LINE_MALFORMED;
-	bool quoted = false, is_type;
-	size_t n;
-	char save;
 
-	p = skip_space(line);
-	if (*p == '\0' || *p == '#')
+	switch (ll_key_line_split(line, &kl)) {
+	case LL_KEY_LINE_SKIP:
 		return LINE_SKIP;
-	/* The first word is the key type, or else the options field. */
-	n = strcspn(p, " \t");
-	save = p[n];
-	p[n] = '\0';
-	is_type = type_is_openssh(p) ||
-	    ssh_key_type_from_name(p) != SSH_KEYTYPE_UNKNOWN;
-	p[n] = save;
-	if (!is_type) {
-		/* Options run to the first space outside quotes. */
-		opts = p;
-		for (; *p != '\0' && (quoted || !is_space(*p)); p++) {
-			if (*p == '\\' && p[1] == '"' && quoted)
-				p++;
-			else if (*p == '"')
-				quoted = !quoted;
-		}
-		if (quoted) {
-			snprintf(why, whylen, "unterminated quote in the options");
-			return LINE_MALFORMED;
-		}
-		if (*p != '\0')
-			*p++ = '\0';
-		p = skip_space(p);
-	}
-	tname = p;
-	b64 = cut_word(tname);
-	cmt = cut_word(b64);
-	log_printable(shown, sizeof(shown), tname);
-	if (*tname == '\0' || *b64 == '\0') {
+	case LL_KEY_LINE_QUOTE:
+		snprintf(why, whylen, "unterminated quote in the options");
+		return LINE_MALFORMED;
+	case LL_KEY_LINE_NOKEY:
 		snprintf(why, whylen, "no key on the line");
 		return LINE_MALFORMED;
+	case LL_KEY_LINE_OK:
+		break;
 	}
+	/* Every field ends at a blank or the line's end: cut them there. */
+	if (kl.opts != NULL)
+		opts = span_cut(kl.opts, kl.opts_len);
+	tname = span_cut(kl.type, kl.type_len);
+	b64 = span_cut(kl.b64, kl.b64_len);
+	log_printable(shown, sizeof(shown), tname);
 	if ((type = ssh_key_type_from_name(tname)) == SSH_KEYTYPE_UNKNOWN) {
-		snprintf(why, whylen, type_is_openssh(tname) ? "key type %s is not "
-		    "supported" : "unknown key type \"%s\"", shown);
+		snprintf(why, whylen, ll_key_type_is_openssh(kl.type,
+		    kl.type_len) ? "key type %s is not supported" :
+		    "unknown key type \"%s\"", shown);
 		return LINE_MALFORMED;
 	}
 	if (ssh_pki_import_pubkey_base64(b64, type, &lk) != SSH_OK ||
@@ -516,10 +466,7 @@ line_check(char *line, ssh_key key, const char *peer, char *comment,
 		v = LINE_SKIP;
 		goto out;
 	}
-	/* Trailing blanks are no part of the comment. */
-	for (n = strlen(cmt); n > 0 && is_space(cmt[n - 1]); n--)
-		cmt[n - 1] = '\0';
-	snprintf(comment, clen, "%s", cmt);
+	snprintf(comment, clen, "%.*s", (int)kl.comment_len, kl.comment);
 	*deny = 0;
 	if (opts != NULL && options_check(opts, peer, deny, why, whylen) != 0)
 		v = LINE_REFUSED;

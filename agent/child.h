@@ -1,18 +1,26 @@
 /*
- * A child process whose stdout and stderr stream to the client: the
- * machinery exec and fsck share.
+ * The agent's one way to start a process: jobs (exec, fsck), inspect's
+ * tools and reboot's hook all go through child_spawn(), so every child
+ * gets the same clean environment, the same signal reset, its own session
+ * and process group, and the same guard that closes every other fd of the
+ * agent (the sockets of other sessions, say) before it runs.
  *
- * A struct child starts the operation's state.  child_spawn() runs an
- * argv (no shell) with a clean environment, /dev/null as stdin, its own
- * process group and default signals; its stdout and stderr become pipes
- * read by child_pump() into DATA records on channels 1 and 2, each closed
- * with an EOF.  The operation forwards its poll, io, child and cancel hooks
- * here and finishes its request once child_is_done().
+ * child_spawn() runs an argv (no shell; a name without '/' is looked up in
+ * the clean PATH) with /dev/null as stdin (or, with opts->stdin_pipe, a
+ * pipe whose non-blocking write end is c->fd[0]).  Where its stdout and stderr go
+ * is the caller's choice (struct child_opts, output):
+ *   CHILD_PIPES     two pipes, c->fd[1] and c->fd[2], for the caller to
+ *                   read (job.c keeps them in the job's buffer);
+ *   CHILD_CAPTURE   both into one fd of the caller's (a memfd: inspect
+ *                   keeps the tail of mdadm's output);
+ *   CHILD_DETACHED  /dev/null, and nobody waits for it (reboot's hook):
+ *                   the loop's SIGCHLD handling reaps it.
+ * Reaping is the server's (SIGCHLD); an operation whose state starts with
+ * its struct child hands the status over through child_op_reaped().
  */
 #ifndef LL_AGENT_CHILD_H
 #define LL_AGENT_CHILD_H
 
-#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,16 +30,27 @@
 
 struct request;
 
+enum child_output {
+	CHILD_PIPES,		/* stdout, stderr: pipes in c->fd[1], c->fd[2] */
+	CHILD_CAPTURE,		/* both into capture_fd */
+	CHILD_DETACHED,		/* both to /dev/null; nobody waits for it */
+};
+
 struct child_opts {
+	enum child_output output;	/* CHILD_PIPES when zeroed */
+	int capture_fd;		/* CHILD_CAPTURE: stdout and stderr go here */
 	const char *cwd;	/* absolute, inside the root; NULL: keep */
 	int root_fd;		/* directory to chroot into; -1: none */
 	int extra_fd;		/* given to the child as fd extra_as ... */
 	int extra_as;		/* ... when extra_as > 2; 0: none */
+	bool stdin_pipe;	/* stdin is a pipe (fd[0]), not /dev/null */
 };
 
 struct child {
 	pid_t pid;		/* -1 before spawning */
-	int fd[3];		/* [1] stdout, [2] stderr read ends; -1: EOF */
+	int fd[3];		/* [1] stdout, [2] stderr read ends; -1: EOF;
+				 * [0] stdin's write end (non-blocking), -1:
+				 * /dev/null or closed */
 	bool exited;		/* reaped: status is valid */
 	int status;		/* wait(2) status */
 	uint64_t bytes[3];	/* bytes sent so far on channels 1 and 2 */
@@ -42,24 +61,29 @@ struct child {
 /* Make c safe for child_cleanup() before anything is spawned. */
 void child_init(struct child *c);
 /*
- * Start argv[0] (a path, or a name looked up in the clean PATH) with argv.
+ * Where program (a name without '/') is in the clean PATH children get:
+ * the first directory holding an executable regular file of that name.
+ * True with its full path in out; false when there is none.
+ */
+bool child_find_program(const char *program, char *out, size_t outlen);
+/*
+ * Start argv[0] (a path, or a name looked up in the clean PATH) with argv,
+ * under a guard process that kills the command's process group should the
+ * agent die (child.c); c->pid is the guard's, which ends as the command
+ * does (exit status, or the same signal without a core dump).
  * Returns NULL once it runs, or the error code for the request's ERROR
  * with its message in err: LL_EC_EXEC_FAILED when the program could not be
  * started (the child is already reaped), LL_EC_INTERNAL when a pipe or
- * fork failed.  opts may be NULL.  opts->extra_fd stays the caller's.
+ * fork failed.  opts may be NULL (CHILD_PIPES, no chroot).
+ * opts->extra_fd and opts->capture_fd stay the caller's.  A CHILD_DETACHED
+ * child is the loop's to reap: c->pid says which it was, nothing else of c
+ * needs cleaning up.
  */
 const char *child_spawn(struct child *c, char *const argv[],
     const struct child_opts *opts, char *err, size_t errlen);
-/*
- * Fill pfd (at most max entries) with the output pipes, readable only when
- * r's session has room, and lower *timeout_ms (-1: none) to when SIGKILL is
- * due.  Returns the number of entries.
- */
-int child_pollfds(struct child *c, struct request *r, struct pollfd *pfd,
-    int max, int *timeout_ms);
-/* Send what output the session has room for as r's DATA (and EOF), and
- * SIGKILL the group once the grace after child_terminate() is over. */
-void child_pump(struct child *c, struct request *r, uint64_t now);
+/* Send sig to the child's process group (and to the child itself) if it
+ * has not been reaped yet. */
+void child_signal(struct child *c, int sig);
 /* SIGKILL the group once the grace after child_terminate() is over. */
 void child_kill_due(struct child *c, uint64_t now);
 /*

@@ -36,6 +36,7 @@
 #define JOB_IO_MAX	(16 * 1024)	/* one read or send */
 #define JOB_CAP		((uint64_t)LL_JOB_CHANNEL_MAX)
 #define JOB_SHUTDOWN_GRACE_MS	1000	/* SIGTERM to SIGKILL at exit */
+#define JOB_IN_WINDOW	((uint64_t)LL_JOB_STDIN_WINDOW)
 
 static LIST_HEAD(, job) jobs = LIST_HEAD_INITIALIZER(jobs);
 static unsigned njobs;
@@ -57,6 +58,7 @@ job_free(struct job *j)
 		close(j->aux_fd);
 	if (j->memfd >= 0)
 		close(j->memfd);
+	free(j->in_ring);
 	json_decref(j->argv);
 	free(j);
 }
@@ -113,8 +115,18 @@ job_start(char *const argv[], const struct child_opts *opts,
 		free(j);
 		return NULL;
 	}
+	j->in_pipe = opts != NULL && opts->stdin_pipe;
+	if (j->in_pipe && (j->in_ring = malloc(JOB_IN_WINDOW)) == NULL) {
+		snprintf(err, errlen, "out of memory for the command's "
+		    "standard input");
+		close(j->memfd);
+		json_decref(j->argv);
+		free(j);
+		return NULL;
+	}
 	if ((*ec = child_spawn(&j->child, argv, opts, err, errlen)) != NULL) {
 		close(j->memfd);
+		free(j->in_ring);
 		json_decref(j->argv);
 		free(j);
 		return NULL;
@@ -230,6 +242,11 @@ job_status(const struct job *j)
 	    j->start[2]));
 	json_object_set_new(st, "buffered_bytes", json_integer((json_int_t)
 	    (j->end[1] - j->start[1] + j->end[2] - j->start[2])));
+	json_object_set_new(st, "stdin", json_string(!j->in_pipe ? "none" :
+	    job_stdin_is_open(j) ? "open" : "closed"));
+	if (j->in_pipe)
+		json_object_set_new(st, "stdin_bytes", json_integer(
+		    (json_int_t)j->in_taken));
 	if (j->ended_at != 0) {
 		child_result(&j->child, st);
 		if (WIFSIGNALED(status) && WCOREDUMP(status))
@@ -259,6 +276,108 @@ job_list(void)
 		}
 	}
 	return a;
+}
+
+void
+job_stdin_close(struct job *j)
+{
+	if (!j->in_pipe || j->in_closed)
+		return;
+	if (j->child.fd[0] >= 0)
+		close(j->child.fd[0]);
+	j->child.fd[0] = -1;
+	j->in_closed = true;
+	free(j->in_ring);
+	j->in_ring = NULL;
+}
+
+bool
+job_stdin_is_open(const struct job *j)
+{
+	return j->in_pipe && !j->in_closed;
+}
+
+/* Give the command's pipe what it takes now; close it after the EOF. */
+static void
+job_stdin_flush(struct job *j)
+{
+	while (job_stdin_is_open(j) && j->in_taken < j->in_recv) {
+		uint64_t pos = j->in_taken % JOB_IN_WINDOW;
+		uint64_t n = j->in_recv - j->in_taken;
+		ssize_t w;
+
+		if (n > JOB_IN_WINDOW - pos)
+			n = JOB_IN_WINDOW - pos;
+		w = write(j->child.fd[0], j->in_ring + pos, (size_t)n);
+		if (w > 0) {
+			j->in_taken += (uint64_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		/* EPIPE: the command closed its stdin; the rest is of no use */
+		log_info("job %u: its standard input is closed after %llu "
+		    "bytes (%s); %llu bytes received were not taken", j->id,
+		    (unsigned long long)j->in_taken, w < 0 ? strerror(errno) :
+		    "no progress", (unsigned long long)(j->in_recv -
+		    j->in_taken));
+		job_stdin_close(j);
+		return;
+	}
+	if (j->in_eof && j->in_taken == j->in_recv)
+		job_stdin_close(j);
+}
+
+int
+job_stdin_data(struct job *j, const uint8_t *p, size_t n, char *err,
+    size_t errlen)
+{
+	uint64_t pos;
+	size_t k;
+
+	if (!j->in_pipe) {
+		snprintf(err, errlen, "job %u reads no standard input (exec "
+		    "without \"stdin\")", j->id);
+		return -1;
+	}
+	if (j->in_eof) {
+		snprintf(err, errlen, "standard input of job %u after its EOF",
+		    j->id);
+		return -1;
+	}
+	if (j->in_closed) {
+		j->in_recv += n;	/* the command no longer reads it */
+		return 0;
+	}
+	if (j->in_recv + n - j->in_taken > JOB_IN_WINDOW) {
+		snprintf(err, errlen, "standard input of job %u beyond its "
+		    "window: %llu bytes not yet taken, the window is %llu "
+		    "bytes (the agent's \"stdin_offset\" events move it)",
+		    j->id, (unsigned long long)(j->in_recv + n - j->in_taken),
+		    (unsigned long long)JOB_IN_WINDOW);
+		return -1;
+	}
+	while (n > 0) {
+		pos = j->in_recv % JOB_IN_WINDOW;
+		k = JOB_IN_WINDOW - pos < n ? (size_t)(JOB_IN_WINDOW - pos) : n;
+		memcpy(j->in_ring + pos, p, k);
+		j->in_recv += k;
+		p += k;
+		n -= k;
+	}
+	job_stdin_flush(j);
+	return 0;
+}
+
+void
+job_stdin_eof(struct job *j)
+{
+	if (!j->in_pipe)
+		return;
+	j->in_eof = true;
+	job_stdin_flush(j);
 }
 
 void
@@ -336,6 +455,13 @@ job_pollfds(struct pollfd *pfd, int max, int *timeout_ms)
 			pfd[n].revents = 0;
 			n++;
 		}
+		if (job_stdin_is_open(j) && j->in_taken < j->in_recv &&
+		    n < max) {
+			pfd[n].fd = j->child.fd[0];
+			pfd[n].events = POLLOUT;
+			pfd[n].revents = 0;
+			n++;
+		}
 		if (j->aux_fd >= 0 && n < max) {
 			pfd[n].fd = j->aux_fd;
 			pfd[n].events = POLLIN;
@@ -400,6 +526,7 @@ job_io(uint64_t now)
 		job_read(j, 1);
 		job_read(j, 2);
 		job_read_progress(j);
+		job_stdin_flush(j);
 		child_kill_due(&j->child, now);
 		if (j->deadline != 0 && !j->child.exited && !j->timed_out &&
 		    now >= j->deadline) {
@@ -413,6 +540,7 @@ job_io(uint64_t now)
 			if (j->aux_fd >= 0)
 				close(j->aux_fd);
 			j->aux_fd = -1;
+			job_stdin_close(j);
 			j->ended_at = now;
 			log_info("job %u ended", j->id);
 		}
@@ -511,7 +639,6 @@ job_reader_pump(struct job_reader *rd)
 {
 	uint8_t buf[JOB_IO_MAX];
 	struct job *j = rd->job;
-	struct ll_session *s = rd->r->conn->s;
 	int ch;
 
 	if (j == NULL)
@@ -526,7 +653,8 @@ job_reader_pump(struct job_reader *rd)
 		/* Only a forgotten reader could lag; never send a hole. */
 		if (rd->off[ch] < j->start[ch])
 			rd->off[ch] = j->start[ch];
-		while (rd->off[ch] < limit && (room = ll_session_room(s)) > 0) {
+		while (rd->off[ch] < limit &&
+		    (room = request_room(rd->r)) > 0) {
 			size_t n = sizeof(buf);
 
 			if (room < n)
@@ -535,14 +663,14 @@ job_reader_pump(struct job_reader *rd)
 				n = (size_t)(limit - rd->off[ch]);
 			if (job_ring_io(j, ch, rd->off[ch], buf, n, false) != 0)
 				break;
-			if (ll_session_send_data(s, (uint8_t)ch, rd->r->id, buf,
-			    n) != 0)
-				break;
+			if (request_data(rd->r, (uint8_t)ch, buf, n) != 0)
+				return true;	/* the request ended with ERROR */
 			rd->off[ch] += n;
 		}
 		if (rd->off[ch] == rd->until[ch] || (j->child.fd[ch] < 0 &&
 		    rd->off[ch] == j->end[ch])) {
-			ll_session_send_eof(s, (uint8_t)ch, rd->r->id);
+			if (request_eof(rd->r, (uint8_t)ch) != 0)
+				return true;
 			rd->eof_sent[ch] = true;
 		}
 	}

@@ -10,6 +10,12 @@
  * (its pipe not read) instead of overwriting bytes that reader still has
  * to send, and while none is, the oldest bytes are dropped.  A session's
  * end only detaches its readers: the job runs on.
+ *
+ * With a stdin pipe (exec "stdin"), the bytes a client sends wait in a ring
+ * of LL_JOB_STDIN_WINDOW bytes until the command's pipe takes them: the
+ * client sends no more than that beyond what the pipe took (the agent
+ * tells it, job_stdin_taken), so the ring never overflows whatever the
+ * size of the input.
  */
 #ifndef LL_AGENT_JOB_H
 #define LL_AGENT_JOB_H
@@ -54,6 +60,13 @@ struct job {
 	size_t aux_len;
 	char progress[256];	/* the last complete line */
 	uint32_t progress_seq;	/* counts complete lines */
+	/* Standard input (child.fd[0]), when in_pipe; else /dev/null. */
+	bool in_pipe;
+	uint8_t *in_ring;	/* byte at offset o at o % the window */
+	uint64_t in_recv;	/* bytes received from the client */
+	uint64_t in_taken;	/* bytes the command's pipe took */
+	bool in_eof;		/* the client's EOF came: close once taken */
+	bool in_closed;		/* closed: by EOF, the command or its end */
 	LIST_HEAD(, job_reader) readers;
 	LIST_ENTRY(job) entry;
 };
@@ -74,6 +87,20 @@ unsigned job_running(char *names, size_t len);
 json_t *job_status(const struct job *j);
 /* All jobs' status objects, in id order. */
 json_t *job_list(void);
+/*
+ * Standard input of a job started with child_opts.stdin_pipe.  Data: n
+ * bytes more from the client (taken by the pipe now or later); -1 with
+ * err set when they go beyond the window or come after the EOF.  Bytes
+ * for a stdin already closed by the command are dropped (0).
+ */
+int job_stdin_data(struct job *j, const uint8_t *p, size_t n, char *err,
+    size_t errlen);
+/* The client's EOF: the pipe closes once it took every byte. */
+void job_stdin_eof(struct job *j);
+/* Close stdin now (bytes not yet taken are dropped). */
+void job_stdin_close(struct job *j);
+/* Does the job have a stdin pipe still open (or bytes waiting for it)? */
+bool job_stdin_is_open(const struct job *j);
 /* SIGTERM its process group, SIGKILL after the grace. */
 void job_terminate(struct job *j);
 /* Send sig to its process group: 0, or -errno. */

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -32,6 +31,7 @@
 #include "audit.h"
 #include "conf.h"
 #include "error.h"
+#include "link-pump.h"
 #include "job.h"
 #include "log.h"
 #include "session.h"
@@ -100,25 +100,13 @@ usage(FILE *f)
 "  -V, --version        print the version\n");
 }
 
-static uint32_t
-agent_epoch(void)
-{
-	uint32_t e = 0;
-
-	while (e == 0) {
-		if (getrandom(&e, sizeof(e), 0) != sizeof(e))
-			e = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
-	}
-	return e;
-}
-
 static void
 agent_link_config(struct ll_link_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->is_agent = true;
 	cfg->encoding = (enum ll_encoding)agent_opts.encoding;
-	cfg->epoch = agent_epoch();
+	cfg->epoch = ll_link_epoch_draw();
 	cfg->log = log_link;
 	cfg->ssh = !agent_opts.insecure;
 }
@@ -496,6 +484,142 @@ agent_children(void)
 	}
 }
 
+/* Lower *timeout (-1: none) to the ms until at. */
+static void
+agent_wake_at(uint64_t at, uint64_t now, int *timeout)
+{
+	int ms = at > now ? (int)(at - now) : 0;
+
+	if (*timeout < 0 || ms < *timeout)
+		*timeout = ms;
+}
+
+/* The poll set of one round (the signalfd first) and its timeout. */
+static int
+agent_poll_set(struct pollfd *pfd, int sigfd, struct agent_listener *al,
+    struct agent_listener *sl, uint64_t now, int *timeout)
+{
+	struct conn *c;
+	struct request *r;
+	int n = 0;
+
+	pfd[n].fd = sigfd;
+	pfd[n++].events = POLLIN;
+	n += agent_listener_pollfd(al, &pfd[n], now, timeout);
+	n += agent_listener_pollfd(sl, &pfd[n], now, timeout);
+	LIST_FOREACH(c, &conns, entry) {
+		if (c->login_by != 0)
+			agent_wake_at(c->login_by, now, timeout);
+	}
+	/* Jobs first: they run whether or not a session is left. */
+	n += job_pollfds(&pfd[n], AGENT_POLL_MAX - n - LL_SESSION_POLLFDS_MAX,
+	    timeout);
+	LIST_FOREACH(c, &conns, entry) {
+		if (n + LL_SESSION_POLLFDS_MAX > AGENT_POLL_MAX)
+			break;
+		n += ll_session_pollfds(c->s, &pfd[n], now, timeout);
+		LIST_FOREACH(r, &c->requests, entry) {
+			if (r->done || r->op->pollfds == NULL)
+				continue;
+			n += r->op->pollfds(r, &pfd[n], AGENT_POLL_MAX - n,
+			    timeout);
+		}
+	}
+	if (reopen_slot.active)
+		agent_wake_at(reopen_slot.at, now, timeout);
+	return n;
+}
+
+/* Signals that came: children are reaped; false once one says exit. */
+static bool
+agent_signals(int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo != SIGCHLD) {
+			log_info("signal %u: exiting", si.ssi_signo);
+			return false;
+		}
+		agent_children();
+	}
+	return true;
+}
+
+/* New connections, login deadlines, and a vanished device to reopen. */
+static void
+agent_timers(struct agent_listener *al, struct agent_listener *sl,
+    uint64_t now)
+{
+	if (al->l != NULL && now >= al->resume_at)
+		agent_accept_listen(al, now);
+	if (sl->l != NULL && now >= sl->resume_at)
+		agent_accept_ssh(sl, now);
+	agent_check_logins(now);
+	if (reopen_slot.active && now >= reopen_slot.at) {
+		if (agent_open_device(reopen_slot.spec, reopen_slot.name,
+		    now) == 0)
+			reopen_slot.active = false;
+		else
+			reopen_slot.at = now + AGENT_REOPEN_MS;
+	}
+}
+
+/* One connection's round: its link, its messages, its requests.  0, or
+ * the session's LL_ERR_* once it is over. */
+static int
+agent_serve(struct conn *c, uint64_t now)
+{
+	struct request *r;
+	int rc;
+
+	if ((rc = ll_session_io(c->s, NULL, now)) != 0)
+		return rc;
+	server_sync_generation(c);
+	server_handle(c, now);
+	LIST_FOREACH(r, &c->requests, entry) {
+		if (!r->done && r->op->io != NULL)
+			r->op->io(r, now);
+	}
+	server_reap(c);
+	rc = ll_session_io(c->s, NULL, now);
+	/* Before any request's output can reach a new client: see
+	 * server.c. */
+	if (rc == 0)
+		server_sync_generation(c);
+	return rc;
+}
+
+/*
+ * c's session is over: drop it; a serial device is reopened every second
+ * until it is back.  False when the agent should exit (its own tty ended).
+ */
+static bool
+agent_conn_lost(struct conn *c, uint64_t now)
+{
+	log_info("%s: %s", c->name, ll_session_error_text(c->s));
+	if (c->stdio) {
+		agent_drop(c);
+		return false;
+	}
+	if (c->reopen) {
+		snprintf(reopen_slot.spec, sizeof(reopen_slot.spec), "%s",
+		    ll_session_transport(c->s)->spec);
+		snprintf(reopen_slot.name, sizeof(reopen_slot.name), "%s",
+		    c->name);
+		reopen_slot.at = now + AGENT_REOPEN_MS;
+		reopen_slot.active = true;
+		log_warn("%s is gone; trying to reopen it every second",
+		    c->name);
+	}
+	agent_drop(c);
+	return true;
+}
+
+/*
+ * The one event loop: poll every fd (signals, listeners, jobs, sessions,
+ * requests), then act on what is ready.  Returns the exit status.
+ */
 static int
 agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 {
@@ -503,125 +627,48 @@ agent_loop(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
 	struct agent_listener sl = { .l = sshlsn, .name = agent_opts.listen_ssh };
 	struct pollfd pfd[AGENT_POLL_MAX];
 	struct conn *c, *cnext;
-	struct request *r;
 	uint64_t now;
-	int n, timeout, rc;
+	int n, timeout;
 
 	for (;;) {
-		n = 0;
 		timeout = -1;
 		now = ll_now_ms();
-		pfd[n].fd = sigfd;
-		pfd[n++].events = POLLIN;
-		n += agent_listener_pollfd(&al, &pfd[n], now, &timeout);
-		n += agent_listener_pollfd(&sl, &pfd[n], now, &timeout);
-		LIST_FOREACH(c, &conns, entry) {
-			if (c->login_by != 0) {
-				int ms = c->login_by > now ?
-				    (int)(c->login_by - now) : 0;
-
-				if (timeout < 0 || ms < timeout)
-					timeout = ms;
-			}
-		}
-		/* Jobs first: they run whether or not a session is left. */
-		n += job_pollfds(&pfd[n], AGENT_POLL_MAX - n -
-		    LL_SESSION_POLLFDS_MAX, &timeout);
-		LIST_FOREACH(c, &conns, entry) {
-			if (n + LL_SESSION_POLLFDS_MAX > AGENT_POLL_MAX)
-				break;
-			n += ll_session_pollfds(c->s, &pfd[n], now, &timeout);
-			LIST_FOREACH(r, &c->requests, entry) {
-				if (r->done || r->op->pollfds == NULL)
-					continue;
-				n += r->op->pollfds(r, &pfd[n],
-				    AGENT_POLL_MAX - n, &timeout);
-			}
-		}
-		if (reopen_slot.active) {
-			int ms = reopen_slot.at > now ?
-			    (int)(reopen_slot.at - now) : 0;
-
-			if (timeout < 0 || ms < timeout)
-				timeout = ms;
-		}
+		n = agent_poll_set(pfd, sigfd, &al, &sl, now, &timeout);
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return 1;
 		}
 		now = ll_now_ms();
-
-		if (pfd[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGCHLD)
-					agent_children();
-				else {
-					log_info("signal %u: exiting",
-					    si.ssi_signo);
-					return 0;
-				}
-			}
-		}
-		if (lsn != NULL && now >= al.resume_at)
-			agent_accept_listen(&al, now);
-		if (sshlsn != NULL && now >= sl.resume_at)
-			agent_accept_ssh(&sl, now);
-		agent_check_logins(now);
-		if (reopen_slot.active && now >= reopen_slot.at) {
-			if (agent_open_device(reopen_slot.spec,
-			    reopen_slot.name, now) == 0)
-				reopen_slot.active = false;
-			else
-				reopen_slot.at = now + AGENT_REOPEN_MS;
-		}
-
+		if ((pfd[0].revents & POLLIN) && !agent_signals(sigfd))
+			return 0;
+		agent_timers(&al, &sl, now);
 		/* Before the requests, which send what the jobs read. */
 		job_io(now);
 		for (c = LIST_FIRST(&conns); c != NULL; c = cnext) {
 			cnext = LIST_NEXT(c, entry);
-			rc = ll_session_io(c->s, NULL, now);
-			if (rc == 0) {
-				server_sync_generation(c);
-				server_handle(c, now);
-				LIST_FOREACH(r, &c->requests, entry) {
-					if (!r->done && r->op->io != NULL)
-						r->op->io(r, now);
-				}
-				server_reap(c);
-				rc = ll_session_io(c->s, NULL, now);
-				/* Before any request's output can reach
-				 * a new client: see server.c. */
-				if (rc == 0)
-					server_sync_generation(c);
-			}
-			if (rc == 0)
-				continue;
-			log_info("%s: %s", c->name,
-			    ll_session_error_text(c->s));
-			if (c->stdio) {
-				agent_drop(c);
+			if (agent_serve(c, now) != 0 &&
+			    !agent_conn_lost(c, now))
 				return 0;
-			}
-			if (c->reopen) {
-				snprintf(reopen_slot.spec,
-				    sizeof(reopen_slot.spec), "%s",
-				    ll_session_transport(c->s)->spec);
-				snprintf(reopen_slot.name,
-				    sizeof(reopen_slot.name), "%s", c->name);
-				reopen_slot.at = now + AGENT_REOPEN_MS;
-				reopen_slot.active = true;
-				log_warn("%s is gone; trying to reopen it every "
-				    "second", c->name);
-			}
-			agent_drop(c);
 		}
 	}
 }
 
-int
-main(int argc, char **argv)
+/* --encoding: auto, 7bit or 8bit; -1 for anything else. */
+static int
+agent_encoding(const char *s)
+{
+	if (strcmp(s, "auto") == 0)
+		return LL_ENC_AUTO;
+	if (strcmp(s, "7bit") == 0)
+		return LL_ENC_7BIT;
+	if (strcmp(s, "8bit") == 0)
+		return LL_ENC_8BIT;
+	return -1;
+}
+
+/* The command line into agent_opts: -1 to go on, else the exit status. */
+static int
+agent_parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "serial", required_argument, NULL, 's' },
@@ -642,13 +689,9 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct ll_listener *lsn = NULL, *sshlsn = NULL;
-	char spec[300], err[512];
-	sigset_t mask;
-	int ch, modes, sigfd, rc = 1;
-	uint64_t now;
+	char err[512];
+	int ch;
 
-	server_json_init();	/* before anything allocates a JSON value */
 	while ((ch = getopt_long(argc, argv, "vVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
@@ -686,13 +729,7 @@ main(int argc, char **argv)
 			agent_opts.insecure = true;
 			break;
 		case 'e':
-			if (strcmp(optarg, "auto") == 0)
-				agent_opts.encoding = LL_ENC_AUTO;
-			else if (strcmp(optarg, "7bit") == 0)
-				agent_opts.encoding = LL_ENC_7BIT;
-			else if (strcmp(optarg, "8bit") == 0)
-				agent_opts.encoding = LL_ENC_8BIT;
-			else {
+			if ((agent_opts.encoding = agent_encoding(optarg)) < 0) {
 				fprintf(stderr, "lifelined: --encoding must be "
 				    "auto, 7bit or 8bit, not \"%s\"\n", optarg);
 				return 2;
@@ -722,20 +759,40 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* The settings file over the defaults, then: exactly one console path or
+ * listener (and/or --listen-ssh).  -1 to go on, else the exit status. */
+static int
+agent_configure(int *modes)
+{
+	char err[512];
+
 	if (conf_load(agent_opts.config != NULL ? agent_opts.config :
 	    CONF_DEFAULT_PATH, agent_opts.config != NULL, &agent_opts, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "lifelined: %s\n", err);
 		return 2;
 	}
-	modes = (agent_opts.serial != NULL) + agent_opts.stdio +
+	*modes = (agent_opts.serial != NULL) + agent_opts.stdio +
 	    (agent_opts.listen != NULL);
-	if (modes > 1 || (modes == 0 && agent_opts.listen_ssh == NULL)) {
+	if (*modes > 1 || (*modes == 0 && agent_opts.listen_ssh == NULL)) {
 		fprintf(stderr, "lifelined: give one of --serial, --stdio, "
 		    "--listen, and/or --listen-ssh\n");
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
+
+/* Logs, audit, the SSH server, the target root: -1, or the exit status. */
+static int
+agent_setup(int modes)
+{
+	char err[512];
+	int rc;
+
 	log_open("lifelined", agent_opts.debug_file, true, agent_opts.verbose);
 	audit_open(true);
 	if ((!agent_opts.insecure || agent_opts.listen_ssh != NULL) &&
@@ -750,7 +807,6 @@ main(int argc, char **argv)
 		    strerror(-rc));
 		return 2;
 	}
-	rc = 1;
 	if (agent_opts.insecure && modes > 0)
 		log_warn("running with --insecure: sessions on %s are NOT "
 		    "authenticated; anyone who can write to it can run "
@@ -760,6 +816,15 @@ main(int argc, char **argv)
 	if (agent_opts.read_only)
 		log_info("read-only: operations that change anything are "
 		    "refused");
+	return -1;
+}
+
+/* SIGCHLD and the exit signals, blocked and read from a signalfd. */
+static int
+agent_signalfd(void)
+{
+	sigset_t mask;
+	int sigfd;
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -768,52 +833,70 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+	if ((sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		log_error("signalfd: %s", strerror(errno));
-		return 1;
-	}
+	return sigfd;
+}
 
-	now = ll_now_ms();
+/* --stdio: this process's own tty is the link. */
+static int
+agent_open_stdio(uint64_t now)
+{
+	const char *tty = ttyname(0);
+
+	/*
+	 * Whoever reads this console (attach --deploy) pins the host key from
+	 * it.  The line may be noisy: three copies, each with the key itself,
+	 * so a reader can check one.
+	 */
+	if (!agent_opts.insecure && ssh_server_host_key_text()[0] != '\0')
+		for (int i = 0; i < 3; i++)
+			fprintf(stderr, "lifelined: host key for this "
+			    "console: %s\r\n", ssh_server_host_key_text());
+	/* From now on stderr may be the link itself. */
+	log_stderr(false);
+	return agent_open_device("stdio", tty != NULL ? tty : "stdio", now);
+}
+
+/* What the agent serves on: the console path or listener, and the SSH
+ * listener.  0, or -1 (logged). */
+static int
+agent_open_paths(struct ll_listener **lsn, struct ll_listener **sshlsn)
+{
+	char spec[300], err[512];
+	uint64_t now = ll_now_ms();
+
 	if (agent_opts.serial != NULL) {
 		snprintf(spec, sizeof(spec), "serial:%s", agent_opts.serial);
 		if (agent_open_device(spec, agent_opts.serial, now) != 0)
-			goto out;
+			return -1;
 	} else if (agent_opts.stdio) {
-		const char *tty = ttyname(0);
-
-		/*
-		 * Whoever reads this console (attach --deploy) pins the host
-		 * key from it.  The line may be noisy: three copies, each
-		 * with the key itself, so a reader can check one.
-		 */
-		if (!agent_opts.insecure && ssh_server_host_key_text()[0] != '\0')
-			for (int i = 0; i < 3; i++)
-				fprintf(stderr, "lifelined: host key for this "
-				    "console: %s\r\n", ssh_server_host_key_text());
-		/* From now on stderr may be the link itself. */
-		log_stderr(false);
-		if (agent_open_device("stdio", tty != NULL ? tty : "stdio",
-		    now) != 0)
-			goto out;
+		if (agent_open_stdio(now) != 0)
+			return -1;
 	} else if (agent_opts.listen != NULL) {
-		if (ll_listener_open(agent_opts.listen, &lsn, err,
+		if (ll_listener_open(agent_opts.listen, lsn, err,
 		    sizeof(err)) != 0) {
 			log_error("%s", err);
-			goto out;
+			return -1;
 		}
 		log_info("listening on %s", agent_opts.listen);
 	}
 	if (agent_opts.listen_ssh != NULL) {
 		snprintf(spec, sizeof(spec), "tcp:%s", agent_opts.listen_ssh);
-		if (ll_listener_open(spec, &sshlsn, err, sizeof(err)) != 0) {
+		if (ll_listener_open(spec, sshlsn, err, sizeof(err)) != 0) {
 			log_error("--listen-ssh: %s", err);
-			goto out;
+			return -1;
 		}
 		log_info("SSH listener on %s (subsystem \"%s\")",
 		    agent_opts.listen_ssh, LL_SSH_SUBSYSTEM);
 	}
-	rc = agent_loop(sigfd, lsn, sshlsn);
-out:
+	return 0;
+}
+
+/* The agent's end: jobs, then sessions (told), listeners, the rest. */
+static void
+agent_shutdown(int sigfd, struct ll_listener *lsn, struct ll_listener *sshlsn)
+{
 	/* First, while the agent has time: see job_shutdown(). */
 	job_shutdown();
 	while (!LIST_EMPTY(&conns)) {
@@ -828,5 +911,24 @@ out:
 	ssh_server_shutdown();
 	close(sigfd);
 	log_close();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ll_listener *lsn = NULL, *sshlsn = NULL;
+	int modes, sigfd, rc;
+
+	server_json_init();	/* before anything allocates a JSON value */
+	if ((rc = agent_parse_args(argc, argv)) >= 0 ||
+	    (rc = agent_configure(&modes)) >= 0 ||
+	    (rc = agent_setup(modes)) >= 0)
+		return rc;
+	if ((sigfd = agent_signalfd()) < 0)
+		return 1;
+	rc = 1;
+	if (agent_open_paths(&lsn, &sshlsn) == 0)
+		rc = agent_loop(sigfd, lsn, sshlsn);
+	agent_shutdown(sigfd, lsn, sshlsn);
 	return rc;
 }

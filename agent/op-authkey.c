@@ -42,7 +42,7 @@
 #include "msg.h"
 #include "pw-file.h"
 #include "safe-file.h"
-#include "ssh-common.h"
+#include "ssh-keyline.h"
 #include "target.h"
 
 #define AK_KEYS_MAX	64
@@ -232,216 +232,303 @@ ak_has_key(const char *text, const struct ak_key *k)
 	return found;
 }
 
-static int
-op_authorize_key(struct request *r, json_t *args)
-{
-	struct ak_key keys[AK_KEYS_MAX];
-	struct statvfs vfs;
-	struct stat st;
-	json_t *jkeys, *v, *res, *list, *warn;
+/* One authorize-key request: what it was asked, what it found, what it
+ * holds open.  ak_run_cleanup() frees it. */
+struct ak_run {
+	struct request *r;
 	const char *user;
-	char home[4096], err[256], *old = NULL, *data = NULL;
-	size_t nkeys = 0, i, oldlen = 0, len, nadd = 0;
+	struct ak_key keys[AK_KEYS_MAX];
+	size_t nkeys;
+	size_t nadd;		/* keys not present yet */
 	uid_t uid;
 	gid_t gid;
-	int homefd = -1, sshfd = -1, akfd = -1, rc = -1;
-	bool made_dir = false;
+	char home[4096];
+	int homefd, sshfd, akfd;	/* -1: not open (no .ssh, no file) */
+	char *old;		/* authorized_keys as it was, or NULL */
+	size_t oldlen;
+	bool made_dir;		/* .ssh was created */
+};
 
-	memset(keys, 0, sizeof(keys));
-	if (arg_user(r, args, "user", false, &user) != 0)
+/* "user" (default root) and "keys", each validated: 0, or -1 sent. */
+static int
+ak_args(struct ak_run *k, json_t *args)
+{
+	json_t *jkeys, *v;
+	char err[256];
+	size_t i;
+
+	if (arg_user(k->r, args, "user", false, &k->user) != 0)
 		return -1;
-	if (user == NULL)
-		user = "root";
+	if (k->user == NULL)
+		k->user = "root";
 	jkeys = json_object_get(args, "keys");
 	if (!json_is_array(jkeys) || json_array_size(jkeys) == 0 ||
 	    json_array_size(jkeys) > AK_KEYS_MAX)
-		return request_error(r, LL_EC_BAD_REQUEST, "argument \"keys\" "
-		    "must be an array of 1 to %d key lines", AK_KEYS_MAX), -1;
+		return request_error(k->r, LL_EC_BAD_REQUEST, "argument "
+		    "\"keys\" must be an array of 1 to %d key lines",
+		    AK_KEYS_MAX), -1;
 	json_array_foreach(jkeys, i, v) {
 		const char *s = json_string_value(v);
 
 		if (s == NULL || strlen(s) != json_string_length(v) ||
-		    strlen(s) > AK_LINE_MAX || strpbrk(s, "\r\n") != NULL) {
-			request_error(r, LL_EC_BAD_REQUEST, "argument \"keys\": "
-			    "entry %zu is not one line of at most %d bytes",
-			    i + 1, AK_LINE_MAX);
-			goto out;
-		}
-		if (ak_parse(&keys[nkeys], s, err, sizeof(err)) != 0) {
-			nkeys++;
-			request_error(r, LL_EC_BAD_REQUEST, "key %zu is not a "
-			    "valid public key: %s", i + 1, err);
-			goto out;
-		}
-		nkeys++;
+		    strlen(s) > AK_LINE_MAX || strpbrk(s, "\r\n") != NULL)
+			return request_error(k->r, LL_EC_BAD_REQUEST,
+			    "argument \"keys\": entry %zu is not one line of "
+			    "at most %d bytes", i + 1, AK_LINE_MAX), -1;
+		/* counted first: its b64 is freed with the others */
+		if (ak_parse(&k->keys[k->nkeys++], s, err, sizeof(err)) != 0)
+			return request_error(k->r, LL_EC_BAD_REQUEST, "key %zu "
+			    "is not a valid public key: %s", i + 1, err), -1;
 	}
-	if (!target_has_root()) {
-		request_error(r, LL_EC_NOT_FOUND, "no target root is mounted: "
-		    "run `lifeline mount` first");
-		goto out;
-	}
-	if (ak_lookup(r, user, &uid, &gid, home, sizeof(home)) != 0)
-		goto out;
-	homefd = target_open(home, O_RDONLY | O_DIRECTORY, 0, false);
-	if (homefd < 0) {
-		request_error(r, LL_EC_NOT_FOUND, "the home directory %s of %s "
-		    "cannot be opened in the target: %s", home, user,
-		    strerror(-homefd));
-		goto out;
-	}
+	return 0;
+}
 
-	/* .ssh and authorized_keys: refuse anything but the plain kinds. */
-	if (fstatat(homefd, ".ssh", &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
-			request_error(r, LL_EC_PERMISSION, "%s/.ssh is %s: "
-			    "refusing", home, S_ISLNK(st.st_mode) ?
-			    "a symlink" : "not a directory");
-			goto out;
-		}
-		sshfd = openat(homefd, ".ssh", O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
-		if (sshfd < 0) {
-			request_error(r, LL_EC_PERMISSION, "cannot open "
-			    "%s/.ssh: %s", home, strerror(errno));
-			goto out;
-		}
-		if (ak_lock(r, sshfd, home) != 0)
-			goto out;
-	} else if (errno != ENOENT) {
-		request_error(r, LL_EC_PERMISSION, "cannot look at %s/.ssh: %s",
-		    home, strerror(errno));
-		goto out;
-	}
-	if (sshfd >= 0 && fstatat(sshfd, "authorized_keys", &st,
-	    AT_SYMLINK_NOFOLLOW) == 0) {
-		if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
-			request_error(r, LL_EC_PERMISSION, "%s/.ssh/"
-			    "authorized_keys is %s: refusing", home,
-			    S_ISLNK(st.st_mode) ? "a symlink" :
-			    "not a regular file");
-			goto out;
-		}
-		akfd = openat(sshfd, "authorized_keys", O_RDONLY | O_NOFOLLOW |
-		    O_NONBLOCK | O_CLOEXEC);
-		if (akfd < 0 || (rc = sf_read_fd(akfd, AK_FILE_MAX, &old,
-		    &oldlen)) != 0) {
-			request_error(r, LL_EC_PERMISSION, "cannot read %s/.ssh/"
-			    "authorized_keys: %s", home, strerror(akfd < 0 ?
-			    errno : -rc));
-			rc = -1;
-			goto out;
-		}
-		rc = -1;
-	}
+/* The user's entry in the target and its home directory, opened. */
+static int
+ak_open_home(struct ak_run *k)
+{
+	if (target_require(k->r) != 0 || ak_lookup(k->r, k->user, &k->uid,
+	    &k->gid, k->home, sizeof(k->home)) != 0)
+		return -1;
+	k->homefd = target_open(k->home, O_RDONLY | O_DIRECTORY, 0, false);
+	if (k->homefd < 0)
+		return request_error(k->r, LL_EC_NOT_FOUND, "the home "
+		    "directory %s of %s cannot be opened in the target: %s",
+		    k->home, k->user, strerror(-k->homefd)), -1;
+	return 0;
+}
 
-	/* What to add: keys not there yet, each once. */
-	len = oldlen + 1;
-	for (i = 0; i < nkeys; i++) {
-		size_t j;
+/*
+ * An existing .ssh (opened and locked) and authorized_keys (read):
+ * anything but a plain directory and a plain file is refused.  Neither
+ * needs to exist.
+ */
+static int
+ak_open_existing(struct ak_run *k)
+{
+	struct stat st;
+	int rc;
 
-		keys[i].present = old != NULL && ak_has_key(old, &keys[i]);
-		for (j = 0; j < i && !keys[i].present; j++)
-			if (strcmp(keys[j].type, keys[i].type) == 0 &&
-			    strcmp(keys[j].b64, keys[i].b64) == 0)
-				keys[i].present = true;
-		if (!keys[i].present) {
-			nadd++;
-			len += strlen(keys[i].line) + 1;
-		}
+	if (fstatat(k->homefd, ".ssh", &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return request_error(k->r, LL_EC_PERMISSION, "cannot look at "
+		    "%s/.ssh: %s", k->home, strerror(errno)), -1;
 	}
-	if (nadd > 0) {
-		if (fstatvfs(homefd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
-			request_error(r, LL_EC_PERMISSION,
-			    "the target is mounted read-only");
-			goto out;
-		}
-		if ((data = malloc(len + 1)) == NULL) {
-			request_error(r, LL_EC_INTERNAL, "out of memory");
-			goto out;
-		}
-		len = 0;
-		if (oldlen > 0) {
-			memcpy(data, old, oldlen);
-			len = oldlen;
-			if (data[len - 1] != '\n')
-				data[len++] = '\n';
-		}
-		for (i = 0; i < nkeys; i++) {
-			if (keys[i].present)
-				continue;
-			memcpy(data + len, keys[i].line, strlen(keys[i].line));
-			len += strlen(keys[i].line);
+	if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
+		return request_error(k->r, LL_EC_PERMISSION, "%s/.ssh is %s: "
+		    "refusing", k->home, S_ISLNK(st.st_mode) ? "a symlink" :
+		    "not a directory"), -1;
+	k->sshfd = openat(k->homefd, ".ssh", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (k->sshfd < 0)
+		return request_error(k->r, LL_EC_PERMISSION, "cannot open "
+		    "%s/.ssh: %s", k->home, strerror(errno)), -1;
+	if (ak_lock(k->r, k->sshfd, k->home) != 0)
+		return -1;
+	if (fstatat(k->sshfd, "authorized_keys", &st,
+	    AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	if (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode))
+		return request_error(k->r, LL_EC_PERMISSION, "%s/.ssh/"
+		    "authorized_keys is %s: refusing", k->home,
+		    S_ISLNK(st.st_mode) ? "a symlink" : "not a regular file"),
+		    -1;
+	k->akfd = openat(k->sshfd, "authorized_keys", O_RDONLY | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (k->akfd < 0 || (rc = sf_read_fd(k->akfd, AK_FILE_MAX, &k->old,
+	    &k->oldlen)) != 0)
+		return request_error(k->r, LL_EC_PERMISSION, "cannot read "
+		    "%s/.ssh/authorized_keys: %s", k->home,
+		    strerror(k->akfd < 0 ? errno : -rc)), -1;
+	return 0;
+}
+
+/* Mark the keys already in the file (or earlier in the request); count
+ * the rest. */
+static void
+ak_mark_present(struct ak_run *k)
+{
+	size_t i, j;
+
+	for (i = 0; i < k->nkeys; i++) {
+		k->keys[i].present = k->old != NULL &&
+		    ak_has_key(k->old, &k->keys[i]);
+		for (j = 0; j < i && !k->keys[i].present; j++)
+			if (strcmp(k->keys[j].type, k->keys[i].type) == 0 &&
+			    strcmp(k->keys[j].b64, k->keys[i].b64) == 0)
+				k->keys[i].present = true;
+		if (!k->keys[i].present)
+			k->nadd++;
+	}
+}
+
+/* The new contents: the old text (ending in a newline), then each key to
+ * add on a line of its own.  NULL when out of memory. */
+static char *
+ak_new_text(const struct ak_run *k, size_t *lenp)
+{
+	size_t i, len = k->oldlen + 1;
+	char *data;
+
+	for (i = 0; i < k->nkeys; i++)
+		if (!k->keys[i].present)
+			len += strlen(k->keys[i].line) + 1;
+	if ((data = malloc(len + 1)) == NULL)
+		return NULL;
+	len = 0;
+	if (k->oldlen > 0) {
+		memcpy(data, k->old, k->oldlen);
+		len = k->oldlen;
+		if (data[len - 1] != '\n')
 			data[len++] = '\n';
-		}
-		if (sshfd < 0) {
-			if (mkdirat(homefd, ".ssh", 0700) != 0) {
-				request_error(r, LL_EC_PERMISSION, "cannot "
-				    "create %s/.ssh: %s", home,
-				    ak_errno_text(errno));
-				goto out;
-			}
-			made_dir = true;
-			sshfd = openat(homefd, ".ssh", O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-			if (sshfd < 0 || fchown(sshfd, uid, gid) != 0 ||
-			    fchmod(sshfd, 0700) != 0 ||
-			    sf_copy_label(homefd, sshfd) != 0) {
-				request_error(r, LL_EC_PERMISSION, "cannot set "
-				    "up %s/.ssh: %s", home, strerror(errno));
-				goto out;
-			}
-			if (ak_lock(r, sshfd, home) != 0)
-				goto out;
-		}
-		if (ak_replace(r, sshfd, akfd, uid, gid, data, len) != 0)
-			goto out;
-		if (made_dir)
-			sf_sync_dir(homefd);
 	}
+	for (i = 0; i < k->nkeys; i++) {
+		if (k->keys[i].present)
+			continue;
+		memcpy(data + len, k->keys[i].line, strlen(k->keys[i].line));
+		len += strlen(k->keys[i].line);
+		data[len++] = '\n';
+	}
+	*lenp = len;
+	return data;
+}
 
-	warn = json_array();
-	if (fstat(homefd, &st) == 0 && (st.st_uid != uid && st.st_uid != 0))
-		json_array_append_new(warn, ll_msg_textf("%s is owned by uid "
-		    "%u, not %s: sshd's StrictModes ignores the keys", home,
-		    (unsigned)st.st_uid, user));
-	if (fstat(homefd, &st) == 0 && (st.st_mode & 022))
-		json_array_append_new(warn, ll_msg_textf("%s is group- or "
-		    "world-writable: sshd's StrictModes ignores the keys",
-		    home));
-	if (fstat(sshfd, &st) == 0 && ((st.st_uid != uid && st.st_uid != 0) ||
-	    (st.st_mode & 022)))
-		json_array_append_new(warn, ll_msg_textf("%s/.ssh is owned by "
-		    "uid %u, mode %04o: sshd's StrictModes ignores the keys",
-		    home, (unsigned)st.st_uid, st.st_mode & 07777));
-	list = json_array();
-	for (i = 0; i < nkeys; i++)
-		json_array_append_new(list, json_pack("{s:s, s:s?, s:s}",
-		    "type", keys[i].type, "fingerprint", keys[i].fingerprint,
-		    "status", keys[i].present ? "already present" : "added"));
-	/* the home comes from the target's passwd: maybe not UTF-8 */
-	res = json_pack("{s:s, s:I, s:I, s:o, s:o, s:b, s:I, s:o, s:o}",
-	    "user", user, "uid", (json_int_t)uid, "gid", (json_int_t)gid,
-	    "home", ll_msg_text(home), "keys", list, "created_ssh_dir",
-	    made_dir, "added", (json_int_t)nadd, "warnings", warn, "file",
-	    ll_msg_textf("%s/.ssh/authorized_keys", strcmp(home, "/") == 0 ?
-	    "" : home));
-	log_info("%s: authorize-key for %s in the target: %zu added, %zu "
-	    "already present", r->conn->name, user, nadd, nkeys - nadd);
-	request_reply(r, res);
+/* A new .ssh: 0700, the user's, labelled like the home; then locked. */
+static int
+ak_make_ssh_dir(struct ak_run *k)
+{
+	if (mkdirat(k->homefd, ".ssh", 0700) != 0)
+		return request_error(k->r, LL_EC_PERMISSION, "cannot create "
+		    "%s/.ssh: %s", k->home, ak_errno_text(errno)), -1;
+	k->made_dir = true;
+	k->sshfd = openat(k->homefd, ".ssh", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC);
+	if (k->sshfd < 0 || fchown(k->sshfd, k->uid, k->gid) != 0 ||
+	    fchmod(k->sshfd, 0700) != 0 ||
+	    sf_copy_label(k->homefd, k->sshfd) != 0)
+		return request_error(k->r, LL_EC_PERMISSION, "cannot set up "
+		    "%s/.ssh: %s", k->home, strerror(errno)), -1;
+	return ak_lock(k->r, k->sshfd, k->home);
+}
+
+/* Write the keys to add (a .ssh made first when there is none). */
+static int
+ak_write(struct ak_run *k)
+{
+	struct statvfs vfs;
+	char *data;
+	size_t len;
+	int rc = -1;
+
+	if (fstatvfs(k->homefd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		return request_error(k->r, LL_EC_PERMISSION,
+		    "the target is mounted read-only"), -1;
+	if ((data = ak_new_text(k, &len)) == NULL)
+		return request_error(k->r, LL_EC_INTERNAL, "out of memory"),
+		    -1;
+	if (k->sshfd < 0 && ak_make_ssh_dir(k) != 0)
+		goto out;
+	if (ak_replace(k->r, k->sshfd, k->akfd, k->uid, k->gid, data,
+	    len) != 0)
+		goto out;
+	if (k->made_dir)
+		sf_sync_dir(k->homefd);
 	rc = 0;
 out:
-	for (i = 0; i < nkeys; i++) {
-		free(keys[i].b64);
-		free(keys[i].fingerprint);
-	}
-	free(old);
 	free(data);
-	if (akfd >= 0)
-		close(akfd);
-	if (sshfd >= 0)
-		close(sshfd);
-	if (homefd >= 0)
-		close(homefd);
+	return rc;
+}
+
+/* What would make sshd's StrictModes ignore the keys. */
+static json_t *
+ak_warnings(const struct ak_run *k)
+{
+	json_t *warn = json_array();
+	struct stat st;
+
+	if (fstat(k->homefd, &st) == 0 && (st.st_uid != k->uid &&
+	    st.st_uid != 0))
+		json_array_append_new(warn, ll_msg_textf("%s is owned by uid "
+		    "%u, not %s: sshd's StrictModes ignores the keys", k->home,
+		    (unsigned)st.st_uid, k->user));
+	if (fstat(k->homefd, &st) == 0 && (st.st_mode & 022))
+		json_array_append_new(warn, ll_msg_textf("%s is group- or "
+		    "world-writable: sshd's StrictModes ignores the keys",
+		    k->home));
+	if (fstat(k->sshfd, &st) == 0 && ((st.st_uid != k->uid &&
+	    st.st_uid != 0) || (st.st_mode & 022)))
+		json_array_append_new(warn, ll_msg_textf("%s/.ssh is owned by "
+		    "uid %u, mode %04o: sshd's StrictModes ignores the keys",
+		    k->home, (unsigned)st.st_uid, st.st_mode & 07777));
+	return warn;
+}
+
+static json_t *
+ak_result(const struct ak_run *k)
+{
+	json_t *list = json_array();
+	size_t i;
+
+	for (i = 0; i < k->nkeys; i++)
+		json_array_append_new(list, json_pack("{s:s, s:s?, s:s}",
+		    "type", k->keys[i].type, "fingerprint",
+		    k->keys[i].fingerprint, "status", k->keys[i].present ?
+		    "already present" : "added"));
+	/* the home comes from the target's passwd: maybe not UTF-8 */
+	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:b, s:I, s:o, s:o}",
+	    "user", k->user, "uid", (json_int_t)k->uid, "gid",
+	    (json_int_t)k->gid, "home", ll_msg_text(k->home), "keys", list,
+	    "created_ssh_dir", k->made_dir, "added", (json_int_t)k->nadd,
+	    "warnings", ak_warnings(k), "file",
+	    ll_msg_textf("%s/.ssh/authorized_keys", strcmp(k->home, "/") ==
+	    0 ? "" : k->home));
+}
+
+static void
+ak_run_cleanup(struct ak_run *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nkeys; i++) {
+		free(k->keys[i].b64);
+		free(k->keys[i].fingerprint);
+	}
+	free(k->old);
+	if (k->akfd >= 0)
+		close(k->akfd);
+	if (k->sshfd >= 0)
+		close(k->sshfd);
+	if (k->homefd >= 0)
+		close(k->homefd);
+}
+
+/*
+ * The phases, in order: arguments, the user's home, what .ssh holds now
+ * (locked from here on), which keys are new, the write, the reply.
+ */
+static int
+op_authorize_key(struct request *r, json_t *args)
+{
+	struct ak_run k;
+	int rc = -1;
+
+	memset(&k, 0, sizeof(k));
+	k.r = r;
+	k.homefd = k.sshfd = k.akfd = -1;
+	if (ak_args(&k, args) != 0 || ak_open_home(&k) != 0 ||
+	    ak_open_existing(&k) != 0)
+		goto out;
+	ak_mark_present(&k);
+	if (k.nadd > 0 && ak_write(&k) != 0)
+		goto out;
+	log_info("%s: authorize-key for %s in the target: %zu added, %zu "
+	    "already present", r->conn->name, k.user, k.nadd,
+	    k.nkeys - k.nadd);
+	request_reply(r, ak_result(&k));
+	rc = 0;
+out:
+	ak_run_cleanup(&k);
 	return rc;
 }
 

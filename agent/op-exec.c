@@ -10,6 +10,14 @@
  * session ends first the request is freed and the job runs on; with
  * "detach" the request ends at once with the job id.  With "chroot" the
  * child enters the target root (through its fd, not its path) first.
+ *
+ * With "stdin" the command reads a pipe fed by the request's DATA on
+ * channel 0 (job.c buffers at most a window of it); the request tells the
+ * client how far the pipe took it ("stdin_offset" events), which moves the
+ * window, and whether the command closed it.  When the request ends before
+ * the client's EOF (its session ended, it was cut), the command's input is
+ * incomplete: the job is terminated rather than left to take part of its
+ * input for the whole of it (docs/protocol.md, exec).
  */
 #include "config.h"
 
@@ -35,6 +43,9 @@
 struct exec_state {
 	struct job_reader rd;	/* follows the job's output from offset 0 */
 	bool cancelled;
+	bool in_eof;		/* the client's stdin EOF came */
+	bool in_closed_said;	/* the client was told stdin is closed */
+	uint64_t in_acked;	/* stdin_offset last sent */
 };
 
 /*
@@ -44,16 +55,19 @@ struct exec_state {
  * 10, item 11).
  */
 static void
-exec_send_where(struct request *r, bool chroot_target, uint32_t job)
+exec_send_where(struct request *r, bool chroot_target, const struct job *j)
 {
 	json_t *ev;
 
-	ev = json_pack("{s:s, s:o, s:i}", "runs_on", chroot_target ?
-	    "target" : "rescue_host", "target_root", target_has_root() ?
-	    json_string(agent_target.root) : json_null(), "job", (int)job);
-	if (ev != NULL)
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-	json_decref(ev);
+	/* a text to show: a root that is not UTF-8 must not lose the event */
+	ev = json_pack("{s:s, s:o, s:i}", "runs_on",
+	    chroot_target ? "target" : "rescue_host", "target_root",
+	    target_has_root() ? ll_msg_text(target_root_path()) : json_null(),
+	    "job", (int)j->id);
+	if (ev != NULL && j->in_pipe)
+		json_object_set_new(ev, "stdin_window",
+		    json_integer(LL_JOB_STDIN_WINDOW));
+	request_event(r, ev);
 }
 
 static int
@@ -64,58 +78,34 @@ op_exec_start(struct request *r, json_t *args)
 	struct job *j;
 	uint64_t dropped[3];
 	char *argv[EXEC_ARGV_MAX + 1];
-	json_t *jargv, *v, *jt;
 	struct child_opts opts = { .root_fd = -1 };
 	const char *cwd, *ec;
 	char err[512];
-	bool chroot_target = false, detach = false;
+	bool chroot_target = false, detach = false, in = false;
+	int64_t timeout_ms = 0;
 	int rc = -1;
-	size_t i, n;
 
-	jargv = json_object_get(args, "argv");
-	if (!json_is_array(jargv) || (n = json_array_size(jargv)) == 0 ||
-	    n > EXEC_ARGV_MAX) {
-		request_error(r, LL_EC_BAD_REQUEST,
-		    "exec needs \"argv\": 1 to %d strings", EXEC_ARGV_MAX);
+	/* cwd is a byte string like every path ("cwd" or "cwd_base64") */
+	if (arg_argv(r, args, "argv", EXEC_ARGV_MAX, argv) != 0 ||
+	    arg_path(r, args, "cwd", false, &cwd) != 0 ||
+	    arg_int(r, args, "timeout_ms", 0, INT64_MAX, &timeout_ms) != 0 ||
+	    arg_bool(r, args, "chroot", &chroot_target) != 0 ||
+	    arg_bool(r, args, "detach", &detach) != 0)
+		goto out;
+	if ((chroot_target && target_require(r) != 0) ||
+	    arg_bool(r, args, "stdin", &in) != 0)
+		goto out;
+	if (detach && in) {
+		request_error(r, LL_EC_BAD_REQUEST, "\"detach\" and \"stdin\" "
+		    "together: a detached command's input has no one to send "
+		    "it");
 		goto out;
 	}
-	json_array_foreach(jargv, i, v) {
-		if (!json_is_string(v) || strlen(json_string_value(v)) !=
-		    json_string_length(v)) {
-			request_error(r, LL_EC_BAD_REQUEST,
-			    "argv[%zu] is not a string without NUL bytes", i);
-			goto out;
-		}
-		argv[i] = (char *)json_string_value(v);
-	}
-	argv[n] = NULL;
-	if (argv[0][0] == '\0') {
-		request_error(r, LL_EC_BAD_REQUEST, "argv[0] is empty");
-		goto out;
-	}
-	/* a byte string like every path ("cwd" or "cwd_base64") */
-	if (arg_path(r, args, "cwd", false, &cwd) != 0)
-		goto out;
-	jt = json_object_get(args, "timeout_ms");
-	if (jt != NULL && (!json_is_integer(jt) || json_integer_value(jt) < 0)) {
-		request_error(r, LL_EC_BAD_REQUEST,
-		    "timeout_ms must be a non-negative integer");
-		goto out;
-	}
-	if (arg_bool(r, args, "chroot", &chroot_target) != 0)
-		goto out;
-	if (chroot_target && !target_has_root()) {
-		request_error(r, LL_EC_NOT_FOUND, "no target root is mounted: "
-		    "run `lifeline mount` first");
-		goto out;
-	}
-	if (arg_bool(r, args, "detach", &detach) != 0)
-		goto out;
 	opts.cwd = cwd;
+	opts.stdin_pipe = in;
 	if (chroot_target)
-		opts.root_fd = agent_target.root_fd;
-	if ((j = job_start(argv, &opts, jt != NULL ?
-	    (uint64_t)json_integer_value(jt) : 0, &ec, err,
+		opts.root_fd = target_root_fd();
+	if ((j = job_start(argv, &opts, (uint64_t)timeout_ms, &ec, err,
 	    sizeof(err))) == NULL) {
 		request_error(r, ec, "%s", err);
 		goto out;
@@ -138,7 +128,7 @@ op_exec_start(struct request *r, json_t *args)
 		request_error(r, LL_EC_INTERNAL, "%s", err);
 		goto out;
 	}
-	exec_send_where(r, chroot_target, j->id);
+	exec_send_where(r, chroot_target, j);
 	r->state = st;
 	st = NULL;
 	rc = 0;
@@ -163,6 +153,33 @@ exec_finish(struct request *r)
 	request_reply(r, job_status(j));
 }
 
+/*
+ * Tell the client how far the command's pipe took its input (a quarter of
+ * the window at a time, so the window never closes while the pipe takes
+ * bytes), and once, that the input is closed: the client stops sending.
+ */
+static void
+exec_stdin_ack(struct request *r, struct exec_state *st, const struct job *j)
+{
+	bool closed = !job_stdin_is_open(j);
+	json_t *ev;
+
+	if (!j->in_pipe || st->in_closed_said)
+		return;
+	if (!closed && j->in_taken - st->in_acked < LL_JOB_STDIN_WINDOW / 4)
+		return;
+	ev = json_pack("{s:i, s:I}", "job", (int)j->id, "stdin_offset",
+	    (json_int_t)j->in_taken);
+	if (ev != NULL && closed)
+		json_object_set_new(ev, "stdin_closed", json_true());
+	if (ev != NULL && ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id,
+	    ev) == 0) {
+		st->in_acked = j->in_taken;
+		st->in_closed_said = closed;
+	}
+	json_decref(ev);
+}
+
 static void
 op_exec_io(struct request *r, uint64_t now)
 {
@@ -176,8 +193,65 @@ op_exec_io(struct request *r, uint64_t now)
 		    "room for another (lifelined(8), JOBS)");
 		return;
 	}
+	exec_stdin_ack(r, st, st->rd.job);
 	if (job_reader_pump(&st->rd) && !job_is_running(st->rd.job))
 		exec_finish(r);
+}
+
+/*
+ * The command's input ends before the client's EOF: a command cannot tell
+ * a cut input from a whole one (tar would extract half an archive, a
+ * checksum would be of a prefix), so it is ended, not given an EOF.
+ */
+static void
+exec_stdin_cut(struct request *r, struct exec_state *st, const char *why)
+{
+	struct job *j = st->rd.job;
+
+	if (j == NULL || !job_stdin_is_open(j) || st->in_eof)
+		return;
+	log_info("%s: request %u: job %u: its standard input was cut after "
+	    "%llu bytes (%s): terminating it", r->conn->name, r->id, j->id,
+	    (unsigned long long)j->in_recv, why);
+	/* the signal first: with its stdin closed first, the command could
+	 * take the EOF for the end of its input and exit 0 before it */
+	job_terminate(j);
+	job_stdin_close(j);
+}
+
+/* DATA on channel 0: the command's input. */
+static void
+op_exec_data(struct request *r, uint8_t channel, const uint8_t *p, size_t n)
+{
+	struct exec_state *st = r->state;
+	char err[256];
+
+	if (r->done || st == NULL || st->rd.job == NULL)
+		return;
+	if (channel != LL_CH_STDIN) {
+		snprintf(err, sizeof(err), "DATA on channel %u: a command "
+		    "takes its input on channel 0 (stdin)", channel);
+	} else if (job_stdin_data(st->rd.job, p, n, err, sizeof(err)) == 0)
+		return;
+	if (job_stdin_is_open(st->rd.job)) {
+		exec_stdin_cut(r, st, err);
+		request_error(r, LL_EC_BAD_REQUEST, "%s; the command was ended",
+		    err);
+	} else
+		request_error(r, LL_EC_BAD_REQUEST, "%s; job %u runs on", err,
+		    st->rd.job->id);
+}
+
+static void
+op_exec_eof(struct request *r, uint8_t channel)
+{
+	struct exec_state *st = r->state;
+
+	if (r->done || st == NULL || st->rd.job == NULL ||
+	    channel != LL_CH_STDIN || !st->rd.job->in_pipe)
+		return;
+	st->in_eof = true;
+	job_stdin_eof(st->rd.job);
 }
 
 /* CANCEL (Ctrl-C) ends the command; the request ends once it has. */
@@ -200,6 +274,7 @@ op_exec_free(struct request *r)
 
 	if (st == NULL)
 		return;
+	exec_stdin_cut(r, st, "the request ended before the client's EOF");
 	job_reader_detach(&st->rd);
 	free(st);
 	r->state = NULL;
@@ -207,7 +282,7 @@ op_exec_free(struct request *r)
 
 const struct agent_op op_exec_ops[] = {
 	{ .name = "exec", .writes = true, .outlives_session = true,
-	  .start = op_exec_start, .io = op_exec_io, .cancel = op_exec_cancel,
-	  .free = op_exec_free },
+	  .start = op_exec_start, .io = op_exec_io, .data = op_exec_data,
+	  .eof = op_exec_eof, .cancel = op_exec_cancel, .free = op_exec_free },
 	{ .name = NULL }
 };

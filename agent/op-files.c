@@ -167,11 +167,8 @@ files_args(struct request *r, json_t *args, const char **path, bool *rh)
 	if (arg_path(r, args, "path", true, path) != 0 ||
 	    arg_bool(r, args, "rescue_host", rh) != 0)
 		return -1;
-	if (!*rh && !target_has_root()) {
-		request_error(r, LL_EC_NOT_FOUND, "no target root is mounted: "
-		    "run `lifeline mount` first");
+	if (!*rh && target_require(r) != 0)
 		return -1;
-	}
 	return 0;
 }
 
@@ -333,7 +330,6 @@ get_event(struct request *r, const char *path, const struct stat *sb,
 {
 	const char *base = strrchr(path, '/');
 	json_t *ev;
-	int rc;
 
 	ev = files_entry(-1, base != NULL ? base + 1 : path, sb);
 	if (ev == NULL || json_object_set_new(ev, "offset",
@@ -344,14 +340,7 @@ get_event(struct request *r, const char *path, const struct stat *sb,
 		    "memory", path);
 		return -1;
 	}
-	rc = ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-	json_decref(ev);
-	if (rc != 0) {
-		request_error(r, LL_EC_INTERNAL, "cannot send the EVENT of %s: "
-		    "%s", path, ll_strerror(rc));
-		return -1;
-	}
-	return 0;
+	return request_event(r, ev);
 }
 
 static int
@@ -430,7 +419,7 @@ op_get_pollfds(struct request *r, struct pollfd *pfd, int max,
 
 	(void)pfd;
 	(void)max;
-	if (st != NULL && (st->cancelled || ll_session_room(r->conn->s) > 0))
+	if (st != NULL && (st->cancelled || request_room(r) > 0))
 		*timeout_ms = 0;
 	return 0;
 }
@@ -446,13 +435,13 @@ op_get_io(struct request *r, uint64_t now)
 	if (r->done || st == NULL)
 		return;
 	if (st->cancelled) {
-		ll_session_send_eof(r->conn->s, LL_CH_FILE, r->id);
+		request_eof(r, LL_CH_FILE);
 		request_error(r, LL_EC_CANCELLED, "cancelled after %llu bytes",
 		    (unsigned long long)(st->pos - st->offset));
 		return;
 	}
 	for (;;) {
-		size_t room = ll_session_room(r->conn->s);
+		size_t room = request_room(r);
 		ssize_t n;
 
 		if (room == 0)
@@ -463,7 +452,7 @@ op_get_io(struct request *r, uint64_t now)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ll_session_send_eof(r->conn->s, LL_CH_FILE, r->id);
+			request_eof(r, LL_CH_FILE);
 			request_error(r, LL_EC_INTERNAL, "read error at byte "
 			    "%llu: %s", (unsigned long long)st->pos,
 			    strerror(errno));
@@ -472,11 +461,12 @@ op_get_io(struct request *r, uint64_t now)
 		if (n == 0)
 			break;
 		ll_digest_update(st->md, buf, (size_t)n);
-		ll_session_send_data(r->conn->s, LL_CH_FILE, r->id, buf,
-		    (size_t)n);
+		if (request_data(r, LL_CH_FILE, buf, (size_t)n) != 0)
+			return;
 		st->pos += (uint64_t)n;
 	}
-	ll_session_send_eof(r->conn->s, LL_CH_FILE, r->id);
+	if (request_eof(r, LL_CH_FILE) != 0)
+		return;
 	ll_digest_hex(st->md, hex);
 	log_info("%s: request %u: get sent %llu bytes (file of %llu, "
 	    "sha256 %s)", r->conn->name, r->id,

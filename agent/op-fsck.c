@@ -46,11 +46,6 @@
 #define FSCK_PROGRESS_FD	3	/* e2fsck -C 3 in the child */
 #define FSCK_ARGV_MAX		8
 
-static const char *const fsck_path[] = {
-	"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin",
-	"/bin", NULL
-};
-
 enum fsck_kind { FSCK_E2FSCK, FSCK_XFS, FSCK_VFAT, FSCK_BTRFS };
 
 struct fsck_checker {
@@ -83,23 +78,6 @@ struct fsck_state {
 	uint64_t last_event;
 	bool cancelled;
 };
-
-/* The full path of program in the clean PATH; "exists but is not an
- * executable regular file" counts as missing. */
-static bool
-fsck_find_program(const char *program, char *out, size_t outlen)
-{
-	struct stat st;
-	int i;
-
-	for (i = 0; fsck_path[i] != NULL; i++) {
-		snprintf(out, outlen, "%s/%s", fsck_path[i], program);
-		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (st.st_mode & 0111) != 0 && access(out, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
 
 /*
  * Is the device mounted anywhere?  Compare device numbers, so every name
@@ -230,103 +208,107 @@ fsck_build_argv(struct fsck_state *st, const char *path)
 static void
 fsck_send_job(struct request *r, uint32_t id)
 {
-	json_t *ev = json_pack("{s:s, s:i}", "type", "job", "job", (int)id);
-
-	if (ev != NULL)
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-	json_decref(ev);
+	request_event(r, json_pack("{s:s, s:i}", "type", "job", "job",
+	    (int)id));
 }
 
+/*
+ * The device may be checked: mounted nowhere (by device number), and not
+ * held open exclusively (swap, an md/dm member, a running checker).  0, or
+ * -1 with the error sent.
+ */
 static int
-op_fsck_start(struct request *r, json_t *args)
+fsck_check_unused(struct request *r, const struct fsck_state *st,
+    dev_t rdev)
 {
-	static const uint64_t zero[3];
-	struct fsck_state *st = NULL;
-	struct job *j;
-	uint64_t dropped[3];
-	char *argv[FSCK_ARGV_MAX + 1];
-	struct child_opts opts = { .root_fd = -1 };
-	char path[4096], where[4096], src[4096], err[512];
-	int prog[2] = { -1, -1 };
-	int i, n, fd, rc = -1;
-	const char *ec;
-	dev_t rdev;
-
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		request_error(r, LL_EC_INTERNAL, "out of memory");
-		return -1;
-	}
-	if (arg_device(r, args, "device", st->device, sizeof(st->device),
-	    &rdev) != 0 || arg_bool(r, args, "dry_run", &st->dry_run) != 0)
-		goto out;
+	char where[4096], src[4096];
+	int fd;
 
 	switch (fsck_mounted(rdev, where, sizeof(where), src, sizeof(src))) {
 	case 1:
-		request_error(r, LL_EC_BUSY, "%s is mounted on %s: unmount it "
-		    "first (lifeline umount)", st->device, where);
-		goto out;
+		return request_error(r, LL_EC_BUSY, "%s is mounted on %s: "
+		    "unmount it first (lifeline umount)", st->device, where),
+		    -1;
 	case -1:
-		request_error(r, LL_EC_INTERNAL, "cannot read "
+		return request_error(r, LL_EC_INTERNAL, "cannot read "
 		    "/proc/self/mountinfo, so cannot tell whether %s is "
-		    "mounted: %s", st->device, strerror(errno));
-		goto out;
+		    "mounted: %s", st->device, strerror(errno)), -1;
 	}
-	/* Held exclusively (swap, md/dm member, another checker)? */
 	if ((fd = open(st->device, O_RDONLY | O_EXCL | O_CLOEXEC)) < 0) {
 		if (errno == EBUSY)
-			request_error(r, LL_EC_BUSY, "%s is in use (held open "
-			    "exclusively: a swap area, a RAID/LVM member or "
-			    "a running check?)", st->device);
-		else
-			request_error(r, LL_EC_PERMISSION, "cannot open %s: %s",
-			    st->device, strerror(errno));
-		goto out;
+			return request_error(r, LL_EC_BUSY, "%s is in use (held "
+			    "open exclusively: a swap area, a RAID/LVM member "
+			    "or a running check?)", st->device), -1;
+		return request_error(r, LL_EC_PERMISSION, "cannot open %s: %s",
+		    st->device, strerror(errno)), -1;
 	}
 	close(fd);
+	return 0;
+}
+
+/*
+ * The checker for the filesystem libblkid finds (st->type, st->ck), and
+ * its program's path in the clean PATH.  0, or -1 with the error sent.
+ */
+static int
+fsck_choose_checker(struct request *r, struct fsck_state *st, char *path,
+    size_t pathlen)
+{
+	char err[512];
+	int i;
 
 	if (fsck_probe(st->device, st->type, sizeof(st->type), err,
-	    sizeof(err)) != 0) {
-		request_error(r, LL_EC_BAD_REQUEST, "%s", err);
-		goto out;
-	}
-	if (st->type[0] == '\0') {
-		request_error(r, LL_EC_BAD_REQUEST, "%s holds no filesystem "
-		    "that libblkid recognizes: nothing to check", st->device);
-		goto out;
-	}
+	    sizeof(err)) != 0)
+		return request_error(r, LL_EC_BAD_REQUEST, "%s", err), -1;
+	if (st->type[0] == '\0')
+		return request_error(r, LL_EC_BAD_REQUEST, "%s holds no "
+		    "filesystem that libblkid recognizes: nothing to check",
+		    st->device), -1;
 	for (i = 0; fsck_checkers[i].type != NULL; i++) {
 		if (strcmp(fsck_checkers[i].type, st->type) == 0)
 			break;
 	}
-	if (fsck_checkers[i].type == NULL) {
-		request_error(r, LL_EC_BAD_REQUEST, "%s holds a \"%s\" area: "
-		    "lifeline has no checker for \"%s\" (it checks ext2, ext3, "
-		    "ext4, xfs, vfat and, read-only, btrfs)", st->device,
-		    st->type, st->type);
-		goto out;
-	}
+	if (fsck_checkers[i].type == NULL)
+		return request_error(r, LL_EC_BAD_REQUEST, "%s holds a \"%s\" "
+		    "area: lifeline has no checker for \"%s\" (it checks "
+		    "ext2, ext3, ext4, xfs, vfat and, read-only, btrfs)",
+		    st->device, st->type, st->type), -1;
 	st->ck = &fsck_checkers[i];
-	if (st->ck->kind == FSCK_BTRFS && !st->dry_run) {
-		request_error(r, LL_EC_BAD_REQUEST, "%s is btrfs: lifeline "
-		    "only checks btrfs read-only (lifeline fsck -n); repairs "
-		    "(btrfs check --repair, btrfs rescue) can make damage "
-		    "worse and are for the btrfs tools by hand, through "
-		    "lifeline exec", st->device);
-		goto out;
-	}
-	if (!fsck_find_program(st->ck->program, path, sizeof(path))) {
-		request_error(r, LL_EC_EXEC_FAILED, "%s not found: install %s "
-		    "(Alpine: apk add %s; Debian: apt-get install %s)",
-		    st->ck->program, st->ck->package, st->ck->package,
-		    st->ck->package);
-		goto out;
-	}
+	if (st->ck->kind == FSCK_BTRFS && !st->dry_run)
+		return request_error(r, LL_EC_BAD_REQUEST, "%s is btrfs: "
+		    "lifeline only checks btrfs read-only (lifeline fsck -n); "
+		    "repairs (btrfs check --repair, btrfs rescue) can make "
+		    "damage worse and are for the btrfs tools by hand, through "
+		    "lifeline exec", st->device), -1;
+	if (!child_find_program(st->ck->program, path, pathlen))
+		return request_error(r, LL_EC_EXEC_FAILED, "%s not found: "
+		    "install %s (Alpine: apk add %s; Debian: apt-get install "
+		    "%s)", st->ck->program, st->ck->package, st->ck->package,
+		    st->ck->package), -1;
+	return 0;
+}
+
+/*
+ * Run the checker at path as a job (e2fsck with its progress pipe as fd
+ * 3) and follow its output from offset 0.  0, or -1 with the error sent.
+ */
+static int
+fsck_start_job(struct request *r, struct fsck_state *st, const char *path)
+{
+	static const uint64_t zero[3];
+	struct child_opts opts = { .root_fd = -1 };
+	char *argv[FSCK_ARGV_MAX + 1], err[512];
+	uint64_t dropped[3];
+	int prog[2] = { -1, -1 };
+	int i, n, rc = -1;
+	struct job *j;
+	const char *ec;
+
 	n = fsck_build_argv(st, path);
 	for (i = 0; i < n && i < FSCK_ARGV_MAX; i++)
 		argv[i] = (char *)json_string_value(json_array_get(st->argv,
 		    (size_t)i));
 	argv[i] = NULL;
-
 	if (st->ck->kind == FSCK_E2FSCK) {
 		if (pipe2(prog, O_CLOEXEC) != 0) {
 			request_error(r, LL_EC_INTERNAL, "pipe: %s",
@@ -351,14 +333,35 @@ op_fsck_start(struct request *r, json_t *args)
 	    r->conn->name, r->id, st->device, st->type, path,
 	    st->dry_run ? ", dry run" : "", j->id);
 	fsck_send_job(r, j->id);
-	r->state = st;
-	st = NULL;
 	rc = 0;
 out:
 	fsck_close(&prog[0]);
 	fsck_close(&prog[1]);
-	fsck_state_free(st);
 	return rc;
+}
+
+/* The phases: arguments, the device unused, its checker, the job. */
+static int
+op_fsck_start(struct request *r, json_t *args)
+{
+	struct fsck_state *st;
+	char path[4096];
+	dev_t rdev;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		request_error(r, LL_EC_INTERNAL, "out of memory");
+		return -1;
+	}
+	if (arg_device(r, args, "device", st->device, sizeof(st->device),
+	    &rdev) != 0 || arg_bool(r, args, "dry_run", &st->dry_run) != 0 ||
+	    fsck_check_unused(r, st, rdev) != 0 ||
+	    fsck_choose_checker(r, st, path, sizeof(path)) != 0 ||
+	    fsck_start_job(r, st, path) != 0) {
+		fsck_state_free(st);
+		return -1;
+	}
+	r->state = st;
+	return 0;
 }
 
 /* One e2fsck progress line: "pass current max [device]". */
@@ -368,7 +371,6 @@ fsck_progress_line(struct request *r, const char *line, uint64_t now)
 	struct fsck_state *st = r->state;
 	unsigned long long cur, max;
 	int pass, pct;
-	json_t *ev;
 
 	if (sscanf(line, "%d %llu %llu", &pass, &cur, &max) != 3 ||
 	    pass < 1 || max == 0)
@@ -380,13 +382,9 @@ fsck_progress_line(struct request *r, const char *line, uint64_t now)
 	st->last_pass = pass;
 	st->last_event = now;
 	pct = cur >= max ? 100 : (int)(cur * 100 / max);
-	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "progress",
-	    "pass", pass, "current", (json_int_t)cur, "max", (json_int_t)max,
-	    "percent", pct);
-	if (ev != NULL) {
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-		json_decref(ev);
-	}
+	request_event(r, json_pack("{s:s, s:i, s:I, s:I, s:i}", "type",
+	    "progress", "pass", pass, "current", (json_int_t)cur, "max",
+	    (json_int_t)max, "percent", pct));
 }
 
 static void

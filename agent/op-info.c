@@ -119,7 +119,8 @@ op_info(struct request *r, json_t *args)
 	if (ll_msg_set_bytes(res, "console", r->conn->name) != 0)
 		goto fail;
 	if (target_has_root()) {
-		if (ll_msg_set_bytes(res, "target_root", agent_target.root) != 0)
+		if (ll_msg_set_bytes(res, "target_root",
+		    target_root_path()) != 0)
 			goto fail;
 	} else if (json_object_set_new(res, "target_root", json_null()) != 0)
 		goto fail;

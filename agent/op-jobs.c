@@ -99,9 +99,7 @@ op_output_start(struct request *r, json_t *args)
 	    "stdout_offset", (json_int_t)st->rd.off[1], "stderr_offset",
 	    (json_int_t)st->rd.off[2], "stdout_dropped",
 	    (json_int_t)dropped[1], "stderr_dropped", (json_int_t)dropped[2]);
-	if (ev != NULL)
-		ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
-	json_decref(ev);
+	request_event(r, ev);
 	if (dropped[1] + dropped[2] > 0)
 		log_info("%s: request %u: job %u: %llu bytes no longer "
 		    "buffered", r->conn->name, r->id, j->id,
@@ -121,8 +119,7 @@ op_output_io(struct request *r, uint64_t now)
 	if (st->cancelled) {
 		for (ch = 1; ch <= 2; ch++) {
 			if (!st->rd.eof_sent[ch])
-				ll_session_send_eof(r->conn->s, (uint8_t)ch,
-				    r->id);
+				request_eof(r, (uint8_t)ch);
 			st->rd.eof_sent[ch] = true;
 		}
 		job_reader_detach(&st->rd);

@@ -19,7 +19,7 @@
  * directories.  What fails below the root is a warning in the reply; the
  * root mount itself either succeeds or leaves nothing behind.
  *
- * Every mount made is recorded in agent_target, which outlives client
+ * Every mount made is recorded in target.c, which outlives client
  * sessions.  umount takes the recorded mounts down in reverse order, each
  * after whatever is mounted below it that lifeline did not record (the
  * submounts a recursive bind brings along).  A busy mount stops the walk
@@ -464,7 +464,7 @@ mount_fstab(struct mount_run *m)
 		}
 		mount_options(opts, sizeof(opts), mnt_fs_get_options(fs),
 		    m->ro, probed[0] != '\0' ? probed : mtype);
-		if (agent_target.nmounts == TARGET_MOUNTS_MAX) {
+		if (target_mounts_full()) {
 			mount_warn(m, "fstab %s: lifeline's list of mounts is "
 			    "full; not mounted", mp);
 		} else if (mount_one(dev, real, mtype, opts, why,
@@ -519,7 +519,7 @@ mount_chroot(struct mount_run *m)
 			mount_warn(m, "chroot: %s is already mounted", real);
 			continue;
 		}
-		if (agent_target.nmounts == TARGET_MOUNTS_MAX) {
+		if (target_mounts_full()) {
 			mount_warn(m, "chroot: lifeline's list of mounts is "
 			    "full; %s not bound", binds[i].dir);
 			continue;
@@ -571,25 +571,25 @@ static int
 mount_auto_source(struct request *r, char *out, size_t len)
 {
 	char list[4096] = "";
-	int i;
+	int i, n = target_inspected_count();
 
-	if (agent_target.ninspected == 0) {
+	if (n == 0) {
 		request_error(r, LL_EC_NOT_FOUND, "no inspected root: run "
 		    "`lifeline inspect` first");
 		return -1;
 	}
-	if (agent_target.ninspected > 1) {
-		for (i = 0; i < agent_target.ninspected; i++)
+	if (n > 1) {
+		for (i = 0; i < n; i++)
 			snprintf(list + strlen(list), sizeof(list) -
 			    strlen(list), "%s%s (%s)", i > 0 ? ", " : "",
-			    agent_target.inspected[i],
-			    agent_target.inspected_os[i][0] != '\0' ?
-			    agent_target.inspected_os[i] : "unknown OS");
+			    target_inspected_device(i),
+			    target_inspected_os(i)[0] != '\0' ?
+			    target_inspected_os(i) : "unknown OS");
 		request_error(r, LL_EC_BAD_REQUEST, "several original roots "
 		    "were found: %s; name one as SOURCE", list);
 		return -1;
 	}
-	snprintf(out, len, "%s", agent_target.inspected[0]);
+	snprintf(out, len, "%s", target_inspected_device(0));
 	return 0;
 }
 
@@ -740,7 +740,7 @@ mount_run_reply(struct mount_run *m)
 	json_t *res = json_object();
 
 	json_object_set_new(res, "target_root", target_has_root() ?
-	    ll_msg_text(agent_target.root) : json_null());
+	    ll_msg_text(target_root_path()) : json_null());
 	json_object_set_new(res, "read_only", json_boolean(m->ro));
 	json_object_set(res, "mounted", m->mounted);
 	json_object_set(res, "skipped", m->skipped);
@@ -779,7 +779,7 @@ op_mount_start(struct request *r, json_t *args)
 		if (source != NULL || target != NULL || (!fstab && !chroot)) {
 			request_error(r, LL_EC_BUSY, "a target root is already "
 			    "mounted at %s: run `lifeline umount` first",
-			    agent_target.root);
+			    target_root_path());
 			return -1;
 		}
 		extend = true;
@@ -852,8 +852,8 @@ op_mount_start(struct request *r, json_t *args)
 	m.mounted = json_array();
 	m.skipped = json_array();
 	m.warnings = json_array();
-	if (target_fd_path(agent_target.root_fd, root, sizeof(root)) != 0)
-		snprintf(root, sizeof(root), "%s", agent_target.root);
+	if (target_fd_path(target_root_fd(), root, sizeof(root)) != 0)
+		snprintf(root, sizeof(root), "%s", target_root_path());
 	m.root = root;
 	if (!extend)
 		mount_record(&m, dev, real, fstype, opts, true, dev_ro);
@@ -872,12 +872,9 @@ op_mount_start(struct request *r, json_t *args)
 static void
 umount_forget(int i)
 {
-	if (agent_target.mounts[i].is_root)
+	if (target_mount_at(i)->is_root)
 		target_set_root(NULL);
-	memmove(&agent_target.mounts[i], &agent_target.mounts[i + 1],
-	    (size_t)(agent_target.nmounts - i - 1) *
-	    sizeof(agent_target.mounts[0]));
-	agent_target.nmounts--;
+	target_forget_mount(i);
 }
 
 static bool
@@ -940,21 +937,21 @@ op_umount_start(struct request *r, json_t *args)
 			free(real);
 		} else
 			snprintf(want, sizeof(want), "%s", target);
-		for (i = 0; i < agent_target.nmounts; i++) {
-			if (strcmp(agent_target.mounts[i].target, want) == 0)
+		for (i = 0; i < target_mount_count(); i++) {
+			if (strcmp(target_mount_at(i)->target, want) == 0)
 				break;
 		}
-		if (i == agent_target.nmounts) {
+		if (i == target_mount_count()) {
 			request_error(r, LL_EC_NOT_FOUND, "%s is not a mount "
-			    "lifeline made%s", target, agent_target.nmounts ==
+			    "lifeline made%s", target, target_mount_count() ==
 			    0 ? " (lifeline has mounted nothing)" : "");
 			return -1;
 		}
 	}
 	done = json_array();
 	warnings = json_array();
-	for (i = agent_target.nmounts - 1; i >= 0; i--) {
-		struct target_mount *tm = &agent_target.mounts[i];
+	for (i = target_mount_count() - 1; i >= 0; i--) {
+		const struct target_mount *tm = target_mount_at(i);
 
 		if (want[0] != '\0' && strcmp(tm->target, want) != 0 &&
 		    !path_is_below(tm->target, want))
@@ -992,10 +989,10 @@ op_umount_start(struct request *r, json_t *args)
 	json_object_set_new(res, "submounts", json_integer(below));
 	json_object_set_new(res, "warnings", warnings);
 	json_object_set_new(res, "target_root", target_has_root() ?
-	    ll_msg_text(agent_target.root) : json_null());
+	    ll_msg_text(target_root_path()) : json_null());
 	return request_reply(r, res);
 busy:
-	left = agent_target.nmounts;
+	left = target_mount_count();
 	log_warn("%s", err);
 	request_error(r, LL_EC_BUSY, "%s%s; %zu unmounted before it, %d "
 	    "still mounted and recorded (nothing was detached lazily): run "

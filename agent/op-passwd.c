@@ -50,9 +50,6 @@
 #define PW_LOCK_WAIT_MS		5000
 #define PW_LOCK_RETRY_MS	100
 
-static const char pw_no_root[] =
-    "no target root is mounted: run `lifeline mount` first";
-
 static const char *const pw_action_names[] = {
 	"set", "clear", "lock", "unlock", "expire"
 };
@@ -501,10 +498,8 @@ pw_open_etc(struct request *r)
 {
 	int fd;
 
-	if (!target_has_root()) {
-		request_error(r, LL_EC_NOT_FOUND, "%s", pw_no_root);
+	if (target_require(r) != 0)
 		return -1;
-	}
 	fd = target_open("/etc", O_RDONLY | O_DIRECTORY, 0, false);
 	if (fd < 0)
 		request_error(r, LL_EC_NOT_FOUND, "cannot open the target's "

@@ -18,9 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +29,7 @@
 
 #include "agent.h"
 #include "args.h"
+#include "child.h"
 #include "job.h"
 #include "log.h"
 #include "msg.h"
@@ -38,11 +37,6 @@
 
 #define REBOOT_DELAY_MS		1000
 #define REBOOT_FLUSH_MAX_MS	5000
-
-static const char *const reboot_env[] = {
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-	"HOME=/root", "TERM=dumb", "LC_ALL=C", "SHELL=/bin/sh", NULL
-};
 
 struct reboot_state {
 	uint64_t replied;
@@ -54,32 +48,17 @@ struct reboot_state {
 static void
 reboot_run_command(const char *cmd)
 {
-	char *argv[2] = { (char *)cmd, NULL };
-	sigset_t none;
-	pid_t pid;
-	int nul, sig;
+	struct child_opts opts = { .output = CHILD_DETACHED, .root_fd = -1 };
+	char *argv[2] = { (char *)cmd, NULL }, err[PATH_MAX + 64];
+	struct child c;
 
-	if ((pid = fork()) < 0) {
-		log_error("reboot: fork: %s", strerror(errno));
+	child_init(&c);
+	if (child_spawn(&c, argv, &opts, err, sizeof(err)) != NULL) {
+		log_error("reboot: %s", err);
 		return;
 	}
-	if (pid > 0) {
-		log_info("reboot: ran %s (pid %d) instead of reboot(2)", cmd,
-		    (int)pid);
-		return;
-	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
-	setsid();
-	if ((nul = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(nul, 0);
-		dup2(nul, 1);
-		dup2(nul, 2);
-	}
-	execve(cmd, argv, (char *const *)reboot_env);
-	_exit(127);
+	log_info("reboot: ran %s (pid %d) instead of reboot(2)", cmd,
+	    (int)c.pid);
 }
 
 static void
@@ -102,11 +81,11 @@ static int
 op_reboot_start(struct request *r, json_t *args)
 {
 	struct reboot_state *st;
-	struct target_mount *m;
+	const struct target_mount *m;
 	const char *cmd;
 	json_t *res, *done, *failed;
 	struct stat sb;
-	int i, e, kept = 0;
+	int i, e;
 	bool ro, force;
 	char names[256];
 
@@ -143,14 +122,15 @@ op_reboot_start(struct request *r, json_t *args)
 	target_set_root(NULL);
 	done = json_array();
 	failed = json_array();
-	for (i = agent_target.nmounts - 1; i >= 0; i--) {
-		m = &agent_target.mounts[i];
+	/* What stays mounted stays on record, in mount order. */
+	for (i = target_mount_count() - 1; i >= 0; i--) {
+		m = target_mount_at(i);
 		if (umount2(m->target, UMOUNT_NOFOLLOW) == 0 ||
 		    errno == EINVAL) {
 			/* EINVAL: not a mount point any more; gone is gone */
 			json_array_append_new(done, ll_msg_text(m->target));
 			log_info("reboot: unmounted %s", m->target);
-			m->target[0] = '\0';
+			target_forget_mount(i);
 			continue;
 		}
 		e = errno;
@@ -165,15 +145,6 @@ op_reboot_start(struct request *r, json_t *args)
 		log_warn("reboot: cannot unmount %s: %s%s", m->target,
 		    strerror(e), ro ? "; remounted it read-only" : "");
 	}
-	/* Keep what is still mounted on record, in mount order. */
-	for (i = 0; i < agent_target.nmounts; i++) {
-		if (agent_target.mounts[i].target[0] == '\0')
-			continue;
-		if (kept != i)
-			agent_target.mounts[kept] = agent_target.mounts[i];
-		kept++;
-	}
-	agent_target.nmounts = kept;
 	sync();
 	res = json_pack("{s:o, s:o, s:b}", "unmounted", done, "failed",
 	    failed, "rebooting", 1);
@@ -181,14 +152,16 @@ op_reboot_start(struct request *r, json_t *args)
 		json_object_set_new(res, "command", ll_msg_text(st->command));
 	/*
 	 * Not request_reply(): that ends the request, and this one must live
-	 * on until the reply has reached the client.
+	 * on until the reply has reached the client.  If the reply cannot be
+	 * sent, the request ended with ERROR, and free() reboots at once: the
+	 * mounts are gone already.
 	 */
-	ll_session_send_json(r->conn->s, LL_MSG_REPLY, r->id, res);
-	json_decref(res);
+	r->state = st;
+	if (request_reply_early(r, res) != 0)
+		return 0;
 	log_info("%s: request %u (reboot) replied; rebooting in about a "
 	    "second", r->conn->name, r->id);
 	st->replied = ll_now_ms();
-	r->state = st;
 	return 0;
 }
 
@@ -218,7 +191,7 @@ op_reboot_io(struct request *r, uint64_t now)
 		return;
 	if (now < st->replied + REBOOT_DELAY_MS)
 		return;
-	if (!ll_session_is_drained(r->conn->s) &&
+	if (!request_is_drained(r) &&
 	    now < st->replied + REBOOT_FLUSH_MAX_MS)
 		return;
 	reboot_now(st);

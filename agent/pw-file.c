@@ -219,7 +219,8 @@ pw_split(const struct pw_buf *b, const char *user, char **copy,
 		return -ENOMEM;
 	for (p = *copy; n < 9; n++) {
 		f[n] = p;
-		if ((p = strchr(p, ':')) == NULL)
+		/* the ninth keeps the rest of the line, colons and all */
+		if (n == 8 || (p = strchr(p, ':')) == NULL)
 			break;
 		*p++ = '\0';
 	}

@@ -30,6 +30,7 @@ static const struct agent_op *const op_tables[] = {
 	op_info_ops,
 	op_exec_ops,
 	op_disks_ops,
+	op_inspect_ops,
 	op_mount_ops,
 	op_passwd_ops,
 	op_authkey_ops,
@@ -170,16 +171,21 @@ request_finish(struct request *r)
 	r->done = true;
 }
 
-int
-request_reply(struct request *r, json_t *result)
+/*
+ * Send r's REPLY of result (stolen), then end r (finish) or let it run on.
+ * Never an empty or partial success: a result that could not be built (out
+ * of memory, a string jansson refused) is an error.
+ */
+static int
+request_send_reply(struct request *r, json_t *result, bool finish)
 {
 	int err;
 	char who[LL_SSH_FP_MAX];
 
-	/*
-	 * Never an empty or partial success: a result that could not be
-	 * built (out of memory, a string jansson refused) is an error.
-	 */
+	if (r->done) {
+		json_decref(result);
+		return -1;
+	}
 	if (result == NULL)
 		return request_error(r, LL_EC_INTERNAL, "the agent could not "
 		    "build the reply of %s (out of memory or text that is "
@@ -191,17 +197,99 @@ request_reply(struct request *r, json_t *result)
 		    "incomplete", r->op->name);
 	}
 	err = ll_session_send_json(r->conn->s, LL_MSG_REPLY, r->id, result);
-	if (err != 0) {
-		json_decref(result);
+	json_decref(result);
+	if (err != 0)
 		return request_error(r, err == LL_ERR_TOOBIG ? LL_EC_TOO_BIG :
 		    LL_EC_INTERNAL, "the reply of %s could not be sent: %s",
 		    r->op->name, ll_strerror(err));
-	}
-	json_decref(result);
 	server_identity(r->conn, who, sizeof(who));
 	audit_op_end(who, r->id, r->op->name, "ok");
-	request_finish(r);
+	if (finish)
+		request_finish(r);
 	return err;
+}
+
+int
+request_reply(struct request *r, json_t *result)
+{
+	return request_send_reply(r, result, true);
+}
+
+int
+request_reply_early(struct request *r, json_t *result)
+{
+	return request_send_reply(r, result, false);
+}
+
+int
+request_event(struct request *r, json_t *ev)
+{
+	int err;
+
+	if (r->done) {
+		json_decref(ev);
+		return -1;
+	}
+	if (ev == NULL || json_nomem != r->nomem0) {
+		json_decref(ev);
+		request_error(r, LL_EC_INTERNAL, "the agent could not build an "
+		    "EVENT of %s (out of memory or text that is not UTF-8)",
+		    r->op->name);
+		return -1;
+	}
+	err = ll_session_send_json(r->conn->s, LL_MSG_EVENT, r->id, ev);
+	json_decref(ev);
+	if (err != 0) {
+		request_error(r, LL_EC_INTERNAL, "an EVENT of %s could not be "
+		    "sent: %s", r->op->name, ll_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+int
+request_data(struct request *r, uint8_t channel, const void *p, size_t n)
+{
+	int err;
+
+	if (r->done)
+		return -1;
+	if ((err = ll_session_send_data(r->conn->s, channel, r->id, p,
+	    n)) != 0) {
+		request_error(r, LL_EC_INTERNAL, "%zu bytes of %s's output on "
+		    "channel %u could not be queued: %s", n, r->op->name,
+		    (unsigned)channel, ll_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+int
+request_eof(struct request *r, uint8_t channel)
+{
+	int err;
+
+	if (r->done)
+		return -1;
+	if ((err = ll_session_send_eof(r->conn->s, channel, r->id)) != 0) {
+		request_error(r, LL_EC_INTERNAL, "the end of %s's output on "
+		    "channel %u could not be queued: %s", r->op->name,
+		    (unsigned)channel, ll_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+size_t
+request_room(const struct request *r)
+{
+	return r->done ? 0 : ll_session_room(r->conn->s);
+}
+
+bool
+request_is_drained(const struct request *r)
+{
+	return ll_session_is_drained(r->conn->s);
 }
 
 int
@@ -213,6 +301,12 @@ request_error(struct request *r, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	if (r->done) {
+		/* one answer per request: this one came too late */
+		log_warn("%s: request %u (%s) already ended; not sent: %s: %s",
+		    r->conn->name, r->id, r->op->name, code, text);
+		return -1;
+	}
 	snprintf(result, sizeof(result), "%s: %s", code, text);
 	server_identity(r->conn, who, sizeof(who));
 	audit_op_end(who, r->id, r->op->name, result);

@@ -14,7 +14,15 @@
 
 #include "target.h"
 
-struct target agent_target;	/* zero (.bss: 0.5 MB), root_fd set by target_init */
+static struct {
+	int root_fd;		/* -1 when no target root is set */
+	char root[4096];	/* where it is mounted on the rescue host */
+	struct target_mount mounts[TARGET_MOUNTS_MAX]; /* in mount order */
+	int nmounts;
+	char inspected[TARGET_INSPECTED_MAX][4096];	/* device paths */
+	char inspected_os[TARGET_INSPECTED_MAX][256];	/* their PRETTY_NAME */
+	int ninspected;
+} agent_target;	/* zero (.bss: 0.5 MB), root_fd set by target_init */
 
 void
 target_init(void)
@@ -27,6 +35,18 @@ bool
 target_has_root(void)
 {
 	return agent_target.root_fd >= 0;
+}
+
+const char *
+target_root_path(void)
+{
+	return agent_target.root_fd >= 0 ? agent_target.root : NULL;
+}
+
+int
+target_root_fd(void)
+{
+	return agent_target.root_fd;
 }
 
 int
@@ -142,6 +162,77 @@ target_push_mount(const char *source, const char *target, const char *fstype,
 	m->is_root = is_root;
 	m->dev_ro = dev_ro;
 	return 0;
+}
+
+int
+target_mount_count(void)
+{
+	return agent_target.nmounts;
+}
+
+const struct target_mount *
+target_mount_at(int i)
+{
+	return i >= 0 && i < agent_target.nmounts ? &agent_target.mounts[i] :
+	    NULL;
+}
+
+bool
+target_mounts_full(void)
+{
+	return agent_target.nmounts == TARGET_MOUNTS_MAX;
+}
+
+void
+target_forget_mount(int i)
+{
+	if (i < 0 || i >= agent_target.nmounts)
+		return;
+	memmove(&agent_target.mounts[i], &agent_target.mounts[i + 1],
+	    (size_t)(agent_target.nmounts - i - 1) *
+	    sizeof(agent_target.mounts[0]));
+	agent_target.nmounts--;
+}
+
+void
+target_inspected_clear(void)
+{
+	agent_target.ninspected = 0;
+}
+
+bool
+target_inspected_add(const char *device, const char *os)
+{
+	int n = agent_target.ninspected;
+
+	if (n == TARGET_INSPECTED_MAX)
+		return false;
+	snprintf(agent_target.inspected[n], sizeof(agent_target.inspected[n]),
+	    "%s", device);
+	snprintf(agent_target.inspected_os[n],
+	    sizeof(agent_target.inspected_os[n]), "%s", os);
+	agent_target.ninspected = n + 1;
+	return true;
+}
+
+int
+target_inspected_count(void)
+{
+	return agent_target.ninspected;
+}
+
+const char *
+target_inspected_device(int i)
+{
+	return i >= 0 && i < agent_target.ninspected ?
+	    agent_target.inspected[i] : NULL;
+}
+
+const char *
+target_inspected_os(int i)
+{
+	return i >= 0 && i < agent_target.ninspected ?
+	    agent_target.inspected_os[i] : NULL;
 }
 /* The real path of an open fd, from /proc.  0 or -1. */
 int

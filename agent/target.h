@@ -26,23 +26,21 @@ struct target_mount {
 	bool dev_ro;		/* source made read-only for it (BLKROSET) */
 };
 
-struct target {
-	int root_fd;		/* -1 when no target root is set */
-	char root[4096];	/* where it is mounted on the rescue host */
-	struct target_mount mounts[TARGET_MOUNTS_MAX]; /* in mount order */
-	int nmounts;
-	/* Original roots found by the last inspect, for `mount auto`. */
-	char inspected[8][4096];	/* device paths */
-	char inspected_os[8][256];	/* their PRETTY_NAME */
-	int ninspected;
-};
+#define TARGET_INSPECTED_MAX	8
 
-extern struct target agent_target;
-
+/*
+ * The state lives in target.c and changes only through these calls: the
+ * operations (mount, umount, reboot, inspect, exec) read and record, they
+ * never edit it.
+ */
 void target_init(void);
 /* Set (or with path NULL, clear) the target root.  0 or -errno. */
 int target_set_root(const char *path);
 bool target_has_root(void);
+/* Where the target root is mounted on the rescue host; NULL when none. */
+const char *target_root_path(void);
+/* Its directory fd (exec --chroot enters it), or -1 when none. */
+int target_root_fd(void);
 /*
  * Open path (absolute, as seen inside the target) below the target root, or
  * below "/" of the rescue host when rescue_host.  flags/mode as openat(2);
@@ -75,5 +73,22 @@ int target_real_dir(const char *root, const char *path, char *out,
  */
 int target_push_mount(const char *source, const char *target,
     const char *fstype, bool is_root, bool dev_ro);
+/* The mounts recorded, in mount order: how many, and the i-th. */
+int target_mount_count(void);
+const struct target_mount *target_mount_at(int i);
+bool target_mounts_full(void);
+/* Forget mount i (it is gone); the later ones move down one place. */
+void target_forget_mount(int i);
+
+/*
+ * The original roots the last inspect found, for `mount auto`: cleared
+ * when an inspect starts, then added one by one (false once
+ * TARGET_INSPECTED_MAX are held: the rest are not kept).
+ */
+void target_inspected_clear(void);
+bool target_inspected_add(const char *device, const char *os);
+int target_inspected_count(void);
+const char *target_inspected_device(int i);
+const char *target_inspected_os(int i);
 
 #endif

@@ -74,6 +74,16 @@ struct call_handlers {
 	 */
 	int (*produce)(void *ctx, struct ll_session *s, uint32_t id);
 	/*
+	 * An upload read from an fd (exec's stdin): the fd whose input
+	 * produce() waits for now, so that its arrival wakes the loop, or -1.
+	 */
+	int (*wake_fd)(void *ctx, struct ll_session *s);
+	/*
+	 * A job is waited for: an interrupt asks whether to stop it or only
+	 * to stop waiting (job-ask.h) instead of cancelling the request.
+	 */
+	struct job_ask *ask;
+	/*
 	 * Downloads: on an interrupt, ask the agent to cancel but do not wait
 	 * for its answer.  Every message already in, then the received part
 	 * of a DATA record still arriving, goes to data() first; conn_call
@@ -85,6 +95,7 @@ struct call_handlers {
 };
 
 struct ll_ssh_client;
+struct job_ask;
 
 struct conn {
 	struct ll_session *s;
@@ -107,7 +118,7 @@ struct conn {
  * of opening --via; conn_open takes ownership.
  */
 void conn_preset_transport(struct ll_transport *t);
-int conn_open(struct conn *c);
+int conn_open(struct conn *c);		/* 0 or EXIT_*, message in c->err */
 /* Open --via as a raw byte path (console, attach), with the SSH options of
  * the command line for ssh:// gateways; as ll_transport_open(). */
 int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);
@@ -115,7 +126,7 @@ int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);
 void conn_warn_insecure(void);
 /* The exit status for conn_open_transport's err: EXIT_USAGE when the spec
  * is malformed, else EXIT_CONNECT. */
-int conn_transport_status(const char *err);		/* 0 or EXIT_*, message in c->err */
+int conn_transport_status(const char *err);
 void conn_close(struct conn *c);
 /* The link layer's log (ll_log_fn) shown with -v/-vv: ctx is the prefix
  * (a string; NULL: "link"). */
@@ -136,6 +147,16 @@ int conn_call(struct conn *c, const char *op, json_t *args,
  */
 int conn_run(const char *op, json_t *args, const struct call_handlers *h,
     json_t **reply);
+/*
+ * The link of c was lost: close it, then open a new session with back-off
+ * (0.5 s, doubling up to 8 s) for up to --reconnect; Ctrl-C stops trying.
+ * 0 once c is open again; EXIT_LOST (the reason printed) when no agent
+ * answered in time, or at once with --reconnect 0.  what names what goes
+ * on ("the checker runs on as job 3", "get /etc/passwd").
+ */
+#define CONN_RECONNECT_FIRST_MS	500
+#define CONN_RECONNECT_MAX_MS	8000
+int conn_reconnect(struct conn *c, const char *what);
 /* Where lifeline keeps the agents' host keys: --known-hosts, else XDG. */
 const char *conn_known_hosts(void);
 int conn_set_error(struct conn *c, int code, const char *fmt, ...)
@@ -343,9 +364,10 @@ void job_lost_hint(const char *what, long job, const uint64_t *from,
  * offsets from[1..2] (NULL: 0): reconnect with back-off for up to
  * --reconnect and follow the job again from the next byte, into o.  Sets
  * *rc and *reply (the job's status) as conn_call would; without a job id
- * or with --reconnect 0 it only says how to continue.
+ * or with --reconnect 0 it only says how to continue.  ask (or NULL): the
+ * Ctrl-C question of the call that was lost, asked again while following.
  */
 void job_reconnect(const char *what, long job, const uint64_t *from,
-    struct stream_out *o, int *rc, json_t **reply);
+    struct stream_out *o, struct job_ask *ask, int *rc, json_t **reply);
 
 #endif

@@ -370,6 +370,146 @@ attach_password_file(struct attach *a, const char *path)
 	return 0;
 }
 
+/* Where attach_login() is: what it waits for, since when, CRs sent. */
+struct attach_wait {
+	enum attach_state st;
+	uint64_t start;
+	int timeout_ms;
+	int wakes;
+};
+
+/*
+ * The console said the login failed, or the time is up (the exec step has
+ * its own, short, limit): true with *rc, the message printed.
+ */
+static bool
+attach_failed(struct attach *a, const struct attach_wait *w, uint64_t now,
+    const char *screen, int *rc)
+{
+	char shown[ATTACH_SHOW_MAX * 4 + 8];
+
+	if ((w->st == ST_USER || w->st == ST_PASSWORD) &&
+	    strcasestr(screen, "login incorrect") != NULL) {
+		attach_show(a, screen, shown, sizeof(shown));
+		msg_error("attach: login as %s failed: the console said "
+		    "\"%s\"", a->user, shown);
+		*rc = EXIT_CONNECT;
+		return true;
+	}
+	if (w->st == ST_EXEC || now < w->start + (uint64_t)w->timeout_ms)
+		return false;
+	attach_show(a, screen, shown, sizeof(shown));
+	msg_error("attach: %s on %s within %g s; the console said \"%s\"",
+	    w->st == ST_WAKE ? "no login or shell prompt" : w->st == ST_USER ?
+	    "no password or shell prompt after the user name" :
+	    "no shell prompt after the password", client_opts.via,
+	    w->timeout_ms / 1000.0, shown);
+	*rc = w->st == ST_WAKE ? EXIT_NOAGENT : EXIT_CONNECT;
+	return true;
+}
+
+/*
+ * After "exec AGENT": the shell echoes the line and is replaced by the
+ * agent, which is silent; or it says why not and prompts again.  True with
+ * *rc once one of them happened.
+ */
+static bool
+attach_exec_done(struct attach *a, uint64_t now, uint64_t quiet_since,
+    const char *screen, int *rc)
+{
+	if (now < quiet_since + ATTACH_EXEC_QUIET_MS &&
+	    now < a->last_tx + ATTACH_EXEC_MAX_MS)
+		return false;
+	attach_show(a, screen, a->said, sizeof(a->said));
+	*rc = 0;
+	if (attach_prompt_of(screen) == PROMPT_SHELL) {
+		msg_error("attach: the agent did not start: the console said "
+		    "\"%s\"%s", a->said, a->deploy || strstr(screen,
+		    "not found") == NULL ? "" : "; the rescue host has no "
+		    "lifelined: attach --deploy brings one");
+		*rc = EXIT_NOAGENT;
+	}
+	return true;
+}
+
+/*
+ * Answer prompt p: the user name, the password, "exec AGENT" at a shell
+ * (or the deploy first), another CR when nothing came.  True with *rc when
+ * attach_login() is done (0, *probing when no prompt came at all) or
+ * failed; false to read on.
+ */
+static bool
+attach_answer(struct attach *a, struct attach_wait *w, enum attach_prompt p,
+    const char *screen, uint64_t now, uint64_t quiet_since, bool *probing,
+    int *rc)
+{
+	char shown[ATTACH_SHOW_MAX * 4 + 8], line[ATTACH_LINE_MAX + 8];
+
+	*rc = 0;
+	switch (p) {
+	case PROMPT_LOGIN:
+		if (w->st != ST_WAKE) {
+			attach_show(a, screen, shown, sizeof(shown));
+			msg_error("attach: login as %s failed: the console asks "
+			    "for the login again (\"%s\")", a->user, shown);
+			*rc = EXIT_CONNECT;
+			return true;
+		}
+		msg_verbose("attach: login prompt: sending the user name %s",
+		    a->user);
+		*rc = attach_type(a, a->user, false);
+		w->st = ST_USER;
+		break;
+	case PROMPT_PASSWORD:
+		if (w->st == ST_PASSWORD) {
+			attach_show(a, screen, shown, sizeof(shown));
+			msg_error("attach: login as %s failed: the console asks "
+			    "for a password again (\"%s\"); a password change "
+			    "may be due: log in with lifeline console", a->user,
+			    shown);
+			*rc = EXIT_CONNECT;
+			return true;
+		}
+		if (!a->have_password && (*rc = attach_ask_password(a)) != 0)
+			return true;
+		msg_verbose("attach: password prompt: sending the password");
+		*rc = attach_type(a, a->password, true);
+		w->st = ST_PASSWORD;
+		break;
+	case PROMPT_SHELL:
+		if (a->deploy && w->st != ST_EXEC) {
+			if ((*rc = deploy_at_prompt(a)) == 0)
+				return true;
+			if (*rc != DEPLOY_INSTALLED)
+				return true;
+		}
+		msg_verbose("attach: shell prompt: starting the agent with "
+		    "\"exec %s\"", a->agent_cmd);
+		snprintf(line, sizeof(line), "exec %s", a->agent_cmd);
+		*rc = attach_type(a, line, false);
+		w->st = ST_EXEC;
+		break;
+	case PROMPT_NONE:
+		/* Only the wake can meet an agent: it never prompts. */
+		if (w->st != ST_WAKE || now < quiet_since + ATTACH_SILENT_MS)
+			break;
+		attach_show(a, screen, a->said, sizeof(a->said));
+		if (attach_is_blank(screen) || w->wakes >= ATTACH_WAKES) {
+			msg_verbose("attach: no prompt on the console (%s%s%s): "
+			    "trying the agent", a->said[0] == '\0' ? "silent" :
+			    "it said \"", a->said, a->said[0] == '\0' ? "" :
+			    "\"");
+			*probing = true;
+			return true;
+		}
+		msg_verbose("attach: no prompt yet: another CR");
+		*rc = attach_type(a, "", false);
+		w->wakes++;
+		break;
+	}
+	return *rc != 0;
+}
+
 /*
  * From the wake to the point where the agent should answer.  0 when the
  * transport is ready for the lifeline hello, with *probing when no prompt
@@ -379,12 +519,12 @@ attach_password_file(struct attach *a, const char *path)
 static int
 attach_login(struct attach *a, int timeout_ms, bool *probing)
 {
-	enum attach_state st = ST_WAKE;
+	struct attach_wait w = { ST_WAKE, ll_now_ms(), timeout_ms, 1 };
 	enum attach_prompt p;
-	uint64_t start = ll_now_ms(), now, quiet_since;
+	uint64_t now, quiet_since;
 	const char *screen;
-	char shown[ATTACH_SHOW_MAX * 4 + 8], line[ATTACH_LINE_MAX + 8];
-	int wakes = 1, rc;
+	char shown[ATTACH_SHOW_MAX * 4 + 8];
+	int rc;
 
 	*probing = false;
 	if ((rc = attach_type(a, "", false)) != 0)
@@ -403,48 +543,17 @@ attach_login(struct attach *a, int timeout_ms, bool *probing)
 		now = ll_now_ms();
 		screen = attach_screen(a);
 		quiet_since = a->last_rx > a->last_tx ? a->last_rx : a->last_tx;
-		if (st == ST_WAKE && a->frame_seen) {
+		if (w.st == ST_WAKE && a->frame_seen) {
 			msg_verbose("attach: lifeline frames on the console: "
 			    "an agent is running there");
 			return 0;
 		}
-		if ((st == ST_USER || st == ST_PASSWORD) &&
-		    strcasestr(screen, "login incorrect") != NULL) {
-			attach_show(a, screen, shown, sizeof(shown));
-			msg_error("attach: login as %s failed: the console said "
-			    "\"%s\"", a->user, shown);
-			return EXIT_CONNECT;
-		}
-		/* The exec step has its own, short, limit. */
-		if (st != ST_EXEC && now >= start + (uint64_t)timeout_ms) {
-			attach_show(a, screen, shown, sizeof(shown));
-			msg_error("attach: %s on %s within %g s; the console "
-			    "said \"%s\"", st == ST_WAKE ? "no login or shell "
-			    "prompt" : st == ST_USER ? "no password or shell "
-			    "prompt after the user name" :
-			    "no shell prompt after the password",
-			    client_opts.via, timeout_ms / 1000.0, shown);
-			return st == ST_WAKE ? EXIT_NOAGENT : EXIT_CONNECT;
-		}
-		if (st == ST_EXEC) {
-			/*
-			 * The shell echoes the line and is replaced by the
-			 * agent, which is silent: or it says why not and
-			 * prompts again.
-			 */
-			if (now < quiet_since + ATTACH_EXEC_QUIET_MS &&
-			    now < a->last_tx + ATTACH_EXEC_MAX_MS)
-				continue;
-			attach_show(a, screen, a->said, sizeof(a->said));
-			if (attach_prompt_of(screen) == PROMPT_SHELL) {
-				msg_error("attach: the agent did not start: the "
-				    "console said \"%s\"%s", a->said,
-				    a->deploy || strstr(screen, "not found") ==
-				    NULL ? "" : "; the rescue host has no "
-				    "lifelined: attach --deploy brings one");
-				return EXIT_NOAGENT;
-			}
-			return 0;
+		if (attach_failed(a, &w, now, screen, &rc))
+			return rc;
+		if (w.st == ST_EXEC) {
+			if (attach_exec_done(a, now, quiet_since, screen, &rc))
+				return rc;
+			continue;
 		}
 		if (now < quiet_since + ATTACH_SETTLE_MS)
 			continue;
@@ -453,71 +562,8 @@ attach_login(struct attach *a, int timeout_ms, bool *probing)
 			attach_show(a, screen, shown, sizeof(shown));
 			msg_verbose("attach: the console said \"%s\"", shown);
 		}
-		switch (p) {
-		case PROMPT_LOGIN:
-			if (st != ST_WAKE) {
-				attach_show(a, screen, shown, sizeof(shown));
-				msg_error("attach: login as %s failed: the "
-				    "console asks for the login again (\"%s\")",
-				    a->user, shown);
-				return EXIT_CONNECT;
-			}
-			msg_verbose("attach: login prompt: sending the user "
-			    "name %s", a->user);
-			rc = attach_type(a, a->user, false);
-			st = ST_USER;
-			break;
-		case PROMPT_PASSWORD:
-			if (st == ST_PASSWORD) {
-				attach_show(a, screen, shown, sizeof(shown));
-				msg_error("attach: login as %s failed: the "
-				    "console asks for a password again "
-				    "(\"%s\"); a password change may be due: "
-				    "log in with lifeline console", a->user,
-				    shown);
-				return EXIT_CONNECT;
-			}
-			if (!a->have_password &&
-			    (rc = attach_ask_password(a)) != 0)
-				return rc;
-			msg_verbose("attach: password prompt: sending the "
-			    "password");
-			rc = attach_type(a, a->password, true);
-			st = ST_PASSWORD;
-			break;
-		case PROMPT_SHELL:
-			if (a->deploy && st != ST_EXEC) {
-				if ((rc = deploy_at_prompt(a)) == 0)
-					return 0;
-				if (rc != DEPLOY_INSTALLED)
-					return rc;
-			}
-			msg_verbose("attach: shell prompt: starting the agent "
-			    "with \"exec %s\"", a->agent_cmd);
-			snprintf(line, sizeof(line), "exec %s", a->agent_cmd);
-			rc = attach_type(a, line, false);
-			st = ST_EXEC;
-			break;
-		case PROMPT_NONE:
-			/* Only the wake can meet an agent: it never prompts. */
-			if (st != ST_WAKE || now < quiet_since +
-			    ATTACH_SILENT_MS)
-				break;
-			attach_show(a, screen, a->said, sizeof(a->said));
-			if (attach_is_blank(screen) || wakes >= ATTACH_WAKES) {
-				msg_verbose("attach: no prompt on the console "
-				    "(%s%s%s): trying the agent", a->said[0] ==
-				    '\0' ? "silent" : "it said \"", a->said,
-				    a->said[0] == '\0' ? "" : "\"");
-				*probing = true;
-				return 0;
-			}
-			msg_verbose("attach: no prompt yet: another CR");
-			rc = attach_type(a, "", false);
-			wakes++;
-			break;
-		}
-		if (rc != 0)
+		if (attach_answer(a, &w, p, screen, now, quiet_since, probing,
+		    &rc))
 			return rc;
 	}
 }
@@ -548,75 +594,89 @@ static const struct cmd_option attach_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* attach's own options, and the command to run once logged in. */
+struct attach_args {
+	const char *user, *password_file, *agent_cmd, *bundle;
+	bool password_stdin, deploy;
+	double secs;		/* --login-timeout */
+	int cargc;
+	char **cargv;
+};
+
+/* The command line into aa: -1 to go on, else the exit status (said). */
 static int
-cmd_attach(int argc, char **argv)
+attach_args(int argc, char **argv, struct attach_args *aa)
 {
 	static char info[] = "info";
 	static char *info_argv[] = { info, NULL };
-	struct attach *a;
-	const char *user = "root", *password_file = NULL, *agent_cmd = NULL;
-	const char *bundle = NULL;
-	bool password_stdin = false, probing = false, deploy = false;
-	char err[512], *end, **cargv;
-	double secs = ATTACH_TIMEOUT_MS / 1000.0;
-	int ch, rc, cargc;
+	char *end;
+	int ch;
 
 	optind = 0;
 	while ((ch = cmd_getopt(&cmd_attach_entry, argc, argv)) != -1) {
 		switch (ch) {
 		case 'u':
-			user = optarg;
+			aa->user = optarg;
 			break;
 		case 'f':
-			password_file = optarg;
+			aa->password_file = optarg;
 			break;
 		case 's':
-			password_stdin = true;
+			aa->password_stdin = true;
 			break;
 		case 'a':
-			agent_cmd = optarg;
+			aa->agent_cmd = optarg;
 			break;
 		case 'D':
-			deploy = true;
+			aa->deploy = true;
 			break;
 		case 'B':
-			bundle = optarg;
+			aa->bundle = optarg;
 			break;
 		case 't':
-			secs = strtod(optarg, &end);
-			if (*end != '\0' || secs <= 0 || secs > 86400) {
+			aa->secs = strtod(optarg, &end);
+			if (*end != '\0' || aa->secs <= 0 ||
+			    aa->secs > 86400) {
 				msg_error("attach: --login-timeout needs seconds "
 				    "(0 < S <= 86400), not \"%s\"", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		default:
-			goto usage;
+			return cmd_usage_error(&cmd_attach_entry);
 		}
 	}
-	cargc = argc - optind;
-	cargv = argv + optind;
-	if (cargc == 0) {
-		cargc = 1;
-		cargv = info_argv;
+	aa->cargc = argc - optind;
+	aa->cargv = argv + optind;
+	if (aa->cargc == 0) {
+		aa->cargc = 1;
+		aa->cargv = info_argv;
 	}
-	if (strcmp(cargv[0], "attach") == 0 ||
-	    strcmp(cargv[0], "console") == 0) {
-		msg_error("attach: %s cannot run through attach", cargv[0]);
+	return -1;
+}
+
+/* What the options say must hold before the console is touched. */
+static int
+attach_args_check(const struct attach_args *aa)
+{
+	if (strcmp(aa->cargv[0], "attach") == 0 ||
+	    strcmp(aa->cargv[0], "console") == 0) {
+		msg_error("attach: %s cannot run through attach",
+		    aa->cargv[0]);
 		return EXIT_USAGE;
 	}
-	if (password_file != NULL && password_stdin) {
+	if (aa->password_file != NULL && aa->password_stdin) {
 		msg_error("attach: give --password-file or --password-stdin, "
 		    "not both");
 		return EXIT_USAGE;
 	}
-	if (user[0] == '\0' || !attach_is_one_line(user) ||
-	    strchr(user, ' ') != NULL) {
+	if (aa->user[0] == '\0' || !attach_is_one_line(aa->user) ||
+	    strchr(aa->user, ' ') != NULL) {
 		msg_error("attach: --user needs a user name");
 		return EXIT_USAGE;
 	}
-	if (agent_cmd != NULL && (agent_cmd[0] == '\0' ||
-	    !attach_is_one_line(agent_cmd))) {
+	if (aa->agent_cmd != NULL && (aa->agent_cmd[0] == '\0' ||
+	    !attach_is_one_line(aa->agent_cmd))) {
 		msg_error("attach: --agent-command needs one line of shell "
 		    "command");
 		return EXIT_USAGE;
@@ -626,34 +686,76 @@ cmd_attach(int argc, char **argv)
 		    "LIFELINE_VIA");
 		return EXIT_USAGE;
 	}
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		msg_error("attach: out of memory");
-		return EXIT_FAILED;
-	}
-	a->user = user;
-	a->deploy = deploy;
-	a->bundle = bundle;
-	if (agent_cmd != NULL)
-		snprintf(a->agent_cmd, sizeof(a->agent_cmd), "%s", agent_cmd);
+	return 0;
+}
+
+/* a from the options: user, agent command, deploy, the password given. */
+static int
+attach_setup(struct attach *a, const struct attach_args *aa)
+{
+	int rc;
+
+	a->user = aa->user;
+	a->deploy = aa->deploy;
+	a->bundle = aa->bundle;
+	if (aa->agent_cmd != NULL)
+		snprintf(a->agent_cmd, sizeof(a->agent_cmd), "%s",
+		    aa->agent_cmd);
 	else
 		snprintf(a->agent_cmd, sizeof(a->agent_cmd),
 		    "lifelined --stdio%s", client_opts.insecure ?
 		    " --insecure" : "");
-	if (password_file != NULL &&
-	    (rc = attach_password_file(a, password_file)) != 0)
-		goto out;
-	if (password_stdin) {
+	if (aa->password_file != NULL &&
+	    (rc = attach_password_file(a, aa->password_file)) != 0)
+		return rc;
+	if (aa->password_stdin) {
 		if (attach_read_line(STDIN_FILENO, a->password,
 		    sizeof(a->password)) != 0) {
 			msg_error("attach: --password-stdin: no password on "
 			    "stdin");
-			rc = EXIT_USAGE;
-			goto out;
+			return EXIT_USAGE;
 		}
 		a->have_password = true;
 	}
-	if (conn_open_transport(&a->t, err,
-	    sizeof(err)) != 0) {
+	return 0;
+}
+
+/* No agent answered the command: what the console said tells why. */
+static void
+attach_explain_noagent(const struct attach *a, bool probing)
+{
+	if (probing && a->said[0] == '\0')
+		msg_error("attach: the console stayed silent after a CR (no "
+		    "login or shell prompt), and no agent answered");
+	else if (probing)
+		msg_error("attach: the console showed no login or shell prompt "
+		    "(it said \"%s\"), and no agent answered", a->said);
+	else
+		msg_error("attach: the agent started with \"exec %s\" did not "
+		    "answer; the console said \"%s\"", a->agent_cmd, a->said);
+}
+
+static int
+cmd_attach(int argc, char **argv)
+{
+	struct attach_args aa = { .user = "root",
+	    .secs = ATTACH_TIMEOUT_MS / 1000.0 };
+	struct attach *a;
+	bool probing = false;
+	char err[512];
+	int rc;
+
+	if ((rc = attach_args(argc, argv, &aa)) >= 0)
+		return rc;
+	if ((rc = attach_args_check(&aa)) != 0)
+		return rc;
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		msg_error("attach: out of memory");
+		return EXIT_FAILED;
+	}
+	if ((rc = attach_setup(a, &aa)) != 0)
+		goto out;
+	if (conn_open_transport(&a->t, err, sizeof(err)) != 0) {
 		msg_error("%s", err);
 		rc = conn_transport_status(err);
 		goto out;
@@ -661,30 +763,20 @@ cmd_attach(int argc, char **argv)
 	if (a->t->err[0] != '\0')
 		msg_verbose("%s", a->t->err);
 	a->line_start = true;
-	if ((rc = attach_login(a, (int)(secs * 1000), &probing)) != 0)
+	if ((rc = attach_login(a, (int)(aa.secs * 1000), &probing)) != 0)
 		goto out;
 	/* The password's work is done before the command runs. */
 	explicit_bzero(a->password, sizeof(a->password));
 	conn_preset_transport(a->t);
 	a->t = NULL;
-	rc = client_dispatch(cargc, cargv);
-	/* What the console said tells why nothing answered. */
-	if (rc == EXIT_NOAGENT && probing && a->said[0] == '\0')
-		msg_error("attach: the console stayed silent after a CR (no "
-		    "login or shell prompt), and no agent answered");
-	else if (rc == EXIT_NOAGENT && probing)
-		msg_error("attach: the console showed no login or shell prompt "
-		    "(it said \"%s\"), and no agent answered", a->said);
-	else if (rc == EXIT_NOAGENT)
-		msg_error("attach: the agent started with \"exec %s\" did not "
-		    "answer; the console said \"%s\"", a->agent_cmd, a->said);
+	rc = client_dispatch(aa.cargc, aa.cargv);
+	if (rc == EXIT_NOAGENT)
+		attach_explain_noagent(a, probing);
 out:
 	ll_transport_close(a->t);
 	explicit_bzero(a, sizeof(*a));
 	free(a);
 	return rc;
-usage:
-	return cmd_usage_error(&cmd_attach_entry);
 }
 
 const struct client_cmd cmd_attach_entry = {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "job-ask.h"
 #include "msg.h"
 
 #define FSCK_BAR_WIDTH	30
@@ -90,6 +91,7 @@ cmd_fsck(int argc, char **argv)
 	    .complete = stream_out_complete };
 	struct stream_out out;
 	struct fsck_bar bar;
+	struct job_ask ask = { .what = "the checker" };
 	struct conn c;
 	json_t *args, *res = NULL, *v, *m;
 	bool dry_run = false;
@@ -119,6 +121,9 @@ cmd_fsck(int argc, char **argv)
 	out.before_write = fsck_bar_erase;
 	out.hook_ctx = &bar;
 	h.ctx = &out;
+	ask.job = &bar.job;
+	ask.out = &out;
+	h.ask = &ask;
 	/* the device is a path or TAG=value: any bytes ("device_base64") */
 	args = json_pack("{s:b}", "dry_run", dry_run);
 	if (args == NULL || ll_msg_set_bytes(args, "device",
@@ -133,7 +138,8 @@ cmd_fsck(int argc, char **argv)
 		msg_error("%s", c.err);
 		conn_close(&c);
 		/* the checker runs on: follow it again, from the next byte */
-		job_reconnect("the checker", bar.job, NULL, &out, &rc, &res);
+		job_reconnect("the checker", bar.job, NULL, &out, &ask, &rc,
+		    &res);
 	} else
 		conn_close(&c);
 	json_decref(args);

@@ -23,10 +23,9 @@
 #include <time.h>
 
 #include "client.h"
+#include "job-ask.h"
 #include "msg.h"
 
-#define RECONNECT_FIRST_MS	500	/* the first wait after a lost link */
-#define RECONNECT_MAX_MS	8000	/* the back-off doubles up to this */
 
 static const struct {
 	const char *name;
@@ -161,28 +160,18 @@ follow_event(void *ctx, json_t *ev)
 	output_event(NULL, ev);
 }
 
-/* Sleep ms, waking early on an interrupt: false when interrupted. */
-static bool
-reconnect_sleep(int ms)
-{
-	while (ms > 0 && !conn_interrupted) {
-		poll(NULL, 0, ms < 100 ? ms : 100);
-		ms -= 100;
-	}
-	return !conn_interrupted;
-}
-
 void
 job_reconnect(const char *what, long job, const uint64_t *from,
-    struct stream_out *o, int *rc, json_t **reply)
+    struct stream_out *o, struct job_ask *ask, int *rc, json_t **reply)
 {
 	struct follow f = { .out = o };
 	struct call_handlers h = { .data = follow_data, .eof = follow_eof,
 	    .event = follow_event, .complete = follow_complete, .ctx = &f };
+	struct job_ask again;
 	struct conn c;
-	uint64_t deadline, t0;
+	char goes_on[128];
 	json_t *args;
-	int delay = RECONNECT_FIRST_MS, ch;
+	int ch;
 
 	if (*rc != EXIT_LOST)
 		return;
@@ -194,28 +183,22 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 		f.pos[ch] = (from != NULL ? from[ch] : 0) + o->received[ch];
 	if (job <= 0)
 		return;
-	if (client_opts.reconnect_ms <= 0 || conn_interrupted) {
-		job_hint_at(what, job, f.pos);
-		return;
+	if (ask != NULL) {
+		/* Ctrl-C asks again; job-output is stopped by a signal */
+		again = *ask;
+		again.job = &job;
+		again.pos = f.pos;
+		again.stop_by_signal = true;
+		again.input_open = false;
+		again.asking = false;
+		h.ask = &again;
 	}
-	msg_warn("%s runs on as job %ld: reconnecting for up to %d s to "
-	    "follow it from the next byte (Ctrl-C stops trying)", what, job,
-	    client_opts.reconnect_ms / 1000);
-	t0 = ll_now_ms();
-	deadline = t0 + (uint64_t)client_opts.reconnect_ms;
-	while (ll_now_ms() < deadline) {
-		if (!reconnect_sleep(delay))
-			break;
-		if (delay < RECONNECT_MAX_MS)
-			delay *= 2;
-		if (conn_open(&c) != 0) {
-			msg_verbose("reconnecting: %s", c.err);
-			conn_close(&c);
-			continue;
-		}
-		msg_verbose("reconnected after %.1f s; job %ld from byte %llu "
-		    "of stdout, %llu of stderr", (double)(ll_now_ms() - t0) /
-		    1000, job, (unsigned long long)f.pos[1],
+	snprintf(goes_on, sizeof(goes_on), "%s runs on as job %ld", what, job);
+	memset(&c, 0, sizeof(c));
+	/* Each loss has its own --reconnect time: the back-off starts afresh. */
+	while (conn_reconnect(&c, goes_on) == 0) {
+		msg_verbose("job %ld from byte %llu of stdout, %llu of stderr",
+		    job, (unsigned long long)f.pos[1],
 		    (unsigned long long)f.pos[2]);
 		o->eof[1] = o->eof[2] = false;
 		args = json_pack("{s:i, s:I, s:I, s:b}", "job", (int)job,
@@ -228,12 +211,7 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 			*reply = NULL;
 		}
 		if (*rc == EXIT_LOST) {
-			/* It moved on: start the back-off afresh. */
-			msg_verbose("reconnecting: %s", c.err);
-			conn_close(&c);
-			delay = RECONNECT_FIRST_MS;
-			t0 = ll_now_ms();
-			deadline = t0 + (uint64_t)client_opts.reconnect_ms;
+			msg_verbose("%s", c.err);
 			continue;
 		}
 		if (*rc != 0)
@@ -242,11 +220,6 @@ job_reconnect(const char *what, long job, const uint64_t *from,
 		return;
 	}
 	*rc = EXIT_LOST;
-	if (conn_interrupted)
-		msg_error("stopped trying to reconnect (interrupted)");
-	else
-		msg_error("no agent answered for %d s: gave up reconnecting",
-		    client_opts.reconnect_ms / 1000);
 	job_hint_at(what, job, f.pos);
 }
 
@@ -405,7 +378,9 @@ cmd_output(int argc, char **argv)
 	    .eof = stream_out_eof, .event = output_event,
 	    .complete = stream_out_complete };
 	struct stream_out out;
+	struct job_ask ask = { .stop_by_signal = true };
 	json_t *args, *res = NULL;
+	long idl;
 	bool follow = false;
 	const char *from = NULL;
 	uint32_t id;
@@ -437,11 +412,17 @@ cmd_output(int argc, char **argv)
 	}
 	stream_out_init(&out, client_opts.json);
 	h.ctx = &out;
+	idl = (long)id;
+	ask.job = &idl;
+	ask.from = output_start;
+	ask.out = &out;
+	if (follow)
+		h.ask = &ask;
 	rc = conn_run("job-output", args, &h, &res);
 	json_decref(args);
 	if (rc == EXIT_LOST && follow)
-		job_reconnect("the job", (long)id, output_start, &out, &rc,
-		    &res);
+		job_reconnect("the job", (long)id, output_start, &out, &ask,
+		    &rc, &res);
 	else if (rc == EXIT_LOST)
 		job_lost_hint("the job", (long)id, output_start, &out);
 	return job_collect("output", rc, res, &out);
@@ -452,8 +433,11 @@ usage:
 static int
 cmd_wait(int argc, char **argv)
 {
+	struct job_ask ask = { .stop_by_signal = true };
+	struct call_handlers h = { .ask = &ask };
 	json_t *args, *res = NULL;
 	uint32_t id;
+	long idl;
 	int rc;
 
 	optind = 0;
@@ -463,8 +447,10 @@ cmd_wait(int argc, char **argv)
 		return cmd_usage_error(&cmd_wait_entry);
 	if ((id = job_id_arg("wait", argv[optind])) == 0)
 		return EXIT_USAGE;
+	idl = (long)id;
+	ask.job = &idl;
 	args = json_pack("{s:i}", "job", (int)id);
-	rc = conn_run("job-wait", args, NULL, &res);
+	rc = conn_run("job-wait", args, &h, &res);
 	json_decref(args);
 	return job_collect("wait", rc, res, NULL);
 }

@@ -423,134 +423,184 @@ static const struct cmd_option passwd_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/*
+ * The command line: exactly one action, at most one USER (default root)
+ * that a request can carry, a --hash that is a finished hash (into hash).
+ * -1 to go on, else the exit status (said).
+ */
 static int
-cmd_passwd(int argc, char **argv)
+passwd_args(int argc, char **argv, int *action, const char **user,
+    char *hash, size_t hashlen)
 {
-	static const char *const action_names[] = {
-		NULL, "set", "set", "set", "clear", "lock", "unlock", "expire"
-	};
-	struct passwd_method m;
-	struct conn c;
-	json_t *args, *info = NULL, *res = NULL;
-	const char *user = "root", *hash_arg = NULL;
-	char pw[PASSWD_MAX], hash[CRYPT_OUTPUT_SIZE];
-	int ch, action = A_NONE, nactions = 0, rc;
-	bool have_method = false;
+	const char *hash_arg = NULL;
+	int ch, nactions = 0;
+	json_t *u;
 
 	optind = 0;
 	while ((ch = cmd_getopt(&cmd_passwd_entry, argc, argv)) != -1) {
 		switch (ch) {
-		case 'p': action = A_PASSWORD; break;
-		case 's': action = A_STDIN; break;
-		case 'H': action = A_HASH; hash_arg = optarg; break;
-		case 'c': action = A_CLEAR; break;
-		case 'l': action = A_LOCK; break;
-		case 'u': action = A_UNLOCK; break;
-		case 'e': action = A_EXPIRE; break;
-		default: goto usage;
+		case 'p': *action = A_PASSWORD; break;
+		case 's': *action = A_STDIN; break;
+		case 'H': *action = A_HASH; hash_arg = optarg; break;
+		case 'c': *action = A_CLEAR; break;
+		case 'l': *action = A_LOCK; break;
+		case 'u': *action = A_UNLOCK; break;
+		case 'e': *action = A_EXPIRE; break;
+		default: return cmd_usage_error(&cmd_passwd_entry);
 		}
 		nactions++;
 	}
 	if (nactions != 1 || argc - optind > 1)
-		goto usage;
+		return cmd_usage_error(&cmd_passwd_entry);
 	if (optind < argc)
-		user = argv[optind];
+		*user = argv[optind];
 	/* a request without its user would be about root: refuse early */
-	{
-		json_t *u = arg_text("passwd", "user", user);
-
-		if (u == NULL)
-			return EXIT_USAGE;
-		json_decref(u);
-	}
+	if ((u = arg_text("passwd", "user", *user)) == NULL)
+		return EXIT_USAGE;
+	json_decref(u);
 	hash[0] = '\0';
-	if (action == A_HASH) {
+	if (*action == A_HASH) {
 		if (passwd_check_hash(hash_arg) != 0)
 			return EXIT_USAGE;
-		snprintf(hash, sizeof(hash), "%s", hash_arg);
+		snprintf(hash, hashlen, "%s", hash_arg);
 	}
+	return -1;
+}
 
-	if ((rc = conn_open(&c)) != 0) {
-		msg_error("%s", c.err);
+/*
+ * --password, --stdin: the target's hash method (passwd-info), the
+ * password read here and hashed into hash.  No session waits on a person
+ * typing: with --password c is closed meanwhile and opened again.  0 with
+ * c open, or the exit status with c closed (said).
+ */
+static int
+passwd_make_hash(struct conn *c, int action, const char *user,
+    struct passwd_method *m, char *hash, size_t hashlen)
+{
+	char pw[PASSWD_MAX];
+	json_t *args, *info = NULL;
+	int rc;
+
+	if ((args = json_pack("{s:s}", "user", user)) == NULL) {
+		rc = conn_set_error(c, EXIT_FAILED, "passwd: out of memory");
+		goto fail;
+	}
+	rc = conn_call(c, "passwd-info", args, NULL, &info);
+	json_decref(args);
+	if (rc != 0)
+		goto fail;
+	passwd_choose(info, m);
+	json_decref(info);
+	if (!client_opts.json)
+		printf("hash method: %s (%s): %s\n", m->name, m->prefix,
+		    m->reason);
+	fflush(stdout);
+	if (action == A_PASSWORD)
+		conn_close(c);
+	rc = passwd_read(action, user, pw, sizeof(pw));
+	if (rc == 0 && action == A_STDIN && pw[0] == '\0') {
+		msg_error("passwd: the password is empty; use --clear to "
+		    "remove the password");
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = passwd_hash(pw, m, hash, hashlen);
+	explicit_bzero(pw, sizeof(pw));
+	if (rc != 0) {
+		if (action != A_PASSWORD)
+			conn_close(c);
+		return EXIT_FAILED;
+	}
+	if (action == A_PASSWORD && (rc = conn_open(c)) != 0) {
+		explicit_bzero(hash, hashlen);
+		msg_error("%s", c->err);
 		return rc;
 	}
-	if (action == A_PASSWORD || action == A_STDIN) {
-		if ((args = json_pack("{s:s}", "user", user)) == NULL) {
-			rc = conn_set_error(&c, EXIT_FAILED, "passwd: out of "
-			    "memory");
-			goto fail;
-		}
-		rc = conn_call(&c, "passwd-info", args, NULL, &info);
-		json_decref(args);
-		if (rc != 0)
-			goto fail;
-		passwd_choose(info, &m);
-		have_method = true;
-		json_decref(info);
-		if (!client_opts.json)
-			printf("hash method: %s (%s): %s\n", m.name, m.prefix,
-			    m.reason);
-		fflush(stdout);
-		/* No session waits on a person typing. */
-		if (action == A_PASSWORD)
-			conn_close(&c);
-		rc = passwd_read(action, user, pw, sizeof(pw));
-		if (rc == 0 && action == A_STDIN && pw[0] == '\0') {
-			msg_error("passwd: the password is empty; use --clear "
-			    "to remove the password");
-			rc = -1;
-		}
-		if (rc == 0)
-			rc = passwd_hash(pw, &m, hash, sizeof(hash));
-		explicit_bzero(pw, sizeof(pw));
-		if (rc != 0) {
-			if (action != A_PASSWORD)
-				conn_close(&c);
-			return EXIT_FAILED;
-		}
-		if (action == A_PASSWORD && (rc = conn_open(&c)) != 0) {
-			explicit_bzero(hash, sizeof(hash));
-			msg_error("%s", c.err);
-			return rc;
-		}
-	}
-	if (action == A_CLEAR)
-		msg_warn("after --clear, %s has no password at all", user);
+	return 0;
+fail:
+	msg_error("%s", c->err);
+	conn_close(c);
+	return rc;
+}
+
+/* The passwd request; the hash is wiped once it has gone.  0 with *res, or
+ * an EXIT_* code with c->err set. */
+static int
+passwd_send(struct conn *c, const char *user, int action, char *hash,
+    size_t hashlen, json_t **res)
+{
+	static const char *const action_names[] = {
+		NULL, "set", "set", "set", "clear", "lock", "unlock", "expire"
+	};
+	json_t *args;
+	int rc;
+
 	args = json_pack("{s:s, s:s}", "user", user, "action",
 	    action_names[action]);
 	if (args == NULL || (hash[0] != '\0' && json_object_set_new(args,
 	    "hash", json_string(hash)) != 0)) {
 		json_decref(args);
-		explicit_bzero(hash, sizeof(hash));
-		rc = conn_set_error(&c, EXIT_FAILED, "passwd: out of memory");
-		goto fail;
+		explicit_bzero(hash, hashlen);
+		return conn_set_error(c, EXIT_FAILED, "passwd: out of memory");
 	}
-	rc = conn_call(&c, "passwd", args, NULL, &res);
+	rc = conn_call(c, "passwd", args, NULL, res);
 	/* the hash lives on in args' string only until here */
 	json_object_del(args, "hash");
 	json_decref(args);
-	explicit_bzero(hash, sizeof(hash));
-	if (rc != 0)
-		goto fail;
-	conn_close(&c);
-	if (client_opts.json) {
-		if (have_method)
-			json_object_set_new(res, "method", json_pack(
-			    "{s:s, s:s, s:s}", "name", m.name, "prefix",
-			    m.prefix, "reason", m.reason));
-		print_json(res);
-	} else {
-		reply_clean(res);	/* the blockers quote the target's files */
-		passwd_show(res, user);
-		json_decref(res);
-	}
-	return EXIT_OK;
-fail:
-	msg_error("%s", c.err);
-	conn_close(&c);
+	explicit_bzero(hash, hashlen);
 	return rc;
-usage:
-	return cmd_usage_error(&cmd_passwd_entry);
+}
+
+/* The result, as JSON (with the method when one was chosen) or text. */
+static void
+passwd_report(json_t *res, const char *user, const struct passwd_method *m)
+{
+	if (client_opts.json) {
+		if (m != NULL)
+			json_object_set_new(res, "method", json_pack(
+			    "{s:s, s:s, s:s}", "name", m->name, "prefix",
+			    m->prefix, "reason", m->reason));
+		print_json(res);
+		return;
+	}
+	reply_clean(res);	/* the blockers quote the target's files */
+	passwd_show(res, user);
+	json_decref(res);
+}
+
+static int
+cmd_passwd(int argc, char **argv)
+{
+	struct passwd_method m;
+	struct conn c;
+	json_t *res = NULL;
+	const char *user = "root";
+	char hash[CRYPT_OUTPUT_SIZE];
+	int action = A_NONE, rc;
+	bool have_method;
+
+	if ((rc = passwd_args(argc, argv, &action, &user, hash,
+	    sizeof(hash))) >= 0)
+		return rc;
+	if ((rc = conn_open(&c)) != 0) {
+		msg_error("%s", c.err);
+		return rc;
+	}
+	have_method = action == A_PASSWORD || action == A_STDIN;
+	if (have_method && (rc = passwd_make_hash(&c, action, user, &m, hash,
+	    sizeof(hash))) != 0)
+		return rc;
+	if (action == A_CLEAR)
+		msg_warn("after --clear, %s has no password at all", user);
+	if ((rc = passwd_send(&c, user, action, hash, sizeof(hash),
+	    &res)) != 0) {
+		msg_error("%s", c.err);
+		conn_close(&c);
+		return rc;
+	}
+	conn_close(&c);
+	passwd_report(res, user, have_method ? &m : NULL);
+	return EXIT_OK;
 }
 
 const struct client_cmd cmd_passwd_entry = {

@@ -25,12 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "error.h"
+#include "link-pump.h"
 #include "ssh-common.h"
 
 #define PROXY_BUF	(16 * 1024)
@@ -94,9 +94,7 @@ proxy_session(struct proxy *p)
 	}
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.encoding = (enum ll_encoding)client_opts.encoding;
-	while (cfg.epoch == 0 && getrandom(&cfg.epoch, sizeof(cfg.epoch),
-	    0) != sizeof(cfg.epoch))
-		cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
+	cfg.epoch = ll_link_epoch_draw();
 	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
 	cfg.line_rate = client_opts.baud / 10;
 	cfg.ssh = true;

@@ -37,6 +37,7 @@ struct put_file {
 	struct xfer *x;
 	int fd;
 	uint64_t pos, size;
+	uint64_t offset;	/* where this call's upload started */
 	bool eof_sent;
 	struct xfer_progress prog;
 };
@@ -99,17 +100,98 @@ put_args(struct xfer *x, const char *remote, const struct stat *sb)
 	return args;
 }
 
-/* The file is there already, byte for byte: say so, record it, skip it. */
-static bool
-put_is_unchanged(struct xfer *x, json_t *res, const char *hex,
-    const char *local, const char *remote, uint64_t size)
+/*
+ * Where the upload starts: what a cut upload left in the agent's temp file
+ * (put-begin), when it is a prefix of ours; else 0.  Unless --force, the
+ * agent also hashes a file of our size already at remote: *unchanged when
+ * it is ours byte for byte (then nothing is sent).  The return as
+ * conn_call's; p->pos set.
+ */
+static int
+put_file_begin(struct xfer *x, struct put_file *p, struct ll_digest *md,
+    const char *remote, const char *hex, bool *unchanged)
 {
-	const char *theirs = json_string_value(json_object_get(res,
-	    "existing_sha256"));
+	char prefix[65];
+	const char *theirs;
+	json_t *args, *res = NULL;
+	uint64_t partial;
+	int rc;
+
+	p->pos = 0;
+	if ((args = xfer_args(x, "put", remote)) == NULL)
+		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
+		    "memory", remote);
+	if (!put_force && json_object_set_new(args, "size",
+	    json_integer((json_int_t)p->size)) != 0) {
+		json_decref(args);
+		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
+		    "memory", remote);
+	}
+	rc = conn_call(&x->c, "put-begin", args, NULL, &res);
+	json_decref(args);
+	if (rc != 0)
+		return rc;
+	theirs = json_string_value(json_object_get(res, "existing_sha256"));
+	*unchanged = !put_force && theirs != NULL && strcmp(theirs, hex) == 0;
+	partial = (uint64_t)json_integer_value(json_object_get(res,
+	    "partial"));
+	theirs = json_string_value(json_object_get(res, "partial_sha256"));
+	if (partial > 0 && partial <= p->size && theirs != NULL) {
+		ll_digest_reset(md);
+		if (ll_digest_prefix(p->fd, partial, md) == 0) {
+			ll_digest_hex(md, prefix);
+			if (strcmp(prefix, theirs) == 0)
+				p->pos = partial;
+		}
+	}
+	json_decref(res);
+	return 0;
+}
+
+/*
+ * One put-begin and put of the file (no put when *unchanged): the return
+ * and *res as conn_call's.
+ */
+static int
+put_file_call(struct xfer *x, struct put_file *p, struct ll_digest *md,
+    const char *remote, const struct stat *sb, const char *hex,
+    bool *unchanged, json_t **res)
+{
+	struct call_handlers h = { .produce = put_produce, .ctx = p };
+	json_t *args;
+	int rc;
+
+	p->eof_sent = false;
+	if ((rc = put_file_begin(x, p, md, remote, hex, unchanged)) != 0 ||
+	    *unchanged)
+		return rc;
+	p->offset = p->pos;
+	if ((args = put_args(x, remote, sb)) == NULL)
+		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
+		    "memory", remote);
+	if (json_object_set_new(args, "size",
+	    json_integer((json_int_t)p->size)) != 0 ||
+	    json_object_set_new(args, "offset",
+	    json_integer((json_int_t)p->pos)) != 0 ||
+	    json_object_set_new(args, "sha256", json_string(hex)) != 0) {
+		json_decref(args);
+		return conn_set_error(&x->c, EXIT_FAILED, "put: %s: out of "
+		    "memory", remote);
+	}
+	xfer_progress_start(&p->prog, remote, p->size, p->pos);
+	rc = conn_call(&x->c, "put", args, &h, res);
+	json_decref(args);
+	xfer_progress_end(&p->prog);
+	return rc;
+}
+
+/* The file is there already, byte for byte: say so and record it. */
+static void
+put_unchanged(struct xfer *x, const char *hex, const char *local,
+    const char *remote, uint64_t size)
+{
 	json_t *last;
 
-	if (put_force || theirs == NULL || strcmp(theirs, hex) != 0)
-		return false;
 	xfer_record(x, "file", remote, local, size, size, 0, hex);
 	if (x->files != NULL && (last = json_array_get(x->files,
 	    json_array_size(x->files) - 1)) != NULL)
@@ -117,26 +199,24 @@ put_is_unchanged(struct xfer *x, json_t *res, const char *hex,
 	if (!client_opts.json)
 		printf("unchanged %s (the same SHA-256 is there; --force sends "
 		    "it anyway)\n", remote);
-	return true;
 }
 
 static int
 put_file(struct xfer *x, int dirfd, const char *name, const char *local,
     const char *remote)
 {
-	struct call_handlers h = { .produce = put_produce };
 	struct put_file p;
 	struct stat sb;
 	struct ll_digest *md = NULL;
-	char hex[65], prefix[65];
+	char hex[65], what[PATH_MAX + 64];
 	const char *theirs;
-	json_t *args, *res = NULL;
-	uint64_t partial;
-	int rc = EXIT_FAILED;
+	json_t *res = NULL;
+	uint64_t first = 0, crossed = 0;
+	int rc = EXIT_FAILED, calls = 0;
+	bool unchanged = false;
 
 	memset(&p, 0, sizeof(p));
 	p.x = x;
-	h.ctx = &p;
 	p.fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
 	    O_CLOEXEC);
 	if (p.fd < 0 || fstat(p.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -150,71 +230,39 @@ put_file(struct xfer *x, int dirfd, const char *name, const char *local,
 		goto out;
 	}
 	ll_digest_hex(md, hex);
-
-	/* what a cut upload left over there, and is it our prefix? */
-	if ((args = xfer_args(x, "put", remote)) == NULL)
-		goto out;
-	if (!put_force)
-		json_object_set_new(args, "size", json_integer((json_int_t)
-		    p.size));
-	rc = conn_call(&x->c, "put-begin", args, NULL, &res);
-	json_decref(args);
+	/*
+	 * A lost link: reconnect and go on from what the agent's temp file
+	 * holds (put-begin says; its SHA-256 must be our prefix's).
+	 */
+	for (;;) {
+		rc = put_file_call(x, &p, md, remote, &sb, hex, &unchanged,
+		    &res);
+		if (calls++ == 0)
+			first = p.offset;
+		crossed += p.pos - p.offset;
+		if (rc != EXIT_LOST)
+			break;
+		snprintf(what, sizeof(what), "put %s: the link was lost after "
+		    "%llu bytes", remote, (unsigned long long)p.pos);
+		if (xfer_reconnect(x, what) != 0)
+			break;
+	}
 	if (rc != 0) {
 		msg_error("%s", x->c.err);
 		goto out;
 	}
-	if (put_is_unchanged(x, res, hex, local, remote, p.size)) {
-		rc = 0;
+	if (unchanged) {
+		put_unchanged(x, hex, local, remote, p.size);
 		goto out;
 	}
-	partial = (uint64_t)json_integer_value(json_object_get(res,
-	    "partial"));
-	theirs = json_string_value(json_object_get(res, "partial_sha256"));
-	if (partial > 0 && partial <= p.size && theirs != NULL) {
-		ll_digest_reset(md);
-		if (ll_digest_prefix(p.fd, partial, md) == 0) {
-			ll_digest_hex(md, prefix);
-			if (strcmp(prefix, theirs) == 0)
-				p.pos = partial;
-		}
-	}
-	json_decref(res);
-	res = NULL;
-
-	rc = EXIT_FAILED;
-	if ((args = put_args(x, remote, &sb)) == NULL)
-		goto out;
-	if (json_object_set_new(args, "size",
-	    json_integer((json_int_t)p.size)) != 0 ||
-	    json_object_set_new(args, "offset",
-	    json_integer((json_int_t)p.pos)) != 0 ||
-	    json_object_set_new(args, "sha256", json_string(hex)) != 0) {
-		json_decref(args);
-		msg_error("put: %s: out of memory", remote);
+	theirs = json_string_value(json_object_get(res, "sha256"));
+	if (theirs == NULL || strcmp(theirs, hex) != 0) {
+		msg_error("put: the agent reports SHA-256 %s for %s, ours is %s",
+		    theirs != NULL ? theirs : "?", remote, hex);
+		rc = EXIT_FAILED;
 		goto out;
 	}
-	xfer_progress_start(&p.prog, remote, p.size, p.pos);
-	{
-		uint64_t offset = p.pos;
-
-		rc = conn_call(&x->c, "put", args, &h, &res);
-		json_decref(args);
-		xfer_progress_end(&p.prog);
-		if (rc != 0) {
-			msg_error("%s", x->c.err);
-			goto out;
-		}
-		theirs = json_string_value(json_object_get(res, "sha256"));
-		if (theirs == NULL || strcmp(theirs, hex) != 0) {
-			msg_error("put: the agent reports SHA-256 %s for %s, "
-			    "ours is %s", theirs != NULL ? theirs : "?", remote,
-			    hex);
-			rc = EXIT_FAILED;
-			goto out;
-		}
-		xfer_record(x, "file", remote, local, p.size, offset,
-		    p.size - offset, hex);
-	}
+	xfer_record(x, "file", remote, local, p.size, first, crossed, hex);
 	rc = 0;
 out:
 	if (p.fd >= 0)
@@ -244,7 +292,7 @@ put_call_entry(struct xfer *x, const char *remote, const struct stat *sb,
 		json_object_del(args, "mtime");
 		json_object_del(args, "atime");
 	}
-	rc = conn_call(&x->c, "put-entry", args, NULL, NULL);
+	rc = xfer_call(x, "put-entry", args, NULL, NULL);
 	json_decref(args);
 	if (rc != 0)
 		msg_error("%s", x->c.err);
@@ -327,17 +375,121 @@ static const struct cmd_option put_options[] = {
 	{ NULL, 0, 0, NULL, NULL }
 };
 
+/* Every local path must exist before anything is sent. */
+static int
+put_check_locals(char **paths, int n)
+{
+	struct stat sb;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (lstat(paths[i], &sb) != 0) {
+			msg_error("put: %s: %s", paths[i], strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/*
+ * cp -a: into REMOTE when it is a directory, else as REMOTE (which then
+ * need not exist).  0 with *into_dir, or an EXIT_* code, said.
+ */
+static int
+put_remote_kind(struct xfer *x, const char *remote, bool *into_dir)
+{
+	const char *type;
+	json_t *e = NULL;
+	int rc;
+
+	*into_dir = false;
+	rc = xfer_stat(x, remote, &e);
+	if (rc == 0) {
+		type = json_string_value(json_object_get(e, "type"));
+		*into_dir = type != NULL && strcmp(type, "dir") == 0;
+	} else if (rc != EXIT_FAILED || strcmp(x->c.err_code,
+	    "not_found") != 0 || strstr(x->c.err, "no target root") != NULL) {
+		msg_error("%s", x->c.err);
+		json_decref(e);
+		return rc;
+	}
+	json_decref(e);
+	return 0;
+}
+
+/*
+ * A local path as the directory to open (ldir) and the entry in it
+ * (*lname, pointing into local): trailing slashes go, and ".", ".." or "/"
+ * are named by what they really are.  0, or EXIT_USAGE, said.
+ */
+static int
+put_split_local(const char *arg, char local[PATH_MAX], char ldir[PATH_MAX],
+    const char **lname)
+{
+	char real[PATH_MAX], *s;
+
+	snprintf(local, PATH_MAX, "%s", arg);
+	while (strlen(local) > 1 && local[strlen(local) - 1] == '/')
+		local[strlen(local) - 1] = '\0';
+	if ((s = strrchr(local, '/')) == NULL) {
+		snprintf(ldir, PATH_MAX, ".");
+		*lname = local;
+	} else {
+		snprintf(ldir, PATH_MAX, "%.*s", s == local ? 1 :
+		    (int)(s - local), local);
+		*lname = s + 1;
+	}
+	if (strcmp(*lname, ".") != 0 && strcmp(*lname, "..") != 0 &&
+	    strcmp(local, "/") != 0)
+		return 0;
+	/* name the directory by what it really is */
+	if (realpath(local, real) == NULL || strcmp(real, "/") == 0) {
+		msg_error("put: name the entries below %s", local);
+		return EXIT_USAGE;
+	}
+	snprintf(local, PATH_MAX, "%s", real);
+	s = strrchr(local, '/');
+	snprintf(ldir, PATH_MAX, "%.*s", s == local ? 1 : (int)(s - local),
+	    local);
+	*lname = s + 1;
+	return 0;
+}
+
+/* One LOCAL argument to REMOTE (into it when it is a directory). */
+static int
+put_one(struct xfer *x, const char *arg, const char *remote, bool into_dir)
+{
+	char local[PATH_MAX], ldir[PATH_MAX], dest[PATH_MAX];
+	const char *lname;
+	int dfd, rc;
+
+	if ((rc = put_split_local(arg, local, ldir, &lname)) != 0)
+		return rc;
+	if (into_dir) {
+		if (xfer_join(dest, sizeof(dest), remote, lname) != 0) {
+			msg_error("put: remote path too long");
+			return EXIT_USAGE;
+		}
+	} else {
+		snprintf(dest, sizeof(dest), "%s", remote);
+	}
+	if ((dfd = open(ldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		msg_error("put: cannot open %s: %s", ldir, strerror(errno));
+		return EXIT_FAILED;
+	}
+	rc = put_entry(x, dfd, lname, arg, dest);
+	close(dfd);
+	return rc;
+}
+
 static int
 cmd_put(int argc, char **argv)
 {
 	struct xfer x;
-	char remote[PATH_MAX], dest[PATH_MAX], local[PATH_MAX];
-	char ldir[PATH_MAX], real[PATH_MAX];
-	const char *type = NULL, *lname;
-	json_t *e = NULL;
+	char remote[PATH_MAX];
 	bool into_dir = false, rh = false;
 	uint64_t t0;
-	int ch, i, nlocal, dfd, rc = 0;
+	int ch, i, nlocal, rc = 0;
 
 	optind = 0;
 	while ((ch = cmd_getopt(&cmd_put_entry, argc, argv)) != -1) {
@@ -358,14 +510,8 @@ cmd_put(int argc, char **argv)
 	if (xfer_remote_path("put", argv[argc - 1], remote,
 	    sizeof(remote)) != 0)
 		return EXIT_USAGE;
-	for (i = optind; i < argc - 1; i++) {
-		struct stat sb;
-
-		if (lstat(argv[i], &sb) != 0) {
-			msg_error("put: %s: %s", argv[i], strerror(errno));
-			return EXIT_USAGE;
-		}
-	}
+	if ((rc = put_check_locals(argv + optind, nlocal)) != 0)
+		return rc;
 	memset(&x, 0, sizeof(x));
 	x.rescue_host = rh;
 	if (client_opts.json)
@@ -375,76 +521,19 @@ cmd_put(int argc, char **argv)
 		goto close;
 	}
 	t0 = ll_now_ms();
-	/* cp -a: into REMOTE when it is a directory, else as REMOTE */
-	rc = xfer_stat(&x, remote, &e);
-	if (rc == 0) {
-		type = json_string_value(json_object_get(e, "type"));
-		into_dir = type != NULL && strcmp(type, "dir") == 0;
-	} else if (rc != EXIT_FAILED || strcmp(x.c.err_code, "not_found") != 0 ||
-	    strstr(x.c.err, "no target root") != NULL) {
-		msg_error("%s", x.c.err);
+	if ((rc = put_remote_kind(&x, remote, &into_dir)) != 0)
 		goto close;
-	}
-	rc = 0;
 	if (nlocal > 1 && !into_dir) {
 		msg_error("put: %s must be an existing directory when several "
 		    "local paths are given", remote);
 		rc = EXIT_USAGE;
 		goto close;
 	}
-	for (i = optind; i < argc - 1 && rc == 0; i++) {
-		char *s;
-
-		snprintf(local, sizeof(local), "%s", argv[i]);
-		while (strlen(local) > 1 && local[strlen(local) - 1] == '/')
-			local[strlen(local) - 1] = '\0';
-		if ((s = strrchr(local, '/')) == NULL) {
-			snprintf(ldir, sizeof(ldir), ".");
-			lname = local;
-		} else {
-			snprintf(ldir, sizeof(ldir), "%.*s", s == local ? 1 :
-			    (int)(s - local), local);
-			lname = s + 1;
-		}
-		if (strcmp(lname, ".") == 0 || strcmp(lname, "..") == 0 ||
-		    strcmp(local, "/") == 0) {
-			/* name the directory by what it really is */
-			if (realpath(local, real) == NULL ||
-			    strcmp(real, "/") == 0) {
-				msg_error("put: name the entries below %s",
-				    local);
-				rc = EXIT_USAGE;
-				break;
-			}
-			snprintf(local, sizeof(local), "%s", real);
-			s = strrchr(local, '/');
-			snprintf(ldir, sizeof(ldir), "%.*s", s == local ? 1 :
-			    (int)(s - local), local);
-			lname = s + 1;
-		}
-		if (into_dir) {
-			if (xfer_join(dest, sizeof(dest), remote, lname) != 0) {
-				msg_error("put: remote path too long");
-				rc = EXIT_USAGE;
-				break;
-			}
-		} else {
-			snprintf(dest, sizeof(dest), "%s", remote);
-		}
-		if ((dfd = open(ldir, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) < 0) {
-			msg_error("put: cannot open %s: %s", ldir,
-			    strerror(errno));
-			rc = EXIT_FAILED;
-			break;
-		}
-		rc = put_entry(&x, dfd, lname, argv[i], dest);
-		close(dfd);
-	}
+	for (i = optind; i < argc - 1 && rc == 0; i++)
+		rc = put_one(&x, argv[i], remote, into_dir);
 	if (rc == 0)
 		xfer_summary(&x, "put", t0);
 close:
-	json_decref(e);
 	conn_close(&x.c);
 	json_decref(x.files);
 	return rc;

@@ -327,15 +327,6 @@ run_json_step(const struct run_step *st, int status, long long ms,
 	return o;
 }
 
-static long long
-run_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const struct cmd_option run_options[] = {
 	{ "keep-going", 'k', CMD_OPT_SHORT, NULL, "run the other lines after "
 	  "a failure; exit with the first failure's status" },
@@ -353,7 +344,7 @@ cmd_run(int argc, char **argv)
 	char err[512], *buf;
 	size_t len, i, ran = 0;
 	int ch, status, first = 0, failed = 0;
-	long long t0;
+	uint64_t t0;
 
 	optind = 0;
 	while ((ch = cmd_getopt(&cmd_run_entry, argc, argv)) != -1) {
@@ -398,13 +389,13 @@ cmd_run(int argc, char **argv)
 		memset(cap, 0, sizeof(cap));
 		if (!client_opts.json)
 			run_header(&sc.steps[i]);
-		t0 = run_now_ms();
+		t0 = ll_now_ms();
 		status = run_step_exec(&sc.steps[i],
 		    client_opts.json ? cap : NULL);
 		ran++;
 		if (jsteps != NULL)
 			json_array_append_new(jsteps, run_json_step(
-			    &sc.steps[i], status, run_now_ms() - t0, cap));
+			    &sc.steps[i], status, ll_now_ms() - t0, cap));
 		free(cap[0].buf);
 		free(cap[1].buf);
 		if (status == 0)

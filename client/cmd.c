@@ -67,6 +67,7 @@ spec_add(struct option *lo, size_t *k, char *shortopts, size_t len,
 		lo[*k].name = o->name;
 		lo[*k].has_arg = o->arg != NULL ? required_argument :
 		    no_argument;
+		lo[*k].flag = NULL;	/* lo may be fresh from reallocarray */
 		lo[*k].val = val;
 		(*k)++;
 	}

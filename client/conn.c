@@ -14,16 +14,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "job-ask.h"
 #include "error.h"
+#include "link-pump.h"
 #include "msg.h"
 #include "ssh-client.h"
 #include "ssh-common.h"
@@ -223,21 +225,35 @@ conn_note_heard(struct conn *c, uint64_t now)
 	}
 }
 
-/* One round of poll + I/O.  Returns 0 or the session's error. */
+/*
+ * One round of poll + I/O, woken early too when wake_fd (-1: none) is
+ * readable.  Returns 0 or the session's error.
+ */
 static int
-conn_pump(struct conn *c, int max_wait_ms)
+conn_pump_fd(struct conn *c, int max_wait_ms, int wake_fd)
 {
-	struct pollfd pfd[LL_SESSION_POLLFDS_MAX];
+	struct pollfd pfd[LL_SESSION_POLLFDS_MAX + 1];
 	uint64_t now = ll_now_ms();
 	int timeout = max_wait_ms, n;
 
 	n = ll_session_pollfds(c->s, pfd, now, &timeout);
+	if (wake_fd >= 0) {
+		pfd[n].fd = wake_fd;
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+	}
 	if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 		return LL_ERR_IO;
 	now = ll_now_ms();
 	n = ll_session_io(c->s, pfd, now);
 	conn_note_heard(c, now);
 	return n;
+}
+
+static int
+conn_pump(struct conn *c, int max_wait_ms)
+{
+	return conn_pump_fd(c, max_wait_ms, -1);
 }
 
 int
@@ -271,11 +287,7 @@ conn_open(struct conn *c)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.is_agent = false;
 	cfg.encoding = (enum ll_encoding)client_opts.encoding;
-	while (cfg.epoch == 0) {
-		if (getrandom(&cfg.epoch, sizeof(cfg.epoch), 0) !=
-		    sizeof(cfg.epoch))
-			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
-	}
+	cfg.epoch = ll_link_epoch_draw();
 	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
 	/* exec: the timeout starts at the child's first output (below);
 	 * until then --ready-timeout bounds the wait. */
@@ -417,13 +429,12 @@ conn_interrupt_status(void)
 }
 
 /*
- * A download interrupted: the cancel is on its way; hand the handler what
- * already arrived (the complete messages, then the received part of a DATA
- * record still arriving) and stop without waiting for the agent.
+ * Stopping without waiting for the agent: hand the handler what already
+ * arrived (the complete messages, then the received part of a DATA record
+ * still arriving).
  */
-static int
-conn_stop_interrupted(struct conn *c, const char *op, uint32_t id,
-    const struct call_handlers *h)
+static void
+conn_drain(struct conn *c, uint32_t id, const struct call_handlers *h)
 {
 	struct ll_msg m;
 	int rc;
@@ -443,8 +454,45 @@ conn_stop_interrupted(struct conn *c, const char *op, uint32_t id,
 			h->data(h->ctx, m.flags, m.data, m.data_len);
 		ll_msg_cleanup(&m);
 	}
+}
+
+/*
+ * A download interrupted: the cancel is on its way; keep what arrived and
+ * stop without waiting for the agent.
+ */
+static int
+conn_stop_interrupted(struct conn *c, const char *op, uint32_t id,
+    const struct call_handlers *h)
+{
+	conn_drain(c, id, h);
 	return conn_set_error(c, conn_interrupt_status(), "%s: interrupted",
 	    op);
+}
+
+/*
+ * An interrupt while a job is waited for (h->ask): true while the answer
+ * to its question is awaited, and then nothing else is done about the
+ * interrupt; *rc set (non-zero) when the call is to stop at once.
+ */
+static bool
+conn_ask(struct conn *c, uint32_t id, const struct call_handlers *h,
+    bool *settled, int *rc)
+{
+	*rc = 0;
+	if (h == NULL || h->ask == NULL || *settled)
+		return false;
+	switch (job_ask_interrupt(h->ask, c, id)) {
+	case CONN_INT_ASKING:
+		return true;
+	case CONN_INT_DETACH:
+		/* The session's end frees the request; the job runs on. */
+		conn_drain(c, id, h);
+		*rc = c->err_exit;
+		return true;
+	default:
+		*settled = true;
+		return false;
+	}
 }
 
 /* args' string field key, or dflt. */
@@ -519,8 +567,8 @@ conn_call(struct conn *c, const char *op, json_t *args,
 	struct ll_msg m;
 	json_t *req;
 	uint32_t id = ++c->next_id;
-	bool cancelled = false, replied = false;
-	int rc, result = -1, more = 0, wait;
+	bool cancelled = false, replied = false, settled = false, asking;
+	int rc, result = -1, more = 0, wait, fd;
 
 	if (reply != NULL)
 		*reply = NULL;
@@ -534,15 +582,20 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		    "%s", op, ll_strerror(rc));
 	while (result < 0 || (replied && h != NULL && h->complete != NULL &&
 	    !h->complete(h->ctx))) {
-		if (conn_interrupted && !cancelled && !replied) {
+		asking = conn_interrupted && !cancelled && !replied &&
+		    conn_ask(c, id, h, &settled, &rc);
+		if (asking && rc != 0)
+			return rc;
+		if (conn_interrupted && !cancelled && !replied && !asking) {
 			conn_cancel(c, id);
 			cancelled = true;
 			if (h != NULL && h->stop_on_interrupt)
 				return conn_stop_interrupted(c, op, id, h);
-			msg_warn("interrupted: asking the agent to cancel %s",
-			    op);
+			if (!settled)	/* else the question's answer said it */
+				msg_warn("interrupted: asking the agent to "
+				    "cancel %s", op);
 		}
-		if (conn_interrupted > 1)
+		if (conn_interrupted > 1 && !asking)
 			return conn_set_error(c, conn_interrupt_status(),
 			    "%s: interrupted", op);
 		more = 0;
@@ -568,7 +621,13 @@ conn_call(struct conn *c, const char *op, json_t *args,
 			if (c->call_deadline_ms - now < (uint64_t)wait)
 				wait = (int)(c->call_deadline_ms - now);
 		}
-		if ((rc = conn_pump(c, wait)) != 0) {
+		fd = -1;
+		if (asking)
+			fd = job_ask_wake_fd(h->ask);
+		else if (h != NULL && h->wake_fd != NULL && !replied &&
+		    result < 0)
+			fd = h->wake_fd(h->ctx, c->s);
+		if ((rc = conn_pump_fd(c, wait, fd)) != 0) {
 			conn_session_failed(c, rc, true);
 			if (!replied && result < 0)
 				conn_lost_hint(c, op, args);
@@ -627,6 +686,50 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		}
 	}
 	return result;
+}
+
+/* Sleep ms, waking early on an interrupt: false when interrupted. */
+static bool
+conn_sleep(int ms)
+{
+	while (ms > 0 && !conn_interrupted) {
+		poll(NULL, 0, ms < 100 ? ms : 100);
+		ms -= 100;
+	}
+	return !conn_interrupted;
+}
+
+int
+conn_reconnect(struct conn *c, const char *what)
+{
+	uint64_t t0 = ll_now_ms(), deadline;
+	int delay = CONN_RECONNECT_FIRST_MS;
+
+	conn_close(c);
+	if (client_opts.reconnect_ms <= 0 || conn_interrupted)
+		return EXIT_LOST;
+	msg_warn("%s: reconnecting for up to %d s (Ctrl-C stops trying)",
+	    what, client_opts.reconnect_ms / 1000);
+	deadline = t0 + (uint64_t)client_opts.reconnect_ms;
+	while (ll_now_ms() < deadline) {
+		if (!conn_sleep(delay))
+			break;
+		if (delay < CONN_RECONNECT_MAX_MS)
+			delay *= 2;
+		if (conn_open(c) == 0) {
+			msg_verbose("reconnected after %.1f s",
+			    (double)(ll_now_ms() - t0) / 1000);
+			return 0;
+		}
+		msg_verbose("reconnecting: %s", c->err);
+		conn_close(c);
+	}
+	if (conn_interrupted)
+		msg_error("stopped trying to reconnect (interrupted)");
+	else
+		msg_error("no agent answered for %d s: gave up reconnecting",
+		    client_opts.reconnect_ms / 1000);
+	return EXIT_LOST;
 }
 
 int

@@ -939,10 +939,7 @@ send_agent(struct attach *a, const struct bundle *b, const char *key)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.is_agent = false;
 	cfg.encoding = (enum ll_encoding)client_opts.encoding;
-	while (cfg.epoch == 0)
-		if (getrandom(&cfg.epoch, sizeof(cfg.epoch), 0) !=
-		    sizeof(cfg.epoch))
-			cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
+	cfg.epoch = ll_link_epoch_draw();
 	cfg.connect_ms = DEPLOY_LINK_MS;
 	cfg.log = client_link_log;
 	cfg.log_ctx = "attach: link to the stage";

@@ -12,7 +12,7 @@
 #include <libssh/libssh.h>
 
 #include "key-line.h"
-#include "ssh-common.h"
+#include "ssh-keyline.h"
 
 /* Whether line is "[options] type base64 [comment]" of a valid key. */
 bool

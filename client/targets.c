@@ -70,19 +70,35 @@ targets_split(char *line, char **key, char **val)
 	return true;
 }
 
-/* "~/x" as $HOME/x, in a new string. */
+/*
+ * The values of the settings applied: client_opts may point into them for
+ * the rest of the process (or not, when the command line won), so they are
+ * kept here, reachable, rather than left to leak.
+ */
+static char **targets_values;
+static size_t targets_nvalues;
+
+/* "~/x" as $HOME/x, in a new string kept in targets_values. */
 static char *
 targets_expand(const char *v)
 {
 	const char *home = getenv("HOME");
-	char *s;
+	char **grown, *s;
 
 	if (strncmp(v, "~/", 2) == 0 && home != NULL) {
 		if (asprintf(&s, "%s/%s", home, v + 2) < 0)
 			return NULL;
-		return s;
+	} else if ((s = strdup(v)) == NULL) {
+		return NULL;
 	}
-	return strdup(v);
+	if ((grown = reallocarray(targets_values, targets_nvalues + 1,
+	    sizeof(*grown))) == NULL) {
+		free(s);
+		return NULL;
+	}
+	targets_values = grown;
+	targets_values[targets_nvalues++] = s;
+	return s;
 }
 
 /*
@@ -128,10 +144,8 @@ targets_read(const char *path, const char *name, bool *found)
 			    name, rc == -2 ? "not a setting here (the "
 			    "long name of a global option, such as via)" :
 			    "that value was refused");
-			free(v);
 			rc = EXIT_USAGE;
 		}
-		/* v stays: client_opts may point into it */
 	}
 	fclose(f);
 	return rc;

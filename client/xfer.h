@@ -1,7 +1,7 @@
 /*
- * Shared by `lifeline get` and `lifeline put` (defined in cmd-get.c): the
- * progress bar, remote path checks and the transfer
- * summary.
+ * Shared by `lifeline get` and `lifeline put` (defined in xfer.c): the
+ * progress bar, remote path checks, requests that reconnect after a lost
+ * link, and the transfer summary.
  */
 #ifndef LL_CLIENT_XFER_H
 #define LL_CLIENT_XFER_H
@@ -57,6 +57,20 @@ int xfer_join(char *out, size_t len, const char *dir, const char *name);
  * with a message printed, when out of memory.
  */
 json_t *xfer_args(struct xfer *x, const char *cmd, const char *path);
+/*
+ * The link was lost during what ("get /etc/passwd: the link was lost
+ * after 1048576 bytes"): reconnect within --reconnect (conn_reconnect).
+ * 0 when x->c is open again; else EXIT_LOST with the loss's message left
+ * in x->c.err, and x->c closed: the command must stop.
+ */
+int xfer_reconnect(struct xfer *x, const char *what);
+/*
+ * conn_call for a request that may simply be sent again (file-stat,
+ * file-list, put-begin, put-entry): after a lost link it reconnects and
+ * sends it again.
+ */
+int xfer_call(struct xfer *x, const char *op, json_t *args,
+    const struct call_handlers *h, json_t **reply);
 /* file-stat of path: 0 with *entry (decref), or an EXIT_* code. */
 int xfer_stat(struct xfer *x, const char *path, json_t **entry);
 /* Record one entry in the summary (and count it). */

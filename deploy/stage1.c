@@ -481,15 +481,15 @@ install(struct stage *s, const char *dir)
 static void
 finish_link(struct stage *s)
 {
-	uint64_t end = ll_link_pump_now() + 5000;
+	uint64_t end = ll_now_ms() + 5000;
 
-	while (!ll_link_is_drained(s->link) && ll_link_pump_now() < end &&
+	while (!ll_link_is_drained(s->link) && ll_now_ms() < end &&
 	    ll_link_state(s->link) == LL_LINK_UP)
 		if (ll_link_pump_run(&s->pump, 50) != 0)
 			return;
-	ll_link_close(s->link, ll_link_pump_now());
-	end = ll_link_pump_now() + 300;
-	while (ll_link_pump_now() < end)
+	ll_link_close(s->link, ll_now_ms());
+	end = ll_now_ms() + 300;
+	while (ll_now_ms() < end)
 		if (ll_link_pump_run(&s->pump, 50) != 0)
 			return;
 }
@@ -498,7 +498,7 @@ finish_link(struct stage *s)
 static int
 receive(struct stage *s, const char *dir)
 {
-	uint64_t start = ll_link_pump_now();
+	uint64_t start = ll_now_ms();
 	uint64_t heard = 0, heard_at = start;
 	uint32_t session = 0;	/* the client's, once up */
 	struct ll_link_stats st;
@@ -518,7 +518,7 @@ receive(struct stage *s, const char *dir)
 			return fail(s, "the client went away (or another one "
 			    "took over) before the agent had arrived");
 		if (ll_link_state(s->link) != LL_LINK_UP) {
-			if (ll_link_pump_now() > start + STAGE_WAIT_MS)
+			if (ll_now_ms() > start + STAGE_WAIT_MS)
 				return fail(s, "no client link within %d s",
 				    STAGE_WAIT_MS / 1000);
 			continue;
@@ -528,8 +528,8 @@ receive(struct stage *s, const char *dir)
 		ll_link_stats(s->link, &st);
 		if (st.bytes_received != heard) {
 			heard = st.bytes_received;
-			heard_at = ll_link_pump_now();
-		} else if (ll_link_pump_now() > heard_at + STAGE_SILENT_MS)
+			heard_at = ll_now_ms();
+		} else if (ll_now_ms() > heard_at + STAGE_SILENT_MS)
 			return fail(s, "the client has been silent for %d s",
 			    STAGE_SILENT_MS / 1000);
 		if (!ready) {
@@ -617,12 +617,8 @@ main(int argc, char **argv)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.is_agent = true;
 	cfg.encoding = LL_ENC_AUTO;
-	while (cfg.epoch == 0)
-		if (getrandom(&cfg.epoch, sizeof(cfg.epoch), 0) !=
-		    sizeof(cfg.epoch))
-			cfg.epoch = (uint32_t)getpid() ^
-			    (uint32_t)ll_link_pump_now();
-	if ((s->link = ll_link_new(&cfg, ll_link_pump_now())) == NULL) {
+	cfg.epoch = ll_link_epoch_draw();
+	if ((s->link = ll_link_new(&cfg, ll_now_ms())) == NULL) {
 		fail(s, "out of memory");
 		goto failed;
 	}

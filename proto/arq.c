@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "arq.h"
+#include "buf.h"
 #include "error.h"
 
 #define SLOT(s)		((uint16_t)(s) % LL_ARQ_WINDOW_MAX)
@@ -375,8 +376,7 @@ process_ack(struct ll_arq *arq, uint16_t ack, const uint8_t *sackp,
 		n = inflight(arq);
 	}
 	if (sackp != NULL) {
-		sack = (uint32_t)sackp[0] << 24 | (uint32_t)sackp[1] << 16 |
-		    (uint32_t)sackp[2] << 8 | sackp[3];
+		sack = ll_peek_u32(sackp);
 		for (i = 0; i < LL_ARQ_SACK_BITS; i++) {
 			if ((sack & (1U << i)) == 0)
 				continue;
@@ -514,9 +514,7 @@ input_ack(struct ll_arq *arq, const struct ll_frame *f, uint64_t now)
 	process_ack(arq, f->ack, p, now);
 	for (i = 0; i < count; i++) {
 		s = &arq->ss[p[5 + 5 * i]];
-		limit = (uint32_t)p[6 + 5 * i] << 24 |
-		    (uint32_t)p[7 + 5 * i] << 16 |
-		    (uint32_t)p[8 + 5 * i] << 8 | p[9 + 5 * i];
+		limit = ll_peek_u32(p + 6 + 5 * i);
 		cur = s->limit;
 		/* Limits only grow; an older ACK may arrive late. */
 		if ((int32_t)(limit - cur) > 0)
@@ -600,15 +598,6 @@ pick_stream(const struct ll_arq *arq)
 }
 
 static void
-put_u32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void
 build_ack(struct ll_arq *arq, struct ll_frame *out)
 {
 	uint32_t sack = 0, limit;
@@ -621,13 +610,13 @@ build_ack(struct ll_arq *arq, struct ll_frame *out)
 	out->type = LL_FT_ACK;
 	out->stream = 0;
 	out->seq = arq->snd_nxt;
-	put_u32(p, sack);
+	ll_poke_u32(p, sack);
 	p[4] = LL_STREAMS_MAX;
 	for (i = 0; i < LL_STREAMS_MAX; i++) {
 		limit = arq->rs[i].consumed + RING;
 		arq->rs[i].advertised = limit;
 		p[5 + 5 * i] = i;
-		put_u32(p + 6 + 5 * i, limit);
+		ll_poke_u32(p + 6 + 5 * i, limit);
 	}
 	out->len = LL_ARQ_ACK_LEN(LL_STREAMS_MAX);
 	arq->st.acks_sent++;

@@ -15,7 +15,8 @@
  *
  * Bit i of sack set: sequence ack + 1 + i has been received.  limit is the
  * absolute stream byte offset (mod 2^32) up to which the peer may send; it
- * starts at LL_STREAM_BUF_MAX for every stream.  See docs/parts/link.md.
+ * starts at LL_STREAM_BUF_MAX for every stream.  See docs/protocol.md,
+ * "Link layer", 4. ARQ.
  *
  * The ARQ fills in type, stream, seq, ack, len and payload of the frames it
  * produces; the caller sets dir and encodes them.

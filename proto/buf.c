@@ -150,16 +150,18 @@ ll_buf_put_u8(struct ll_buf *b, uint8_t v)
 int
 ll_buf_put_u16(struct ll_buf *b, uint16_t v)
 {
-	uint8_t	w[2] = { v >> 8, v };
+	uint8_t	w[2];
 
+	ll_poke_u16(w, v);
 	return ll_buf_put(b, w, sizeof w);
 }
 
 int
 ll_buf_put_u32(struct ll_buf *b, uint32_t v)
 {
-	uint8_t	w[4] = { v >> 24, v >> 16, v >> 8, v };
+	uint8_t	w[4];
 
+	ll_poke_u32(w, v);
 	return ll_buf_put(b, w, sizeof w);
 }
 

@@ -57,4 +57,39 @@ int ll_buf_get_u64(struct ll_buf *b, uint64_t *v);
 /* Peek without consuming. */
 int ll_buf_peek_u32(const struct ll_buf *b, size_t at, uint32_t *v);
 
+/*
+ * Big-endian integers at p, for fixed-layout fields whose length the
+ * caller has already checked (a frame's header and CRC, a link control
+ * payload, an ARQ ack): the one place their byte order is written out.
+ * Everything of variable length goes through the checked calls above.
+ */
+static inline uint16_t
+ll_peek_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+ll_peek_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void
+ll_poke_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+ll_poke_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
 #endif

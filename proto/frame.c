@@ -22,6 +22,7 @@
 
 #include <zlib.h>
 
+#include "buf.h"
 #include "error.h"
 #include "frame.h"
 
@@ -344,8 +345,8 @@ frame_crc(uint8_t type, const struct ll_epochs *ep, const uint8_t *p,
 	if (!ll_frame_type_is_unbound(type) && ep != NULL) {
 		c = ep->client;
 		ae = ep->agent;
-		e[0] = c >> 24; e[1] = c >> 16; e[2] = c >> 8; e[3] = c;
-		e[4] = ae >> 24; e[5] = ae >> 16; e[6] = ae >> 8; e[7] = ae;
+		ll_poke_u32(e, c);
+		ll_poke_u32(e + 4, ae);
 	}
 	crc = crc32(0L, Z_NULL, 0);
 	crc = crc32(crc, e, sizeof e);
@@ -368,19 +369,14 @@ ll_frame_encode(const struct ll_frame *f, const struct ll_alphabet *a,
 		return LL_ERR_INVAL;
 	raw[0] = (uint8_t)(LL_PROTO_VERSION << 5 | f->dir << 4 | f->type);
 	raw[1] = f->stream;
-	raw[2] = f->seq >> 8;
-	raw[3] = (uint8_t)f->seq;
-	raw[4] = f->ack >> 8;
-	raw[5] = (uint8_t)f->ack;
-	raw[6] = f->len >> 8;
-	raw[7] = (uint8_t)f->len;
+	ll_poke_u16(raw + 2, f->seq);
+	ll_poke_u16(raw + 4, f->ack);
+	ll_poke_u16(raw + 6, f->len);
 	memcpy(raw + LL_FRAME_HEADER_LEN, f->payload, f->len);
 	n = LL_FRAME_HEADER_LEN + f->len;
 	crc = frame_crc(f->type, ep, raw, n);
-	raw[n++] = crc >> 24;
-	raw[n++] = crc >> 16;
-	raw[n++] = crc >> 8;
-	raw[n++] = (uint8_t)crc;
+	ll_poke_u32(raw + n, crc);
+	n += 4;
 
 	clen = ll_radix_coded_len(a, n);
 	if (clen > FRAME_BODY_MAX)
@@ -507,8 +503,7 @@ frame_parse(struct ll_frame_decoder *d, uint8_t tag, const uint8_t *line,
 	if (n < LL_FRAME_HEADER_LEN + LL_FRAME_CRC_LEN)
 		return LL_ERR_FORMAT;
 	n -= LL_FRAME_CRC_LEN;
-	crc = (uint32_t)p[n] << 24 | (uint32_t)p[n + 1] << 16 |
-	    (uint32_t)p[n + 2] << 8 | p[n + 3];
+	crc = ll_peek_u32(p + n);
 	/* CRC before any field: line noise is by far the likeliest fault. */
 	if (frame_crc(p[0] & 0x0f, &d->ep, p, n) != crc)
 		return LL_ERR_CRC;
@@ -519,9 +514,9 @@ frame_parse(struct ll_frame_decoder *d, uint8_t tag, const uint8_t *line,
 	f->type = p[0] & 0x0f;
 	f->dir = (p[0] >> 4) & 1;
 	f->stream = p[1];
-	f->seq = (uint16_t)(p[2] << 8 | p[3]);
-	f->ack = (uint16_t)(p[4] << 8 | p[5]);
-	f->len = (uint16_t)(p[6] << 8 | p[7]);
+	f->seq = ll_peek_u16(p + 2);
+	f->ack = ll_peek_u16(p + 4);
+	f->len = ll_peek_u16(p + 6);
 	if (f->len != n - LL_FRAME_HEADER_LEN)
 		return LL_ERR_FORMAT;
 	memcpy(f->payload, p + LL_FRAME_HEADER_LEN, f->len);

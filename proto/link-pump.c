@@ -10,7 +10,8 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <time.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "link-pump.h"
@@ -19,13 +20,16 @@
 #define PUMP_BURST_MS	150
 #define PUMP_ROUNDS	16	/* reads or writes in one round */
 
-uint64_t
-ll_link_pump_now(void)
+uint32_t
+ll_link_epoch_draw(void)
 {
-	struct timespec ts;
+	uint32_t e = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	while (e == 0) {
+		if (getrandom(&e, sizeof(e), 0) != sizeof(e))
+			e = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
+	}
+	return e;
 }
 
 void
@@ -33,7 +37,7 @@ ll_link_pump_init(struct ll_link_pump *p)
 {
 	ll_buf_init(&p->wire, 4 * LL_FRAME_WIRE_MAX);
 	p->tokens = 0;
-	p->token_time = ll_link_pump_now();
+	p->token_time = ll_now_ms();
 }
 
 void
@@ -91,7 +95,7 @@ ll_link_pump_run(struct ll_link_pump *p, int max_wait_ms)
 {
 	struct pollfd pfd[2];
 	uint8_t in[4096];
-	uint64_t now = ll_link_pump_now(), deadline;
+	uint64_t now = ll_now_ms(), deadline;
 	int n = 0, rc, rounds, timeout = max_wait_ms;
 	ssize_t r;
 
@@ -119,7 +123,7 @@ ll_link_pump_run(struct ll_link_pump *p, int max_wait_ms)
 	}
 	if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 		return LL_ERR_IO;
-	now = ll_link_pump_now();
+	now = ll_now_ms();
 	for (rounds = 0; rounds < PUMP_ROUNDS; rounds++) {
 		r = p->read(p->ctx, in, sizeof(in));
 		if (r == LL_ERR_AGAIN)

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "link.h"
 
 struct ll_link_pump {
@@ -46,7 +47,11 @@ void ll_link_pump_cleanup(struct ll_link_pump *p);
  */
 int ll_link_pump_run(struct ll_link_pump *p, int max_wait_ms);
 
-/* CLOCK_MONOTONIC in ms (the clock the pump gives the link). */
-uint64_t ll_link_pump_now(void);
+/*
+ * A link's session epoch (struct ll_link_config): random and nonzero, so a
+ * restarted peer or a second client is told apart (getrandom; should it
+ * fail, the pid and the clock).
+ */
+uint32_t ll_link_epoch_draw(void);
 
 #endif

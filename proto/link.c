@@ -9,7 +9,8 @@
  * each into a one-frame holding buffer so that a frame that does not fit in
  * this call's limit goes first in the next call.  Timers (hello retries,
  * probe retries, connect and dead timeouts) are checked on every call; the
- * link keeps no clock of its own.  The wire rules are in docs/parts/link.md.
+ * link keeps no clock of its own.  The wire rules are in docs/protocol.md,
+ * "Link layer: session, probing, ARQ and streams".
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "arq.h"
+#include "buf.h"
 #include "error.h"
 #include "link.h"
 
@@ -210,35 +212,6 @@ set_state(struct ll_link *l, enum ll_link_state s, int error)
 }
 
 static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
 bitmap_set(uint8_t *map, uint8_t v)
 {
 	map[v / 8] |= 1 << (v % 8);
@@ -400,9 +373,9 @@ send_hello(struct ll_link *l, bool resume)
 	p[1] = 'L';
 	p[2] = LL_PROTO_VERSION;
 	p[3] = LL_PROTO_VERSION;
-	put32(p + 4, l->ep.client);
+	ll_poke_u32(p + 4, l->ep.client);
 	p[8] = (resume ? HELLO_RESUME : 0) | (l->cfg.ssh ? HELLO_SSH : 0);
-	put16(p + 9, LL_FRAME_PAYLOAD_MAX);
+	ll_poke_u16(p + 9, LL_FRAME_PAYLOAD_MAX);
 	ctrl_push(l, LL_FT_HELLO, p, sizeof(p));
 }
 
@@ -414,9 +387,9 @@ send_hello_ack(struct ll_link *l)
 	p[0] = 'L';
 	p[1] = 'L';
 	p[2] = LL_PROTO_VERSION;
-	put32(p + 3, l->ep.client);
-	put32(p + 7, l->ep.agent);
-	put16(p + 11, LL_FRAME_PAYLOAD_MAX);
+	ll_poke_u32(p + 3, l->ep.client);
+	ll_poke_u32(p + 7, l->ep.agent);
+	ll_poke_u16(p + 11, LL_FRAME_PAYLOAD_MAX);
 	ctrl_push(l, LL_FT_HELLO_ACK, p, sizeof(p));
 }
 
@@ -425,8 +398,8 @@ send_reset(struct ll_link *l, uint32_t client, uint8_t reason)
 {
 	uint8_t p[RESET_LEN];
 
-	put32(p, client);
-	put32(p + 4, l->ep.agent);
+	ll_poke_u32(p, client);
+	ll_poke_u32(p + 4, l->ep.agent);
 	p[8] = reason;
 	ctrl_push(l, LL_FT_RESET, p, sizeof(p));
 }
@@ -486,7 +459,7 @@ client_probe_report(struct ll_link *l, const struct ll_frame *f)
 		l->format_errors++;
 		return;
 	}
-	rlen = get16(f->payload + 2);
+	rlen = ll_peek_u16(f->payload + 2);
 	echo = (f->payload[1] & REPORT_ECHO) != 0 || l->echoes > 0;
 	if (f->payload[0] == 1 && l->stage == PS_PROBE1) {
 		l->probe1_ok = probe_report_ok(map, rlen, probe1_bytes,
@@ -597,7 +570,7 @@ client_frame(struct ll_link *l, const struct ll_frame *f, uint64_t now)
 	case LL_FT_HELLO_ACK:
 		if (f->len != HELLO_ACK_LEN || p[0] != 'L' || p[1] != 'L')
 			return LL_ERR_FORMAT;
-		if (get32(p + 3) != l->ep.client)
+		if (ll_peek_u32(p + 3) != l->ep.client)
 			return 0;	/* for another client */
 		if (p[2] != LL_PROTO_VERSION) {
 			logmsg(l, LL_LOG_ERROR, "agent speaks version %u, "
@@ -605,10 +578,10 @@ client_frame(struct ll_link *l, const struct ll_frame *f, uint64_t now)
 			l->version_error = LL_ERR_VERSION;
 			return 0;
 		}
-		agent = get32(p + 7);
+		agent = ll_peek_u32(p + 7);
 		if (!l->bound) {
 			l->ep.agent = agent;
-			l->peer_max = get16(p + 11);
+			l->peer_max = ll_peek_u16(p + 11);
 			return client_bound(l, now);
 		}
 		if (agent != l->ep.agent) {
@@ -620,7 +593,7 @@ client_frame(struct ll_link *l, const struct ll_frame *f, uint64_t now)
 	case LL_FT_RESET:
 		if (f->len != RESET_LEN)
 			return LL_ERR_FORMAT;
-		if (get32(p) != l->ep.client)
+		if (ll_peek_u32(p) != l->ep.client)
 			return 0;
 		logmsg(l, LL_LOG_WARN, "agent reset the session: %s",
 		    p[8] == RESET_TAKEOVER ? "another client took over" :
@@ -678,7 +651,7 @@ agent_hello(struct ll_link *l, const struct ll_frame *f, uint64_t now)
 		    "we speak %u", p[2], p[3], LL_PROTO_VERSION);
 		return 0;
 	}
-	client = get32(p + 4);
+	client = ll_peek_u32(p + 4);
 	if (client == 0)
 		return LL_ERR_FORMAT;
 	if (((p[8] & HELLO_SSH) != 0) != l->cfg.ssh) {
@@ -707,7 +680,7 @@ agent_hello(struct ll_link *l, const struct ll_frame *f, uint64_t now)
 	l->ep.client = client;
 	l->bound = true;
 	l->use8 = false;
-	l->peer_max = get16(p + 9);
+	l->peer_max = ll_peek_u16(p + 9);
 	l->session++;
 	ll_frame_decoder_set_epochs(&l->dec, &l->ep);
 	ll_frame_decoder_set_alphabet(&l->dec, NULL);
@@ -762,7 +735,7 @@ agent_probe(struct ll_link *l, uint8_t id, const uint8_t *p, size_t n)
 	memset(r, 0, sizeof(r));
 	r[0] = id;
 	r[1] = l->echoes > 0 ? REPORT_ECHO : 0;
-	put16(r + 2, (uint16_t)n);
+	ll_poke_u16(r + 2, (uint16_t)n);
 	if (n == en)
 		for (i = 0; i < n; i++)
 			if (p[i] == exp[i])

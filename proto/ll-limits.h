@@ -27,5 +27,6 @@
 #define LL_JOBS_MAX		16	/* jobs at once, running or ended */
 #define LL_JOB_CHANNEL_MAX	(4 * 1024 * 1024) /* output kept a channel */
 #define LL_JOB_KEEP_MS		(15 * 60 * 1000) /* an ended job, from its end */
+#define LL_JOB_STDIN_WINDOW	(256 * 1024) /* stdin bytes sent, not yet taken */
 
 #endif

@@ -81,15 +81,6 @@ session_bulkq(struct ll_session *s)
 	return session_plain(s) ? &s->tx[0] : &s->tx[1];
 }
 
-uint64_t
-ll_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A session on t with empty buffers and no link yet. */
 static struct ll_session *
 session_alloc(struct ll_transport *t)

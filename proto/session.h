@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "link.h"
 #include "msg.h"
 #include "transport.h"
@@ -117,6 +118,5 @@ bool ll_session_is_drained(const struct ll_session *s);
 /* Orderly end: flush (up to timeout_ms), send CLOSE, flush that. */
 void ll_session_close(struct ll_session *s, int timeout_ms);
 
-uint64_t ll_now_ms(void);	/* CLOCK_MONOTONIC in ms */
 
 #endif

@@ -63,6 +63,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>		/* ssh_send_keepalive */
 
+#include "clock.h"
 #include "ssh-common.h"
 
 /* Kernel buffer of each engine socketpair direction. */
@@ -113,15 +114,6 @@ struct pump {
 	uint64_t	rx_at;		/* when a packet last came in */
 	uint64_t	ka_at;		/* when we last asked for a sign of life */
 };
-
-static uint64_t
-pump_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int
 pump_fd_cb(socket_t fd, int revents, void *userdata)
@@ -345,7 +337,7 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 	p->s = s;
 	p->ch = ch;
 	p->fd = fd;
-	p->rx_at = pump_now_ms();
+	p->rx_at = ll_now_ms();
 	ssh_set_counters(s, NULL, &p->rx);
 	/* A send to a peer that takes nothing ends after stall_ms. */
 	if (stall_ms > 0 && sock != SSH_INVALID_SOCKET &&
@@ -403,7 +395,7 @@ ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms, char *err,
 		}
 		/* Here, when nothing moves any more: a packet counted now
 		 * came in just now, not a whole poll ago. */
-		if (pump_liveness(p, stall_ms, pump_now_ms(), &wait_ms) != 0) {
+		if (pump_liveness(p, stall_ms, ll_now_ms(), &wait_ms) != 0) {
 			pump_seterr(err, errlen, "SSH peer silent for %d s "
 			    "(no data, no answer to keepalives): giving up",
 			    stall_ms / 1000);
@@ -462,52 +454,6 @@ out:
 	}
 	free(p);
 	return rc;
-}
-
-/* Next word of a key line; double-quoted parts (options) stay inside. */
-static size_t
-key_word(const char *s, size_t *start)
-{
-	size_t i = *start;
-	bool q = false;
-
-	while (s[i] == ' ' || s[i] == '\t')
-		i++;
-	*start = i;
-	while (s[i] != '\0' && (q || (s[i] != ' ' && s[i] != '\t'))) {
-		if (s[i] == '"')
-			q = !q;
-		else if (s[i] == '\\' && q && s[i + 1] != '\0')
-			i++;
-		i++;
-	}
-	return i - *start;
-}
-
-enum ssh_keytypes_e
-ll_ssh_key_split(const char *line, char *type, size_t tlen, char **b64)
-{
-	enum ssh_keytypes_e t = SSH_KEYTYPE_UNKNOWN;
-	size_t s = 0, n;
-	int i;
-
-	*b64 = NULL;
-	if (tlen > 0)
-		type[0] = '\0';
-	for (i = 0; i < 2 && t == SSH_KEYTYPE_UNKNOWN; i++) {
-		n = key_word(line, &s);
-		if (n == 0 || n >= tlen)
-			return SSH_KEYTYPE_UNKNOWN;
-		memcpy(type, line + s, n);
-		type[n] = '\0';
-		s += n;
-		t = ssh_key_type_from_name(type);
-	}
-	if (t == SSH_KEYTYPE_UNKNOWN)
-		return t;
-	if ((n = key_word(line, &s)) > 0)
-		*b64 = strndup(line + s, n);
-	return t;
 }
 
 int

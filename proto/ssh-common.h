@@ -56,15 +56,6 @@ int ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms,
 /* "SHA256:<base64>" of key into buf (as OpenSSH prints it).  0 or -1. */
 int ll_ssh_fingerprint(ssh_key key, char *buf, size_t len);
 
-/*
- * Split an authorized_keys-style line "[options] type base64 [comment]":
- * the type libssh knows (its name in type, tlen bytes) and the base64 word
- * in *b64 (malloc'd; NULL when the line has none).  SSH_KEYTYPE_UNKNOWN
- * when neither of the first two words names a type libssh knows.
- */
-enum ssh_keytypes_e ll_ssh_key_split(const char *line, char *type,
-    size_t tlen, char **b64);
-
 /* Once per process, before the first engine starts (ssh_init). */
 int ll_ssh_global_init(void);
 

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "buf.h"
 #include "telnet.h"
 
 enum {
@@ -75,14 +76,13 @@ queue_comport(struct ll_telnet *tn, uint8_t cmd, const uint8_t *v, size_t n)
 static void
 set_port(struct ll_telnet *tn)
 {
-	const uint8_t baud[4] = { (uint8_t)(tn->baud >> 24),
-	    (uint8_t)(tn->baud >> 16), (uint8_t)(tn->baud >> 8),
-	    (uint8_t)tn->baud };
+	uint8_t baud[4];
 	const uint8_t eight = 8, none = 1, one = 1;
 
 	if (tn->comport_sent)
 		return;
 	tn->comport_sent = true;
+	ll_poke_u32(baud, tn->baud);
 	queue_comport(tn, LL_TELNET_CPO_SET_BAUDRATE, baud, 4);
 	queue_comport(tn, LL_TELNET_CPO_SET_DATASIZE, &eight, 1);
 	queue_comport(tn, LL_TELNET_CPO_SET_PARITY, &none, 1);
@@ -183,8 +183,7 @@ on_sb(struct ll_telnet *tn)
 
 	if (tn->sb_len == 6 && b[0] == LL_TELNET_OPT_COMPORT &&
 	    b[1] == LL_TELNET_CPO_SET_BAUDRATE + LL_TELNET_CPO_SERVER_OFFSET)
-		tn->baud_acked = (unsigned)b[2] << 24 | (unsigned)b[3] << 16 |
-		    (unsigned)b[4] << 8 | b[5];
+		tn->baud_acked = ll_peek_u32(b + 2);
 }
 
 static void

@@ -49,6 +49,7 @@
 #include <unistd.h>
 #include <wordexp.h>
 
+#include "clock.h"
 #include "error.h"
 #include "transport.h"
 #include "transport-priv.h"
@@ -100,15 +101,6 @@ unsigned
 ll_tp_exec_ready_ms(void)
 {
 	return exec_defaults.ready_ms;
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Reap without waiting; true when the child is gone. */
@@ -335,7 +327,7 @@ say_quit(struct ll_transport *t, struct exec_priv *ep)
 {
 	const char *q = ep->quit;
 	size_t n, off = 0;
-	uint64_t end = mono_ms() + 1000;
+	uint64_t end = ll_now_ms() + 1000;
 	struct pollfd pfd;
 	ssize_t w;
 
@@ -347,7 +339,7 @@ say_quit(struct ll_transport *t, struct exec_priv *ep)
 	    q[0] == '\r')
 		q++;
 	n = strlen(q);
-	while (off < n && mono_ms() < end) {
+	while (off < n && ll_now_ms() < end) {
 		w = raw_write(t, ep, q + off, n - off);
 		if (w < 0)
 			return;
@@ -459,7 +451,7 @@ wait_ready(struct ll_transport *t, struct exec_priv *ep,
 {
 	char seen[4096];
 	size_t len = 0, rl = strlen(x->ready);
-	uint64_t end = mono_ms() + (x->ready_ms ? x->ready_ms :
+	uint64_t end = ll_now_ms() + (x->ready_ms ? x->ready_ms :
 	    EXEC_READY_MS_DEFAULT);
 	struct pollfd pfd[2];
 	char *hit;
@@ -467,8 +459,8 @@ wait_ready(struct ll_transport *t, struct exec_priv *ep,
 	int n, left;
 
 	for (;;) {
-		left = (int)(end - mono_ms());
-		if ((int64_t)(end - mono_ms()) <= 0) {
+		left = (int)(end - ll_now_ms());
+		if ((int64_t)(end - ll_now_ms()) <= 0) {
 			ll_tp_seterr(t, "%s: no \"%s\" from the child within "
 			    "%u s", t->spec, x->ready, (x->ready_ms ?
 			    x->ready_ms : EXEC_READY_MS_DEFAULT) / 1000);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "error.h"
 #include "telnet.h"
 #include "transport.h"
@@ -35,15 +36,6 @@ struct telnet_priv {
 	uint8_t *pend;			/* data read while settling */
 	size_t pend_len, pend_off;
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Pass the inner transport's message up. */
 static ssize_t
@@ -197,7 +189,7 @@ keep_pending(struct telnet_priv *tp, const uint8_t *p, size_t n)
 static int
 settle(struct ll_transport *t, struct telnet_priv *tp)
 {
-	uint64_t end = mono_ms() + TELNET_SETTLE_MS;
+	uint64_t end = ll_now_ms() + TELNET_SETTLE_MS;
 	uint8_t in[1024], data[1024];
 	struct pollfd pfd;
 	ssize_t r;
@@ -206,8 +198,8 @@ settle(struct ll_transport *t, struct telnet_priv *tp)
 	while (!ll_telnet_is_settled(&tp->tn)) {
 		if ((r = flush_replies(t, tp)) < 0)
 			return (int)r;
-		left = (int)(end - mono_ms());
-		if ((int64_t)(end - mono_ms()) <= 0) {
+		left = (int)(end - ll_now_ms());
+		if ((int64_t)(end - ll_now_ms()) <= 0) {
 			ll_tp_seterr(t, "%s: the server did not finish telnet "
 			    "option negotiation in %d s; going on as it is%s",
 			    t->spec, TELNET_SETTLE_MS / 1000, tp->tn.baud &&

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "transport.h"
 #include "transport-priv.h"
@@ -292,13 +293,9 @@ ssize_t
 ll_transport_read(struct ll_transport *t, void *p, size_t n)
 {
 	ssize_t r = t->ops->read(t, p, n);
-	struct timespec ts;
 
-	if (r > 0 && t->rx_first_ms == 0) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t->rx_first_ms = (uint64_t)ts.tv_sec * 1000 +
-		    (uint64_t)ts.tv_nsec / 1000000;
-	}
+	if (r > 0 && t->rx_first_ms == 0)
+		t->rx_first_ms = ll_now_ms();
 	return r;
 }
 

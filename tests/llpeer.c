@@ -15,6 +15,10 @@
  *       --wait-ms as "KIND ID JSON" lines.  --claim-ssh says SSH in the
  *       link HELLO, as a real client does, but sends its records in the
  *       clear: what an intruder on the console line without a key can do.
+ *   llpeer raw ... --request OP=JSON --stdin-bytes N
+ *       After the request, send N zero bytes as its DATA on channel 0
+ *       (stdin) as fast as the session takes them, ignoring the window
+ *       the agent grants: what a client that overruns it does.
  *   llpeer raw ... --call ID:CHANNELS:OP=JSON [--call ...]
  *       After the above, make requests one after the other, as a client
  *       built from docs/protocol.md would: request ID (any id, reused ones
@@ -256,9 +260,11 @@ cmd_raw(int argc, char **argv)
 		{ "via", 1, NULL, 'v' }, { "stream", 1, NULL, 's' },
 		{ "hex", 1, NULL, 'x' }, { "wait-ms", 1, NULL, 'w' },
 		{ "request", 1, NULL, 'r' }, { "claim-ssh", 0, NULL, 'c' },
-		{ "call", 1, NULL, 'C' }, { NULL, 0, NULL, 0 }
+		{ "call", 1, NULL, 'C' }, { "stdin-bytes", 1, NULL, 'I' },
+		{ NULL, 0, NULL, 0 }
 	};
 	static uint8_t raw[65536];
+	unsigned long long in_bytes = 0, in_sent = 0;
 	const char *via = NULL, *request = NULL, *calls[16];
 	int ncalls = 0, i;
 	bool claim_ssh = false;
@@ -283,6 +289,7 @@ cmd_raw(int argc, char **argv)
 		case 'w': wait_ms = atoi(optarg); break;
 		case 'r': request = optarg; break;
 		case 'c': claim_ssh = true; break;
+		case 'I': in_bytes = strtoull(optarg, NULL, 10); break;
 		case 'C':
 			if (ncalls == 16)
 				return 2;
@@ -341,6 +348,22 @@ cmd_raw(int argc, char **argv)
 		req = json_pack("{s:s, s:o}", "op", op, "args", args);
 		ll_session_send_json(s, LL_MSG_REQUEST, 1, req);
 		json_decref(req);
+	}
+	while (in_sent < in_bytes) {
+		static const uint8_t zero[16384];
+		size_t k = ll_session_room(s);
+
+		if (k > sizeof(zero))
+			k = sizeof(zero);
+		if (k > in_bytes - in_sent)
+			k = (size_t)(in_bytes - in_sent);
+		if (k == 0) {
+			if (raw_pump(s, t, 50) != 0)
+				break;
+			continue;
+		}
+		ll_session_send_data(s, LL_CH_STDIN, 1, zero, k);
+		in_sent += k;
 	}
 	if (n > 0 &&
 	    ll_link_write(ll_session_link(s), stream, raw, (size_t)n) != n) {

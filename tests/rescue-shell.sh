@@ -17,6 +17,7 @@
 pidfile=$1 opts=$(echo "${2:-size=64m}" | tr + ,) tools=${3:-all}
 exec unshare --mount --propagation private sh -c '
 	echo $$ >"$1"
+	sh "$4"
 	mount -t tmpfs -o "$2" tmpfs /run || exit 1
 	case $2 in *noexec*)
 		for d in /dev/shm /tmp; do mount -t tmpfs -o noexec tmpfs $d; done ;;
@@ -31,4 +32,4 @@ exec unshare --mount --propagation private sh -c '
 		shell=$(command -v dash)
 	fi
 	cd / && exec env -i PATH=$path PS1="# " $shell -i
-	' rescue-shell "$pidfile" "$opts" "$tools"
+	' rescue-shell "$pidfile" "$opts" "$tools" "$(dirname "$0")/ns-clean.sh"

@@ -2,7 +2,7 @@
  * libFuzzer target for the operations' argument checks (agent/args.c):
  * the input is the JSON "args" object of a request, as it arrives from a
  * client, and every getter is asked for its argument ("path", "dest",
- * "user", "fstype", "options", "n", "flag", "s", "device").  Accepted
+ * "user", "fstype", "options", "n", "flag", "s", "device", "argv").  Accepted
  * paths are then opened the way operations open them, below a scratch
  * target root that holds symlinks out of it ("..", absolute, a magic link).
  *
@@ -18,7 +18,8 @@
  *  - what is accepted has the promised form: strings without NUL bytes and
  *    within their cap, absolute paths, user names that cannot break an
  *    etc/passwd line (no ':', '/', blank or line end), filesystem types of
- *    [a-z0-9._-], printable options, integers in range, block devices;
+ *    [a-z0-9._-], printable options, integers in range, block devices,
+ *    an argv of 1 to 4 whole strings with a program first;
  *  - an accepted path opened in the target never resolves outside it.
  */
 #define _GNU_SOURCE
@@ -198,6 +199,30 @@ check_strings(json_t *args)
 	}
 }
 
+/* An accepted argv: 1 to 4 strings of their JSON length, the first not
+ * empty, NULL after the last. */
+static void
+check_argv(json_t *args)
+{
+	char *argv[4 + 1];
+	size_t i;
+	int before = errors, rc;
+
+	rc = arg_argv(NULL, args, "argv", 4, argv);
+	check_outcome(rc, before, "\"argv\"");
+	if (rc != 0)
+		return;
+	if (argv[0] == NULL || argv[0][0] == '\0')
+		abort();
+	for (i = 0; argv[i] != NULL; i++) {
+		if (i == 4 || strlen(argv[i]) != json_string_length(
+		    json_array_get(json_object_get(args, "argv"), i)))
+			abort();
+	}
+	if (i != json_array_size(json_object_get(args, "argv")))
+		abort();
+}
+
 static void
 check_scalars(json_t *args)
 {
@@ -247,6 +272,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_strings(args);
 	check_scalars(args);
+	check_argv(args);
 	check_device(args);
 	json_decref(args);
 	while (nkept > 0)

@@ -7,7 +7,7 @@
 # run something there without root privileges being needed for a mount.
 . "$(dirname "$0")/lib.sh"
 need busybox
-plan 9
+plan 10
 
 R="$T/target"
 mkdir -p "$R/etc" "$R/bin"
@@ -45,3 +45,15 @@ grep -q "rescue host" "$T/err" && not_ok "exec --chroot says nothing: $(cat "$T/
 "$LIFELINE" --insecure --via "unix:$T/none.sock" exec -- true 2>"$T/err"
 grep -q "rescue host" "$T/err" && not_ok "without a target exec says nothing: $(cat "$T/err")" ||
 	ok "without a target exec says nothing"
+
+# A target root whose name is not UTF-8 still gets its note (the EVENT
+# once went missing: it could not be built, and nothing said so).
+R2=$(printf '%s/t\377rget' "$T")
+mkdir -p "$R2"
+"$LIFELINED" --insecure --listen "unix:$T/odd.sock" --target-root "$R2" \
+	--debug-file "$T/agent-odd.log" 2>>"$T/agent.stderr" &
+PIDS="$PIDS $!"
+for _ in $(seq 50); do [ -S "$T/odd.sock" ] && break; sleep 0.1; done
+"$LIFELINE" --insecure --via "unix:$T/odd.sock" exec -- true 2>"$T/err"
+grep -q "exec runs on the rescue host, not in the target: the target's root is mounted at $T/t?rget" "$T/err" &&
+	ok "a target root that is not UTF-8 is still named" || not_ok "odd root note: $(cat "$T/err")"

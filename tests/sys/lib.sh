@@ -11,6 +11,9 @@ LIFELINE="$top_builddir/client/lifeline"
 LIFELINED="$top_builddir/agent/lifelined"
 LINKEMU="$top_builddir/tests/linkemu"
 LLPEER="$top_builddir/tests/llpeer"
+# run first in a shell started by unshare -m (see the file)
+NS_CLEAN="$top_srcdir/tests/ns-clean.sh"
+export NS_CLEAN
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/lifeline-test.XXXXXX")
 PIDS=""
@@ -57,10 +60,11 @@ check() {
 	if "$@" >"$T/check.out" 2>&1; then ok "$desc"
 	else not_ok "$desc"; sed 's/^/#   /' "$T/check.out" | tail -n 15; fi
 }
-# is DESCRIPTION GOT WANT
+# is DESCRIPTION GOT WANT: ok when equal (status 1 when not, so a caller
+# can add a diagnosis with ||)
 is() {
 	if [ "$2" = "$3" ]; then ok "$1"
-	else not_ok "$1"; diag "got:  $2"; diag "want: $3"; fi
+	else not_ok "$1"; diag "got:  $2"; diag "want: $3"; return 1; fi
 }
 
 need() {
@@ -156,26 +160,34 @@ noisy_transfer() {
 . "$top_srcdir/tests/sys/tree.sh"
 
 # need_root: skip unless root with working loop devices and the tools.
-# A root test holds the loop lock shared for its whole run (see full_scan).
+# A root test holds the loop lock shared for its whole run (see full_scan),
+# once past the gate.
 need_root() {
 	[ "$(id -u)" = 0 ] || skip_all "needs root (loop devices, mount)"
 	need losetup mkfs.ext4 e2fsck debugfs flock
 	losetup -f >/dev/null 2>&1 || skip_all "no free loop device"
+	exec 7>>"${TMPDIR:-/tmp}/lifeline-tests-gate.lock"
 	exec 8>>"${TMPDIR:-/tmp}/lifeline-tests-loops.lock"
-	flock -s 8
+	flock -s 7 && flock -s 8 && flock -u 7
 }
 
 # full_scan: take the loop lock exclusively before an inspect with no
 # device, which probe-mounts every block device on the machine (holding it
 # open exclusively and read-only meanwhile): another test's loop device
 # must not be taken from under it mid-test (its mount or fsck would fail).
-# Waits up to 120 s for the running root tests to end (false if they did
-# not); root tests starting meanwhile wait in need_root until full_scan_done.
+# The gate, held meanwhile, keeps new root tests waiting in need_root so
+# the running ones can end.  False (and no scan) after 120 s without it.
 full_scan() {
-	flock -x -w 120 8
+	flock -u 8
+	if flock -x -w 120 7 && flock -x -w 120 8; then
+		return 0
+	fi
+	full_scan_done
+	return 1
 }
 full_scan_done() {
 	flock -s 8
+	flock -u 7
 }
 
 # make_image NAME SIZE_MB: an empty image file $T/NAME.img

@@ -89,7 +89,9 @@ check "after the documented 60 s, not before (took $dt s)" \
 	test "$dt" -ge 58 -a "$dt" -le 75
 # The session's end leaves the command running, a job (issue 11); it is
 # ended here by its pid, so that it does not spin for the rest of the test.
-cat1=$(pgrep -P "$AGENT_PID" -x cat)
+# (each command runs under a guard, lifelined-job, the agent's child)
+cats_of() { for g in $(pgrep -P "$1"); do pgrep -P "$g" -x cat; done; }
+cat1=$(cats_of "$AGENT_PID")
 check "and its running cat runs on as a job" test -n "$cat1"
 [ -n "$cat1" ] && kill "$cat1"
 
@@ -102,7 +104,7 @@ check "after the documented 60 s, not before (took $dt s)" \
 	test "$dt" -ge 58 -a "$dt" -le 75
 check "saying the peer fell silent" grep -q "silent for 60 s" "$T/orphan.err"
 kill -CONT "$AGENT2_PID"
-cat2=$(pgrep -P "$AGENT2_PID" -x cat)
+cat2=$(cats_of "$AGENT2_PID")
 [ -n "$cat2" ] && kill "$cat2"
 
 # The stopped client, resumed, learns that its session is gone.

@@ -604,7 +604,8 @@ test_malformed(void **state)
 	ll_arq_free(a);
 }
 
-/* The ACK after DATA seqs 0, 2, 3 (docs/parts/link.md). */
+/* The ACK after DATA seqs 0, 2, 3 (docs/protocol.md, "Link layer",
+ * 4. ARQ, ACK frames). */
 static void
 test_ack_vector(void **state)
 {

@@ -1000,7 +1000,8 @@ test_probe(void **state)
 	decoder_free(d);
 }
 
-/* The golden frames: docs/parts/frame.md lists the same fields. */
+/* The golden frames: docs/protocol.md ("Line frames", 7. Test vectors)
+ * lists the same fields. */
 struct golden {
 	const char		*file;
 	uint8_t			 type, dir, stream;

@@ -536,7 +536,8 @@ unhex(const char *h, uint8_t *p)
 	return n;
 }
 
-/* The first frames of a session, byte for byte (docs/parts/link.md). */
+/* The first frames of a session, byte for byte (docs/protocol.md, "Link
+ * layer", 6. Test vectors). */
 static void
 test_vectors(void **state)
 {

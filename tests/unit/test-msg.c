@@ -293,6 +293,26 @@ test_golden(void **state)
 	check_golden("msg-job-event.bin", &b);
 	json_decref(v);
 
+	/* exec's standard input (docs/protocol.md, exec) */
+	v = load("{\"op\":\"exec\",\"args\":{\"argv\":[\"sha256sum\"],"
+	    "\"stdin\":true}}");
+	assert_int_equal(ll_msg_put_json(&b, LL_MSG_REQUEST, 4, v), 0);
+	check_golden("msg-exec-stdin.bin", &b);
+	json_decref(v);
+
+	assert_int_equal(ll_msg_put_data(&b, LL_MSG_DATA, LL_CH_STDIN, 4,
+	    "abc", 3), 0);
+	check_golden("msg-stdin-data.bin", &b);
+
+	assert_int_equal(ll_msg_put_data(&b, LL_MSG_EOF, LL_CH_STDIN, 4,
+	    NULL, 0), 0);
+	check_golden("msg-stdin-eof.bin", &b);
+
+	v = load("{\"job\":5,\"stdin_offset\":65536}");
+	assert_int_equal(ll_msg_put_json(&b, LL_MSG_EVENT, 4, v), 0);
+	check_golden("msg-stdin-event.bin", &b);
+	json_decref(v);
+
 	ll_buf_cleanup(&b);
 }
 
