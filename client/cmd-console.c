@@ -15,7 +15,12 @@
  *
  * When stdin is not a terminal (scripts, tests) its bytes go through as
  * they are, without escape handling; at its end the remote output is still
- * shown until it has been quiet for the drain time, then console exits 0.
+ * shown until it has been quiet for the drain time, then console exits 0. *
+ * A serial device that goes away (a USB adapter pulled out, a PTY whose
+ * other side ended) does not end the console: as tio does, it says so and
+ * tries the same path again every CONSOLE_RETRY_MS until the device is
+ * back, keys typed meanwhile dropped; the escape key, a signal or the end
+ * of stdin still end it.
  */
 #include "config.h"
 
@@ -41,6 +46,7 @@
 /* After stdin's end, stop after this many drain times even if the remote
  * never stops talking (a console full of kernel messages). */
 #define CONSOLE_DRAIN_CAP	20
+#define CONSOLE_RETRY_MS	250	/* a device that went away: retry */
 
 struct console {
 	struct ll_transport *t;
@@ -51,6 +57,8 @@ struct console {
 	bool in_eof;
 	uint64_t last_rx;	/* when the remote last said something */
 	uint64_t eof_at;	/* when stdin ended; 0: not yet */
+	bool away;		/* the device went away: waiting for it */
+	uint64_t retry_at;	/* when to try it again */
 	uint8_t out[CONSOLE_OUT_MAX];	/* for the transport */
 	size_t out_len;
 };
@@ -169,6 +177,59 @@ console_keys(struct console *con, const uint8_t *p, size_t n)
 	}
 }
 
+/*
+ * The device went away: wait for it when it is one that can come back
+ * (serial:, tty:), else false (the console ends).
+ */
+static bool
+console_went_away(struct console *con)
+{
+	char msg[640], key[8] = "";
+	bool esc = con->raw && con->escape != CONSOLE_NO_ESCAPE;
+
+	if (!ll_transport_can_reopen(con->t))
+		return false;
+	con->away = true;
+	con->retry_at = ll_now_ms() + CONSOLE_RETRY_MS;
+	con->out_len = 0;
+	if (esc)
+		console_escape_name(con->escape, key, sizeof(key));
+	snprintf(msg, sizeof(msg), "console: %.200s went away (%.200s); waiting "
+	    "for it to come back (%s%s leaves)", con->t->spec, con->t->err,
+	    esc ? key : "Ctrl-C", esc ? " ." : "");
+	console_note(con, msg);
+	return true;
+}
+
+/* Away: try the device again when it is time. */
+static void
+console_try_back(struct console *con, uint64_t now)
+{
+	char msg[640];
+
+	if (!con->away || now < con->retry_at)
+		return;
+	con->retry_at = now + CONSOLE_RETRY_MS;
+	if (ll_transport_reopen(con->t) != 0)
+		return;
+	con->away = false;
+	snprintf(msg, sizeof(msg), "console: %s is back", con->t->spec);
+	console_note(con, msg);
+}
+
+/* Away: the poll waits no longer than the next try. */
+static struct timespec *
+console_away_wait(struct console *con, struct timespec *ts,
+    struct timespec *tsp)
+{
+	if (!con->away || (tsp != NULL && ts->tv_sec == 0 &&
+	    ts->tv_nsec <= CONSOLE_RETRY_MS * 1000000L))
+		return tsp;
+	ts->tv_sec = 0;
+	ts->tv_nsec = CONSOLE_RETRY_MS * 1000000L;
+	return ts;
+}
+
 /* r bytes of con->out have gone to the transport. */
 static void
 console_out_sent(struct console *con, size_t r)
@@ -227,6 +288,8 @@ console_from_remote(struct console *con)
 			return EXIT_FAILED;
 		}
 	}
+	if (r == LL_ERR_CLOSED && console_went_away(con))
+		return CONSOLE_GO_ON;
 	if (r == LL_ERR_CLOSED) {
 		snprintf(msg, sizeof(msg), "console: %s closed the "
 		    "connection", con->t->spec);
@@ -246,6 +309,8 @@ console_to_remote(struct console *con)
 {
 	ssize_t r = ll_transport_write(con->t, con->out, con->out_len);
 
+	if (r == LL_ERR_CLOSED && console_went_away(con))
+		return CONSOLE_GO_ON;
 	if (r < 0) {
 		console_note_error(con, r);
 		return r == LL_ERR_CLOSED ? EXIT_OK : EXIT_LOST;
@@ -272,6 +337,8 @@ console_from_keys(struct console *con)
 		return CONSOLE_GO_ON;
 	}
 	console_keys(con, buf, (size_t)r);
+	if (con->away)
+		con->out_len = 0;	/* nowhere to go */
 	/* Send at once rather than wait a turn for POLLOUT. */
 	if (con->out_len > 0) {
 		r = ll_transport_write(con->t, con->out, con->out_len);
@@ -304,6 +371,7 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 		}
 		if (con->leave)
 			return EXIT_OK;
+		console_try_back(con, ll_now_ms());
 		tsp = NULL;
 		if (con->in_eof && con->out_len == 0) {
 			if ((rc = console_drain(con, ll_now_ms(), drain_ms,
@@ -311,10 +379,12 @@ console_loop(struct console *con, int drain_ms, const sigset_t *waitmask)
 				return rc;
 			tsp = &ts;
 		}
+		tsp = console_away_wait(con, &ts, tsp);
 		n = 0;
-		pfd[n++] = (struct pollfd){ con->t->rfd, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ con->away ? -1 : con->t->rfd,
+		    POLLIN, 0 };
 		to = -1;
-		if (con->out_len > 0) {
+		if (con->out_len > 0 && !con->away) {
 			to = n;
 			pfd[n++] = (struct pollfd){ con->t->wfd, POLLOUT, 0 };
 		}

@@ -317,6 +317,12 @@ ll_transport_reopen(struct ll_transport *t)
 }
 
 bool
+ll_transport_can_reopen(const struct ll_transport *t)
+{
+	return t != NULL && t->ops != NULL && t->ops->reopen != NULL;
+}
+
+bool
 ll_transport_is_direct(const struct ll_transport *t)
 {
 	return t != NULL && t->direct;

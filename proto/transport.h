@@ -78,6 +78,8 @@ ssize_t ll_transport_read(struct ll_transport *t, void *p, size_t n);
 ssize_t ll_transport_write(struct ll_transport *t, const void *p, size_t n);
 /* Try to reopen a vanished device (serial); LL_ERR_* while it is absent. */
 int ll_transport_reopen(struct ll_transport *t);
+/* Can it be reopened (serial:, tty:): a device that may come back? */
+bool ll_transport_can_reopen(const struct ll_transport *t);
 void ll_transport_close(struct ll_transport *t);	/* NULL is fine */
 /* bytes per second the line carries (baud / 10 for 8N1), 0 unknown */
 unsigned ll_transport_line_rate(const struct ll_transport *t);

@@ -5,7 +5,7 @@
 # terminal modes put back after leaving, after SIGTERM and after SIGHUP.
 . "$(dirname "$0")/lib.sh"
 need python3 stty
-plan 30
+plan 36
 
 start_ptys a b
 # The remote side: answers every line it gets.
@@ -33,19 +33,41 @@ is "a bad --escape is a usage error" "$?" 2
 is "a missing device exits 3" "$?" 3
 grep -q "$T/nonexistent" "$T/err" && ok "and is named" || not_ok "and is named: $(cat "$T/err")"
 
-# The other end going away ends the console, with status 0.
+# A device that goes away (a USB adapter pulled out; here the PTY's other
+# side ends) is waited for, as tio does, and used again when it comes back
+# under the same path (socat started again with the same links).
 start_ptys c d
 socat_cd=${PIDS##* }
 mkfifo "$T/in"
 "$LIFELINE" --via "tty:$T/d" console <"$T/in" >"$T/out" 2>"$T/err" &
 console_pid=$!
+PIDS="$PIDS $console_pid"
 exec 3>"$T/in"
 sleep 0.3
 kill "$socat_cd"
-wait "$console_pid"
-is "when the other end goes away the console exits 0" "$?" 0
+wait "$socat_cd" 2>/dev/null
+sleep 1
+kill -0 "$console_pid" 2>/dev/null && ok "when the device goes away the console waits for it" ||
+	not_ok "the console waits: it ended; $(cat "$T/err")"
+grep -q "console: tty:$T/d went away .*waiting for it to come back" "$T/err" && ok "and says so" ||
+	not_ok "and says so: $(cat "$T/err")"
+start_ptys c d 3>&-	# socat must not hold the console's stdin open
+for _ in $(seq 100); do grep -q "is back" "$T/err" && break; sleep 0.05; done
+grep -q "console: tty:$T/d is back" "$T/err" && ok "it finds the device back under its path" ||
+	not_ok "back: $(cat "$T/err")"
+printf 'typed after\n' >&3
+is "keys reach the device that came back" "$(timeout 5 head -n 1 "$T/c")" "typed after"
+printf 'from the device\n' >"$T/c"
+for _ in $(seq 100); do grep -q "from the device" "$T/out" && break; sleep 0.05; done
+check "and its output reaches stdout" grep -q "from the device" "$T/out"
 exec 3>&-
-grep -q "tty:$T/d closed the connection" "$T/err" && ok "and says so" ||
+wait "$console_pid"
+is "the end of stdin still ends it (exit 0)" "$?" 0
+
+# A path that cannot come back (exec:) ends the console when it closes.
+sleep 3 | "$LIFELINE" --via "exec:echo bye" console >"$T/out" 2>"$T/err"
+is "a closed exec: path ends the console with status 0" "$?" 0
+grep -q "exec:echo bye closed the connection" "$T/err" && ok "and says so" ||
 	not_ok "and says so: $(cat "$T/err")"
 
 # On a terminal: a PTY of our own as console's stdin, stdout and stderr.
