@@ -128,6 +128,14 @@ void conn_warn_insecure(void);
  * is malformed, else EXIT_CONNECT. */
 int conn_transport_status(const char *err);
 void conn_close(struct conn *c);
+/*
+ * A session over --via that carries an SSH connection through the link
+ * (proxy, shell): fn gives it the tunnel's fds.  A direct SSH path needs
+ * no link: refused, with direct_hint after the reason.  NULL with the
+ * reason printed.
+ */
+struct ll_session *conn_tunnel_session(const char *cmd,
+    const char *direct_hint, ll_tunnel_fn *fn, void *ctx);
 /* The link layer's log (ll_log_fn) shown with -v/-vv: ctx is the prefix
  * (a string; NULL: "link"). */
 void client_link_log(void *ctx, int level, const char *fmt, ...)
@@ -199,6 +207,9 @@ void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void print_json(json_t *obj);	/* to stdout, one line; steals obj */
+/* All n bytes to fd, waiting while a non-blocking fd is full (a terminal
+ * in raw mode): 0, or -1 when fd is gone. */
+int out_write_all(int fd, const void *p, size_t n);
 /* The agent's code of the first error (for output_json_failure). */
 void output_error_code(const char *code);
 /*

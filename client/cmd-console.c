@@ -116,30 +116,6 @@ console_note(const struct console *con, const char *text)
 	    con->raw ? "\r\n" : "\n");
 }
 
-/* All of p to fd 1.  0, or -1 when stdout is gone. */
-static int
-console_write_out(const uint8_t *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(STDOUT_FILENO, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd pfd = { STDOUT_FILENO, POLLOUT, 0 };
-
-			poll(&pfd, 1, 1000);
-			continue;
-		}
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Queue typed bytes for the transport, acting on the escape key. */
 static void
 console_keys(struct console *con, const uint8_t *p, size_t n)
@@ -283,7 +259,7 @@ console_from_remote(struct console *con)
 
 	while ((r = ll_transport_read(con->t, buf, sizeof(buf))) > 0) {
 		con->last_rx = ll_now_ms();
-		if (console_write_out(buf, (size_t)r) != 0) {
+		if (out_write_all(STDOUT_FILENO, buf, (size_t)r) != 0) {
 			console_note(con, "console: writing to stdout failed");
 			return EXIT_FAILED;
 		}

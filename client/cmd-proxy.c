@@ -76,35 +76,8 @@ proxy_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
 static struct ll_session *
 proxy_session(struct proxy *p)
 {
-	struct ll_link_config cfg;
-	struct ll_transport *t;
-	struct ll_session *s;
-	char err[512];
-
-	if (conn_open_transport(&t, err, sizeof(err)) != 0) {
-		msg_error("%s", err);
-		return NULL;
-	}
-	if (ll_transport_is_direct(t)) {
-		msg_error("proxy: %s is an SSH channel already, not a console "
-		    "path; point ssh at the agent's SSH listener instead",
-		    client_opts.via);
-		ll_transport_close(t);
-		return NULL;
-	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.encoding = (enum ll_encoding)client_opts.encoding;
-	cfg.epoch = ll_link_epoch_draw();
-	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
-	cfg.line_rate = client_opts.baud / 10;
-	cfg.ssh = true;
-	if ((s = ll_session_new(t, &cfg, ll_now_ms())) == NULL) {
-		ll_transport_close(t);
-		msg_error("out of memory");
-		return NULL;
-	}
-	ll_session_set_tunnel(s, proxy_tunnel, p);
-	return s;
+	return conn_tunnel_session("proxy", "point ssh at the agent's SSH "
+	    "listener instead", proxy_tunnel, p);
 }
 
 /* Copy what can be copied now.  -1 when stdout failed (ssh is gone). */

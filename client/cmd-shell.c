@@ -19,7 +19,6 @@
 #include "config.h"
 
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -127,39 +126,8 @@ shell_tunnel(void *ctx, int *cipher_fd, int *plain_fd)
 static struct ll_session *
 shell_session(struct shell *sh)
 {
-	struct ll_link_config cfg;
-	struct ll_transport *t;
-	struct ll_session *s;
-	char err[512];
-
-	if (conn_open_transport(&t, err, sizeof(err)) != 0) {
-		msg_error("%s", err);
-		return NULL;
-	}
-	if (ll_transport_is_direct(t)) {
-		msg_error("shell: %s is an SSH channel already, not a console "
-		    "path; use OpenSSH's ssh to the agent's SSH listener "
-		    "instead", client_opts.via);
-		ll_transport_close(t);
-		return NULL;
-	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.encoding = (enum ll_encoding)client_opts.encoding;
-	while (cfg.epoch == 0 && getrandom(&cfg.epoch, sizeof(cfg.epoch),
-	    0) != sizeof(cfg.epoch))
-		cfg.epoch = (uint32_t)getpid() ^ (uint32_t)ll_now_ms();
-	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
-	cfg.line_rate = client_opts.baud / 10;
-	cfg.log = client_link_log;
-	cfg.ssh = true;
-	if ((s = ll_session_new(t, &cfg, ll_now_ms())) == NULL) {
-		ll_transport_close(t);
-		msg_error("out of memory");
-		return NULL;
-	}
-	/* No console handler: kernel messages never reach the shell. */
-	ll_session_set_tunnel(s, shell_tunnel, sh);
-	return s;
+	return conn_tunnel_session("shell", "use OpenSSH's ssh to the "
+	    "agent's SSH listener instead", shell_tunnel, sh);
 }
 
 /* A message of ours in the middle of the session: raw mode needs CR. */
@@ -214,30 +182,6 @@ shell_keys(struct shell *sh, const uint8_t *p, size_t n)
 	}
 }
 
-/* All of p to stdout.  0, or -1 when stdout is gone. */
-static int
-shell_write_out(const uint8_t *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(STDOUT_FILENO, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd pfd = { STDOUT_FILENO, POLLOUT, 0 };
-
-			poll(&pfd, 1, 1000);
-			continue;
-		}
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Copy what can be copied now.  -1 when stdout failed. */
 static int
 shell_copy(struct shell *sh, const struct pollfd *in_pfd)
@@ -268,7 +212,7 @@ shell_copy(struct shell *sh, const struct pollfd *in_pfd)
 	while (!sh->out_eof) {
 		n = recv(sh->plain, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n > 0) {
-			if (shell_write_out(buf, (size_t)n) != 0)
+			if (out_write_all(STDOUT_FILENO, buf, (size_t)n) != 0)
 				return -1;
 			continue;
 		}

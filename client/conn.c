@@ -760,3 +760,39 @@ conn_run(const char *op, json_t *args, const struct call_handlers *h,
 	conn_close(&c);
 	return rc;
 }
+
+struct ll_session *
+conn_tunnel_session(const char *cmd, const char *direct_hint,
+    ll_tunnel_fn *fn, void *ctx)
+{
+	struct ll_link_config cfg;
+	struct ll_transport *t;
+	struct ll_session *s;
+	char err[512];
+
+	if (conn_open_transport(&t, err, sizeof(err)) != 0) {
+		msg_error("%s", err);
+		return NULL;
+	}
+	if (ll_transport_is_direct(t)) {
+		msg_error("%s: %s is an SSH channel already, not a console "
+		    "path; %s", cmd, client_opts.via, direct_hint);
+		ll_transport_close(t);
+		return NULL;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.encoding = (enum ll_encoding)client_opts.encoding;
+	cfg.epoch = ll_link_epoch_draw();
+	cfg.connect_ms = (uint32_t)client_opts.timeout_ms;
+	cfg.line_rate = client_opts.baud / 10;
+	cfg.log = client_link_log;
+	cfg.ssh = true;
+	if ((s = ll_session_new(t, &cfg, ll_now_ms())) == NULL) {
+		ll_transport_close(t);
+		msg_error("out of memory");
+		return NULL;
+	}
+	/* No console handler: kernel messages never reach the tunnel. */
+	ll_session_set_tunnel(s, fn, ctx);
+	return s;
+}

@@ -12,7 +12,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +180,30 @@ stream_out_cleanup(struct stream_out *o, const char *failed)
 	free(o->buf[LL_CH_STDOUT]);
 	free(o->buf[LL_CH_STDERR]);
 	o->buf[LL_CH_STDOUT] = o->buf[LL_CH_STDERR] = NULL;
+}
+
+int
+out_write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { fd, POLLOUT, 0 };
+
+			poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 void
