@@ -175,4 +175,5 @@ VIA="ipmi://operator@127.0.0.1:$PORT?cipher=3&password-file=$T/pw"
 out=$(env -u IPMI_PASSWORD HOME="$T/home" SSH_AUTH_SOCK= "$LIFELINE" \
 	--via "$VIA" --known-hosts "$T/known_hosts" --accept-new-host-key \
 	exec -- echo over ssh over sol 2>"$T/err")
-is "SSH inside the link over SOL (password from a file)" "$out" "over ssh over sol"
+is "SSH inside the link over SOL (password from a file)" "$out" "over ssh over sol" ||
+	diag "$(cat "$T/err")"
