@@ -166,7 +166,7 @@ cpid=$!
 PIDS="$PIDS $cpid"
 exec 3>"$T/in"
 head -c 65536 /dev/zero >&3
-sleep 3	# 64 KiB take 0.7 s at 921600 baud
+sleep 6	# 64 KiB take 0.7 s at 921600 baud (the start took 1.5 s under load)
 kill -9 "$cpid"
 wait "$cpid" 2>/dev/null
 ll --json jobs >"$T/line.json" 2>/dev/null
