@@ -546,7 +546,8 @@ cb_pty(ssh_session s, ssh_channel ch, const char *term, int cols, int rows,
 		/*
 		 * ssh only says "PTY allocation request failed" and goes on
 		 * without one (as with sshd): the reason goes to the user on
-		 * the channel's stderr, which ssh shows at once.
+		 * the channel's stderr, which ssh shows.  (ssh -tt gives up
+		 * on the refusal at once and may exit before it shows it.)
 		 */
 		snprintf(line, sizeof(line), "lifelined: pty refused: %s\r\n",
 		    why);

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Who may open which SSH channel on the agent, seen by OpenSSH's ssh on the
 # agent's SSH listener (the same server as inside a console link): an
-# intruder's key; a no-pty key asking for a pty (ssh -tt: the user sees
-# why); a read-only agent that
+# intruder's key; a no-pty key asking for a pty (ssh -tt gives up; on a
+# terminal the user sees why); a read-only agent that
 # refuses shell and exec but serves sftp read-only; an --allow list
 # without shell; forwarding (ssh -W, a direct-tcpip channel) under
 # no-port-forwarding, restrict, permitopen=, --read-only and --allow.
@@ -10,8 +10,8 @@
 # the audit log.  (An SSH channel-open failure carries no text of ours:
 # libssh sends its own "administratively prohibited".)
 . "$(dirname "$0")/lib.sh"
-need ssh sftp python3
-plan 25
+need ssh sftp python3 script
+plan 26
 
 ssh_setup
 KEY="$T/home/.ssh/id_ed25519"
@@ -79,8 +79,16 @@ printf 'no-pty %s\n' "$(cat "$KEY.pub")" >"$T/authorized_keys"
 ossh -tt root@127.0.0.1 'tty; echo done' >/dev/null 2>"$T/err" </dev/null
 is "a no-pty key with ssh -tt: ssh gives up (exit 255)" $? 255
 check "ssh says the pty was refused" grep -q "PTY allocation request failed" "$T/err"
-check "and the user sees the agent's reason" \
-	grep -q "lifelined: pty refused: the key's authorized_keys line has no-pty" "$T/err"
+# ssh -tt exits as soon as the refusal arrives and may drop the reason sent
+# just before it on the channel's stderr.  On a terminal, where ssh asks for
+# a pty by itself and goes on without one, the reason always shows.
+{ sleep 2; echo 'echo the-shell; echo ran; exit'; sleep 5; } |
+	timeout 60 script -qec "ssh -F /dev/null -p $port -o BatchMode=yes \
+	-o UserKnownHostsFile=$T/okh -i $KEY root@127.0.0.1" /dev/null \
+	>"$T/term" 2>&1
+check "on a terminal the user sees the agent's reason" \
+	grep -q "lifelined: pty refused: the key's authorized_keys line has no-pty" "$T/term"
+check "and the shell runs without a pty" grep -q "^ran" "$T/term"
 check "the refusal is in the audit log" grep -q 'op refused: .*op="pty"' "$T/agent.log"
 cp "$T/authorized_keys.good" "$T/authorized_keys"
 stop_agent
