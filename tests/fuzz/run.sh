@@ -7,7 +7,9 @@
 #
 #   run.sh SRCDIR SECONDS RUNS JOBS NAME...
 # RUNS 0 means no limit on executions.  Exit status 1 when any target
-# failed (a crash, a leak, a broken property, a timeout).
+# failed (a crash, a leak, a broken property, a timeout).  FUZZ_TIMEOUT is
+# libFuzzer's limit per input in seconds of wall time (10): a soak under
+# nice 19 beside busy builds needs more, or starvation looks like a hang.
 set -u
 srcdir=$1 seconds=$2 runs=$3 jobs=$4
 shift 4
@@ -19,7 +21,7 @@ one() {
 	limit="-max_total_time=$seconds"
 	[ "$runs" != 0 ] && limit="$limit -runs=$runs"
 	# shellcheck disable=SC2086
-	"tests/fuzz/fuzz-$t" $limit -max_len=16384 -timeout=10 \
+	"tests/fuzz/fuzz-$t" $limit -max_len=16384 -timeout="${FUZZ_TIMEOUT:-10}" \
 		-rss_limit_mb=1024 -print_final_stats=1 \
 		-artifact_prefix="fuzz-crashes/$t-" \
 		"fuzz-corpus/$t" "$srcdir/tests/data/fuzz/$t" \
