@@ -12,13 +12,14 @@
 # get and scp both ways of 1.5 MiB are byte-exact (SHA-256) on the rescue
 # host's side and on ours; the sftp-server runs as the bundle's loader and
 # maps only the bundle's libraries; an agent from a bundle made without
-# one refuses sftp, naming the package.
+# one refuses sftp, naming the package; run --read-only, the bundle's
+# sftp-server serves a get and refuses a put.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || skip_all "needs root (a mount namespace with its own tmpfs)"
 need socat busybox unshare ssh-keygen ssh sftp scp
 BUNDLE=$top_builddir/deploy/lifeline-bundle-$(uname -m)
 [ -f "$BUNDLE" ] || skip_all "no bundle: make bundle"
-plan 15
+plan 18
 
 ssh-keygen -q -t ed25519 -N '' -C operator -f "$T/key" || exit 1
 mkdir -p "$T/home"
@@ -134,6 +135,44 @@ foreign=$(echo "$libs" | grep -v "^$dir/")
 	not_ok "libraries mapped from elsewhere: '$foreign' (all: '$libs')"
 kill "$held" 2>/dev/null
 wait "$held" 2>/dev/null
+
+# Read-only: the deployed directory's agent run again through its loader,
+# as the stage runs it, but --read-only and on an SSH port, in the rescue
+# host's namespace (nsenter; loopback is shared): sftp-server gets -R, so
+# a get works and a put is refused, nothing written.
+need_ro=1
+command -v nsenter >/dev/null || need_ro=
+if [ -n "$need_ro" ]; then
+	port=$(free_port)
+	loader=$(ls "$d"/ld-* | head -n 1)
+	nsenter -t "$HOSTPID" -m -- "${loader#/proc/"$HOSTPID"/root}" \
+		--library-path "$dir" --argv0 lifelined "$dir/lifelined" \
+		--listen-ssh "127.0.0.1:$port" --read-only \
+		--config "$dir/lifelined.conf" --authorized-keys "$dir/authorized_keys" \
+		--host-key "$T/ro_hostkey" --debug-file "$T/agent.log" \
+		2>>"$T/agent.stderr" &
+	PIDS="$PIDS $!"
+	for _ in $(seq 100); do
+		grep -q 'SSH host key' "$T/agent.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	printf 'get /run/up.sftp %s\nput %s /run/ro.sftp\n' "$T/down.ro" "$T/data" \
+		>"$T/batch.ro"
+	timeout 120 sftp -F /dev/null -P "$port" -i "$T/key" -o BatchMode=yes \
+		-o IdentitiesOnly=yes -o UserKnownHostsFile="$T/okh.ro" \
+		-o StrictHostKeyChecking=accept-new -b "$T/batch.ro" \
+		root@127.0.0.1 >/dev/null 2>"$T/err.ro"
+	grep -q "the bundle.s sftp-server: $dir/sftp-server (through $dir/ld-" "$T/agent.log" &&
+		ok "the agent run through the deployed loader finds the bundle's sftp-server" ||
+		not_ok "the bundle's sftp-server found: $(grep sftp "$T/agent.log")"
+	is "read-only: it serves a get" \
+		"$(sha "$T/down.ro" 2>/dev/null)" "$want"
+	[ ! -e "$R/ro.sftp" ] && grep -q 'Permission denied' "$T/err.ro" &&
+		ok "and refuses a put (sftp-server -R), nothing written" ||
+		not_ok "a put refused: $(ls "$R"), $(cat "$T/err.ro")"
+else
+	for _ in 1 2 3; do ok "# SKIP no nsenter (util-linux)"; done
+fi
 
 # A bundle made without an sftp-server: its agent refuses sftp, naming the
 # package (make-bundle.sh as make bundle runs it, SFTP_SERVER=no).
