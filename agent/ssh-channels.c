@@ -22,6 +22,7 @@
  */
 #include "config.h"
 
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -29,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -64,7 +66,7 @@
 #define CHANS_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
 			"/sbin:/bin"
 
-/* sftp-server programs, the rescue host's own first. */
+/* sftp-server programs, the rescue host's own first (then the bundle's). */
 static const char *const sftp_servers[] = {
 	"/usr/lib/openssh/sftp-server",	/* Debian, Ubuntu */
 	"/usr/lib/ssh/sftp-server",	/* Alpine, Arch */
@@ -72,6 +74,60 @@ static const char *const sftp_servers[] = {
 	"/usr/libexec/sftp-server",	/* OpenBSD, BSDs */
 	NULL
 };
+
+/*
+ * The deploy bundle's sftp-server (docs/deploy.md), for a rescue host with
+ * none of its own.  The deploy stage runs the agent through the bundle's
+ * loader, "DIR/LOADER --library-path DIR --argv0 lifelined DIR/lifelined":
+ * the kernel then started the loader as the program, so no interpreter was
+ * loaded for us (AT_BASE is 0), /proc/self/exe is DIR/LOADER and AT_EXECFN
+ * (which the loader sets to the program it runs) is DIR/lifelined.  When
+ * both are in one directory that holds an sftp-server, that one runs the
+ * same way, so no library of the host is used.  Found once.
+ */
+static struct {
+	bool found;
+	char loader[PATH_MAX];		/* DIR/LOADER */
+	char dir[PATH_MAX];		/* the library path */
+	char prog[PATH_MAX];		/* DIR/sftp-server */
+} bundle;
+static pthread_once_t bundle_once = PTHREAD_ONCE_INIT;
+
+static void
+bundle_find(void)
+{
+	const char *execfn = (const char *)getauxval(AT_EXECFN);
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	if (getauxval(AT_BASE) != 0 || execfn == NULL)
+		return;			/* not run through a named loader */
+	if ((n = readlink("/proc/self/exe", bundle.loader,
+	    sizeof(bundle.loader) - 1)) <= 0) {
+		log_warn("run through a loader, but /proc/self/exe: %s: no "
+		    "bundled sftp-server", n < 0 ? strerror(errno) : "empty");
+		return;
+	}
+	bundle.loader[n] = '\0';
+	if (realpath(execfn, self) == NULL)
+		return;
+	snprintf(bundle.dir, sizeof(bundle.dir), "%s", bundle.loader);
+	if ((slash = strrchr(bundle.dir, '/')) == NULL)
+		return;
+	*slash = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return;
+	*slash = '\0';
+	if (strcmp(self, bundle.dir) != 0)
+		return;			/* a loader elsewhere: not a bundle */
+	if (snprintf(bundle.prog, sizeof(bundle.prog), "%s/sftp-server",
+	    bundle.dir) >= (int)sizeof(bundle.prog) ||
+	    access(bundle.prog, X_OK) != 0)
+		return;
+	bundle.found = true;
+	log_info("the bundle's sftp-server: %s (through %s)", bundle.prog,
+	    bundle.loader);
+}
 
 enum chan_kind { CHAN_NEW, CHAN_CHILD, CHAN_LIFELINE, CHAN_FORWARD,
     CHAN_REFUSED };
@@ -378,28 +434,40 @@ fail:
 	return -1;
 }
 
-/* Run a command (NULL: the login shell) for channel c as op. */
+/*
+ * Run a command (NULL: the login shell) for channel c as op, or the
+ * sftp-server sftp (through the bundle's loader when bundled).
+ */
 static int
 chan_run(struct chan *c, const char *op, const char *command,
-    const char *sftp)
+    const char *sftp, bool bundled)
 {
 	struct passwd *pw = getpwuid(getuid());
 	struct passwd fallback = { .pw_name = "root", .pw_dir = "/",
 	    .pw_shell = "/bin/sh" };
-	char why[256], *argv[4], shell_arg0[64];
+	char why[256], *argv[8], shell_arg0[64];
 	const char *shell, *prog;
 	char **envp = NULL;
 	json_t *args;
-	int rc;
+	int rc, i = 0;
 
 	if (pw == NULL)
 		pw = &fallback;
 	shell = chan_shell(pw);
 	if (sftp != NULL) {
-		prog = sftp;
-		argv[0] = (char *)sftp;
-		argv[1] = agent_opts.read_only ? "-R" : NULL;
-		argv[2] = NULL;
+		if (bundled) {
+			prog = bundle.loader;
+			argv[i++] = bundle.loader;
+			argv[i++] = "--library-path";
+			argv[i++] = bundle.dir;
+			argv[i++] = "--argv0";
+			argv[i++] = "sftp-server";
+		} else
+			prog = sftp;
+		argv[i++] = (char *)sftp;
+		if (agent_opts.read_only)
+			argv[i++] = "-R";
+		argv[i] = NULL;
 	} else if (command != NULL) {
 		prog = shell;
 		argv[0] = (char *)shell;
@@ -451,7 +519,7 @@ cb_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
 		chan_refuse(c, "exec", why);
 		return 0;
 	}
-	return chan_run(c, "exec", command, NULL);
+	return chan_run(c, "exec", command, NULL, false);
 }
 
 static int
@@ -468,7 +536,7 @@ cb_shell(ssh_session s, ssh_channel ch, void *ud)
 		chan_refuse(c, "shell", why);
 		return 0;
 	}
-	return chan_run(c, "shell", NULL, NULL);
+	return chan_run(c, "shell", NULL, NULL, false);
 }
 
 static int
@@ -509,17 +577,18 @@ cb_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
 		chan_refuse(c, "sftp", why);
 		return 0;
 	}
+	c->pty = false;			/* sftp wants a clean byte stream */
 	for (i = 0; sftp_servers[i] != NULL; i++) {
 		if (access(sftp_servers[i], X_OK) == 0)
-			break;
+			return chan_run(c, "sftp", NULL, sftp_servers[i],
+			    false);
 	}
-	if (sftp_servers[i] == NULL) {
-		chan_refuse(c, "sftp", "no sftp-server program on this host "
-		    "(Debian: openssh-sftp-server; Alpine: openssh-sftp-server)");
-		return 0;
-	}
-	c->pty = false;			/* sftp wants a clean byte stream */
-	return chan_run(c, "sftp", NULL, sftp_servers[i]);
+	pthread_once(&bundle_once, bundle_find);
+	if (bundle.found)
+		return chan_run(c, "sftp", NULL, bundle.prog, true);
+	chan_refuse(c, "sftp", "no sftp-server program on this host "
+	    "(Debian: openssh-sftp-server; Alpine: openssh-sftp-server)");
+	return 0;
 }
 
 static int

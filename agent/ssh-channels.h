@@ -5,7 +5,8 @@
  *	exec		the command through /bin/sh -c; exit status or signal
  *	shell		the login shell, on a pty when pty-req came first
  *	pty-req, window-change, env (TERM, LANG, LC_* only)
- *	subsystem sftp	the rescue host's sftp-server (-R when read-only)
+ *	subsystem sftp	the rescue host's sftp-server, else the deploy
+ *			bundle's (-R when read-only)
  *	subsystem lifeline  records to the agent's loop (one per connection,
  *			alone or beside the others)
  *

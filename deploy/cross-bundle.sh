@@ -11,8 +11,9 @@
 # As the native one, the agent links everything statically but libmount and
 # libblkid (libssh in its gcrypt flavour), and the bundle carries glibc's
 # loader and libc from the cross toolchain (libc6-ARCH-cross), the shared
-# libmount and libblkid from the sysroot and the stand-in libselinux built
-# here.  Nothing of this runs at build time, so no emulator is needed.
+# libmount and libblkid from the sysroot, the stand-in libselinux built
+# here, and that architecture's OpenSSH sftp-server from the sysroot.
+# Nothing of this runs at build time, so no emulator is needed.
 set -eu
 arch=$1 src=$2 build=$3 version=$4 out=$5
 case $arch in
@@ -56,6 +57,10 @@ if ! "$triplet-nm" "$work/lifelined-portable" | grep -q '_Unwind_\|__register_fr
 	"$triplet-objcopy" --remove-section=.eh_frame "$work/lifelined-portable"
 fi
 
-BUNDLE_LIBDIRS=$glibc:$lib STRIP=$triplet-strip \
+# OpenSSH's sftp-server of that architecture, from the sysroot
+# (openssh-sftp-server): carried for a rescue host without one
+sftp=$root/usr/lib/openssh/sftp-server
+[ -x "$sftp" ] || sftp=no
+SFTP_SERVER=$sftp BUNDLE_LIBDIRS=$glibc:$lib STRIP=$triplet-strip \
 	sh "$src/deploy/make-bundle.sh" "$out" "$work/lifeline-stage1" \
 	"$work/lifelined-portable" "$version" "$arch" "$work/stubs"

@@ -3,7 +3,8 @@
 # (docs/deploy.md, "Other architectures"), unpacked into a directory of the
 # build tree, never installed: the -dev packages with their static
 # archives and headers, the shared libmount and libblkid the agent links,
-# musl for the first stage, and libssh's gcrypt flavour, all of Debian's
+# musl for the first stage, libssh's gcrypt flavour, and OpenSSH's
+# sftp-server that the bundle carries, all of Debian's
 # ARCH build, fetched with `apt-get download` and unpacked with dpkg-deb.
 # The compiler (gcc-TRIPLET) and glibc's loader and libc come from the
 # cross toolchain's packages, which ./bootstrap cross installs.
@@ -24,7 +25,7 @@ pkgs="libjansson-dev libjansson4 libserialport-dev libserialport0
 libgcrypt20-dev libgcrypt20 libgpg-error-dev libgpg-error0 libssl-dev libssl3
 zlib1g-dev zlib1g libcrypt-dev libcrypt1 liblzma-dev liblzma5 libmount-dev
 libmount1 libblkid-dev libblkid1 libssh-gcrypt-dev musl-dev musl
-busybox-static"
+busybox-static openssh-sftp-server"
 want=$(for p in $pkgs; do echo "$p:$debarch"; done | tr '\n' ' ')
 [ "$(cat "$dir/stamp" 2>/dev/null)" = "$want" ] && exit 0
 dpkg --print-foreign-architectures | grep -qx "$debarch" || {

@@ -13,6 +13,11 @@
 # instead of the system's of the same name (deploy/selinux-stub.c: the
 # stand-in libselinux, which also leaves libpcre2 out).
 #
+# SFTP_SERVER names OpenSSH's sftp-server (empty or "no": none), carried
+# as "sftp-server" for a rescue host that has none of its own: the agent
+# runs it through the same loader and libraries (agent/ssh-channels.c).
+# Its libraries are taken as the agent's are: Debian's needs libc alone.
+#
 # For another architecture (cross-bundle.sh), where ldd cannot run the
 # agent, BUNDLE_LIBDIRS (colon-separated) says where its libraries are: the
 # closure of what readelf lists as NEEDED is taken from STUBS and those
@@ -36,7 +41,18 @@ trap 'rm -rf "$tmp"' EXIT
 
 mkdir "$tmp/files"
 cp "$agent" "$tmp/files/lifelined"
+sftp=
+case ${SFTP_SERVER:-no} in
+no) ;;
+*)	[ -f "$SFTP_SERVER" ] && [ -x "$SFTP_SERVER" ] || {
+		echo "make-bundle: SFTP_SERVER=$SFTP_SERVER is not an executable file" >&2
+		exit 1
+	}
+	sftp=$tmp/files/sftp-server
+	cp "$SFTP_SERVER" "$sftp" ;;
+esac
 loader=
+interp_of() { readelf -l "$1" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p'; }
 needed() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
 # find NAME in STUBS, then BUNDLE_LIBDIRS
 find_lib() {
@@ -47,9 +63,8 @@ find_lib() {
 	return 1
 }
 if [ -n "${BUNDLE_LIBDIRS:-}" ]; then
-	interp=$(readelf -l "$agent" | sed -n 's/.*Requesting program interpreter: \(.*\)\]/\1/p')
-	loader=$(basename "$interp")
-	todo="$loader $(needed "$agent")"
+	loader=$(basename "$(interp_of "$agent")")
+	todo="$loader $(needed "$agent") $([ -z "$sftp" ] || needed "$sftp")"
 	while [ -n "$(echo $todo)" ]; do
 		set -- $todo
 		name=$1; shift; todo="$*"
@@ -59,13 +74,19 @@ if [ -n "${BUNDLE_LIBDIRS:-}" ]; then
 		todo="$todo $(needed "$tmp/files/$name")"
 	done
 else
-	for lib in $(LD_LIBRARY_PATH=$stubs ldd "$agent" | awk '/=>/ && $3 ~ /^\// { print $3 } /^[ \t]*\// { print $1 }'); do
+	for lib in $(for f in "$agent" $sftp; do LD_LIBRARY_PATH=$stubs ldd "$f"; done |
+	    awk '/=>/ && $3 ~ /^\// { print $3 } /^[ \t]*\// { print $1 }' | sort -u); do
 		name=$(basename "$lib")
 		cp -L "$lib" "$tmp/files/$name"
 		case $name in ld-linux*|ld64*|ld-*.so*) loader=$name ;; esac
 	done
 fi
 [ -n "$loader" ] || { echo "make-bundle: no dynamic loader in ldd $agent" >&2; exit 1; }
+# The agent runs the sftp-server through its own loader.
+if [ -n "$sftp" ] && [ "$(basename "$(interp_of "$sftp")")" != "$loader" ]; then
+	echo "make-bundle: $SFTP_SERVER is not a dynamic executable for the loader $loader" >&2
+	exit 1
+fi
 ${STRIP:-strip} --strip-unneeded "$tmp/files/"* 2>/dev/null || true
 # Every library a file needs must be in the archive: the stage's loader
 # would otherwise take the host's, and a busybox host has none.

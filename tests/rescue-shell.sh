@@ -18,11 +18,15 @@
 # RESCUE_DELAY (seconds) holds the shell back after the pid file is
 # written: a rescue system that prints its prompt late (still booting, or
 # a loaded host).
+# RESCUE_NO_SFTP=1 hides the sftp-server programs of this machine (an
+# empty tmpfs on the directory of each of the paths lifelined looks in,
+# agent/ssh-channels.c): a rescue host with none of its own.
 #
 #   rescue-shell.sh PIDFILE [RUN_OPTS [TOOLS]]
 pidfile=$1 opts=$(echo "${2:-size=64m}" | tr + ,) tools=${3:-all}
 busybox=${RESCUE_BUSYBOX:-$(command -v busybox)}
 delay=${RESCUE_DELAY:-0}
+nosftp=${RESCUE_NO_SFTP:-0}
 exec unshare --mount --propagation private sh -c '
 	echo $$ >"$1"
 	sh "$6"
@@ -30,6 +34,13 @@ exec unshare --mount --propagation private sh -c '
 	case $2 in *noexec*)
 		for d in /dev/shm /tmp; do mount -t tmpfs -o noexec tmpfs $d; done ;;
 	esac
+	if [ "$7" = 1 ]; then
+		for p in /usr/lib/openssh/sftp-server /usr/lib/ssh/sftp-server \
+		    /usr/libexec/openssh/sftp-server /usr/libexec/sftp-server; do
+			[ -e "$p" ] || continue
+			mount -t tmpfs -o size=1m tmpfs "${p%/*}" || exit 1
+		done
+	fi
 	path=/usr/sbin:/usr/bin:/sbin:/bin
 	shell="$4 sh"
 	if [ "$3" = bare ]; then
@@ -42,4 +53,4 @@ exec unshare --mount --propagation private sh -c '
 	sleep "$5"
 	cd / && exec env -i PATH=$path PS1="# " $shell -i
 	' rescue-shell "$pidfile" "$opts" "$tools" "$busybox" "$delay" \
-	"$(dirname "$0")/ns-clean.sh"
+	"$(dirname "$0")/ns-clean.sh" "$nosftp"
