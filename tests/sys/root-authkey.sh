@@ -164,23 +164,31 @@ $(cat "$T/k4.pub")"
 is "the agent logged both removals" \
 	"$(grep -c 'removed .authorized_keys.lifeline-.*a temp file a stopped run left for authorized_keys' "$T/agent.log")" 2
 # Another process holding .ssh's lock: authorize-key waits for it briefly,
-# and past 2 s says so and changes nothing.
+# and past 2 s says so and changes nothing (held 8 s: longer than the
+# client's start and the agent's 2 s under load).
 ssh-keygen -q -t ed25519 -N '' -C 'fifth' -f "$T/k5"
-flock -x "$A" sleep 0.7 &
-lpid=$!
-sleep 0.2
+# hold_lock SECONDS: another process holds .ssh's lock (started, and seen
+# holding it: under load a fixed pause was not always enough)
+hold_lock() {
+	flock -x "$A" sleep "$1" &
+	lpid=$!
+	for _ in $(seq 100); do
+		flock -n -x "$A" true || return 0
+		sleep 0.05
+	done
+}
+hold_lock 0.7
 ll authorize-key alice "$T/k5.pub" >/dev/null 2>"$T/err"
 is "authorize-key waits for a lock held briefly" "$?" 0
 wait "$lpid"
 ssh-keygen -q -t ed25519 -N '' -C 'sixth' -f "$T/k6"
-flock -x "$A" sleep 4 &
-lpid=$!
-sleep 0.2
+hold_lock 8
 snap
 ll authorize-key alice "$T/k6.pub" >/dev/null 2>"$T/err"
 is "a lock held too long fails" "$?" 1
 grep -q '/home/alice/.ssh is locked by another process changing authorized_keys; try again' "$T/err" &&
 	ok "and says so" || not_ok "lock busy: $(cat "$T/err")"
 is "nothing changed" "$(changed)" ""
+pkill -P "$lpid" sleep
 wait "$lpid"
 kill -0 "$AGENT_PID" 2>/dev/null && ok "the agent is still up" || not_ok "the agent is still up"
