@@ -134,16 +134,20 @@ pkill -s "$login" 2>/dev/null
 wait "$login" 2>/dev/null
 
 # RFC 2217: the baud given with telnet:// is what the device is set to.
+# The console stays up while the device is polled (it used to leave after
+# 0.5 s of quiet, which under distcheck's load was before the speed was
+# seen), and is sent away once it is.
 settle
 VIA="telnet://127.0.0.1:$TEL?baud=57600"
-"$LIFELINE" --via "$VIA" console --drain 0.5 </dev/null >/dev/null 2>"$T/err" &
+"$LIFELINE" --via "$VIA" console --drain 10 </dev/null >/dev/null 2>"$T/err" &
 con=$!
 speed=
-for _ in $(seq 30); do
+for _ in $(seq 100); do
 	sleep 0.1
 	speed=$(stty -F "$T/dev" speed 2>/dev/null)
 	[ "$speed" = 57600 ] && break
 done
+kill "$con" 2>/dev/null
 wait "$con"
 is "telnet://...?baud=57600 sets the device to 57600 baud (RFC 2217)" "$speed" 57600
 
