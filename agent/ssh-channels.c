@@ -505,38 +505,38 @@ chan_run(struct chan *c, const char *op, const char *command,
 	return 0;
 }
 
+/*
+ * exec and shell: both change things, so one policy check each, then the
+ * command (NULL: the shell) runs on the channel.
+ */
+static int
+chan_request(struct chan *c, const char *op, const char *command)
+{
+	char why[200];
+
+	if (c->kind != CHAN_NEW)
+		return 1;
+	if (chans_policy(op, true, why, sizeof(why)) != NULL) {
+		chan_refuse(c, op, why);
+		return 0;
+	}
+	return chan_run(c, op, command, NULL, false);
+}
+
 static int
 cb_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
 {
-	struct chan *c = ud;
-	char why[200];
-
 	(void)s;
 	(void)ch;
-	if (c->kind != CHAN_NEW)
-		return 1;
-	if (chans_policy("exec", true, why, sizeof(why)) != NULL) {
-		chan_refuse(c, "exec", why);
-		return 0;
-	}
-	return chan_run(c, "exec", command, NULL, false);
+	return chan_request(ud, "exec", command);
 }
 
 static int
 cb_shell(ssh_session s, ssh_channel ch, void *ud)
 {
-	struct chan *c = ud;
-	char why[200];
-
 	(void)s;
 	(void)ch;
-	if (c->kind != CHAN_NEW)
-		return 1;
-	if (chans_policy("shell", true, why, sizeof(why)) != NULL) {
-		chan_refuse(c, "shell", why);
-		return 0;
-	}
-	return chan_run(c, "shell", NULL, NULL, false);
+	return chan_request(ud, "shell", NULL);
 }
 
 static int
