@@ -256,7 +256,7 @@ test_golden(void **state)
 	(void)state;
 	ll_buf_init(&b, BIG_BUF);
 
-	/* the client's own HELLO: it has no capabilities to announce */
+	/* a client HELLO with no capabilities (lifeline --compress no) */
 	v = ll_msg_hello_new("client", "lifeline 0.1.0", NULL);
 	assert_non_null(v);
 	assert_int_equal(ll_msg_put_json(&b, LL_MSG_HELLO, 0, v), 0);
