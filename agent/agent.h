@@ -64,6 +64,7 @@ struct request {
 	char *owned[REQUEST_OWNED_MAX];
 	unsigned nowned;
 	unsigned long nomem0;	/* server_json_nomem() when it started */
+	struct ll_zdata_stats z0; /* the session's data records at its start */
 	LIST_ENTRY(request) entry;
 };
 
@@ -106,6 +107,7 @@ struct agent_options {
 	const char *target_root;	/* --target-root */
 	const char *config;		/* --config FILE */
 	const char *getty;		/* --getty CMD: shares --serial */
+	bool no_compress;		/* --compress no: no "zdata" in HELLO */
 };
 
 extern struct agent_options agent_opts;

@@ -80,7 +80,8 @@ usage(FILE *f)
 "                 [--listen-ssh [ADDR:]PORT] [--host-key FILE]\n"
 "                 [--authorized-keys FILE] [--allow OP,...] [--read-only]\n"
 "                 [--config FILE] [--insecure] [--encoding auto|7bit|8bit]\n"
-"                 [--debug-file FILE] [--target-root DIR] [--getty CMD] [-v]\n"
+"                 [--debug-file FILE] [--target-root DIR] [--getty CMD]\n"
+"                 [--compress yes|no] [-v]\n"
 "\n"
 "  --serial DEV[,BAUD]  serve on a serial port (libserialport; termios for PTYs)\n"
 "  --stdio              serve on this process's own tty or stdin/stdout\n"
@@ -95,6 +96,9 @@ usage(FILE *f)
 "  --insecure           no SSH on the console link: anyone who can write to\n"
 "                       it can run commands (labs and tests only)\n"
 "  --encoding E         refuse 8-bit coding when E is 7bit\n"
+"  --compress no        never compress data records (default yes: when the\n"
+"                       client also offers it, compressible data goes as\n"
+"                       ZDATA records)\n"
 "  --debug-file FILE    append a detailed log to FILE\n"
 "  --target-root DIR    act on the original root already mounted at DIR\n"
 "  --getty CMD          --serial: hand the line to this getty when a person\n"
@@ -722,6 +726,7 @@ agent_parse_args(int argc, char **argv)
 		{ "read-only", no_argument, NULL, 'R' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "getty", required_argument, NULL, 'G' },
+		{ "compress", required_argument, NULL, 'z' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -775,6 +780,15 @@ agent_parse_args(int argc, char **argv)
 				    "auto, 7bit or 8bit, not \"%s\"\n", optarg);
 				return 2;
 			}
+			break;
+		case 'z':
+			if (strcmp(optarg, "yes") != 0 &&
+			    strcmp(optarg, "no") != 0) {
+				fprintf(stderr, "lifelined: --compress must be "
+				    "yes or no, not \"%s\"\n", optarg);
+				return 2;
+			}
+			agent_opts.no_compress = strcmp(optarg, "no") == 0;
 			break;
 		case 'd':
 			agent_opts.debug_file = optarg;

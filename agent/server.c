@@ -165,9 +165,35 @@ server_reap(struct conn *c)
 	}
 }
 
+/*
+ * The data records r's session sent while r ran, in the debug log: how
+ * much went compressed, and how much plain because it did not shrink (a
+ * test reads this; docs/protocol.md, ZDATA).
+ */
+static void
+request_log_zdata(const struct request *r)
+{
+	struct ll_zdata_stats st;
+
+	ll_session_zdata_stats(r->conn->s, &st);
+	if (st.zrecords == r->z0.zrecords && st.precords == r->z0.precords)
+		return;
+	log_debug("%s: request %u (%s): data sent in %llu ZDATA records "
+	    "(%llu bytes as %llu) and %llu plain DATA records (%llu bytes); "
+	    "%llu chunks did not shrink", r->conn->name, r->id, r->op->name,
+	    (unsigned long long)(st.zrecords - r->z0.zrecords),
+	    (unsigned long long)(st.zraw - r->z0.zraw),
+	    (unsigned long long)(st.zwire - r->z0.zwire),
+	    (unsigned long long)(st.precords - r->z0.precords),
+	    (unsigned long long)(st.praw - r->z0.praw),
+	    (unsigned long long)(st.misses - r->z0.misses));
+}
+
 void
 request_finish(struct request *r)
 {
+	if (!r->done)
+		request_log_zdata(r);
 	r->done = true;
 }
 
@@ -326,6 +352,20 @@ server_find_request(struct conn *c, uint32_t id)
 	return NULL;
 }
 
+/* Whether a HELLO body's "caps" lists cap. */
+static bool
+server_hello_has(const json_t *hello, const char *cap)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(hello, "caps"), i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), cap) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void
 server_hello(struct conn *c, const struct ll_msg *m)
 {
@@ -339,14 +379,22 @@ server_hello(struct conn *c, const struct ll_msg *m)
 		return;
 	}
 	caps = server_caps();
+	if (!agent_opts.no_compress)
+		json_array_append_new(caps, json_string(LL_ZDATA_CAP));
 	hello = ll_msg_hello_new("agent", PACKAGE_STRING, caps);
 	json_decref(caps);
+	/* Compress only what a client that said it takes ZDATA receives. */
+	if (ll_session_set_compress(c->s, !agent_opts.no_compress &&
+	    server_hello_has(m->json, LL_ZDATA_CAP)) != 0)
+		log_warn("%s: no memory to compress data: sent plain",
+		    c->name);
 	if (agent_opts.insecure)
 		json_object_set_new(hello, "insecure", json_true());
 	ll_session_send_json(c->s, LL_MSG_HELLO, 0, hello);
 	json_decref(hello);
 	c->hello_done = true;
-	log_info("%s: client session started (protocol %d)", c->name, version);
+	log_info("%s: client session started (protocol %d%s)", c->name,
+	    version, ll_session_compresses(c->s) ? ", data compressed" : "");
 }
 
 /* Refuse op by the allow-list or read-only mode: true when refused. */
@@ -431,6 +479,7 @@ server_request(struct conn *c, const struct ll_msg *m)
 	r->op = op;
 	r->conn = c;
 	r->nomem0 = json_nomem;
+	ll_session_zdata_stats(c->s, &r->z0);
 	LIST_INSERT_HEAD(&c->requests, r, entry);
 	server_identity(c, who, sizeof(who));
 	audit_op_start(who, r->id, op->name, args);
@@ -449,6 +498,10 @@ server_bad_record_why(uint8_t kind, int rc)
 	if (ll_msg_kind_is_json(kind))
 		return "flags must be 0 and the body exactly one JSON object "
 		    "(UTF-8, no duplicate keys, no \\u0000)";
+	if (kind == LL_MSG_ZDATA)
+		return "the channel must be 0 to 3, and the body a u32 length "
+		    "(1..65536) and a raw deflate stream of exactly that many "
+		    "bytes";
 	if (kind == LL_MSG_DATA || kind == LL_MSG_EOF)
 		return "the channel must be 0 to 3, and an EOF has no body";
 	return "this agent does not know the kind: skipped";

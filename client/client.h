@@ -37,6 +37,7 @@ struct client_options {
 	bool json;
 	int verbose;
 	int encoding;
+	bool no_compress;		/* --compress no: send no "zdata" cap */
 	unsigned baud;			/* pacing when the path's rate is known */
 	int timeout_ms;			/* connect timeout */
 	int reconnect_ms;		/* --reconnect: follow a job again */

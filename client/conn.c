@@ -262,6 +262,35 @@ conn_pump(struct conn *c, int max_wait_ms)
 	return conn_pump_fd(c, max_wait_ms, -1);
 }
 
+/* Our HELLO: "zdata" (docs/protocol.md) unless --compress no. */
+static json_t *
+conn_hello_new(void)
+{
+	json_t *caps, *hello;
+
+	if ((caps = json_array()) == NULL)
+		return NULL;
+	if (!client_opts.no_compress)
+		json_array_append_new(caps, json_string(LL_ZDATA_CAP));
+	hello = ll_msg_hello_new("client", PACKAGE_STRING, caps);
+	json_decref(caps);
+	return hello;
+}
+
+/* Whether the agent's HELLO lists cap. */
+static bool
+conn_agent_has(const struct conn *c, const char *cap)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(c->agent_hello, "caps"), i, v) {
+		if (json_is_string(v) && strcmp(json_string_value(v), cap) == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 conn_open(struct conn *c)
 {
@@ -336,7 +365,7 @@ conn_open(struct conn *c)
 		    st.frame_payload);
 	}
 hello:
-	hello = ll_msg_hello_new("client", PACKAGE_STRING, NULL);
+	hello = conn_hello_new();
 	rc = ll_session_send_json(c->s, LL_MSG_HELLO, 0, hello);
 	json_decref(hello);
 	if (rc != 0)
@@ -365,6 +394,15 @@ hello:
 			}
 			c->agent_hello = json_incref(m.json);
 			ll_msg_cleanup(&m);
+			if (!client_opts.no_compress &&
+			    conn_agent_has(c, LL_ZDATA_CAP) &&
+			    ll_session_set_compress(c->s, true) != 0)
+				return conn_set_error(c, EXIT_FAILED, "out of "
+				    "memory");
+			msg_verbose("data compression: %s",
+			    ll_session_compresses(c->s) ? "on" :
+			    client_opts.no_compress ? "off (--compress no)" :
+			    "off (the agent does not offer it)");
 			break;
 		}
 		if (m.kind == LL_MSG_ERROR) {
@@ -402,6 +440,21 @@ conn_close(struct conn *c)
 		    st.frame_payload, st.radix,
 		    (unsigned long long)st.bytes_sent,
 		    (unsigned long long)st.bytes_received);
+	}
+	if (c->s != NULL && client_opts.verbose > 0 &&
+	    ll_session_compresses(c->s)) {
+		struct ll_zdata_stats z;
+
+		ll_session_zdata_stats(c->s, &z);
+		msg_verbose("compression: sent %llu ZDATA records (%llu bytes "
+		    "as %llu) and %llu plain DATA records (%llu bytes); "
+		    "received %llu ZDATA and %llu plain DATA records",
+		    (unsigned long long)z.zrecords,
+		    (unsigned long long)z.zraw, (unsigned long long)z.zwire,
+		    (unsigned long long)z.precords,
+		    (unsigned long long)z.praw,
+		    (unsigned long long)z.rx_zrecords,
+		    (unsigned long long)z.rx_precords);
 	}
 	if (c->s != NULL) {
 		/* after Ctrl-C, the user waits: the CANCEL and CLOSE go first */

@@ -42,6 +42,9 @@ const struct cmd_option client_global_options[] = {
 	  "(default ~/.config/lifeline/known_hosts)" },
 	{ "encoding", 'e', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "auto|7bit|8bit", "force the "
 	  "7-bit or 8-bit frame coding (default: probe)" },
+	{ "compress", 'z', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "yes|no", "compress "
+	  "file and command data when the agent can (default yes; data that "
+	  "does not shrink goes plain)" },
 	{ "baud", 'b', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "N", "line speed of the path, to "
 	  "pace output (serial: sets it)" },
 	{ "connect-timeout", 'T', CMD_OPT_FORWARD | CMD_OPT_CONFIG, "SECONDS",
@@ -172,6 +175,14 @@ option_apply(int ch, const char *arg)
 			    "\"%s\"", arg);
 			return EXIT_USAGE;
 		}
+		break;
+	case 'z':
+		if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0) {
+			msg_error("--compress must be yes or no, not \"%s\"",
+			    arg);
+			return EXIT_USAGE;
+		}
+		client_opts.no_compress = strcmp(arg, "no") == 0;
 		break;
 	case 'b':
 		client_opts.baud = (unsigned)strtoul(arg, &end, 10);

@@ -36,6 +36,7 @@
 #include "error.h"
 #include "ll-limits.h"
 #include "msg.h"
+#include "zdata.h"
 
 #define LL_MSG_JSON_ENC_FLAGS	(JSON_COMPACT | JSON_SORT_KEYS)
 
@@ -56,7 +57,7 @@ ll_msg_body_max(uint8_t kind)
 {
 	if (ll_msg_kind_is_json(kind))
 		return (LL_MSG_JSON_MAX);
-	if (kind == LL_MSG_DATA || kind == LL_MSG_EOF)
+	if (kind == LL_MSG_DATA || kind == LL_MSG_EOF || kind == LL_MSG_ZDATA)
 		return (LL_DATA_CHUNK_MAX);
 	/* Unknown kinds: a later revision's record, skippable up to this. */
 	return (LL_MSG_MAX);
@@ -206,6 +207,16 @@ ll_msg_get(struct ll_buf *in, struct ll_msg *m)
 		if (!ll_msg_channel_is_valid(flags) ||
 		    (kind == LL_MSG_EOF && len != 0)) {
 			r = LL_ERR_FORMAT;
+			goto out;
+		}
+		if (kind == LL_MSG_ZDATA) {
+			r = ll_zdata_inflate(p, len, &m->data, &m->data_len);
+			if (r == LL_ERR_NOMEM)
+				total = 0;	/* left in place for a retry */
+			if (r != 0)
+				goto out;
+			m->compressed = true;
+			kind = LL_MSG_DATA;
 			goto out;
 		}
 		if (len > 0 && (m->data = malloc(len)) == NULL) {

@@ -4,7 +4,8 @@
  *   record = u32 body_len | u8 kind | u8 flags | u32 id | body[body_len]
  *
  * Control kinds carry one JSON object (jansson); DATA and EOF carry raw bytes
- * of one channel (flags) of request id.  Kinds are numbered once and never
+ * of one channel (flags) of request id; ZDATA carries DATA compressed, and
+ * the decoder hands it up as the DATA it stands for (zdata.h).  Kinds are numbered once and never
  * reused.  With the link layer, control records travel on link stream 0 and
  * DATA/EOF on stream 1.
  */
@@ -28,7 +29,8 @@ enum ll_msg_kind {
 	LL_MSG_CANCEL = 6,	/* JSON: cancel request id */
 	LL_MSG_DATA = 7,	/* raw chunk of channel flags of request id */
 	LL_MSG_EOF = 8,		/* channel flags of request id is finished */
-	LL_MSG_KIND_MAX = 8,
+	LL_MSG_ZDATA = 9,	/* a DATA chunk compressed (zdata.h) */
+	LL_MSG_KIND_MAX = 9,
 };
 
 enum ll_msg_channel {
@@ -57,6 +59,7 @@ struct ll_msg {
 	json_t *json;		/* control kinds; owned, ll_msg_cleanup */
 	uint8_t *data;		/* DATA: owned copy */
 	size_t data_len;
+	bool compressed;	/* DATA that came as a ZDATA record */
 };
 
 #define LL_MSG_PROTO_MIN	1	/* oldest protocol version spoken */
@@ -67,7 +70,7 @@ bool ll_msg_kind_is_json(uint8_t kind);
 bool ll_msg_channel_is_valid(uint8_t channel);
 /*
  * Largest body_len accepted for kind: LL_MSG_JSON_MAX for JSON kinds,
- * LL_DATA_CHUNK_MAX for DATA and EOF, LL_MSG_MAX for unknown kinds (which
+ * LL_DATA_CHUNK_MAX for DATA, ZDATA and EOF, LL_MSG_MAX for unknown kinds (which
  * are skipped).  A buffer fed to ll_msg_get() must be allowed to grow to
  * LL_MSG_HEADER_LEN + LL_MSG_MAX bytes for every record to fit.
  */
@@ -82,7 +85,9 @@ int ll_msg_put_data(struct ll_buf *out, uint8_t kind, uint8_t channel,
  * Take one complete record from in.  LL_ERR_SHORT (nothing consumed) when
  * incomplete; LL_ERR_TOOBIG when the announced length is over its cap,
  * LL_ERR_FORMAT for an unknown kind, bad JSON, a non-object or trailing
- * bytes after the JSON value; the bad record is consumed when its length was
+ * bytes after the JSON value, a ZDATA body that does not inflate to its
+ * announced length (ll_zdata_inflate); a ZDATA record comes out as kind
+ * LL_MSG_DATA with compressed set; the bad record is consumed when its length was
  * acceptable, so the stream can go on.
  *
  * Details: m is overwritten (zeroed first); on success the caller owns it

@@ -32,6 +32,7 @@
 #include "error.h"
 #include "ll-limits.h"
 #include "session.h"
+#include "zdata.h"
 
 #define SESSION_TX_MAX	(LL_MSG_MAX + 2 * LL_DATA_CHUNK_MAX)
 #define SESSION_RX_MAX	(LL_MSG_MAX + LL_MSG_HEADER_LEN)
@@ -66,6 +67,9 @@ struct ll_session {
 	bool plain_eof;			/* the engine's channel has ended */
 	int cipher_fd, plain_fd;	/* the engine's sides, -1 when closed */
 	struct ll_buf to_engine;	/* link bytes cipher_fd has not taken */
+	struct ll_zdata *z;		/* DATA compressor, made on first use */
+	bool compress;			/* both HELLOs said "zdata" */
+	uint64_t rx_z, rx_plain;	/* DATA received compressed or not */
 };
 
 static bool
@@ -158,6 +162,7 @@ ll_session_free(struct ll_session *s)
 		return;
 	session_tunnel_close(s);
 	ll_buf_cleanup(&s->to_engine);
+	ll_zdata_free(s->z);
 	ll_link_free(s->link);
 	ll_transport_close(s->t);
 	ll_buf_cleanup(&s->wire);
@@ -697,6 +702,8 @@ ll_session_io(struct ll_session *s, const struct pollfd *pfd, uint64_t now)
 			ll_buf_reset(&s->rx[i]);
 		}
 		session_tunnel_close(s);
+		/* The new client's HELLO says whether it takes ZDATA. */
+		s->compress = false;
 	}
 	session_console(s);
 	if (s->tunnel != NULL) {
@@ -768,6 +775,12 @@ ll_session_recv(struct ll_session *s, struct ll_msg *m)
 			continue;
 		if (ll_buf_avail(&s->rx[i]) == 0)
 			ll_buf_reset(&s->rx[i]);
+		if (r == 0 && m->kind == LL_MSG_DATA) {
+			if (m->compressed)
+				s->rx_z++;
+			else
+				s->rx_plain++;
+		}
 		if (r == 0)
 			return 1;
 		if (r == LL_ERR_TOOBIG) {
@@ -851,12 +864,43 @@ ll_session_send_data(struct ll_session *s, uint8_t channel, uint32_t id,
 	while (n > 0 && r == 0) {
 		size_t chunk = n > LL_DATA_CHUNK_MAX ? LL_DATA_CHUNK_MAX : n;
 
-		r = ll_msg_put_data(session_bulkq(s), LL_MSG_DATA, channel, id,
-		    cp, chunk);
+		if (s->compress)
+			r = ll_zdata_put(s->z, session_bulkq(s), channel, id,
+			    cp, chunk);
+		else
+			r = ll_msg_put_data(session_bulkq(s), LL_MSG_DATA,
+			    channel, id, cp, chunk);
+		if (r > 0)
+			r = 0;
 		cp += chunk;
 		n -= chunk;
 	}
 	return session_queued(s, r);
+}
+
+int
+ll_session_set_compress(struct ll_session *s, bool on)
+{
+	if (on && s->z == NULL &&
+	    (s->z = ll_zdata_new(ll_zdata_level_for_rate(s->cfg.line_rate))) ==
+	    NULL)
+		return LL_ERR_NOMEM;
+	s->compress = on;
+	return 0;
+}
+
+bool
+ll_session_compresses(const struct ll_session *s)
+{
+	return s->compress;
+}
+
+void
+ll_session_zdata_stats(const struct ll_session *s, struct ll_zdata_stats *st)
+{
+	ll_zdata_stats(s->z, st);
+	st->rx_zrecords = s->rx_z;
+	st->rx_precords = s->rx_plain;
 }
 
 int

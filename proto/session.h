@@ -31,6 +31,7 @@
 #include "link.h"
 #include "msg.h"
 #include "transport.h"
+#include "zdata.h"
 
 struct ll_session;
 
@@ -110,6 +111,18 @@ int ll_session_send_error(struct ll_session *s, uint32_t id, const char *code,
 int ll_session_send_data(struct ll_session *s, uint8_t channel, uint32_t id,
     const void *p, size_t n);
 int ll_session_send_eof(struct ll_session *s, uint8_t channel, uint32_t id);
+/*
+ * Send DATA compressed (ZDATA records, zdata.h) from now on, or not: turn
+ * it on only when both HELLOs listed LL_ZDATA_CAP.  The level follows the
+ * line rate (6 up to 1 MB/s, else 1).  An agent's link turns it off by
+ * itself when a new client session starts.  0 or LL_ERR_NOMEM.  Receiving
+ * ZDATA needs nothing: ll_session_recv() hands it up as DATA.
+ */
+int ll_session_set_compress(struct ll_session *s, bool on);
+bool ll_session_compresses(const struct ll_session *s);
+/* What the compressor sent so far (all zero before it was first on). */
+void ll_session_zdata_stats(const struct ll_session *s,
+    struct ll_zdata_stats *st);
 /* Bulk bytes that may be queued now without exceeding the bound; 0 until
  * at least a quarter of a data chunk is free. */
 size_t ll_session_room(const struct ll_session *s);

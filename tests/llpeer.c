@@ -12,7 +12,9 @@
  *       Connect as a client, send a HELLO, write HEX as raw bytes into link stream N
  *       (bypassing the message encoder) and/or a well-formed REQUEST record
  *       (id 1, op OP, args JSON), then print every message that arrives for
- *       --wait-ms as "KIND ID JSON" lines.  --claim-ssh says SSH in the
+ *       --wait-ms as "KIND ID JSON" lines ("KIND ID chN" for DATA and
+ *       EOF; its HELLO offers no capability, so an agent never sends it
+ *       ZDATA, kind 9).  --claim-ssh says SSH in the
  *       link HELLO, as a real client does, but sends its records in the
  *       clear: what an intruder on the console line without a key can do.
  *   llpeer raw ... --request OP=JSON --stdin-bytes N
@@ -189,8 +191,10 @@ raw_print(struct ll_session *s, uint32_t id, int *ended, unsigned *eofs)
 		}
 		js = m.json != NULL ? json_dumps(m.json,
 		    JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		/* DATA that came as ZDATA prints as kind 9, as on the wire */
 		if (m.kind == LL_MSG_EOF || m.kind == LL_MSG_DATA)
-			printf("%u %u ch%u\n", m.kind, m.id, m.flags);
+			printf("%u %u ch%u\n", m.compressed ? LL_MSG_ZDATA :
+			    m.kind, m.id, m.flags);
 		else
 			printf("%u %u %s\n", m.kind, m.id, js != NULL ? js : "-");
 		free(js);

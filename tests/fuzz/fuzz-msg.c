@@ -7,7 +7,10 @@
  * against the format's invariants and re-encoded: a JSON record must encode
  * and decode again to an equal value, and its encoding must be a fixed point
  * (encoding the re-decoded value gives the same bytes); a DATA or EOF record
- * must re-encode to exactly the bytes it was read from.  Any mismatch aborts.
+ * must re-encode to exactly the bytes it was read from.  A ZDATA record
+ * (handed up as DATA with compressed set) must have announced exactly the
+ * length it gave, and its data must go through our own compressor and back
+ * unchanged.  Any mismatch aborts.
  */
 
 #include <stdint.h>
@@ -17,6 +20,7 @@
 #include "error.h"
 #include "ll-limits.h"
 #include "msg.h"
+#include "zdata.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -56,10 +60,42 @@ out:
 	ll_buf_cleanup(&b);
 }
 
+/* A ZDATA record at rec (n bytes) decoded to m. */
+static void
+check_zdata(const struct ll_msg *m, const uint8_t *rec, size_t n)
+{
+	struct ll_zdata	*z;
+	struct ll_buf	 a;
+	struct ll_msg	 m2;
+
+	if (n < LL_MSG_HEADER_LEN + 5 || rec[4] != LL_MSG_ZDATA ||
+	    rec[5] != m->flags || ll_peek_u32(rec + 6) != m->id ||
+	    ll_peek_u32(rec + LL_MSG_HEADER_LEN) != m->data_len ||
+	    m->data_len == 0 || m->data == NULL)
+		abort();
+	if ((z = ll_zdata_new(LL_ZDATA_LEVEL_SLOW)) == NULL)
+		abort();
+	ll_buf_init(&a, FUZZ_BUF_MAX);
+	if (ll_zdata_put(z, &a, m->flags, m->id, m->data, m->data_len) < 0 ||
+	    ll_msg_get(&a, &m2) != 0 || ll_buf_avail(&a) != 0 ||
+	    m2.kind != LL_MSG_DATA || m2.flags != m->flags ||
+	    m2.id != m->id || m2.data_len != m->data_len ||
+	    memcmp(m2.data, m->data, m->data_len) != 0)
+		abort();
+	ll_msg_cleanup(&m2);
+	ll_buf_cleanup(&a);
+	ll_zdata_free(z);
+}
+
 static void
 check_data(const struct ll_msg *m, const uint8_t *rec, size_t n)
 {
 	struct ll_buf	 a;
+
+	if (m->compressed) {
+		check_zdata(m, rec, n);
+		return;
+	}
 
 	if (!ll_msg_channel_is_valid(m->flags) ||
 	    m->data_len > LL_DATA_CHUNK_MAX ||

@@ -256,7 +256,7 @@ test_golden(void **state)
 	(void)state;
 	ll_buf_init(&b, BIG_BUF);
 
-	/* the client's own HELLO: it has no capabilities to announce */
+	/* a client HELLO with no capabilities (lifeline --compress no) */
 	v = ll_msg_hello_new("client", "lifeline 0.1.0", NULL);
 	assert_non_null(v);
 	assert_int_equal(ll_msg_put_json(&b, LL_MSG_HELLO, 0, v), 0);
@@ -560,7 +560,9 @@ test_bad_records(void **state)
 		{ LL_MSG_REQUEST, 1, "{}", 0 },
 		{ LL_MSG_HELLO, 0x80, "{}", 0 },
 		{ 0, 0, "{}", 0 },
-		{ 9, 0, "{}", 0 },
+		{ 10, 0, "{}", 0 },
+		{ LL_MSG_ZDATA, 0, "{}", 0 },
+		{ LL_MSG_ZDATA, 4, "\0\0\0\1\3\0", 6 },
 		{ 255, 3, "raw bytes", 0 },
 		{ LL_MSG_DATA, 4, "abc", 0 },
 		{ LL_MSG_DATA, 0xff, "abc", 0 },
@@ -814,8 +816,9 @@ test_property(void **state)
 		ll_buf_init(&enc, BIG_BUF);
 		nrec = 1 + rnd_below(&s, 64);
 		for (i = 0; i < nrec; i++) {
+			/* the kinds ll_msg_put_json/put_data write */
 			want[i].kind = (uint8_t)(1 + rnd_below(&s,
-			    LL_MSG_KIND_MAX));
+			    LL_MSG_EOF));
 			want[i].id = rnd(&s);
 			want[i].json = NULL;
 			want[i].n = 0;
