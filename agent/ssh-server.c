@@ -675,6 +675,18 @@ ssh_server_start(int cipher_fd, enum audit_path path, const char *peer,
 	if ((flags = fcntl(cipher_fd, F_GETFL)) >= 0)
 		fcntl(cipher_fd, F_SETFL, flags & ~O_NONBLOCK);
 	ssh_options_set(ss->session, SSH_OPTIONS_TIMEOUT, &timeout);
+	/*
+	 * Inside a link (a console, --listen) the line may be slow: one
+	 * algorithm of each kind (ssh-common.h).  --listen-ssh keeps libssh's
+	 * defaults for whatever client comes.
+	 */
+	if (path != AUDIT_PATH_SSH &&
+	    ll_ssh_link_algorithms(ss->session, true) != SSH_OK) {
+		log_error("%s: cannot set the SSH algorithms: %s", peer,
+		    ssh_get_error(ss->session));
+		close(cipher_fd);
+		goto fail;
+	}
 	ss->server_cb.userdata = ss;
 	ss->server_cb.auth_pubkey_function = server_auth_pubkey;
 	ss->server_cb.channel_open_request_session_function =

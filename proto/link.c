@@ -99,6 +99,7 @@ struct ll_link {
 	unsigned ctrl_head, ctrl_len;
 
 	struct ll_buf hold;		/* one encoded frame waiting */
+	bool hold_probe;		/* ... and it is a raw probe */
 	struct ll_buf enc;		/* scratch for encoding */
 
 	uint8_t console[CONSOLE_MAX];
@@ -162,6 +163,39 @@ logmsg(struct ll_link *l, int level, const char *fmt, ...)
 	va_end(ap);
 	l->cfg.log(l->cfg.log_ctx, level, "%s: %s",
 	    l->cfg.is_agent ? "agent link" : "client link", buf);
+}
+
+static const char *
+frame_type_name(uint8_t type)
+{
+	static const char *const names[] = { "HELLO", "HELLO_ACK", "DATA",
+	    "ACK", "PROBE_REPORT", "SET_ALPHABET", "ALPHABET_ACK", "RESET",
+	    "CLOSE" };
+
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
+}
+
+/*
+ * The frame trace, at debug level: one line per frame sent or received
+ * (a raw probe's type is PROBE), with its wire length and the caller's
+ * time, so that a session's start can be counted frame by frame.
+ */
+static void
+trace_frame(struct ll_link *l, const char *dir, const struct ll_frame *f,
+    size_t wire, uint64_t now)
+{
+	if (f == NULL)
+		logmsg(l, LL_LOG_DEBUG, "%s PROBE wire %zu t %llu", dir, wire,
+		    (unsigned long long)now);
+	else if (wire == 0)	/* received: the decoder keeps no length */
+		logmsg(l, LL_LOG_DEBUG, "%s %s stream %u seq %u ack %u len %u "
+		    "t %llu", dir, frame_type_name(f->type), f->stream, f->seq,
+		    f->ack, f->len, (unsigned long long)now);
+	else
+		logmsg(l, LL_LOG_DEBUG, "%s %s stream %u seq %u ack %u len %u "
+		    "wire %zu t %llu", dir, frame_type_name(f->type),
+		    f->stream, f->seq, f->ack, f->len, wire,
+		    (unsigned long long)now);
 }
 
 static const char *
@@ -835,6 +869,7 @@ handle_event(struct ll_link *l, const struct ll_frame_event *ev, uint64_t now)
 		return 0;
 	l->frames_received++;
 	l->last_rx = now;
+	trace_frame(l, "rx", &ev->frame, 0, now);
 	if (l->cfg.is_agent)
 		error = agent_frame(l, &ev->frame, now);
 	else
@@ -949,6 +984,7 @@ next_frame(struct ll_link *l, uint64_t now)
 		c = &l->ctrl[l->ctrl_head];
 		l->ctrl_head = (l->ctrl_head + 1) % CTRL_MAX;
 		l->ctrl_len--;
+		l->hold_probe = c->type == 0xff;
 		if (c->type == 0xff) {
 			error = ll_frame_encode_probe(c->probe_id,
 			    c->probe_id == 1 ? probe1_bytes : probe2_bytes,
@@ -967,6 +1003,7 @@ next_frame(struct ll_link *l, uint64_t now)
 			tag = LL_FRAME_TAG_8BIT;
 		}
 	} else if (arq_may_send(l) && ll_arq_next_frame(l->arq, now, f)) {
+		l->hold_probe = false;
 		if (l->use8) {
 			a = &l->a8;
 			tag = LL_FRAME_TAG_8BIT;
@@ -1001,6 +1038,7 @@ ll_link_output(struct ll_link *l, struct ll_buf *out, size_t limit,
 		added += n;
 		l->frames_sent++;
 		l->bytes_sent += n;
+		trace_frame(l, "tx", l->hold_probe ? NULL : &l->f, n, now);
 	}
 	return (int)added;
 }

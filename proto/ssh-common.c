@@ -72,6 +72,27 @@
 #define LL_SSH_PUMP_CHUNK	(16 * 1024)
 
 int
+ll_ssh_link_algorithms(ssh_session s, bool server)
+{
+	if (ssh_options_set(s, SSH_OPTIONS_KEY_EXCHANGE, LL_SSH_LINK_KEX) !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, LL_SSH_LINK_CIPHER) !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, LL_SSH_LINK_CIPHER) !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_HMAC_C_S, LL_SSH_LINK_MAC) !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_HMAC_S_C, LL_SSH_LINK_MAC) !=
+	    SSH_OK)
+		return SSH_ERROR;
+	if (!server)
+		return ssh_options_set(s, SSH_OPTIONS_HOSTKEYS,
+		    LL_SSH_LINK_HOSTKEY);
+	return ssh_options_set(s, SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES,
+	    LL_SSH_LINK_SIGS);
+}
+
+int
 ll_ssh_socketpair(int fds[2])
 {
 	int sz = LL_SSH_SOCKBUF, i, e;
