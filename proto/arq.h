@@ -55,6 +55,12 @@ struct ll_arq_config {
 	 * than the rate the sender paces to.
 	 */
 	size_t window_bytes;
+	/*
+	 * How long the ACK of a DATA frame received in order may wait for a
+	 * DATA frame of ours to carry it (ms); 0: at once [0].  Gaps,
+	 * duplicates and every second frame are acked at once regardless.
+	 */
+	uint32_t ack_delay_ms;
 };
 
 struct ll_arq_stats {
@@ -118,6 +124,8 @@ bool ll_arq_is_drained(const struct ll_arq *arq);
 
 /* Cap the payload of new frames (1..LL_FRAME_PAYLOAD_MAX). */
 void ll_arq_set_max_payload(struct ll_arq *arq, size_t n);
+/* The ACK delay in ms (0: none); see ll_arq_config. */
+void ll_arq_set_ack_delay(struct ll_arq *arq, uint32_t ms);
 /* The cap on wire bytes in flight (0: none); see ll_arq_config. */
 void ll_arq_set_window_bytes(struct ll_arq *arq, size_t n);
 /* Wire bytes per payload byte of the current encoding (>= 1). */

@@ -38,6 +38,8 @@
  */
 #define FRAME_MS	1000
 #define QUEUE_MS	2000
+/* The longest an ACK waits for a reply to carry it (see arq_tune). */
+#define ACK_DELAY_MAX_MS	50
 /* A CR or LF this long after the last byte is typed, not a frame's end. */
 #define QUIET_EOL_MS	500
 
@@ -320,6 +322,7 @@ arq_tune(struct ll_link *l)
 	    LL_RADIX_GROUP;
 	double rate = l->cfg.line_rate, at_rate;
 	size_t window = 0;
+	uint32_t ack_delay = 0;
 
 	if (l->arq == NULL)
 		return;
@@ -337,10 +340,19 @@ arq_tune(struct ll_link *l)
 		    LL_ARQ_OVERHEAD))
 			window = 2 * ((size_t)((double)max * ratio) +
 			    LL_ARQ_OVERHEAD);
+		/*
+		 * An ACK may wait about as long as it would take on the line
+		 * (43 ms at 9600, 4 at 115200) for a reply to carry it.
+		 */
+		ack_delay = (uint32_t)(((double)LL_ARQ_ACK_LEN(LL_STREAMS_MAX) *
+		    ratio + LL_ARQ_OVERHEAD) * 1000 / rate + 0.5);
+		if (ack_delay > ACK_DELAY_MAX_MS)
+			ack_delay = ACK_DELAY_MAX_MS;
 	}
 	ll_arq_set_max_payload(l->arq, max);
 	ll_arq_set_coding_ratio(l->arq, ratio);
 	ll_arq_set_window_bytes(l->arq, window);
+	ll_arq_set_ack_delay(l->arq, ack_delay);
 }
 
 static int
