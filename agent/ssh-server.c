@@ -450,6 +450,10 @@ server_handshake(struct ssh_serving *ss)
 		    ssh_get_error(ss->session));
 		return -1;
 	}
+	log_debug("%s: SSH kex %s, cipher %s in / %s out, mac %s in / %s out",
+	    ss->peer, ssh_get_kex_algo(ss->session),
+	    ssh_get_cipher_in(ss->session), ssh_get_cipher_out(ss->session),
+	    ssh_get_hmac_in(ss->session), ssh_get_hmac_out(ss->session));
 	if ((ev = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(ev, ss->session) != SSH_OK) {
 		if (ev != NULL)

@@ -84,7 +84,7 @@ struct ll_ssh_client {
 	int		 wake[2];	/* shell: resize asked, -1 when none */
 	char		 sshdir[LL_SSH_PATHMAX];	/* "" when no home */
 	char		 khfile[LL_SSH_PATHMAX];	/* tunnel; "" when none */
-	bool		 has_agent;		/* SSH_AUTH_SOCK is set */
+	bool		 has_agent;		/* SSH_AUTH_SOCK is set, not empty */
 
 	pthread_t	 thread;
 	bool		 started;
@@ -977,7 +977,9 @@ ll_ssh_client_start(const struct ll_ssh_client_config *cfg, int cipher_fd,
 	}
 	c->plain = -1;
 	/* The environment is read here, in the caller's thread. */
-	c->has_agent = getenv("SSH_AUTH_SOCK") != NULL;
+	/* set and empty (SSH_AUTH_SOCK=) is no agent, for libssh too */
+	c->has_agent = getenv("SSH_AUTH_SOCK") != NULL &&
+	    *getenv("SSH_AUTH_SOCK") != '\0';
 	if ((home = home_dir()) != NULL &&
 	    (size_t)snprintf(c->sshdir, sizeof c->sshdir, "%s/.ssh", home) >=
 	    sizeof c->sshdir)
