@@ -84,6 +84,8 @@ struct ll_arq {
 	bool ack_delayed;	/* in-order DATA not yet acked, until ack_due */
 	uint64_t ack_due;
 	uint32_t ack_delay;	/* ms; 0: every DATA is acked at once */
+	uint32_t line_rate;	/* bytes/s when known, else 0 */
+	uint64_t line_free;	/* when what we sent has left, at that rate */
 	uint64_t last_send;
 	uint64_t tx_count;	/* DATA transmissions so far, for loss order */
 
@@ -307,6 +309,7 @@ ll_arq_new(const struct ll_arq_config *cfg, uint64_t now)
 	arq->ratio = arq->cfg.coding_ratio;
 	arq->rto = arq->cfg.rto_init_ms;
 	arq->ack_delay = arq->cfg.ack_delay_ms;
+	arq->line_rate = arq->cfg.line_rate;
 	arq->max_payload = arq->cfg.max_payload;
 	arq->payload = arq->max_payload;
 	arq->grow = arq->cfg.fixed_payload || arq->max_payload < GROW_MIN ?
@@ -421,8 +424,9 @@ process_ack(struct ll_arq *arq, uint16_t ack, const uint8_t *sackp,
 			newly_acked(arq, t, &have, &sent);
 		}
 	}
+	/* An ack before the computed end of transmission: a faster line. */
 	if (have)
-		rtt_sample(arq, now - sent);
+		rtt_sample(arq, now > sent ? now - sent : 0);
 	if (sackp == NULL)
 		return;
 	/* Fast retransmit: a hole with at least two received frames after. */
@@ -669,6 +673,26 @@ pick_stream(const struct ll_arq *arq)
 	return -1;
 }
 
+/*
+ * When a frame of len payload bytes handed out now will have left: at a
+ * known line rate, after whatever we handed out before it and its own wire
+ * time; else now.  Its retransmit timer and its round trip run from there,
+ * so that a long frame (up to a second of line at 9600 baud), or one queued
+ * behind others, is not taken for lost while it is still being sent, and a
+ * round trip measured on a short frame fits a long one too.
+ */
+static uint64_t
+tx_end(struct ll_arq *arq, uint64_t now, size_t len)
+{
+	uint64_t start = arq->line_free > now ? arq->line_free : now;
+
+	if (arq->line_rate == 0)
+		return now;
+	arq->line_free = start + ((uint64_t)wire_len(arq, len) * 1000 +
+	    arq->line_rate - 1) / arq->line_rate;
+	return arq->line_free;
+}
+
 static void
 build_ack(struct ll_arq *arq, struct ll_frame *out)
 {
@@ -708,6 +732,7 @@ ll_arq_next_frame(struct ll_arq *arq, uint64_t now, struct ll_frame *out)
 	    now >= arq->last_send + arq->cfg.keepalive_ms) {
 		build_ack(arq, out);
 		arq->ack_pending = false;
+		(void)tx_end(arq, now, out->len);	/* it takes the line too */
 		goto sent;
 	}
 	/* Retransmissions first, oldest first. */
@@ -725,7 +750,7 @@ ll_arq_next_frame(struct ll_arq *arq, uint64_t now, struct ll_frame *out)
 		t->need_rtx = false;
 		if (t->ntx < UINT8_MAX)
 			t->ntx++;
-		t->last_tx = now;
+		t->last_tx = tx_end(arq, now, t->len);
 		t->tx_order = ++arq->tx_count;
 		arq->st.retransmits++;
 		goto sent;
@@ -749,7 +774,7 @@ ll_arq_next_frame(struct ll_arq *arq, uint64_t now, struct ll_frame *out)
 	t->len = len;
 	t->stream = s;
 	t->ntx = 1;
-	t->last_tx = now;
+	t->last_tx = tx_end(arq, now, len);
 	t->tx_order = ++arq->tx_count;
 	out->type = LL_FT_DATA;
 	out->stream = s;
@@ -895,6 +920,12 @@ ll_arq_set_ack_delay(struct ll_arq *arq, uint32_t ms)
 		arq->ack_delayed = false;
 		arq->ack_pending = true;
 	}
+}
+
+void
+ll_arq_set_line_rate(struct ll_arq *arq, uint32_t bytes_per_s)
+{
+	arq->line_rate = bytes_per_s;
 }
 
 void

@@ -61,6 +61,13 @@ struct ll_arq_config {
 	 * duplicates and every second frame are acked at once regardless.
 	 */
 	uint32_t ack_delay_ms;
+	/*
+	 * The line's rate in bytes/s when known, else 0 [0]: a frame's
+	 * retransmit timer and round-trip sample then start when it has
+	 * left (after the frames before it and its own wire time), not when
+	 * it was handed out.
+	 */
+	uint32_t line_rate;
 };
 
 struct ll_arq_stats {
@@ -124,6 +131,8 @@ bool ll_arq_is_drained(const struct ll_arq *arq);
 
 /* Cap the payload of new frames (1..LL_FRAME_PAYLOAD_MAX). */
 void ll_arq_set_max_payload(struct ll_arq *arq, size_t n);
+/* The line rate in bytes/s (0: unknown); see ll_arq_config. */
+void ll_arq_set_line_rate(struct ll_arq *arq, uint32_t bytes_per_s);
 /* The ACK delay in ms (0: none); see ll_arq_config. */
 void ll_arq_set_ack_delay(struct ll_arq *arq, uint32_t ms);
 /* The cap on wire bytes in flight (0: none); see ll_arq_config. */

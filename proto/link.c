@@ -353,6 +353,7 @@ arq_tune(struct ll_link *l)
 	ll_arq_set_coding_ratio(l->arq, ratio);
 	ll_arq_set_window_bytes(l->arq, window);
 	ll_arq_set_ack_delay(l->arq, ack_delay);
+	ll_arq_set_line_rate(l->arq, (uint32_t)rate);
 }
 
 static int

@@ -84,6 +84,7 @@ struct ll_ssh_client {
 	int		 wake[2];	/* shell: resize asked, -1 when none */
 	char		 sshdir[LL_SSH_PATHMAX];	/* "" when no home */
 	char		 khfile[LL_SSH_PATHMAX];	/* tunnel; "" when none */
+	bool		 subsystem_pending;	/* its reply not read yet */
 	bool		 has_agent;		/* SSH_AUTH_SOCK is set, not empty */
 
 	pthread_t	 thread;
@@ -770,6 +771,8 @@ open_shell(struct ll_ssh_client *c)
 static int
 open_channel(struct ll_ssh_client *c)
 {
+	int r;
+
 	if ((c->ch = ssh_channel_new(c->s)) == NULL ||
 	    ssh_channel_open_session(c->ch) != SSH_OK) {
 		fail(c, "ssh: cannot open a session channel: %s",
@@ -778,6 +781,28 @@ open_channel(struct ll_ssh_client *c)
 	}
 	if (c->mode == LL_SSH_TUNNEL && c->shell)
 		return open_shell(c);
+	if (c->mode == LL_SSH_TUNNEL) {
+		/*
+		 * Inside the link the first request follows the subsystem's
+		 * at once instead of a round trip later: the request is sent
+		 * without waiting (non-blocking), and its answer is read
+		 * while the pump runs (subsystem_check).  The agent serves
+		 * packets in order, so the request is in force before any
+		 * data that follows it.
+		 */
+		ssh_set_blocking(c->s, 0);
+		r = ssh_channel_request_subsystem(c->ch, LL_SSH_SUBSYSTEM);
+		ssh_set_blocking(c->s, 1);
+		if (r == SSH_AGAIN) {
+			c->subsystem_pending = true;
+			return 0;
+		}
+		if (r == SSH_OK)
+			return 0;
+		fail(c, "ssh: the server refused the '%s' subsystem: %s",
+		    LL_SSH_SUBSYSTEM, ssh_get_error(c->s));
+		return -1;
+	}
 	if (c->mode != LL_SSH_GATEWAY) {
 		if (ssh_channel_request_subsystem(c->ch, LL_SSH_SUBSYSTEM) !=
 		    SSH_OK) {
@@ -804,6 +829,28 @@ open_channel(struct ll_ssh_client *c)
 		return -1;
 	}
 	return 0;
+}
+
+/* The pump's check: the answer to the subsystem request (open_channel). */
+static int
+subsystem_check(void *arg, ssh_session s, ssh_channel ch, char *err,
+    size_t errlen)
+{
+	struct ll_ssh_client *c = arg;
+	int r;
+
+	if (!c->subsystem_pending)
+		return 0;
+	/* Pending: this only reads what came (the session is non-blocking). */
+	if ((r = ssh_channel_request_subsystem(ch, LL_SSH_SUBSYSTEM)) ==
+	    SSH_AGAIN)
+		return 0;
+	c->subsystem_pending = false;
+	if (r == SSH_OK)
+		return 0;
+	snprintf(err, errlen, "ssh: the server refused the '%s' subsystem: %s",
+	    LL_SSH_SUBSYSTEM, ssh_get_error(s));
+	return -1;
 }
 
 /* The loop asked for a window change (ll_ssh_client_resize). */
@@ -842,8 +889,8 @@ engine_main(void *arg)
 	 * (gateways, listeners), keepalives do.  A shell also takes window
 	 * changes from the loop. */
 	if (ll_ssh_pump_ctl(c->s, c->ch, c->plain, c->mode == LL_SSH_TUNNEL ?
-	    0 : LL_SSH_STALL_MS, c->wake[0] != -1 ? &(struct ll_ssh_pump_ctl){
-	    .fd = c->wake[0], .ready = shell_resize, .arg = c } : NULL, err,
+	    0 : LL_SSH_STALL_MS, &(struct ll_ssh_pump_ctl){ .fd = c->wake[0],
+	    .ready = shell_resize, .arg = c, .check = subsystem_check }, err,
 	    sizeof err) != 0 && !stopping(c))
 		fail(c, "%s", err);
 	else

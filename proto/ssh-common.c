@@ -413,8 +413,8 @@ ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,
 	}
 	if ((ev = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(ev, s) != SSH_OK ||
-	    (ctl != NULL && ssh_event_add_fd(ev, ctl->fd, POLLIN, pump_ctl_cb,
-	    &ctl_ready) != SSH_OK)) {
+	    (ctl != NULL && ctl->fd >= 0 && ssh_event_add_fd(ev, ctl->fd,
+	    POLLIN, pump_ctl_cb, &ctl_ready) != SSH_OK)) {
 		pump_seterr(err, errlen, "pump: %s", "cannot set up the "
 		    "SSH event loop");
 		goto out;
@@ -498,11 +498,14 @@ ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,
 			ctl_ready = false;
 			ctl->ready(ctl->arg, s, ch);
 		}
+		if (ctl != NULL && ctl->check != NULL &&
+		    ctl->check(ctl->arg, s, ch, err, errlen) != 0)
+			goto out;
 	}
 	rc = 0;
 out:
 	if (ev != NULL) {
-		if (ctl != NULL)
+		if (ctl != NULL && ctl->fd >= 0)
 			ssh_event_remove_fd(ev, ctl->fd);
 		ssh_event_remove_session(ev, s);
 		ssh_event_free(ev);

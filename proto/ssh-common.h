@@ -123,12 +123,18 @@ int ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms,
  * ll_ssh_pump with a control fd: when fd is readable, ready(arg, s, ch)
  * runs in the engine's thread (it must read fd, or the pump spins).  For
  * what another thread asks of the channel while the pump runs, such as a
- * terminal's window-change.
+ * terminal's window-change.  fd -1: none.
+ *
+ * check (may be NULL) runs after every wait, in the engine's thread, with
+ * the session non-blocking: -1 (and a message in err) ends the pump with
+ * that error.  For the answer to a channel request sent without waiting.
  */
 struct ll_ssh_pump_ctl {
 	int fd;
 	void (*ready)(void *arg, ssh_session s, ssh_channel ch);
 	void *arg;
+	int (*check)(void *arg, ssh_session s, ssh_channel ch, char *err,
+	    size_t errlen);
 };
 
 int ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,

@@ -766,6 +766,53 @@ test_ack_delay(void **state)
 	ll_arq_free(a);
 }
 
+/*
+ * At a known line rate a frame's retransmit timer starts when it has left:
+ * a 940-byte frame at 960 B/s takes about a second, so with the initial
+ * RTO of a second it is not resent after one second but after two; the
+ * frame queued behind it starts later still; and the round trip is
+ * measured from the end of the transmission, not from the hand-over.
+ */
+static void
+test_rto_from_tx_end(void **state)
+{
+	static const uint8_t big[940];
+	struct ll_arq_config cfg = { .line_rate = 960, .fixed_payload = true,
+	    .max_payload = 940, .keepalive_ms = 60000 };
+	struct ll_arq *a;
+	static struct ll_frame f;
+	struct ll_arq_stats st;
+
+	a = ll_arq_new(&cfg, 0);
+	assert_non_null(a);
+	assert_int_equal(ll_arq_write(a, 1, big, sizeof(big)), 940);
+	assert_int_equal(ll_arq_write(a, 2, "after", 5), 5);
+	assert_int_equal(ll_arq_next_frame(a, 0, &f), 1);
+	assert_int_equal(f.len, 940);
+	/* 940 + 16 wire bytes end at 996 ms; the 5 + 16 after at 1018. */
+	assert_int_equal(ll_arq_next_frame(a, 0, &f), 1);
+	assert_int_equal(f.len, 5);
+	/* The timer of the first runs from 996: due at 1996. */
+	assert_int_equal(ll_arq_deadline(a), 1996);
+	assert_int_equal(ll_arq_next_frame(a, 1500, &f), 0);
+	assert_int_equal(ll_arq_next_frame(a, 1995, &f), 0);
+	assert_int_equal(ll_arq_next_frame(a, 1996, &f), 1);
+	assert_int_equal(f.type, LL_FT_DATA);
+	assert_int_equal(f.seq, 0);
+	ll_arq_stats(a, &st);
+	assert_int_equal(st.timeouts, 1);
+	/* The second (ends at 1018) acked at 1118: a round trip of 100. */
+	memset(&f, 0, sizeof(f));
+	f.type = LL_FT_ACK;
+	f.ack = 0;
+	f.len = LL_ARQ_ACK_LEN(0);
+	ll_poke_u32(f.payload, 1);	/* SACK: seq 1 */
+	assert_int_equal(ll_arq_input(a, &f, 1118), 0);
+	ll_arq_stats(a, &st);
+	assert_int_equal(st.srtt_ms, 100);
+	ll_arq_free(a);
+}
+
 /* With an ACK delay, delivery under loss and reordering stays exact. */
 static void
 test_lossy_ack_delay(void **state)
@@ -807,6 +854,7 @@ main(void)
 		cmocka_unit_test(test_loss_decays),
 		cmocka_unit_test(test_ack_delay),
 		cmocka_unit_test(test_lossy_ack_delay),
+		cmocka_unit_test(test_rto_from_tx_end),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
