@@ -275,6 +275,11 @@ ssh_server_init(char *err, size_t errlen)
 		return -1;
 	}
 	ll_ssh_fingerprint(key, server_fp, sizeof(server_fp));
+	if (ssh_key_type(key) != SSH_KEYTYPE_ED25519)
+		log_warn("host key %s is %s: lifeline's client takes only "
+		    "ssh-ed25519 inside a link; make an "
+		    "ed25519 key for consoles and --listen", path,
+		    ssh_key_type_to_char(ssh_key_type(key)));
 	{
 		char *b64 = NULL;
 

@@ -83,7 +83,10 @@ ll_ssh_link_algorithms(ssh_session s, bool server)
 	    ssh_options_set(s, SSH_OPTIONS_HMAC_C_S, LL_SSH_LINK_MAC) !=
 	    SSH_OK ||
 	    ssh_options_set(s, SSH_OPTIONS_HMAC_S_C, LL_SSH_LINK_MAC) !=
-	    SSH_OK)
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_COMPRESSION_C_S, "none") !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_COMPRESSION_S_C, "none") != SSH_OK)
 		return SSH_ERROR;
 	if (!server)
 		return ssh_options_set(s, SSH_OPTIONS_HOSTKEYS,

@@ -41,6 +41,9 @@
  *           4-byte length is encrypted and its padding unit 8 bytes, where
  *           aes-gcm pads to 16 and sends the length in the clear; constant
  *           time without AES instructions, which small rescue boards lack.
+ *   zip     none offered (libssh offers zlib@openssh.com after none by
+ *           default, never chosen by these peers): the compression of
+ *           issue 14 goes where that work decides, and sets it here.
  *   sigs    server-sig-algs: the user key signatures libssh verifies
  *           (no certificate types: lifelined accepts none), so that the
  *           EXT_INFO is short; the same set as before is accepted.
