@@ -1,6 +1,8 @@
 /*
  * Agent logging.  Syslog gets everything at info and above (debug too with
- * -v); the debug file, when given, gets every line with a timestamp.  Logging
+ * -v); the debug file, when given, gets every line with a timestamp, and
+ * alone the link's frame trace (its debug level: a line per frame would
+ * flood syslog).  Logging
  * to stderr is switched off once stderr may be the link (--stdio), because a
  * log line written there could land in the middle of a frame.
  */
@@ -62,6 +64,20 @@ log_close(void)
 	closelog();
 }
 
+/* A line for the debug file only (open). */
+static void
+log_file(int level, const char *func, const char *fmt, va_list ap)
+{
+	static const char *name[] = { "error", "warning", "info", "debug" };
+	char msg[512];
+	struct timespec ts;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(debug_fp, "%lld.%03ld %s %s: %s\n", (long long)ts.tv_sec,
+	    ts.tv_nsec / 1000000, name[level], func, msg);
+}
+
 static void
 log_vat(int level, const char *func, const char *fmt, va_list ap)
 {
@@ -105,7 +121,12 @@ log_link(void *ctx, int level, const char *fmt, ...)
 	va_list ap;
 
 	(void)ctx;
+	if (level >= LOG_LVL_DEBUG && debug_fp == NULL)
+		return;
 	va_start(ap, fmt);
-	log_vat(level, "link", fmt, ap);
+	if (level >= LOG_LVL_DEBUG)
+		log_file(LOG_LVL_DEBUG, "link", fmt, ap);
+	else
+		log_vat(level, "link", fmt, ap);
 	va_end(ap);
 }

@@ -275,6 +275,11 @@ ssh_server_init(char *err, size_t errlen)
 		return -1;
 	}
 	ll_ssh_fingerprint(key, server_fp, sizeof(server_fp));
+	if (ssh_key_type(key) != SSH_KEYTYPE_ED25519)
+		log_warn("host key %s is %s: lifeline's client takes only "
+		    "ssh-ed25519 inside a link; make an "
+		    "ed25519 key for consoles and --listen", path,
+		    ssh_key_type_to_char(ssh_key_type(key)));
 	{
 		char *b64 = NULL;
 
@@ -450,6 +455,10 @@ server_handshake(struct ssh_serving *ss)
 		    ssh_get_error(ss->session));
 		return -1;
 	}
+	log_debug("%s: SSH kex %s, cipher %s in / %s out, mac %s in / %s out",
+	    ss->peer, ssh_get_kex_algo(ss->session),
+	    ssh_get_cipher_in(ss->session), ssh_get_cipher_out(ss->session),
+	    ssh_get_hmac_in(ss->session), ssh_get_hmac_out(ss->session));
 	if ((ev = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(ev, ss->session) != SSH_OK) {
 		if (ev != NULL)
@@ -675,6 +684,18 @@ ssh_server_start(int cipher_fd, enum audit_path path, const char *peer,
 	if ((flags = fcntl(cipher_fd, F_GETFL)) >= 0)
 		fcntl(cipher_fd, F_SETFL, flags & ~O_NONBLOCK);
 	ssh_options_set(ss->session, SSH_OPTIONS_TIMEOUT, &timeout);
+	/*
+	 * Inside a link (a console, --listen) the line may be slow: one
+	 * algorithm of each kind (ssh-common.h).  --listen-ssh keeps libssh's
+	 * defaults for whatever client comes.
+	 */
+	if (path != AUDIT_PATH_SSH &&
+	    ll_ssh_link_algorithms(ss->session, true) != SSH_OK) {
+		log_error("%s: cannot set the SSH algorithms: %s", peer,
+		    ssh_get_error(ss->session));
+		close(cipher_fd);
+		goto fail;
+	}
 	ss->server_cb.userdata = ss;
 	ss->server_cb.auth_pubkey_function = server_auth_pubkey;
 	ss->server_cb.channel_open_request_session_function =

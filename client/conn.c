@@ -205,7 +205,9 @@ client_link_log(void *ctx, int level, const char *fmt, ...)
 	char text[512];
 	va_list ap;
 
-	if (client_opts.verbose < (level <= LL_LOG_WARN ? 1 : 2))
+	/* -v trouble, -vv the link's story, -vvv its frame trace */
+	if (client_opts.verbose < (level <= LL_LOG_WARN ? 1 :
+	    level == LL_LOG_INFO ? 2 : 3))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);

@@ -55,6 +55,19 @@ struct ll_arq_config {
 	 * than the rate the sender paces to.
 	 */
 	size_t window_bytes;
+	/*
+	 * How long the ACK of a DATA frame received in order may wait for a
+	 * DATA frame of ours to carry it (ms); 0: at once [0].  Gaps,
+	 * duplicates and every second frame are acked at once regardless.
+	 */
+	uint32_t ack_delay_ms;
+	/*
+	 * The line's rate in bytes/s when known, else 0 [0]: a frame's
+	 * retransmit timer and round-trip sample then start when it has
+	 * left (after the frames before it and its own wire time), not when
+	 * it was handed out.
+	 */
+	uint32_t line_rate;
 };
 
 struct ll_arq_stats {
@@ -118,6 +131,10 @@ bool ll_arq_is_drained(const struct ll_arq *arq);
 
 /* Cap the payload of new frames (1..LL_FRAME_PAYLOAD_MAX). */
 void ll_arq_set_max_payload(struct ll_arq *arq, size_t n);
+/* The line rate in bytes/s (0: unknown); see ll_arq_config. */
+void ll_arq_set_line_rate(struct ll_arq *arq, uint32_t bytes_per_s);
+/* The ACK delay in ms (0: none); see ll_arq_config. */
+void ll_arq_set_ack_delay(struct ll_arq *arq, uint32_t ms);
 /* The cap on wire bytes in flight (0: none); see ll_arq_config. */
 void ll_arq_set_window_bytes(struct ll_arq *arq, size_t n);
 /* Wire bytes per payload byte of the current encoding (>= 1). */

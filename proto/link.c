@@ -38,6 +38,8 @@
  */
 #define FRAME_MS	1000
 #define QUEUE_MS	2000
+/* The longest an ACK waits for a reply to carry it (see arq_tune). */
+#define ACK_DELAY_MAX_MS	50
 /* A CR or LF this long after the last byte is typed, not a frame's end. */
 #define QUIET_EOL_MS	500
 
@@ -99,6 +101,7 @@ struct ll_link {
 	unsigned ctrl_head, ctrl_len;
 
 	struct ll_buf hold;		/* one encoded frame waiting */
+	bool hold_probe;		/* ... and it is a raw probe */
 	struct ll_buf enc;		/* scratch for encoding */
 
 	uint8_t console[CONSOLE_MAX];
@@ -162,6 +165,39 @@ logmsg(struct ll_link *l, int level, const char *fmt, ...)
 	va_end(ap);
 	l->cfg.log(l->cfg.log_ctx, level, "%s: %s",
 	    l->cfg.is_agent ? "agent link" : "client link", buf);
+}
+
+static const char *
+frame_type_name(uint8_t type)
+{
+	static const char *const names[] = { "HELLO", "HELLO_ACK", "DATA",
+	    "ACK", "PROBE_REPORT", "SET_ALPHABET", "ALPHABET_ACK", "RESET",
+	    "CLOSE" };
+
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
+}
+
+/*
+ * The frame trace, at debug level: one line per frame sent or received
+ * (a raw probe's type is PROBE), with its wire length and the caller's
+ * time, so that a session's start can be counted frame by frame.
+ */
+static void
+trace_frame(struct ll_link *l, const char *dir, const struct ll_frame *f,
+    size_t wire, uint64_t now)
+{
+	if (f == NULL)
+		logmsg(l, LL_LOG_DEBUG, "%s PROBE wire %zu t %llu", dir, wire,
+		    (unsigned long long)now);
+	else if (wire == 0)	/* received: the decoder keeps no length */
+		logmsg(l, LL_LOG_DEBUG, "%s %s stream %u seq %u ack %u len %u "
+		    "t %llu", dir, frame_type_name(f->type), f->stream, f->seq,
+		    f->ack, f->len, (unsigned long long)now);
+	else
+		logmsg(l, LL_LOG_DEBUG, "%s %s stream %u seq %u ack %u len %u "
+		    "wire %zu t %llu", dir, frame_type_name(f->type),
+		    f->stream, f->seq, f->ack, f->len, wire,
+		    (unsigned long long)now);
 }
 
 static const char *
@@ -286,6 +322,7 @@ arq_tune(struct ll_link *l)
 	    LL_RADIX_GROUP;
 	double rate = l->cfg.line_rate, at_rate;
 	size_t window = 0;
+	uint32_t ack_delay = 0;
 
 	if (l->arq == NULL)
 		return;
@@ -303,10 +340,20 @@ arq_tune(struct ll_link *l)
 		    LL_ARQ_OVERHEAD))
 			window = 2 * ((size_t)((double)max * ratio) +
 			    LL_ARQ_OVERHEAD);
+		/*
+		 * An ACK may wait about as long as it would take on the line
+		 * (43 ms at 9600, 4 at 115200) for a reply to carry it.
+		 */
+		ack_delay = (uint32_t)(((double)LL_ARQ_ACK_LEN(LL_STREAMS_MAX) *
+		    ratio + LL_ARQ_OVERHEAD) * 1000 / rate + 0.5);
+		if (ack_delay > ACK_DELAY_MAX_MS)
+			ack_delay = ACK_DELAY_MAX_MS;
 	}
 	ll_arq_set_max_payload(l->arq, max);
 	ll_arq_set_coding_ratio(l->arq, ratio);
 	ll_arq_set_window_bytes(l->arq, window);
+	ll_arq_set_ack_delay(l->arq, ack_delay);
+	ll_arq_set_line_rate(l->arq, (uint32_t)rate);
 }
 
 static int
@@ -835,6 +882,7 @@ handle_event(struct ll_link *l, const struct ll_frame_event *ev, uint64_t now)
 		return 0;
 	l->frames_received++;
 	l->last_rx = now;
+	trace_frame(l, "rx", &ev->frame, 0, now);
 	if (l->cfg.is_agent)
 		error = agent_frame(l, &ev->frame, now);
 	else
@@ -949,6 +997,7 @@ next_frame(struct ll_link *l, uint64_t now)
 		c = &l->ctrl[l->ctrl_head];
 		l->ctrl_head = (l->ctrl_head + 1) % CTRL_MAX;
 		l->ctrl_len--;
+		l->hold_probe = c->type == 0xff;
 		if (c->type == 0xff) {
 			error = ll_frame_encode_probe(c->probe_id,
 			    c->probe_id == 1 ? probe1_bytes : probe2_bytes,
@@ -967,6 +1016,7 @@ next_frame(struct ll_link *l, uint64_t now)
 			tag = LL_FRAME_TAG_8BIT;
 		}
 	} else if (arq_may_send(l) && ll_arq_next_frame(l->arq, now, f)) {
+		l->hold_probe = false;
 		if (l->use8) {
 			a = &l->a8;
 			tag = LL_FRAME_TAG_8BIT;
@@ -1001,6 +1051,7 @@ ll_link_output(struct ll_link *l, struct ll_buf *out, size_t limit,
 		added += n;
 		l->frames_sent++;
 		l->bytes_sent += n;
+		trace_frame(l, "tx", l->hold_probe ? NULL : &l->f, n, now);
 	}
 	return (int)added;
 }

@@ -84,7 +84,8 @@ struct ll_ssh_client {
 	int		 wake[2];	/* shell: resize asked, -1 when none */
 	char		 sshdir[LL_SSH_PATHMAX];	/* "" when no home */
 	char		 khfile[LL_SSH_PATHMAX];	/* tunnel; "" when none */
-	bool		 has_agent;		/* SSH_AUTH_SOCK is set */
+	bool		 subsystem_pending;	/* its reply not read yet */
+	bool		 has_agent;		/* SSH_AUTH_SOCK is set, not empty */
 
 	pthread_t	 thread;
 	bool		 started;
@@ -243,7 +244,8 @@ session_connect(struct ll_ssh_client *c)
 		if (ssh_options_set(c->s, SSH_OPTIONS_PROCESS_CONFIG,
 		    &no) != SSH_OK ||
 		    ssh_options_set(c->s, SSH_OPTIONS_HOST,
-		    "lifeline-agent") != SSH_OK)
+		    "lifeline-agent") != SSH_OK ||
+		    ll_ssh_link_algorithms(c->s, false) != SSH_OK)
 			goto bad;
 	} else {
 		if (ssh_options_set(c->s, SSH_OPTIONS_HOST, c->host) != SSH_OK ||
@@ -570,6 +572,20 @@ check_host_key(struct ll_ssh_client *c)
 	return r;
 }
 
+/* A key file's passphrase is not asked for here (see authenticate). */
+static int
+ignore_passphrase(const char *prompt, char *buf, size_t len, int echo,
+    int verify, void *userdata)
+{
+	(void)prompt;
+	(void)buf;
+	(void)len;
+	(void)echo;
+	(void)verify;
+	(void)userdata;
+	return -1;
+}
+
 /* Append ", item" (or "item") to a list. */
 static void
 list_add(char *buf, size_t len, const char *item)
@@ -598,16 +614,20 @@ authenticate(struct ll_ssh_client *c)
 		snprintf(who, sizeof who, "%s@%s", user ? user : "?", c->host);
 	ssh_string_free_char((char *)user);
 
-	r = ssh_userauth_none(c->s, NULL);
-	if (r == SSH_AUTH_SUCCESS)
-		return 0;
-	if (r == SSH_AUTH_ERROR)
-		goto error;
-	methods = ssh_userauth_list(c->s, NULL);
-	if ((methods & SSH_AUTH_METHOD_PUBLICKEY) == 0) {
-		fail(c, "authentication failed for %s: the server does not "
-		    "accept public keys, and lifeline uses nothing else", who);
-		return -1;
+	/*
+	 * A gateway may let anyone in ("none"), and says which methods it
+	 * takes.  Inside the link the agent takes public keys only, so the
+	 * client goes straight to its key: one round trip less on the line.
+	 */
+	if (c->mode != LL_SSH_TUNNEL) {
+		r = ssh_userauth_none(c->s, NULL);
+		if (r == SSH_AUTH_SUCCESS)
+			return 0;
+		if (r == SSH_AUTH_ERROR)
+			goto error;
+		methods = ssh_userauth_list(c->s, NULL);
+		if ((methods & SSH_AUTH_METHOD_PUBLICKEY) == 0)
+			goto no_publickey;
 	}
 	if (c->identity != NULL) {
 		list_add(tried, sizeof tried, c->identity);
@@ -636,8 +656,31 @@ authenticate(struct ll_ssh_client *c)
 	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
 		snprintf(path, sizeof path, "%s/%s", c->sshdir[0] != '\0' ?
 		    c->sshdir : "~/.ssh", defaults[i]);
-		if (access(path, R_OK) == 0)
-			list_add(tried, sizeof tried, path);
+		if (access(path, R_OK) != 0)
+			continue;
+		list_add(tried, sizeof tried, path);
+		/*
+		 * In the link, with no ssh-agent, an unencrypted key file is
+		 * signed with at once: libssh's automatic way would first
+		 * ask whether the key is welcome (a round trip) and sign
+		 * after.  An encrypted one is left to it (it asks for the
+		 * passphrase).
+		 */
+		if (c->mode != LL_SSH_TUNNEL || c->has_agent ||
+		    c->sshdir[0] == '\0' || ssh_pki_import_privkey_file(path,
+		    NULL, ignore_passphrase, NULL, &key) != SSH_OK)
+			continue;
+		r = ssh_userauth_publickey(c->s, NULL, key);
+		ssh_key_free(key);
+		key = NULL;
+		if (r == SSH_AUTH_SUCCESS) {
+			vlog(c, "authenticated as %s with %s", who, path);
+			return 0;
+		}
+		if (r == SSH_AUTH_ERROR)
+			goto error;
+		if (r == SSH_AUTH_PARTIAL)
+			goto partial;
 	}
 	r = ssh_userauth_publickey_auto(c->s, NULL, NULL);
 	if (r == SSH_AUTH_SUCCESS) {
@@ -648,9 +691,17 @@ authenticate(struct ll_ssh_client *c)
 		goto error;
 	if (r == SSH_AUTH_PARTIAL)
 		goto partial;
+	/* Inside the link nothing asked first which methods are taken. */
+	if (c->mode == LL_SSH_TUNNEL &&
+	    (ssh_userauth_list(c->s, NULL) & SSH_AUTH_METHOD_PUBLICKEY) == 0)
+		goto no_publickey;
 	fail(c, "authentication failed for %s: no key accepted (tried: %s)",
 	    who, tried[0] != '\0' ? tried : "nothing: no ssh-agent, no "
 	    "~/.ssh/id_* key, no --identity");
+	return -1;
+no_publickey:
+	fail(c, "authentication failed for %s: the server does not accept "
+	    "public keys, and lifeline uses nothing else", who);
 	return -1;
 partial:
 	fail(c, "authentication failed for %s: the server wants more than a "
@@ -720,6 +771,8 @@ open_shell(struct ll_ssh_client *c)
 static int
 open_channel(struct ll_ssh_client *c)
 {
+	int r;
+
 	if ((c->ch = ssh_channel_new(c->s)) == NULL ||
 	    ssh_channel_open_session(c->ch) != SSH_OK) {
 		fail(c, "ssh: cannot open a session channel: %s",
@@ -728,6 +781,28 @@ open_channel(struct ll_ssh_client *c)
 	}
 	if (c->mode == LL_SSH_TUNNEL && c->shell)
 		return open_shell(c);
+	if (c->mode == LL_SSH_TUNNEL) {
+		/*
+		 * Inside the link the first request follows the subsystem's
+		 * at once instead of a round trip later: the request is sent
+		 * without waiting (non-blocking), and its answer is read
+		 * while the pump runs (subsystem_check).  The agent serves
+		 * packets in order, so the request is in force before any
+		 * data that follows it.
+		 */
+		ssh_set_blocking(c->s, 0);
+		r = ssh_channel_request_subsystem(c->ch, LL_SSH_SUBSYSTEM);
+		ssh_set_blocking(c->s, 1);
+		if (r == SSH_AGAIN) {
+			c->subsystem_pending = true;
+			return 0;
+		}
+		if (r == SSH_OK)
+			return 0;
+		fail(c, "ssh: the server refused the '%s' subsystem: %s",
+		    LL_SSH_SUBSYSTEM, ssh_get_error(c->s));
+		return -1;
+	}
 	if (c->mode != LL_SSH_GATEWAY) {
 		if (ssh_channel_request_subsystem(c->ch, LL_SSH_SUBSYSTEM) !=
 		    SSH_OK) {
@@ -754,6 +829,28 @@ open_channel(struct ll_ssh_client *c)
 		return -1;
 	}
 	return 0;
+}
+
+/* The pump's check: the answer to the subsystem request (open_channel). */
+static int
+subsystem_check(void *arg, ssh_session s, ssh_channel ch, char *err,
+    size_t errlen)
+{
+	struct ll_ssh_client *c = arg;
+	int r;
+
+	if (!c->subsystem_pending)
+		return 0;
+	/* Pending: this only reads what came (the session is non-blocking). */
+	if ((r = ssh_channel_request_subsystem(ch, LL_SSH_SUBSYSTEM)) ==
+	    SSH_AGAIN)
+		return 0;
+	c->subsystem_pending = false;
+	if (r == SSH_OK)
+		return 0;
+	snprintf(err, errlen, "ssh: the server refused the '%s' subsystem: %s",
+	    LL_SSH_SUBSYSTEM, ssh_get_error(s));
+	return -1;
 }
 
 /* The loop asked for a window change (ll_ssh_client_resize). */
@@ -792,8 +889,8 @@ engine_main(void *arg)
 	 * (gateways, listeners), keepalives do.  A shell also takes window
 	 * changes from the loop. */
 	if (ll_ssh_pump_ctl(c->s, c->ch, c->plain, c->mode == LL_SSH_TUNNEL ?
-	    0 : LL_SSH_STALL_MS, c->wake[0] != -1 ? &(struct ll_ssh_pump_ctl){
-	    .fd = c->wake[0], .ready = shell_resize, .arg = c } : NULL, err,
+	    0 : LL_SSH_STALL_MS, &(struct ll_ssh_pump_ctl){ .fd = c->wake[0],
+	    .ready = shell_resize, .arg = c, .check = subsystem_check }, err,
 	    sizeof err) != 0 && !stopping(c))
 		fail(c, "%s", err);
 	else
@@ -927,7 +1024,9 @@ ll_ssh_client_start(const struct ll_ssh_client_config *cfg, int cipher_fd,
 	}
 	c->plain = -1;
 	/* The environment is read here, in the caller's thread. */
-	c->has_agent = getenv("SSH_AUTH_SOCK") != NULL;
+	/* set and empty (SSH_AUTH_SOCK=) is no agent, for libssh too */
+	c->has_agent = getenv("SSH_AUTH_SOCK") != NULL &&
+	    *getenv("SSH_AUTH_SOCK") != '\0';
 	if ((home = home_dir()) != NULL &&
 	    (size_t)snprintf(c->sshdir, sizeof c->sshdir, "%s/.ssh", home) >=
 	    sizeof c->sshdir)

@@ -72,6 +72,30 @@
 #define LL_SSH_PUMP_CHUNK	(16 * 1024)
 
 int
+ll_ssh_link_algorithms(ssh_session s, bool server)
+{
+	if (ssh_options_set(s, SSH_OPTIONS_KEY_EXCHANGE, LL_SSH_LINK_KEX) !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, LL_SSH_LINK_CIPHER) !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, LL_SSH_LINK_CIPHER) !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_HMAC_C_S, LL_SSH_LINK_MAC) !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_HMAC_S_C, LL_SSH_LINK_MAC) !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_COMPRESSION_C_S, "none") !=
+	    SSH_OK ||
+	    ssh_options_set(s, SSH_OPTIONS_COMPRESSION_S_C, "none") != SSH_OK)
+		return SSH_ERROR;
+	if (!server)
+		return ssh_options_set(s, SSH_OPTIONS_HOSTKEYS,
+		    LL_SSH_LINK_HOSTKEY);
+	return ssh_options_set(s, SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES,
+	    LL_SSH_LINK_SIGS);
+}
+
+int
 ll_ssh_socketpair(int fds[2])
 {
 	int sz = LL_SSH_SOCKBUF, i, e;
@@ -392,8 +416,8 @@ ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,
 	}
 	if ((ev = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(ev, s) != SSH_OK ||
-	    (ctl != NULL && ssh_event_add_fd(ev, ctl->fd, POLLIN, pump_ctl_cb,
-	    &ctl_ready) != SSH_OK)) {
+	    (ctl != NULL && ctl->fd >= 0 && ssh_event_add_fd(ev, ctl->fd,
+	    POLLIN, pump_ctl_cb, &ctl_ready) != SSH_OK)) {
 		pump_seterr(err, errlen, "pump: %s", "cannot set up the "
 		    "SSH event loop");
 		goto out;
@@ -477,11 +501,14 @@ ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,
 			ctl_ready = false;
 			ctl->ready(ctl->arg, s, ch);
 		}
+		if (ctl != NULL && ctl->check != NULL &&
+		    ctl->check(ctl->arg, s, ch, err, errlen) != 0)
+			goto out;
 	}
 	rc = 0;
 out:
 	if (ev != NULL) {
-		if (ctl != NULL)
+		if (ctl != NULL && ctl->fd >= 0)
 			ssh_event_remove_fd(ev, ctl->fd);
 		ssh_event_remove_session(ev, s);
 		ssh_event_free(ev);

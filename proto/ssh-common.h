@@ -14,6 +14,7 @@
 #ifndef LL_SSH_COMMON_H
 #define LL_SSH_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,47 @@
 
 #define LL_SSH_SUBSYSTEM	"lifeline"
 #define LL_SSH_FP_MAX		96	/* "SHA256:" + base64 + NUL, with room */
+
+/*
+ * The algorithms of an SSH session inside the link: one of each, the
+ * cheapest strong ones, so that each KEXINIT is a few dozen bytes instead
+ * of a kilobyte (at 9600 baud every byte of the handshake is a millisecond
+ * the user waits).  lifeline's client offers only these in tunnel mode; the
+ * agent's in-link server (console and --listen, which lifeline proxy also
+ * reaches with OpenSSH's ssh, whose defaults contain all three) offers only
+ * these too.  The agent's --listen-ssh keeps libssh's defaults.
+ *
+ *   kex     curve25519-sha256 (RFC 8731): one 32-byte key each way.
+ *   host    ssh-ed25519: the agent's host key is ed25519 (generated so);
+ *           its signature is 64 bytes.
+ *   cipher  chacha20-poly1305@openssh.com: an AEAD, so no separate MAC
+ *           (the MAC lists must name something; an AEAD ignores them, and
+ *           no non-AEAD cipher is offered for them to apply to); its
+ *           4-byte length is encrypted and its padding unit 8 bytes, where
+ *           aes-gcm pads to 16 and sends the length in the clear; constant
+ *           time without AES instructions, which small rescue boards lack.
+ *   zip     none offered (libssh offers zlib@openssh.com after none by
+ *           default, never chosen by these peers): the compression of
+ *           issue 14 goes where that work decides, and sets it here.
+ *   sigs    server-sig-algs: the user key signatures libssh verifies
+ *           (no certificate types: lifelined accepts none), so that the
+ *           EXT_INFO is short; the same set as before is accepted.
+ */
+#define LL_SSH_LINK_KEX		"curve25519-sha256"
+#define LL_SSH_LINK_HOSTKEY	"ssh-ed25519"
+#define LL_SSH_LINK_CIPHER	"chacha20-poly1305@openssh.com"
+#define LL_SSH_LINK_MAC		"hmac-sha2-256"
+#define LL_SSH_LINK_SIGS	"ssh-ed25519,ecdsa-sha2-nistp256," \
+	"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com," \
+	"sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256,ssh-rsa"
+
+/*
+ * Narrow an SSH session (client or server, before its key exchange) to the
+ * in-link algorithms above; the host key list is set for a client only (a
+ * server offers what its key is).  SSH_OK or SSH_ERROR (libssh's error in
+ * the session).
+ */
+int ll_ssh_link_algorithms(ssh_session s, bool server);
 
 /*
  * A socketpair with small kernel buffers, so that flow control reaches the
@@ -84,12 +126,18 @@ int ll_ssh_pump(ssh_session s, ssh_channel ch, int fd, int stall_ms,
  * ll_ssh_pump with a control fd: when fd is readable, ready(arg, s, ch)
  * runs in the engine's thread (it must read fd, or the pump spins).  For
  * what another thread asks of the channel while the pump runs, such as a
- * terminal's window-change.
+ * terminal's window-change.  fd -1: none.
+ *
+ * check (may be NULL) runs after every wait, in the engine's thread, with
+ * the session non-blocking: -1 (and a message in err) ends the pump with
+ * that error.  For the answer to a channel request sent without waiting.
  */
 struct ll_ssh_pump_ctl {
 	int fd;
 	void (*ready)(void *arg, ssh_session s, ssh_channel ch);
 	void *arg;
+	int (*check)(void *arg, ssh_session s, ssh_channel ch, char *err,
+	    size_t errlen);
 };
 
 int ll_ssh_pump_ctl(ssh_session s, ssh_channel ch, int fd, int stall_ms,

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "arq.h"
+#include "buf.h"
 #include "error.h"
 #include "simchan.h"
 
@@ -677,6 +678,163 @@ test_ack_vector(void **state)
 	ll_arq_free(a);
 }
 
+/* A DATA frame with payload "x" of stream 1 and sequence number seq. */
+static void
+data_frame(struct ll_frame *f, uint16_t seq, uint16_t ack)
+{
+	memset(f, 0, offsetof(struct ll_frame, payload));
+	f->type = LL_FT_DATA;
+	f->stream = 1;
+	f->seq = seq;
+	f->ack = ack;
+	f->len = 1;
+	f->payload[0] = 'x';
+}
+
+/*
+ * The ACK delay: an in-order DATA frame's ACK waits up to ack_delay_ms for
+ * a DATA frame of ours (which carries the ack in its header) and goes
+ * alone when none comes; a second frame, a gap or a duplicate is acked at
+ * once; without a delay every frame is acked at once.
+ */
+static void
+test_ack_delay(void **state)
+{
+	struct ll_arq_config cfg = { .ack_delay_ms = 40 };
+	struct ll_arq *a = ll_arq_new(&cfg, 0);
+	static struct ll_frame f;
+	struct ll_arq_stats st;
+	char buf[8];
+
+	assert_non_null(a);
+	/* A reply within the delay carries the ack: no ACK frame. */
+	data_frame(&f, 0, 0);
+	assert_int_equal(ll_arq_input(a, &f, 100), 0);
+	assert_int_equal(ll_arq_deadline(a), 140);
+	assert_int_equal(ll_arq_next_frame(a, 100, &f), 0);
+	assert_int_equal(ll_arq_write(a, 1, "reply", 5), 5);
+	assert_int_equal(ll_arq_next_frame(a, 120, &f), 1);
+	assert_int_equal(f.type, LL_FT_DATA);
+	assert_int_equal(f.ack, 1);
+	assert_int_equal(ll_arq_next_frame(a, 200, &f), 0);
+	ll_arq_stats(a, &st);
+	assert_int_equal(st.acks_sent, 0);
+	/* No reply: the ACK goes alone when the delay is over. */
+	data_frame(&f, 1, 0);
+	assert_int_equal(ll_arq_input(a, &f, 300), 0);
+	assert_int_equal(ll_arq_next_frame(a, 339, &f), 0);
+	assert_int_equal(ll_arq_deadline(a), 340);
+	assert_int_equal(ll_arq_next_frame(a, 340, &f), 1);
+	assert_int_equal(f.type, LL_FT_ACK);
+	assert_int_equal(f.ack, 2);
+	assert_int_equal(ll_arq_next_frame(a, 341, &f), 0);
+	/* Two frames in a row: the second is acked at once. */
+	data_frame(&f, 2, 0);
+	assert_int_equal(ll_arq_input(a, &f, 400), 0);
+	data_frame(&f, 3, 0);
+	assert_int_equal(ll_arq_input(a, &f, 401), 0);
+	assert_int_equal(ll_arq_deadline(a), 0);
+	assert_int_equal(ll_arq_next_frame(a, 401, &f), 1);
+	assert_int_equal(f.type, LL_FT_ACK);
+	assert_int_equal(f.ack, 4);
+	/* A gap (5 before 4): at once, with the SACK bit. */
+	data_frame(&f, 5, 0);
+	assert_int_equal(ll_arq_input(a, &f, 500), 0);
+	assert_int_equal(ll_arq_next_frame(a, 500, &f), 1);
+	assert_int_equal(f.type, LL_FT_ACK);
+	assert_int_equal(f.ack, 4);
+	assert_int_equal(ll_peek_u32(f.payload), 1);
+	/* The hole filled, nothing held: that one may wait again. */
+	data_frame(&f, 4, 0);
+	assert_int_equal(ll_arq_input(a, &f, 600), 0);
+	assert_int_equal(ll_arq_next_frame(a, 600, &f), 0);
+	assert_int_equal(ll_arq_next_frame(a, 640, &f), 1);
+	assert_int_equal(f.ack, 6);
+	/* A duplicate: at once (our ACK may have been lost). */
+	data_frame(&f, 4, 0);
+	assert_int_equal(ll_arq_input(a, &f, 700), 0);
+	assert_int_equal(ll_arq_next_frame(a, 700, &f), 1);
+	assert_int_equal(f.type, LL_FT_ACK);
+	/* No delay: at once. */
+	ll_arq_set_ack_delay(a, 0);
+	data_frame(&f, 6, 0);
+	assert_int_equal(ll_arq_input(a, &f, 800), 0);
+	assert_int_equal(ll_arq_next_frame(a, 800, &f), 1);
+	assert_int_equal(f.type, LL_FT_ACK);
+	assert_int_equal(f.ack, 7);
+	assert_int_equal(ll_arq_read(a, 1, buf, sizeof(buf)), 7);
+	ll_arq_free(a);
+}
+
+/*
+ * At a known line rate a frame's retransmit timer starts when it has left:
+ * a 940-byte frame at 960 B/s takes about a second, so with the initial
+ * RTO of a second it is not resent after one second but after two; the
+ * frame queued behind it starts later still; and the round trip is
+ * measured from the end of the transmission, not from the hand-over.
+ */
+static void
+test_rto_from_tx_end(void **state)
+{
+	static const uint8_t big[940];
+	struct ll_arq_config cfg = { .line_rate = 960, .fixed_payload = true,
+	    .max_payload = 940, .keepalive_ms = 60000 };
+	struct ll_arq *a;
+	static struct ll_frame f;
+	struct ll_arq_stats st;
+
+	a = ll_arq_new(&cfg, 0);
+	assert_non_null(a);
+	assert_int_equal(ll_arq_write(a, 1, big, sizeof(big)), 940);
+	assert_int_equal(ll_arq_write(a, 2, "after", 5), 5);
+	assert_int_equal(ll_arq_next_frame(a, 0, &f), 1);
+	assert_int_equal(f.len, 940);
+	/* 940 + 16 wire bytes end at 996 ms; the 5 + 16 after at 1018. */
+	assert_int_equal(ll_arq_next_frame(a, 0, &f), 1);
+	assert_int_equal(f.len, 5);
+	/* The timer of the first runs from 996: due at 1996. */
+	assert_int_equal(ll_arq_deadline(a), 1996);
+	assert_int_equal(ll_arq_next_frame(a, 1500, &f), 0);
+	assert_int_equal(ll_arq_next_frame(a, 1995, &f), 0);
+	assert_int_equal(ll_arq_next_frame(a, 1996, &f), 1);
+	assert_int_equal(f.type, LL_FT_DATA);
+	assert_int_equal(f.seq, 0);
+	ll_arq_stats(a, &st);
+	assert_int_equal(st.timeouts, 1);
+	/* The second (ends at 1018) acked at 1118: a round trip of 100. */
+	memset(&f, 0, sizeof(f));
+	f.type = LL_FT_ACK;
+	f.ack = 0;
+	f.len = LL_ARQ_ACK_LEN(0);
+	ll_poke_u32(f.payload, 1);	/* SACK: seq 1 */
+	assert_int_equal(ll_arq_input(a, &f, 1118), 0);
+	ll_arq_stats(a, &st);
+	assert_int_equal(st.srtt_ms, 100);
+	ll_arq_free(a);
+}
+
+/* With an ACK delay, delivery under loss and reordering stays exact. */
+static void
+test_lossy_ack_delay(void **state)
+{
+	struct ll_arq_config cfg = { .ack_delay_ms = 40 };
+	struct simchan_config sc = { .rate = 50, .latency_ms = 20,
+	    .drop = 1e-4, .dup = 0.05, .reorder = 0.05, .reorder_ms = 30 };
+	struct ll_arq_stats st;
+	struct pair p;
+
+	pair_init(&p, &cfg, &sc, SEED + 7);
+	p.total[0][1] = 200000;
+	p.total[1][0] = 60000;
+	p.total[1][2] = 50000;
+	run_until_done(&p, 200000);
+	ll_arq_stats(p.a[0], &st);
+	assert_true(st.retransmits > 0);
+	print_message("# lossy, ACK delay 40 ms: %llu ms, %llu retransmits\n",
+	    (unsigned long long)p.now, (unsigned long long)st.retransmits);
+	pair_free(&p);
+}
+
 int
 main(void)
 {
@@ -694,6 +852,9 @@ main(void)
 		cmocka_unit_test(test_credit_fairness),
 		cmocka_unit_test(test_adaptive_size),
 		cmocka_unit_test(test_loss_decays),
+		cmocka_unit_test(test_ack_delay),
+		cmocka_unit_test(test_lossy_ack_delay),
+		cmocka_unit_test(test_rto_from_tx_end),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
