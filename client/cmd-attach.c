@@ -500,8 +500,8 @@ attach_answer(struct attach *a, struct attach_wait *w, enum attach_prompt p,
 		 * loaded host): --deploy, which expects no agent, gives it
 		 * another CR first.
 		 */
-		if (w->wakes >= ATTACH_WAKES ||
-		    (attach_is_blank(screen) && !a->deploy)) {
+		if (w->wakes >= (a->deploy ? ATTACH_DEPLOY_WAKES :
+		    ATTACH_WAKES) || (attach_is_blank(screen) && !a->deploy)) {
 			msg_verbose("attach: no prompt on the console (%s%s%s): "
 			    "trying the agent", a->said[0] == '\0' ? "silent" :
 			    "it said \"", a->said, a->said[0] == '\0' ? "" :

@@ -28,7 +28,6 @@ busybox=${RESCUE_BUSYBOX:-$(command -v busybox)}
 delay=${RESCUE_DELAY:-0}
 nosftp=${RESCUE_NO_SFTP:-0}
 exec unshare --mount --propagation private sh -c '
-	echo $$ >"$1"
 	sh "$6"
 	mount -t tmpfs -o "$2" tmpfs /run || exit 1
 	case $2 in *noexec*)
@@ -50,6 +49,7 @@ exec unshare --mount --propagation private sh -c '
 		path=/mnt/bin
 		shell=$(command -v dash)
 	fi
+	echo $$ >"$1"	# after the mounts: a test may look at them at once
 	sleep "$5"
 	cd / && exec env -i PATH=$path PS1="# " $shell -i
 	' rescue-shell "$pidfile" "$opts" "$tools" "$busybox" "$delay" \

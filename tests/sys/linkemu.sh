@@ -71,10 +71,22 @@ check "100 kB at 115200 baud took ${ms} ms (8681 expected)" \
     "[ $ms -ge 8507 ] && [ $ms -le 13000 ]"
 check "ber 0 is byte-exact" "cmp -s '$D/d100k' '$D/out'"
 
+# ber_send: 1 MB through the line with bit errors at 1e-4, seed 42; again
+# (at most 3 times) when the reader fell behind the 4 Mbaud line and the
+# emulator overran it as a UART would (seen under load): that run's damage
+# is not all bit flips
+ber_send() {
+	for _ in 1 2 3; do
+		start --baud 4000000 --ber 1e-4 --seed 42
+		send "$D/d1m" 1000000
+		stop
+		[ "$(stat_of ab_overrun)" = 0 ] && return 0
+		echo "# the reader was overrun ($(stat_of ab_overrun) bytes): again"
+	done
+}
+
 # 3-4: bit errors at 1e-4 over 1 MB: 800 flips expected (+-5 sigma)
-start --baud 4000000 --ber 1e-4 --seed 42
-send "$D/d1m" 1000000
-stop
+ber_send
 flips=$(stat_of ab_bits_flipped)
 check "ber 1e-4: $flips bits flipped in 1e6 bytes (800 expected)" \
     "[ $flips -ge 660 ] && [ $flips -le 940 ]"
@@ -83,9 +95,7 @@ check "flipped bits in the data match the stats" \
     "[ \$(bitdiff '$D/d1m' '$D/out1') -eq $flips ]"
 
 # 5: the same seed gives the same damage
-start --baud 4000000 --ber 1e-4 --seed 42
-send "$D/d1m" 1000000
-stop
+ber_send
 check "seed 42 reproduces the same output" "cmp -s '$D/out1' '$D/out'"
 
 # 6: drops
