@@ -58,6 +58,29 @@ EMU=$top_builddir/tests/linkemu
 AGENT=$top_builddir/agent/lifelined
 CLIENT=$top_builddir/client/lifeline
 
+# Names are checked before anything starts.
+for c in $CASES; do
+	case $c in clean|ber5|ber4|slow|7bit) ;;
+	*) echo "anchors: unknown case \"$c\" in BENCH_ANCHOR_CASES (clean ber5 ber4 slow 7bit)" >&2; exit 2 ;;
+	esac
+done
+for d in $DATAS; do
+	case $d in random|text) ;;
+	*) echo "anchors: unknown data \"$d\" in BENCH_ANCHOR_DATA (random text)" >&2; exit 2 ;;
+	esac
+done
+for tool in $TOOLS; do
+	case $tool in zmodem|kermit|insecure|ssh) ;;
+	*) echo "anchors: unknown tool \"$tool\" in BENCH_ANCHOR_TOOLS (zmodem kermit insecure ssh)" >&2; exit 2 ;;
+	esac
+done
+for n in "$KIB" "$SLOW_KIB" "$LIMIT" "$SLOW_LIMIT" "$SEED"; do
+	case $n in ''|*[!0-9]*|0)
+		echo "anchors: \"$n\" is not a positive whole number (BENCH_ANCHOR_KIB, _SLOW_KIB, _LIMIT_S, _SLOW_LIMIT_S, _SEED)" >&2
+		exit 2 ;;
+	esac
+done
+
 for p in "$EMU" "$AGENT" "$CLIENT"; do
 	[ -x "$p" ] || { echo "anchors: $p is missing: run make first" >&2; exit 1; }
 done
@@ -120,11 +143,12 @@ now() { date +%s.%N; }
 # and the received file in $T/rx/.
 run_zmodem() {
 	f=$1; b=$2; lim=$3
-	(cd "$T/rx" && exec timeout "$lim" rz -b -y <"$T/b" >"$T/b" 2>"$T/rz.log") &
+	(cd "$T/rx" && exec timeout --foreground -k 5 "$lim" rz -b -y <"$T/b" >"$T/b" 2>"$T/rz.log") &
 	r=$!
+	PIDS="$PIDS $r"
 	sleep 0.3
 	t0=$(now)
-	timeout "$lim" sz -b "$f" <"$T/a" >"$T/a" 2>"$T/sz.log"
+	timeout --foreground -k 5 "$lim" sz -b "$f" <"$T/a" >"$T/a" 2>"$T/sz.log"
 	rc=$?
 	t1=$(now)
 	# sz exits once rz has answered its ZFIN, i.e. after rz closed the
@@ -160,11 +184,12 @@ run_kermit() {
 	done
 	printf 'cd %s\nreceive\nexit \\v(status)\n' "$T/rx" >>"$T/kb.ksc"
 	printf 'send %s\nexit \\v(status)\n' "$f" >>"$T/ka.ksc"
-	timeout "$lim" kermit -Y -B -C "take $T/kb.ksc" >"$T/kb.log" 2>&1 &
+	timeout --foreground -k 5 "$lim" kermit -Y -B -C "take $T/kb.ksc" >"$T/kb.log" 2>&1 &
 	r=$!
+	PIDS="$PIDS $r"
 	sleep 0.3
 	t0=$(now)
-	timeout "$lim" kermit -Y -B -C "take $T/ka.ksc" >"$T/ka.log" 2>&1
+	timeout --foreground -k 5 "$lim" kermit -Y -B -C "take $T/ka.ksc" >"$T/ka.log" 2>&1
 	rc=$?
 	wait "$r" || rc=$((rc ? rc : 1))
 	echo "$rc $(echo "$(now) - $t0" | bc)" >"$T/res"
@@ -185,7 +210,7 @@ run_lifeline() {	# run_lifeline FILE BAUD LIMIT CASE ssh|insecure
 	PIDS="$PIDS $apid"
 	sleep 0.3
 	t0=$(now)
-	timeout "$lim" "$CLIENT" $csec --via "serial:$T/b,$b" --encoding "$enc" \
+	timeout --foreground -k 5 "$lim" "$CLIENT" $csec --via "serial:$T/b,$b" --encoding "$enc" \
 		get --rescue-host "$f" "$T/rx/" >/dev/null 2>"$T/client.log"
 	rc=$?
 	t1=$(now)
@@ -202,7 +227,6 @@ label() {	# label CASE DATA
 	ber4)	l="115200 BER 1e-4 + kernel line / 2 s" ;;
 	slow)	l="9600 BER 1e-5 + kernel line / 2 s" ;;
 	7bit)	l="115200 clean, 7-bit" ;;
-	*)	echo "anchors: unknown case $1 (clean ber5 ber4 slow 7bit)" >&2; exit 2 ;;
 	esac
 	echo "$l, $2"
 }
@@ -210,7 +234,6 @@ label() {	# label CASE DATA
 echo "lifeline beside ZMODEM and Kermit over tests/linkemu (8N1, seed $SEED);"
 echo "$KIB KiB per file at 115200, $SLOW_KIB KiB at 9600; % of the line rate (baud/10 B/s)"
 for c in $CASES; do
-	label "$c" x >/dev/null || exit 2
 	case $c in
 	clean|7bit) baud=115200 kib=$KIB lim=$LIMIT opts= ;;
 	ber5)	baud=115200 kib=$KIB lim=$LIMIT opts="--ber 1e-5 --kmsg-interval-ms 2000 --kmsg-side both" ;;
@@ -237,7 +260,6 @@ for c in $CASES; do
 			zmodem)	run_zmodem "$f" "$baud" "$lim" "$c" ;;
 			kermit)	run_kermit "$f" "$baud" "$lim" "$c" ;;
 			insecure|ssh) run_lifeline "$f" "$baud" "$lim" "$c" "$tool" ;;
-			*)	echo "anchors: unknown tool $tool (zmodem kermit insecure ssh)" >&2; exit 2 ;;
 			esac
 			stop
 			read -r rc secs hwm <"$T/res"
