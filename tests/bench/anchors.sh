@@ -22,7 +22,9 @@
 # bytes / seconds / (baud / 10), the time running from the sender's start
 # (the receiver, or lifelined, already waiting) to both ends' exit (for
 # ZMODEM to sz's exit, see run_zmodem).
-# Printed: one line per transfer as it ends, then a Markdown table like the
+# Printed: one line per transfer as it ends (with how busy the line was in
+# the data's direction, and the emulator's overruns, which mean the machine
+# was too loaded for the figure to count), then a Markdown table like the
 # issue's and the agent's peak RSS (VmHWM) in the lifeline transfers.
 #
 # The tools run on the emulator's two PTY ends: sz with stdin and stdout on
@@ -30,7 +32,12 @@
 # one command file each); lifelined --serial on A, lifeline --via serial: on B.
 # ZMODEM: `sz -b`, `rz -b -y` (lrzsz's defaults otherwise: 1 KiB subpackets,
 # streaming, ZDLE-escaped control characters).  Kermit: `set window 31`,
-# packet length 9024, block check 3, `set prefixing minimal`, binary.
+# block check 3, `set prefixing minimal`, binary, and a packet length per
+# case, since Kermit keeps the one it is given: 9024 on clean lines, 512 at
+# BER 1e-5, 256 at BER 1e-4 (the best of 256..9024 in a sweep here with
+# 128 KiB; at 1e-5 long packets are lost so often that 9024 ends in
+# "failed", 2048 gives 60%, 512 80%).  BENCH_KERMIT_PACKET sets one length
+# for all cases.
 #
 # Settings (environment):
 #   BENCH_ANCHOR_CASES   "clean ber5 ber4 slow" (add 7bit for that row)
@@ -40,6 +47,7 @@
 #   BENCH_ANCHOR_SLOW_KIB 24 (KiB per file at 9600)
 #   BENCH_ANCHOR_LIMIT_S  150 at 115200, BENCH_ANCHOR_SLOW_LIMIT_S 180 at 9600
 #   BENCH_ANCHOR_SEED     7 (the emulator's seed; the random file's too)
+#   BENCH_KERMIT_PACKET   Kermit's packet length (default: per case, above)
 #
 # sz/rz and kermit come from the Debian packages lrzsz and ckermit
 # (`./bootstrap bench` installs them); a missing tool's column says so.
@@ -74,9 +82,9 @@ for tool in $TOOLS; do
 	*) echo "anchors: unknown tool \"$tool\" in BENCH_ANCHOR_TOOLS (zmodem kermit insecure ssh)" >&2; exit 2 ;;
 	esac
 done
-for n in "$KIB" "$SLOW_KIB" "$LIMIT" "$SLOW_LIMIT" "$SEED"; do
+for n in "$KIB" "$SLOW_KIB" "$LIMIT" "$SLOW_LIMIT" "$SEED" "${BENCH_KERMIT_PACKET:-1}"; do
 	case $n in ''|*[!0-9]*|0)
-		echo "anchors: \"$n\" is not a positive whole number (BENCH_ANCHOR_KIB, _SLOW_KIB, _LIMIT_S, _SLOW_LIMIT_S, _SEED)" >&2
+		echo "anchors: \"$n\" is not a positive whole number (BENCH_ANCHOR_KIB, _SLOW_KIB, _LIMIT_S, _SLOW_LIMIT_S, _SEED, BENCH_KERMIT_PACKET)" >&2
 		exit 2 ;;
 	esac
 done
@@ -166,6 +174,12 @@ run_kermit() {
 	f=$1; b=$2; lim=$3; c=$4
 	par=
 	[ "$c" = 7bit ] && par="set parity space"
+	case $c in
+	ber5|slow) pl=512 ;;
+	ber4)	pl=256 ;;
+	*)	pl=9024 ;;
+	esac
+	pl=${BENCH_KERMIT_PACKET:-$pl}
 	for side in a b; do
 		cat >"$T/k$side.ksc" <<-K
 		set line $T/$side
@@ -176,8 +190,8 @@ run_kermit() {
 		set file type binary
 		set file collision overwrite
 		set window 31
-		set receive packet-length 9024
-		set send packet-length 9024
+		set receive packet-length $pl
+		set send packet-length $pl
 		set block-check 3
 		set prefixing minimal
 		K
@@ -261,8 +275,17 @@ for c in $CASES; do
 			kermit)	run_kermit "$f" "$baud" "$lim" "$c" ;;
 			insecure|ssh) run_lifeline "$f" "$baud" "$lim" "$c" "$tool" ;;
 			esac
-			stop
+			stop	# linkemu writes its statistics as it ends
 			read -r rc secs hwm <"$T/res"
+			# The data flows A->B for every tool: how busy the line
+			# was (bytes carried / the time's capacity) tells a slow
+			# protocol from endpoints that left the line idle, and
+			# overruns (bytes lost because a side did not read) say
+			# the machine was too loaded for the figure to count.
+			busy=$(awk -F= -v s="$secs" -v b="$baud" '
+			    $1 == "ab_carried" { c = $2 } $1 ~ /_overrun$/ { o += $2 }
+			    END { printf "line busy %.0f%%%s", 100 * c / s / (b / 10), o ? ", " o " bytes overrun" : "" }' \
+			    "$T/emu.stats" 2>/dev/null)
 			got="$T/rx/$(basename "$f")"
 			if [ "$rc" -ne 0 ]; then
 				cell=$(awk -v s="$secs" 'BEGIN { printf "failed (%.0f s)", s }')
@@ -273,8 +296,8 @@ for c in $CASES; do
 				    'BEGIN { printf "%.1f%%", 100 * n / s / (b / 10) }')
 			fi
 			printf '%s\t%s\t%s\n' "$tool" "$cell" "${hwm:-}" >>"$row"
-			printf '  %-46s %-8s %-18s %6.1f s%s\n' "$(label "$c" "$d")" "$tool" "$cell" "$secs" \
-			    "${hwm:+  agent VmHWM $hwm kB}"
+			printf '  %-46s %-8s %-18s %6.1f s  %s%s\n' "$(label "$c" "$d")" "$tool" "$cell" "$secs" \
+			    "$busy" "${hwm:+, agent VmHWM $hwm kB}"
 		done
 	done
 done
