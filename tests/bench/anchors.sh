@@ -224,12 +224,17 @@ run_lifeline() {	# run_lifeline FILE BAUD LIMIT CASE ssh|insecure
 	PIDS="$PIDS $apid"
 	sleep 0.3
 	t0=$(now)
-	timeout --foreground -k 5 "$lim" "$CLIENT" $csec --via "serial:$T/b,$b" --encoding "$enc" \
+	# -v: the client's link statistics at the end (stderr, a file)
+	timeout --foreground -k 5 "$lim" "$CLIENT" -v $csec --via "serial:$T/b,$b" --encoding "$enc" \
 		get --rescue-host "$f" "$T/rx/" >/dev/null 2>"$T/client.log"
 	rc=$?
 	t1=$(now)
 	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$apid/status" 2>/dev/null)
 	echo "$rc $(echo "$t1 - $t0" | bc) ${hwm:-}" >"$T/res"
+	# What the client's link saw: frames from the agent that failed the
+	# CRC, and duplicates (the agent's needless retransmissions).
+	sed -n 's/.*link: .* \([0-9]*\) received, \([0-9]*\) CRC errors, \([0-9]*\) duplicates.*alphabet \([0-9]*\).*/\1 frames in, \2 CRC errors, \3 duplicates, R = \4/p' \
+		"$T/client.log" | tail -n 1 >"$T/linkstats"
 }
 
 # The table's cells, one file per row: "TOOL<TAB>cell" lines.
@@ -269,6 +274,7 @@ for c in $CASES; do
 				continue
 			fi
 			rm -rf "$T/rx"; mkdir -p "$T/rx"
+			: >"$T/linkstats"
 			emu_start "$baud" $opts
 			case $tool in
 			zmodem)	run_zmodem "$f" "$baud" "$lim" "$c" ;;
@@ -297,7 +303,7 @@ for c in $CASES; do
 			fi
 			printf '%s\t%s\t%s\n' "$tool" "$cell" "${hwm:-}" >>"$row"
 			printf '  %-46s %-8s %-18s %6.1f s  %s%s\n' "$(label "$c" "$d")" "$tool" "$cell" "$secs" \
-			    "$busy" "${hwm:+, agent VmHWM $hwm kB}"
+			    "$busy" "${hwm:+, agent VmHWM $hwm kB}$(sed 's/^/; /' "$T/linkstats")"
 		done
 	done
 done
