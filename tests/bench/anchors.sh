@@ -134,7 +134,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$T/key" && cp "$T/key.pub" "$T/authorized_key
 
 emu_start() {	# emu_start BAUD LINKEMU_OPTS...
 	stop
-	rm -f "$T/a" "$T/b" "$T/emu.out"
+	rm -f "$T/a" "$T/b" "$T/emu.out" "$T/emu.stats"
 	b=$1; shift
 	"$EMU" --a "$T/a" --b "$T/b" --baud "$b" --seed "$SEED" --duration-s 3600 \
 		--stats "$T/emu.stats" "$@" >"$T/emu.out" 2>"$T/emu.log" &
