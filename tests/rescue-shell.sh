@@ -28,6 +28,7 @@ busybox=${RESCUE_BUSYBOX:-$(command -v busybox)}
 delay=${RESCUE_DELAY:-0}
 nosftp=${RESCUE_NO_SFTP:-0}
 exec unshare --mount --propagation private sh -c '
+	exec 9>"$1"	# PIDFILE may be under the /tmp that noexec hides
 	sh "$6"
 	mount -t tmpfs -o "$2" tmpfs /run || exit 1
 	case $2 in *noexec*)
@@ -49,7 +50,8 @@ exec unshare --mount --propagation private sh -c '
 		path=/mnt/bin
 		shell=$(command -v dash)
 	fi
-	echo $$ >"$1"	# after the mounts: a test may look at them at once
+	echo $$ >&9	# after the mounts: a test may look at them at once
+	exec 9>&-
 	sleep "$5"
 	cd / && exec env -i PATH=$path PS1="# " $shell -i
 	' rescue-shell "$pidfile" "$opts" "$tools" "$busybox" "$delay" \
