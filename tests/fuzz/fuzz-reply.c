@@ -76,25 +76,57 @@ check_clean(json_t *v)
 	}
 }
 
+/*
+ * v with every string that holds "null" replaced by "x" (a new reference):
+ * a label or fstype "null" printed in parentheses reads "(null)" too, and
+ * only printf's text for a NULL string may be found by the check below.
+ */
+static json_t *
+without_null_text(json_t *v)
+{
+	json_t *c, *e;
+	const char *k;
+	size_t i;
+
+	if (json_is_string(v))
+		return memmem(json_string_value(v), json_string_length(v),
+		    "null", 4) != NULL ? json_string("x") : json_incref(v);
+	if (json_is_array(v)) {
+		c = json_array();
+		json_array_foreach(v, i, e)
+			json_array_append_new(c, without_null_text(e));
+		return c;
+	}
+	if (json_is_object(v)) {
+		c = json_object();
+		json_object_foreach(v, k, e)
+			json_object_set_new(c, k, without_null_text(e));
+		return c;
+	}
+	return json_incref(v);
+}
+
 static void
-check_printed(json_t *res, bool null_in_input)
+check_printed(json_t *res)
 {
 	FILE *saved = stdout, *mem;
 	char *out = NULL;
 	size_t len = 0;
+	json_t *shown = without_null_text(res);
 
-	if ((mem = open_memstream(&out, &len)) == NULL)
+	if (shown == NULL || (mem = open_memstream(&out, &len)) == NULL)
 		abort();
 	stdout = mem;
-	disks_print(res);
-	inspect_print(res);
+	disks_print(shown);
+	inspect_print(shown);
 	fflush(mem);
 	stdout = saved;
 	fclose(mem);
-	if (!reply_text_is_clean(out, len) || (!null_in_input &&
-	    memmem(out, len, "(null)", 6) != NULL))
+	if (!reply_text_is_clean(out, len) ||
+	    memmem(out, len, "(null)", 6) != NULL)
 		abort();
 	free(out);
+	json_decref(shown);
 }
 
 /* Number of entries in the directory fd (but . and ..). */
@@ -158,7 +190,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	reply_clean(res);
 	check_clean(res);
-	check_printed(res, memmem(data, size, "(null)", 6) != NULL);
+	check_printed(res);
 	json_array_foreach(json_object_get(res, "entries"), i, e)
 		check_entry(e);
 	json_decref(res);
