@@ -1,5 +1,7 @@
 /*
- * Golden files of the unit tests: tests/data/NAME, read from $top_srcdir
+ * Record-level helpers of the message tests (test-msg, test-zdata).
+ *
+ * Golden files: tests/data/NAME, read from $top_srcdir
  * or $srcdir when set, else from the source tree this file was compiled
  * from (a test run by hand from anywhere).  For cmocka tests: a file that
  * cannot be read fails the test.
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "buf.h"
 
 /* NAME's bytes (malloc'd, one spare byte) and their count in *lenp. */
 static uint8_t *
@@ -51,6 +55,20 @@ read_golden(const char *name, size_t *lenp)
 	fclose(f);
 	*lenp = (size_t)sz;
 	return (d);
+}
+
+/* Append a raw record (header LEN, KIND, FLAGS, ID, then N bytes of
+ * BODY), bypassing the encoder's checks. */
+static void
+put_raw(struct ll_buf *b, uint32_t len, uint8_t kind, uint8_t flags,
+    uint32_t id, const void *body, size_t n)
+{
+	assert_int_equal(ll_buf_put_u32(b, len), 0);
+	assert_int_equal(ll_buf_put_u8(b, kind), 0);
+	assert_int_equal(ll_buf_put_u8(b, flags), 0);
+	assert_int_equal(ll_buf_put_u32(b, id), 0);
+	if (n > 0)
+		assert_int_equal(ll_buf_put(b, body, n), 0);
 }
 
 #endif

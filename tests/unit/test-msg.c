@@ -47,19 +47,6 @@ load(const char *text)
 	return (v);
 }
 
-/* Append a raw record, bypassing the encoder's checks. */
-static void
-put_raw(struct ll_buf *b, uint32_t len, uint8_t kind, uint8_t flags,
-    uint32_t id, const void *body, size_t n)
-{
-	assert_int_equal(ll_buf_put_u32(b, len), 0);
-	assert_int_equal(ll_buf_put_u8(b, kind), 0);
-	assert_int_equal(ll_buf_put_u8(b, flags), 0);
-	assert_int_equal(ll_buf_put_u32(b, id), 0);
-	if (n > 0)
-		assert_int_equal(ll_buf_put(b, body, n), 0);
-}
-
 static void
 test_roundtrip_kinds(void **state)
 {

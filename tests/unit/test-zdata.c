@@ -196,18 +196,6 @@ deflate_body(uint8_t *out, size_t cap, uint32_t raw_len, const void *p,
 	return n;
 }
 
-static void
-put_raw(struct ll_buf *b, uint8_t kind, uint8_t flags, uint32_t id,
-    const void *body, size_t n)
-{
-	assert_int_equal(ll_buf_put_u32(b, (uint32_t)n), 0);
-	assert_int_equal(ll_buf_put_u8(b, kind), 0);
-	assert_int_equal(ll_buf_put_u8(b, flags), 0);
-	assert_int_equal(ll_buf_put_u32(b, id), 0);
-	if (n > 0)
-		assert_int_equal(ll_buf_put(b, body, n), 0);
-}
-
 /* Every malformed ZDATA: LL_ERR_FORMAT, consumed, the next one decodes. */
 static void
 test_bad_zdata(void **state)
@@ -262,7 +250,7 @@ test_bad_zdata(void **state)
 			    zeros, sizeof(zeros));
 			break;
 		}
-		put_raw(&b, LL_MSG_ZDATA, flags, 3, body, n);
+		put_raw(&b, (uint32_t)n, LL_MSG_ZDATA, flags, 3, body, n);
 		assert_int_equal(ll_msg_put_data(&b, LL_MSG_DATA, 1, 4, "ok",
 		    2), 0);
 		if ((r = ll_msg_get(&b, &m)) != LL_ERR_FORMAT)
@@ -277,7 +265,8 @@ test_bad_zdata(void **state)
 		ll_msg_cleanup(&m);
 	}
 	/* A body over the cap is refused from its header alone. */
-	put_raw(&b, LL_MSG_ZDATA, 1, 3, zeros, LL_DATA_CHUNK_MAX + 1);
+	put_raw(&b, LL_DATA_CHUNK_MAX + 1, LL_MSG_ZDATA, 1, 3, zeros,
+	    LL_DATA_CHUNK_MAX + 1);
 	assert_int_equal(ll_msg_get(&b, &m), LL_ERR_TOOBIG);
 	ll_buf_cleanup(&b);
 }
