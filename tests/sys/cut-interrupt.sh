@@ -151,9 +151,12 @@ grep -q "put was sent and no answer came: $T/out/put.bin may have been replaced:
 	ok "put says the file may have been replaced and how to check" ||
 	not_ok "put lost answer: $(cat "$T/put.err")"
 # --- issue 11: a vanished client's command runs on as a job, also when
-# the next client session starts
+# the next client session starts.  -n: the client's stdin (/dev/null, not a
+# terminal) would otherwise be the command's input, and a client killed
+# before its EOF crossed cuts that input, which ends the command (by design,
+# op-exec.c); this case is about a command that takes no input.
 restart_emu
-"$LIFELINE" --insecure --via "$VIA" exec -- sh -c \
+"$LIFELINE" --insecure --via "$VIA" exec -n -- sh -c \
 	"touch $T/started; sleep 2; touch $T/ran-on; sleep 60" 2>/dev/null &
 cpid=$!
 PIDS="$PIDS $cpid"

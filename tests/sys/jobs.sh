@@ -49,8 +49,10 @@ done
 exit 3
 E
 seq 1 20000 >"$T/want.txt"
-# (the binary itself, not the ll function: the kill must reach it)
-"$LIFELINE" --insecure --via "$VIA" exec -- sh "$T/count.sh" \
+# (the binary itself, not the ll function: the kill must reach it; -n: a
+# client killed before its stdin's EOF crossed would cut the command's input,
+# which ends it, exec-stdin.sh)
+"$LIFELINE" --insecure --via "$VIA" exec -n -- sh "$T/count.sh" \
 	>"$T/first.out" 2>/dev/null &
 cpid=$!
 PIDS="$PIDS $cpid"
