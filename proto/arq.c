@@ -48,6 +48,9 @@ struct tx_slot {
 	bool need_rtx;
 	uint64_t last_tx;
 	uint64_t tx_order;	/* arq->tx_count at the last transmission */
+	bool timed_out;		/* the RTO took it for lost (loss sampled) */
+	uint64_t loss_at;	/* arq->samples when that loss was sampled */
+	size_t grow_before;	/* arq->grow before that loss cut it */
 };
 
 struct rx_slot {
@@ -91,6 +94,7 @@ struct ll_arq {
 
 	bool have_rtt;
 	double srtt, rttvar;
+	uint64_t min_rtt;	/* the shortest round trip sampled */
 	uint32_t rto;		/* without backoff */
 	unsigned backoff;
 	uint64_t last_backoff;
@@ -99,6 +103,7 @@ struct ll_arq {
 	size_t grow;		/* frame size proven on this path, doubled */
 	double ratio;
 	double loss_n, loss_l, loss_b;	/* weighted samples, losses, bytes */
+	uint64_t samples;	/* loss samples taken so far */
 
 	size_t held;
 	struct ll_arq_stats st;
@@ -134,6 +139,21 @@ inflight_wire(const struct ll_arq *arq)
 			sum += wire_len(arq, t->len);
 	}
 	return sum;
+}
+
+/*
+ * When a keepalive ACK is due: keepalive_ms after our last frame has left,
+ * not after it was handed out.  At 9600 baud a 940-byte frame is a second
+ * of line, so timed from the hand-over a keepalive (41 bytes) went out
+ * between every two DATA frames while the peer heard from us all along.
+ */
+static uint64_t
+keepalive_due(const struct ll_arq *arq)
+{
+	uint64_t last = arq->line_free > arq->last_send ? arq->line_free :
+	    arq->last_send;
+
+	return last + arq->cfg.keepalive_ms;
 }
 
 static uint32_t
@@ -215,6 +235,7 @@ loss_sample(struct ll_arq *arq, bool lost, size_t len)
 {
 	double w = 1 - 1 / LOSS_FRAMES;
 
+	arq->samples++;
 	arq->loss_n = arq->loss_n * w + 1;
 	arq->loss_l = arq->loss_l * w + (lost ? 1 : 0);
 	arq->loss_b = arq->loss_b * w + len * arq->ratio + LL_ARQ_OVERHEAD;
@@ -229,6 +250,8 @@ rtt_sample(struct ll_arq *arq, uint64_t r)
 {
 	double d, rto;
 
+	if (!arq->have_rtt || r < arq->min_rtt)
+		arq->min_rtt = r;
 	if (!arq->have_rtt) {
 		arq->srtt = (double)r;
 		arq->rttvar = (double)r / 2;
@@ -341,32 +364,65 @@ ll_arq_free(struct ll_arq *arq)
 }
 
 /*
- * A hole is lost (not merely still on its way) when at least two frames
- * transmitted after its last transmission have been received: that holds
- * for a first transmission and for a retransmission alike, so a frame is
- * never resent again while its retransmission is still in flight.
+ * A hole is lost (not merely still on its way) when a frame transmitted
+ * after its last transmission has been received: every path is a byte
+ * stream (a line, a pipe, a socket), so frames arrive in the order they
+ * were sent, and one later frame is proof, where TCP, whose packets may be
+ * reordered, waits for more.  That holds for a first transmission and for a
+ * retransmission alike, so a frame is never resent again while its
+ * retransmission is still in flight.
  */
 static bool
-sent_before_two_received(const struct ll_arq *arq, const struct tx_slot *h,
+sent_before_one_received(const struct ll_arq *arq, const struct tx_slot *h,
     uint16_t n)
 {
-	unsigned later = 0;
 	uint16_t i;
 
-	for (i = 0; i < n && later < 2; i++) {
+	for (i = 0; i < n; i++) {
 		const struct tx_slot *t = &arq->tx[SLOT(arq->snd_una + i)];
 
 		if (t->sacked && t->tx_order > h->tx_order)
-			later++;
+			return true;
 	}
-	return later >= 2;
+	return false;
+}
+
+/*
+ * A timeout that was not a loss (Eifel's idea, told by time instead of a
+ * timestamp): the ack came sooner after the retransmission left than any
+ * round trip seen, so it answers the first transmission, which was only
+ * late (a kernel message or the peer's own frame held its ack back).  Its
+ * loss sample is taken back, and the frame size limit it cut restored:
+ * else one late ack at the start of a session shrinks every frame to the
+ * minimum for the next hundred.
+ */
+static void
+undo_spurious(struct ll_arq *arq, const struct tx_slot *t, uint64_t now)
+{
+	double w = 1 - 1 / LOSS_FRAMES, weight = 1;
+	uint64_t k;
+
+	if (t->ntx < 2 || !t->timed_out || t->loss_at == 0 ||
+	    now >= t->last_tx + arq->min_rtt / 2)
+		return;
+	/* the sample's weight now: w per sample taken since */
+	for (k = arq->samples - t->loss_at; k > 0 && weight > LOSS_NONE; k--)
+		weight *= w;
+	arq->loss_l -= weight;
+	if (arq->loss_l < 0)
+		arq->loss_l = 0;
+	if (t->grow_before > arq->grow)
+		arq->grow = t->grow_before;
+	arq->st.spurious++;
+	update_payload(arq);
 }
 
 /* Frame at slot t counts as received by the peer for the first time. */
 static void
-newly_acked(struct ll_arq *arq, const struct tx_slot *t, bool *have,
-    uint64_t *sent)
+newly_acked(struct ll_arq *arq, const struct tx_slot *t, uint64_t now,
+    bool *have, uint64_t *sent)
 {
+	undo_spurious(arq, t, now);
 	loss_sample(arq, false, t->len);
 	/*
 	 * Frames grow only as fast as the path proves it carries them
@@ -401,7 +457,7 @@ process_ack(struct ll_arq *arq, uint16_t ack, const uint8_t *sackp,
 		for (i = 0; i < d; i++) {
 			t = &arq->tx[SLOT(arq->snd_una + i)];
 			if (!t->sacked)
-				newly_acked(arq, t, &have, &sent);
+				newly_acked(arq, t, now, &have, &sent);
 			arq->ss[t->stream].acked = t->off + t->len;
 			memset(t, 0, sizeof(*t));
 		}
@@ -421,7 +477,7 @@ process_ack(struct ll_arq *arq, uint16_t ack, const uint8_t *sackp,
 				continue;
 			t->sacked = true;
 			t->need_rtx = false;
-			newly_acked(arq, t, &have, &sent);
+			newly_acked(arq, t, now, &have, &sent);
 		}
 	}
 	/* An ack before the computed end of transmission: a faster line. */
@@ -429,7 +485,7 @@ process_ack(struct ll_arq *arq, uint16_t ack, const uint8_t *sackp,
 		rtt_sample(arq, now > sent ? now - sent : 0);
 	if (sackp == NULL)
 		return;
-	/* Fast retransmit: a hole with at least two received frames after. */
+	/* Fast retransmit: a hole with a frame received after it. */
 	cnt = 0;
 	for (i = n; i > 0; i--) {
 		t = &arq->tx[SLOT(arq->snd_una + i - 1)];
@@ -437,10 +493,11 @@ process_ack(struct ll_arq *arq, uint16_t ack, const uint8_t *sackp,
 			cnt++;
 			continue;
 		}
-		if (cnt < 2 || t->need_rtx || !sent_before_two_received(arq,
+		if (cnt < 1 || t->need_rtx || !sent_before_one_received(arq,
 		    t, n))
 			continue;
 		t->need_rtx = true;
+		t->timed_out = false;
 		arq->st.fast_retransmits++;
 		loss_sample(arq, true, t->len);
 	}
@@ -624,7 +681,10 @@ check_timeouts(struct ll_arq *arq, uint64_t now)
 			continue;
 		t->need_rtx = true;
 		arq->st.timeouts++;
+		t->grow_before = arq->grow;
 		loss_sample(arq, true, t->len);
+		t->timed_out = true;
+		t->loss_at = arq->samples;
 		fired = true;
 	}
 	/* Back off once per RTO period, not once per frame timed out. */
@@ -729,7 +789,7 @@ ll_arq_next_frame(struct ll_arq *arq, uint64_t now, struct ll_frame *out)
 
 	check_timeouts(arq, now);
 	if (arq->ack_pending || (arq->ack_delayed && now >= arq->ack_due) ||
-	    now >= arq->last_send + arq->cfg.keepalive_ms) {
+	    now >= keepalive_due(arq)) {
 		build_ack(arq, out);
 		arq->ack_pending = false;
 		(void)tx_end(arq, now, out->len);	/* it takes the line too */
@@ -803,7 +863,7 @@ ll_arq_deadline(const struct ll_arq *arq)
 
 	if (arq->ack_pending || pick_stream(arq) >= 0)
 		return 0;
-	dl = arq->last_send + arq->cfg.keepalive_ms;
+	dl = keepalive_due(arq);
 	if (arq->ack_delayed && arq->ack_due < dl)
 		dl = arq->ack_due;
 	for (i = 0; i < n; i++) {

@@ -77,6 +77,7 @@ struct ll_arq_stats {
 	uint64_t retransmits;		/* DATA retransmissions, all causes */
 	uint64_t fast_retransmits;	/* ... of which triggered by SACK */
 	uint64_t timeouts;		/* ... of which triggered by the RTO */
+	uint64_t spurious;		/* timeouts whose frame was only late */
 	uint64_t frames_received;	/* DATA + ACK frames accepted */
 	uint64_t duplicates;		/* DATA already received: dropped */
 	uint64_t out_of_order;		/* DATA held for in-order delivery */

@@ -226,7 +226,8 @@ set_state(struct ll_link *l, enum ll_link_state s, int error)
 
 		ll_arq_stats(l->arq, &st);
 		logmsg(l, LL_LOG_INFO, "session %u: sent %llu data frames, "
-		    "%llu retransmitted (%llu fast, %llu timeouts), received "
+		    "%llu retransmitted (%llu fast, %llu timeouts, %llu of them "
+		    "spurious), received "
 		    "%llu frames, %llu duplicates, %llu out of order; "
 		    "srtt %u ms, rto %u ms, payload %zu, crc errors %llu; "
 		    "wire: %llu frames, %llu bytes out, %llu bytes in",
@@ -234,6 +235,7 @@ set_state(struct ll_link *l, enum ll_link_state s, int error)
 		    (unsigned long long)st.retransmits,
 		    (unsigned long long)st.fast_retransmits,
 		    (unsigned long long)st.timeouts,
+		    (unsigned long long)st.spurious,
 		    (unsigned long long)st.frames_received,
 		    (unsigned long long)st.duplicates,
 		    (unsigned long long)st.out_of_order, st.srtt_ms, st.rto_ms,

@@ -813,6 +813,153 @@ test_rto_from_tx_end(void **state)
 	ll_arq_free(a);
 }
 
+/* An ACK for seq (cumulative ack) SACKing the frames in sack, at now. */
+static void
+give_ack(struct ll_arq *a, uint16_t ack, uint32_t sack, uint64_t now)
+{
+	static struct ll_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.type = LL_FT_ACK;
+	f.ack = ack;
+	f.len = LL_ARQ_ACK_LEN(0);
+	ll_poke_u32(f.payload, sack);
+	assert_int_equal(ll_arq_input(a, &f, now), 0);
+}
+
+/*
+ * Frames arrive in the order they were sent (every path is a byte stream),
+ * so one frame received after a hole proves the hole lost: it is resent at
+ * once, not after the RTO (a window of two 940-byte frames at 9600 baud
+ * never had the two later frames that used to be required).
+ */
+static void
+test_fast_retransmit_one_later(void **state)
+{
+	static const uint8_t data[200];
+	struct ll_arq_config cfg = { .line_rate = 960, .fixed_payload = true,
+	    .max_payload = 100, .keepalive_ms = 60000 };
+	static struct ll_frame f;
+	struct ll_arq_stats st;
+	struct ll_arq *a;
+
+	a = ll_arq_new(&cfg, 0);
+	assert_non_null(a);
+	assert_int_equal(ll_arq_write(a, 1, data, sizeof(data)), 200);
+	assert_int_equal(ll_arq_next_frame(a, 0, &f), 1);
+	assert_int_equal(f.seq, 0);
+	assert_int_equal(ll_arq_next_frame(a, 0, &f), 1);
+	assert_int_equal(f.seq, 1);
+	/* seq 1 (sent after seq 0) arrived, seq 0 did not: resend 0 now */
+	give_ack(a, 0, 1, 300);
+	assert_int_equal(ll_arq_next_frame(a, 300, &f), 1);
+	assert_int_equal(f.type, LL_FT_DATA);
+	assert_int_equal(f.seq, 0);
+	ll_arq_stats(a, &st);
+	assert_int_equal(st.fast_retransmits, 1);
+	assert_int_equal(st.timeouts, 0);
+	ll_arq_free(a);
+}
+
+/*
+ * A timeout whose ack then comes before the retransmission has even left
+ * was no loss (the first transmission was only late): its loss sample is
+ * taken back and frames keep their size.  An ack that comes a round trip
+ * after the retransmission is taken for the retransmission's: the loss
+ * stands and frames shrink.
+ */
+static void
+spurious_case(bool late, uint64_t *spurious, size_t *payload)
+{
+	static const uint8_t data[256];
+	struct ll_arq_config cfg = { .line_rate = 960, .max_payload = 940,
+	    .keepalive_ms = 60000 };
+	static struct ll_frame f;
+	struct ll_arq_stats st;
+	struct ll_arq *a;
+	uint64_t rtx;
+
+	a = ll_arq_new(&cfg, 0);
+	assert_non_null(a);
+	assert_int_equal(ll_arq_write(a, 1, data, sizeof(data)), 256);
+	assert_int_equal(ll_arq_next_frame(a, 0, &f), 1);
+	assert_int_equal(f.len, 256);
+	rtx = ll_arq_deadline(a);
+	assert_int_equal(ll_arq_next_frame(a, rtx, &f), 1);
+	assert_int_equal(f.seq, 0);
+	ll_arq_stats(a, &st);
+	assert_int_equal(st.timeouts, 1);
+	/* the loss shrank the frames */
+	assert_true(st.payload < 940);
+	/* 272 wire bytes take 284 ms: an ack 10 ms in answers the first */
+	give_ack(a, 1, 0, late ? rtx + 284 + 300 : rtx + 10);
+	ll_arq_stats(a, &st);
+	*spurious = st.spurious;
+	*payload = st.payload;
+	ll_arq_free(a);
+}
+
+static void
+test_spurious_timeout(void **state)
+{
+	uint64_t spurious;
+	size_t payload;
+
+	spurious_case(false, &spurious, &payload);
+	assert_int_equal(spurious, 1);
+	assert_int_equal(payload, 940);
+	spurious_case(true, &spurious, &payload);
+	assert_int_equal(spurious, 0);
+	assert_true(payload < 940);
+}
+
+/*
+ * The keepalive ACK counts from when our last frame has left: a 940-byte
+ * frame at 960 B/s leaves at 996 ms, so with nothing more to send the
+ * keepalive is due at 1996, not at 1000 (a second after the hand-over,
+ * while the frame was still on the line), and a steady flow of such frames
+ * sends no keepalive at all.
+ */
+static void
+test_keepalive_from_tx_end(void **state)
+{
+	static const uint8_t big[3 * 940];
+	struct ll_arq_config cfg = { .line_rate = 960, .fixed_payload = true,
+	    .max_payload = 940, .rto_init_ms = 10000 };
+	static struct ll_frame f;
+	struct ll_arq *a;
+	uint64_t now;
+	unsigned acks = 0;
+
+	a = ll_arq_new(&cfg, 0);
+	assert_non_null(a);
+	assert_int_equal(ll_arq_write(a, 1, big, 940), 940);
+	assert_int_equal(ll_arq_next_frame(a, 0, &f), 1);
+	assert_int_equal(f.type, LL_FT_DATA);
+	assert_int_equal(ll_arq_deadline(a), 1996);
+	assert_int_equal(ll_arq_next_frame(a, 1000, &f), 0);
+	assert_int_equal(ll_arq_next_frame(a, 1996, &f), 1);
+	assert_int_equal(f.type, LL_FT_ACK);
+	ll_arq_free(a);
+
+	/*
+	 * frames handed out a little after the line took the last (a pump
+	 * waits for the transport to drain): DATA only, no keepalive between
+	 */
+	a = ll_arq_new(&cfg, 0);
+	assert_non_null(a);
+	assert_int_equal(ll_arq_write(a, 1, big, sizeof(big)),
+	    (ssize_t)sizeof(big));
+	for (now = 0; now < 3100; now += 1050) {
+		assert_int_equal(ll_arq_next_frame(a, now, &f), 1);
+		if (f.type == LL_FT_ACK)
+			acks++;
+		give_ack(a, f.seq + 1, 0, now + 990);
+	}
+	assert_int_equal(acks, 0);
+	ll_arq_free(a);
+}
+
 /* With an ACK delay, delivery under loss and reordering stays exact. */
 static void
 test_lossy_ack_delay(void **state)
@@ -855,6 +1002,9 @@ main(void)
 		cmocka_unit_test(test_ack_delay),
 		cmocka_unit_test(test_lossy_ack_delay),
 		cmocka_unit_test(test_rto_from_tx_end),
+		cmocka_unit_test(test_fast_retransmit_one_later),
+		cmocka_unit_test(test_spurious_timeout),
+		cmocka_unit_test(test_keepalive_from_tx_end),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
