@@ -8,7 +8,8 @@
 # handshake and transfer), bytes, and goodput as % of the raw line rate
 # (11520 B/s).  Then the agent's peak RSS (VmHWM from /proc/PID/status)
 # during a get of BENCH_MEM_MB MiB (1024 by default; a sparse file, so
-# zeros, and random data) over --listen unix:, compression on and off.
+# zeros, and random data) over --listen unix:, compression on and off,
+# without and with SSH, for the build's agent and the deploy bundle's.
 #
 #   BENCH_ZTEXT   bytes of each text corpus (default 1048576)
 #   BENCH_ZRAND   bytes of random data (default 262144)
@@ -102,29 +103,48 @@ done
 
 [ "$MEM_MB" -gt 0 ] 2>/dev/null || exit 0
 # Peak RSS of the agent during a get over a unix socket (no line rate, so
-# as fast as the machine goes): VmHWM, read from /proc after the get.
-echo "agent memory: peak RSS (VmHWM) during a get of $MEM_MB MiB over --listen unix: (--insecure)"
+# as fast as the machine goes): VmHWM, read from /proc after the get, and
+# the part of it that is the agent's own (Private_Clean + Private_Dirty of
+# /proc/PID/smaps_rollup after the get; the rest is library code mapped
+# from the page cache and shared with every other process using it).  For
+# the build's agent (libssh and libcrypto shared libraries) and, when `make
+# bundle` has built it, the portable agent of the deploy bundle (libssh and
+# libcrypto linked in: what runs on a rescue host after attach --deploy),
+# each without SSH (--insecure) and with SSH inside the link.
+echo "agent memory: peak RSS (VmHWM) during a get of $MEM_MB MiB over --listen unix:"
 mkdir -p "$T/mem"
 truncate -s "${MEM_MB}M" "$T/mem/sparse"
 head -c "$((MEM_MB * 1048576))" /dev/urandom >"$T/mem/random"
-for f in sparse random; do
-	for z in yes no; do
-		rm -f "$T/sock" "$T/got"
-		"$top_builddir/agent/lifelined" --listen "unix:$T/sock" --insecure \
-			--compress "$z" 2>/dev/null &
-		AGENT=$!
-		PIDS=$AGENT
-		for _ in $(seq 100); do [ -S "$T/sock" ] && break; sleep 0.05; done
-		idle=$(awk '/^VmHWM/ { print $2 }' "/proc/$AGENT/status")
-		t0=$(date +%s.%N)
-		"$top_builddir/client/lifeline" --insecure --via "unix:$T/sock" \
-			--compress "$z" get -H "$T/mem/$f" "$T/got" >/dev/null 2>&1
-		t1=$(date +%s.%N)
-		hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$AGENT/status")
-		if cmp -s "$T/mem/$f" "$T/got"; then ok=exact; else ok=CORRUPT; fi
-		stop
-		rm -f "$T/got"
-		awk -v l="$f, compress $z" -v i="$idle" -v h="$hwm" -v a="$t0" -v b="$t1" -v m="$MEM_MB" -v ok="$ok" \
-			'BEGIN { printf "  %-22s VmHWM %6d kB (%.2f MiB; %d kB before the get), %5.1f s, %6.1f MiB/s (%s)\n", l, h, h / 1024, i, b - a, m / (b - a), ok }'
+AGENTS="build:$top_builddir/agent/lifelined"
+[ -x "$top_builddir/deploy/lifelined-portable" ] &&
+	AGENTS="$AGENTS portable:$top_builddir/deploy/lifelined-portable"
+for ag in $AGENTS; do
+	bin=${ag#*:}
+	for SSH in 0 1; do
+		for f in sparse random; do
+			for z in yes no; do
+				rm -f "$T/sock" "$T/got"
+				"$bin" --listen "unix:$T/sock" $(AGENT_SEC) \
+					--compress "$z" 2>/dev/null &
+				AGENT=$!
+				PIDS=$AGENT
+				for _ in $(seq 100); do [ -S "$T/sock" ] && break; sleep 0.05; done
+				idle=$(awk '/^VmHWM/ { print $2 }' "/proc/$AGENT/status")
+				t0=$(date +%s.%N)
+				"$top_builddir/client/lifeline" $(CLIENT_SEC) --via "unix:$T/sock" \
+					--compress "$z" get -H "$T/mem/$f" "$T/got" >/dev/null 2>&1
+				t1=$(date +%s.%N)
+				hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$AGENT/status")
+				own=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' \
+					"/proc/$AGENT/smaps_rollup" 2>/dev/null)
+				if cmp -s "$T/mem/$f" "$T/got"; then ok=exact; else ok=CORRUPT; fi
+				stop
+				rm -f "$T/got"
+				sec=insecure
+				[ "$SSH" = 1 ] && sec=ssh
+				awk -v l="${ag%%:*} $sec, $f, compress $z" -v i="$idle" -v h="$hwm" -v o="${own:-0}" -v a="$t0" -v b="$t1" -v m="$MEM_MB" -v ok="$ok" \
+					'BEGIN { printf "  %-36s VmHWM %6d kB (%.2f MiB; %d kB before the get; own %d kB), %5.1f s, %6.1f MiB/s (%s)\n", l, h, h / 1024, i, o, b - a, m / (b - a), ok }'
+			done
+		done
 	done
 done
