@@ -19,8 +19,9 @@
 #define ATTACH_SETTLE_MS	200	/* quiet after a prompt: it is complete */
 #define ATTACH_SILENT_MS	2000	/* quiet after the wake: maybe an agent */
 #define ATTACH_WAKES		2	/* CRs for a console that says other things */
-/* --deploy expects a shell: a blank console gets this many CRs, 2 s apart,
- * before it is taken for an agent's (a loaded gateway took 4 s) */
+/* --deploy expects a shell: a blank console that echoes (a terminal) gets
+ * this many CRs, 2 s apart, before it is taken for an agent's (a loaded
+ * gateway took 4 s) */
 #define ATTACH_DEPLOY_WAKES	5
 #define ATTACH_EXEC_QUIET_MS	500	/* quiet after exec: the agent is up */
 #define ATTACH_EXEC_MAX_MS	3000

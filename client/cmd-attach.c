@@ -444,6 +444,7 @@ attach_answer(struct attach *a, struct attach_wait *w, enum attach_prompt p,
     int *rc)
 {
 	char shown[ATTACH_SHOW_MAX * 4 + 8], line[ATTACH_LINE_MAX + 8];
+	bool silent;
 
 	*rc = 0;
 	switch (p) {
@@ -498,9 +499,13 @@ attach_answer(struct attach *a, struct attach_wait *w, enum attach_prompt p,
 		 * A blank console is an agent's, or a shell that has not
 		 * printed its prompt yet (a rescue system still starting, a
 		 * loaded host): --deploy, which expects no agent, gives it
-		 * another CR first.
+		 * more CRs first, as long as the console shows it is a
+		 * terminal by echoing them.  An agent's console (raw, no
+		 * echo) says nothing at all: a second attach --deploy tries
+		 * the agent as soon as attach does.
 		 */
-		if (w->wakes >= (a->deploy ? ATTACH_DEPLOY_WAKES :
+		silent = a->last_rx < w->start;
+		if (w->wakes >= (a->deploy && !silent ? ATTACH_DEPLOY_WAKES :
 		    ATTACH_WAKES) || (attach_is_blank(screen) && !a->deploy)) {
 			msg_verbose("attach: no prompt on the console (%s%s%s): "
 			    "trying the agent", a->said[0] == '\0' ? "silent" :

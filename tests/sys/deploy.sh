@@ -106,7 +106,10 @@ dep 2 con -- exec -- sh -c 'readlink /proc/$PPID/exe; echo $((6 * 7))'
 is "a second attach finds the running agent (exit 0)" "$rc" 0
 is "and runs exec through it" "$(tail -n 1 "$T/out2")" 42
 secs=$(( $(date +%s) - start ))
-[ "$secs" -le 10 ] && ok "in seconds ($secs s), without a new deploy" ||
+# (the agent's raw console echoes nothing, so --deploy tries it after the
+# second CR, about 4 s; five CRs 2 s apart, for a console that echoes, take
+# 10 s and more)
+[ "$secs" -le 8 ] && ok "in seconds ($secs s), without a new deploy" ||
 	not_ok "the second attach took $secs s"
 grep -q 'typing the first stage' "$T/err2" && not_ok "nothing typed again" ||
 	ok "nothing typed again"
