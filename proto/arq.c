@@ -373,7 +373,7 @@ ll_arq_free(struct ll_arq *arq)
  * retransmission is still in flight.
  */
 static bool
-sent_before_one_received(const struct ll_arq *arq, const struct tx_slot *h,
+later_frame_received(const struct ll_arq *arq, const struct tx_slot *h,
     uint16_t n)
 {
 	uint16_t i;
@@ -389,12 +389,12 @@ sent_before_one_received(const struct ll_arq *arq, const struct tx_slot *h,
 
 /*
  * A timeout that was not a loss (Eifel's idea, told by time instead of a
- * timestamp): the ack came sooner after the retransmission left than any
- * round trip seen, so it answers the first transmission, which was only
- * late (a kernel message or the peer's own frame held its ack back).  Its
- * loss sample is taken back, and the frame size limit it cut restored:
- * else one late ack at the start of a session shrinks every frame to the
- * minimum for the next hundred.
+ * timestamp): the ack came before the retransmission had left plus half
+ * the shortest round trip sampled, too soon to answer it, so it answers
+ * the first transmission, which was only late (a kernel message or the
+ * peer's own frame held its ack back).  Its loss sample is taken back, and
+ * the frame size limit it cut restored: else one late ack at the start of
+ * a session shrinks every frame to the minimum for the next hundred.
  */
 static void
 undo_spurious(struct ll_arq *arq, const struct tx_slot *t, uint64_t now)
@@ -448,7 +448,7 @@ process_ack(struct ll_arq *arq, uint16_t ack, const uint8_t *sackp,
 	uint16_t n = inflight(arq), d = (uint16_t)(ack - arq->snd_una), i, s;
 	uint32_t sack = 0;
 	struct tx_slot *t;
-	unsigned cnt;
+	bool sacked_after;
 	bool have = false;
 	uint64_t sent = 0;
 
@@ -486,15 +486,15 @@ process_ack(struct ll_arq *arq, uint16_t ack, const uint8_t *sackp,
 	if (sackp == NULL)
 		return;
 	/* Fast retransmit: a hole with a frame received after it. */
-	cnt = 0;
+	sacked_after = false;
 	for (i = n; i > 0; i--) {
 		t = &arq->tx[SLOT(arq->snd_una + i - 1)];
 		if (t->sacked) {
-			cnt++;
+			sacked_after = true;
 			continue;
 		}
-		if (cnt < 1 || t->need_rtx || !sent_before_one_received(arq,
-		    t, n))
+		if (!sacked_after || t->need_rtx ||
+		    !later_frame_received(arq, t, n))
 			continue;
 		t->need_rtx = true;
 		t->timed_out = false;
