@@ -128,9 +128,8 @@ random.seed(int(sys.argv[1])); sys.stdout.buffer.write(random.randbytes(int(sys.
 	echo "$f"
 }
 
-# Key material for the SSH cases (the agent makes its host key on first use).
-ssh-keygen -q -t ed25519 -N '' -f "$T/key" && cp "$T/key.pub" "$T/authorized_keys"
-: >"$T/agent.conf"; chmod 600 "$T/agent.conf"
+# Key material for the SSH cases, each side's options (AGENT_SEC, CLIENT_SEC).
+. "$(dirname "$0")/sec.sh"
 
 emu_start() {	# emu_start BAUD LINKEMU_OPTS...
 	stop
@@ -213,12 +212,9 @@ run_lifeline() {	# run_lifeline FILE BAUD LIMIT CASE ssh|insecure
 	f=$1; b=$2; lim=$3; c=$4; sec=$5
 	enc=auto
 	[ "$c" = 7bit ] && enc=7bit
-	if [ "$sec" = ssh ]; then
-		asec="--config $T/agent.conf --host-key $T/hostkey --authorized-keys $T/authorized_keys"
-		csec="-i $T/key --known-hosts $T/known_hosts --accept-new-host-key"
-	else
-		asec=--insecure; csec=--insecure
-	fi
+	SSH=0
+	[ "$sec" = ssh ] && SSH=1
+	asec=$(AGENT_SEC); csec=$(CLIENT_SEC)
 	"$AGENT" --serial "$T/a,$b" $asec 2>"$T/agent.log" &
 	apid=$!
 	PIDS="$PIDS $apid"

@@ -15,19 +15,8 @@ cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 head -c "$SIZE" /dev/urandom >"$T/data"
-ssh-keygen -q -t ed25519 -N '' -f "$T/key" && cp "$T/key.pub" "$T/authorized_keys"
-: >"$T/agent.conf"; chmod 600 "$T/agent.conf"
-SSH=0		# 1: the agent and client run SSH inside the link
-AGENT_SEC() {
-	if [ "$SSH" = 1 ]; then
-		echo "--config $T/agent.conf --host-key $T/hostkey --authorized-keys $T/authorized_keys"
-	else echo --insecure; fi
-}
-CLIENT_SEC() {
-	if [ "$SSH" = 1 ]; then
-		echo "-i $T/key --known-hosts $T/known_hosts --accept-new-host-key"
-	else echo --insecure; fi
-}
+# SSH=1: the agent and client run SSH inside the link (AGENT_SEC, CLIENT_SEC)
+. "$(dirname "$0")/sec.sh"
 
 start() {	# start LINKEMU_OPTS...
 	for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""

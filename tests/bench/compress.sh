@@ -50,19 +50,7 @@ corpus logs $(find /var/log -type f 2>/dev/null | sort | xargs -r grep -lI . 2>/
 corpus etc $(find /etc -type f 2>/dev/null | sort | xargs -r grep -lI . 2>/dev/null)
 head -c "$RAND" /dev/urandom >"$T/random"
 
-ssh-keygen -q -t ed25519 -N '' -f "$T/key" && cp "$T/key.pub" "$T/authorized_keys"
-: >"$T/agent.conf"; chmod 600 "$T/agent.conf"
-SSH=0
-AGENT_SEC() {
-	if [ "$SSH" = 1 ]; then
-		echo "--config $T/agent.conf --host-key $T/hostkey --authorized-keys $T/authorized_keys"
-	else echo --insecure; fi
-}
-CLIENT_SEC() {
-	if [ "$SSH" = 1 ]; then
-		echo "-i $T/key --known-hosts $T/known_hosts --accept-new-host-key"
-	else echo --insecure; fi
-}
+. "$(dirname "$0")/sec.sh"	# SSH, AGENT_SEC, CLIENT_SEC
 stop() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; PIDS=""; }
 
 start() {	# a fresh emulator (clean line, 115200) and agent

@@ -59,13 +59,7 @@ dep() {
 ssh_cfg() {
 	HOME="$T/home" "$LIFELINE" --via "tty:$T/$1" -i "$T/key" \
 		ssh-config "$1" >"$T/ssh_config.$1"
-	cat >>"$T/ssh_config.$1" <<EOF
-Host *
-	BatchMode yes
-	StrictHostKeyChecking accept-new
-	UserKnownHostsFile $T/okh
-	ControlPath none
-EOF
+	ssh_config_batch "$T/ssh_config.$1"
 	S="-F $T/ssh_config.$1"
 }
 

@@ -120,6 +120,19 @@ ll() { "$LIFELINE" --insecure --via "$VIA" "$@"; }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
+# ssh_config_batch FILE [OPTION...]: append to an ssh config what OpenSSH
+# needs in a test (no prompt, known hosts in $T/okh, no shared connection),
+# then each OPTION as a line of the same block.
+ssh_config_batch() {
+	_f=$1
+	shift
+	{
+		printf 'Host *\n\tBatchMode yes\n\tStrictHostKeyChecking accept-new\n'
+		printf '\tUserKnownHostsFile %s\n\tControlPath none\n' "$T/okh"
+		for _o; do printf '\t%s\n' "$_o"; done
+	} >>"$_f"
+}
+
 # noisy_transfer ENCODING [exec]: 1 MiB of random data through `exec cat`
 # over the link emulator at 115200 baud, bit error rate 1e-4, a kernel
 # message line every second; checks it arrives byte-exact.  With "exec" the

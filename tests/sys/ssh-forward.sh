@@ -19,14 +19,7 @@ start_agent_ssh --serial "$T/a,2000000"
 agent_fp >/dev/null || { echo "Bail out! the agent logged no host key"; exit 1; }
 VIA="serial:$T/b,2000000"
 "$LIFELINE" --via "$VIA" -i "$KEY" ssh-config rescue >"$T/ssh_config"
-cat >>"$T/ssh_config" <<EOF
-Host *
-	BatchMode yes
-	StrictHostKeyChecking accept-new
-	UserKnownHostsFile $T/okh
-	ControlPath none
-	ExitOnForwardFailure yes
-EOF
+ssh_config_batch "$T/ssh_config" "ExitOnForwardFailure yes"
 S="-F $T/ssh_config"
 
 head -c 3145728 /dev/urandom >"$T/data"

@@ -20,13 +20,7 @@ agent_fp >/dev/null || { echo "Bail out! the agent logged no host key"; exit 1; 
 for _ in $(seq 100); do [ -S "$T/sock" ] && break; sleep 0.05; done
 VIA="unix:$T/sock"
 "$LIFELINE" --via "$VIA" -i "$KEY" ssh-config rescue >"$T/ssh_config"
-cat >>"$T/ssh_config" <<EOC
-Host *
-	BatchMode yes
-	StrictHostKeyChecking accept-new
-	UserKnownHostsFile $T/okh
-	ControlPath none
-EOC
+ssh_config_batch "$T/ssh_config"
 S="-F $T/ssh_config"
 export SSH_AUTH_SOCK=
 head -c $((MB * 1048576)) /dev/urandom >"$T/big"

@@ -24,13 +24,7 @@ VIA="serial:$T/b,460800"
 check "ssh-config prints a ProxyCommand with --via and proxy" \
 	sh -c "grep -F -e \"--via '$VIA' \" '$T/ssh_config' | grep -q ' proxy\$'"
 check "and HostKeyAlias" grep -qx "	HostKeyAlias lifeline-rescue" "$T/ssh_config"
-cat >>"$T/ssh_config" <<EOF
-Host *
-	BatchMode yes
-	StrictHostKeyChecking accept-new
-	UserKnownHostsFile $T/okh
-	ControlPath none
-EOF
+ssh_config_batch "$T/ssh_config"
 S="-F $T/ssh_config"
 export SSH_AUTH_SOCK=
 
