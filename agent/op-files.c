@@ -347,11 +347,12 @@ static int
 op_get_start(struct request *r, json_t *args)
 {
 	struct files_state *st = NULL;
-	const char *path, *prefix = NULL;
-	struct stat sb;
+	const char *path, *base, *prefix = NULL;
+	struct stat sb, pre;
 	int64_t offset = 0;
 	char have[65];
 	bool rh;
+	int dfd, e;
 
 	if (files_args(r, args, &path, &rh) != 0 ||
 	    arg_int(r, args, "offset", 0, INT64_MAX, &offset) != 0 ||
@@ -366,18 +367,42 @@ op_get_start(struct request *r, json_t *args)
 		request_error(r, LL_EC_INTERNAL, "out of memory");
 		return -1;
 	}
-	/* O_NONBLOCK: a FIFO must not hang the agent before fstat says so */
-	st->fd = target_open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, 0, rh);
-	if (st->fd < 0) {
-		int e = -st->fd;
-
-		st->fd = -1;
+	/*
+	 * Clients ask for a path named on their command line with get at
+	 * once, before they know what it is: only a regular file is opened
+	 * (opening a tape device rewinds it), and the file opened must be
+	 * the one stat'ed.  O_NONBLOCK: had a FIFO taken its place, the open
+	 * must not hang the agent.
+	 */
+	if ((dfd = files_parent(r, path, rh, &base)) < 0) {
+		files_state_free(st);
+		return -1;
+	}
+	if (fstatat(dfd, base, &pre, AT_SYMLINK_NOFOLLOW) != 0) {
+		e = errno;
+		close(dfd);
 		files_state_free(st);
 		return files_open_error(r, "cannot open", path, e);
 	}
-	if (fstat(st->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	if (S_ISLNK(pre.st_mode)) {
+		close(dfd);
+		files_state_free(st);
+		return files_open_error(r, "cannot open", path, ELOOP);
+	}
+	if (S_ISREG(pre.st_mode) && (st->fd = openat(dfd, base, O_RDONLY |
+	    O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		e = errno;
+		close(dfd);
+		files_state_free(st);
+		return files_open_error(r, "cannot open", path, e);
+	}
+	close(dfd);
+	if (!S_ISREG(pre.st_mode) || fstat(st->fd, &sb) != 0 ||
+	    !S_ISREG(sb.st_mode) || sb.st_ino != pre.st_ino ||
+	    sb.st_dev != pre.st_dev) {
 		request_error(r, LL_EC_BAD_REQUEST, "%s is not a regular file "
-		    "(%s)", path, files_type(sb.st_mode));
+		    "(%s)", path, files_type(S_ISREG(pre.st_mode) ?
+		    sb.st_mode : pre.st_mode));
 		files_state_free(st);
 		return -1;
 	}

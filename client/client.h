@@ -213,6 +213,8 @@ void print_json(json_t *obj);	/* to stdout, one line; steals obj */
 int out_write_all(int fd, const void *p, size_t n);
 /* The agent's code of the first error (for output_json_failure). */
 void output_error_code(const char *code);
+/* A refusal the command recovered from (get's first try): not its error. */
+void output_error_code_forget(void);
 /*
  * With --json, when the command ends with status but printed no JSON: one
  * object {"error": {"code", "message"}, "exit_status"} on stdout, the

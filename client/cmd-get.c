@@ -2,9 +2,11 @@
  * lifeline get: copy files and directory trees from the target (or, with
  * --rescue-host, from the rescue system) to here, like `cp -a`.
  *
- * The walk is ours: file-stat says what REMOTE is, file-list gives a
- * directory's entries page by page, and each regular file comes from one
- * `get` request as DATA on the file channel, written as it arrives into
+ * The walk is ours: REMOTE is first asked for with `get` (a file, the usual
+ * case, then costs one round trip), and only when the agent refuses that
+ * does file-stat say what it is; file-list gives a directory's entries page
+ * by page, and each regular file comes from one `get` request as DATA on
+ * the file channel, written as it arrives into
  * ".NAME.lifeline-part" beside the destination while we hash it.  The
  * agent's SHA-256 of what it read must equal ours of what we wrote; then
  * mode, owner (only when we run as root) and times are set and the part
@@ -62,6 +64,7 @@ struct get_file {
 	uint64_t crossed;	/* bytes received by the calls before */
 	bool started, eof;
 	const char *name;	/* for the progress bar */
+	json_t *entry;		/* the file's entry, from get's EVENT */
 	char err[256];
 	struct xfer_progress prog;
 };
@@ -75,6 +78,8 @@ get_event(void *ctx, json_t *ev)
 
 	if (g->started || !json_is_integer(o))
 		return;
+	json_decref(g->entry);
+	g->entry = json_incref(ev);
 	g->offset = (uint64_t)json_integer_value(o);
 	if (g->offset != g->have) {
 		/* the agent's file starts differently: from scratch */
@@ -258,6 +263,22 @@ get_file_call(struct xfer *x, const char *remote, struct get_file *g,
 	return rc;
 }
 
+/*
+ * get_file's return when it was called without an entry (a path named on the
+ * command line, not yet known to be a file) and the agent refused the get
+ * before it started: the path is then file-stat'ed and taken by its kind.
+ */
+#define GET_NOT_A_FILE	(-2)
+
+/*
+ * A regular file: e is its entry from file-list or file-stat, or NULL for a
+ * path named on the command line.  Such a path is asked for with get at
+ * once, which saves the file-stat's round trip (0.4 s at 9600 baud) for
+ * the usual case; the entry (mode, owner, times) then comes with get's
+ * EVENT.  When the agent refuses the get (a directory, a link, a missing
+ * path), GET_NOT_A_FILE: nothing is printed and the part file made for it
+ * is removed again.
+ */
 static int
 get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
     const char *name, const char *local)
@@ -265,14 +286,16 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 	struct get_file g;
 	char part[NAME_MAX + 1], hex[65], what[PATH_MAX + 64];
 	const char *theirs;
-	json_t *res = NULL;
+	json_t *res = NULL, *meta = NULL;
 	struct stat sb;
+	bool had_part;
 	int rc = EXIT_FAILED, calls = 0;
 
 	memset(&g, 0, sizeof(g));
 	g.name = name;
 	if (xfer_part_name(name, part, sizeof(part)) != 0)
 		return EXIT_FAILED;
+	had_part = fstatat(dirfd, part, &sb, AT_SYMLINK_NOFOLLOW) == 0;
 	g.fd = openat(dirfd, part, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (g.fd < 0 || fstat(g.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
@@ -297,6 +320,14 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 	}
 	if (rc != 0 && conn_interrupted) {
 		get_keep_part(&g, remote, local, part);
+		goto out;
+	}
+	if (rc == EXIT_FAILED && e == NULL && !g.started &&
+	    x->c.err_code[0] != '\0') {
+		if (!had_part)
+			unlinkat(dirfd, part, 0);
+		output_error_code_forget();
+		rc = GET_NOT_A_FILE;
 		goto out;
 	}
 	if (rc != 0) {
@@ -324,6 +355,16 @@ get_file(struct xfer *x, const char *remote, json_t *e, int dirfd,
 		msg_error("get: %s: fsync: %s", local, strerror(errno));
 		goto out;
 	}
+	/* an agent whose EVENT has no entry: ask for it */
+	if (e == NULL && json_is_integer(json_object_get(g.entry, "mode")))
+		e = g.entry;
+	else if (e == NULL) {
+		if (xfer_stat(x, remote, &meta) != 0) {
+			msg_error("%s", x->c.err);
+			goto out;
+		}
+		e = meta;
+	}
 	if (get_check_kind(dirfd, name, false, local) != 0 ||
 	    get_apply_meta(x, dirfd, part, e, false, local) != 0)
 		goto out;
@@ -339,6 +380,8 @@ out:
 	if (g.fd >= 0)
 		close(g.fd);
 	ll_digest_free(g.md);
+	json_decref(g.entry);
+	json_decref(meta);
 	json_decref(res);
 	return rc;
 }
@@ -596,10 +639,6 @@ cmd_get(int argc, char **argv)
 		const char *name;
 
 		xfer_remote_path("get", argv[i], remote, sizeof(remote));
-		if ((rc = xfer_stat(&x, remote, &e)) != 0) {
-			msg_error("%s", x.c.err);
-			break;
-		}
 		name = into_dir ? xfer_base(remote) : lname;
 		if (name[0] == '\0') {
 			msg_error("get: cannot copy / into a directory: name "
@@ -611,6 +650,14 @@ cmd_get(int argc, char **argv)
 			xfer_join(lpath, sizeof(lpath), ldir, name);
 		else
 			snprintf(lpath, sizeof(lpath), "%s", dest);
+		/* a file at once; anything else by what file-stat says */
+		if ((rc = get_file(&x, remote, NULL, dfd, name, lpath)) !=
+		    GET_NOT_A_FILE)
+			continue;
+		if ((rc = xfer_stat(&x, remote, &e)) != 0) {
+			msg_error("%s", x.c.err);
+			break;
+		}
 		rc = get_entry(&x, remote, e, dfd, name, lpath);
 		json_decref(e);
 		e = NULL;

@@ -633,6 +633,7 @@ conn_call(struct conn *c, const char *op, json_t *args,
 
 	if (reply != NULL)
 		*reply = NULL;
+	c->err_code[0] = '\0';
 	/* "o" takes the reference: a borrowed args gets one of its own. */
 	req = json_pack("{s:s, s:o}", "op", op, "args",
 	    args != NULL ? json_incref(args) : json_object());

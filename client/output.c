@@ -55,6 +55,12 @@ output_error_code(const char *code)
 		snprintf(first_code, sizeof(first_code), "%s", code);
 }
 
+void
+output_error_code_forget(void)
+{
+	first_code[0] = '\0';
+}
+
 /* The error code of a failure that has no agent code: from its status. */
 static const char *
 output_status_code(int status)

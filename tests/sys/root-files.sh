@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need socat python3 sha256sum
-plan 65
+plan 75
 
 BIG_MB=50
 PTY_MB=4
@@ -94,7 +94,33 @@ json=$(ll --json get /root/demo/notes.txt "$T/into/j.txt" 2>/dev/null)
 is "get --json reports the file's sha256" \
 	"$(printf '%s\n' "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"][0]["sha256"])')" \
 	"$(sha "$T/mnt/root/demo/notes.txt")"
-ls -a "$T/got" "$T/into" | grep -q lifeline-part && not_ok "no part files are left" || ok "no part files are left"
+ls -a "$T" "$T/got" "$T/into" | grep -q lifeline-part && not_ok "no part files are left" || ok "no part files are left (none beside a directory got either)"
+
+# A path named on the command line is asked for with get at once; the
+# file-stat comes only when the agent refuses that (not a regular file).
+ops() { grep -c "op start: .* op=\"$1\"" "$T/agent.log"; }
+s0=$(ops file-stat); g0=$(ops get)
+ll get /root/demo/notes.txt "$T/one.txt" >/dev/null 2>"$T/err"
+is "get of one file exits 0" "$?" 0
+is "it takes one get request and no file-stat" "$(ops file-stat) $(ops get)" "$s0 $((g0 + 1))"
+is "with the file's mode and mtime from get's event" "$(stat -c '%a %Y' "$T/one.txt")" \
+	"$(stat -c '%a %Y' "$T/mnt/root/demo/notes.txt")"
+ll get /root/demo/link-to-notes "$T/one-link" >/dev/null 2>"$T/err"
+is "get of a symlink named on the command line exits 0" "$?" 0
+is "and makes the link itself" "$(readlink "$T/one-link")" "$(readlink "$T/mnt/root/demo/link-to-notes")"
+mkfifo "$T/mnt/root/demo/pipe"
+( exec 3>"$T/mnt/root/demo/pipe"; : >"$T/fifo-opened" ) &
+wpid=$!
+ll get /root/demo/pipe "$T/one-pipe" >/dev/null 2>"$T/err"
+is "get of a FIFO exits 0 (skipped)" "$?" 0
+grep -q 'skipping /root/demo/pipe: not a file' "$T/err" && ok "and says it skips it" || not_ok "says it skips it: $(cat "$T/err")"
+sleep 0.2
+[ ! -e "$T/fifo-opened" ] && [ ! -e "$T/one-pipe" ] && ok "the agent never opened the FIFO (its writer still waits)" ||
+	not_ok "the agent never opened the FIFO"
+kill "$wpid" 2>/dev/null; rm -f "$T/mnt/root/demo/pipe"; wait "$wpid" 2>/dev/null
+is "get --json of a missing file names the agent's code" \
+	"$(ll --json get /root/demo/nonexistent "$T/ne" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["error"]["code"])')" not_found
+ls -a "$T" | grep -q lifeline-part && not_ok "no part file is left beside them" || ok "no part file is left beside them"
 
 # refusals on the local side
 echo x >"$T/plainfile"
