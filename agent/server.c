@@ -378,7 +378,12 @@ server_hello(struct conn *c, const struct ll_msg *m)
 		ll_session_send_error(c->s, 0, LL_EC_VERSION, "%s", err);
 		return;
 	}
-	caps = server_caps();
+	/* the operations, unless the client said it needs no list of them */
+	if (server_hello_has(m->json, LL_BRIEF_HELLO_CAP)) {
+		caps = json_array();
+		json_array_append_new(caps, json_string(LL_BRIEF_HELLO_CAP));
+	} else
+		caps = server_caps();
 	if (!agent_opts.no_compress)
 		json_array_append_new(caps, json_string(LL_ZDATA_CAP));
 	hello = ll_msg_hello_new("agent", PACKAGE_STRING, caps);

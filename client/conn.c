@@ -264,7 +264,11 @@ conn_pump(struct conn *c, int max_wait_ms)
 	return conn_pump_fd(c, max_wait_ms, -1);
 }
 
-/* Our HELLO: "zdata" (docs/protocol.md) unless --compress no. */
+/*
+ * Our HELLO (docs/protocol.md): "brief-hello" (we do not look at the
+ * agent's list of operations: a missing one answers unknown_op), and
+ * "zdata" unless --compress no.
+ */
 static json_t *
 conn_hello_new(void)
 {
@@ -272,6 +276,7 @@ conn_hello_new(void)
 
 	if ((caps = json_array()) == NULL)
 		return NULL;
+	json_array_append_new(caps, json_string(LL_BRIEF_HELLO_CAP));
 	if (!client_opts.no_compress)
 		json_array_append_new(caps, json_string(LL_ZDATA_CAP));
 	hello = ll_msg_hello_new("client", PACKAGE_STRING, caps);

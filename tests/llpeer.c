@@ -14,7 +14,7 @@
  *       (id 1, op OP, args JSON), then print every message that arrives for
  *       --wait-ms as "KIND ID JSON" lines ("KIND ID chN" for DATA and
  *       EOF; its HELLO offers no capability, so an agent never sends it
- *       ZDATA, kind 9).  --claim-ssh says SSH in the
+ *       ZDATA, kind 9; --caps A,B offers those).  --claim-ssh says SSH in the
  *       link HELLO, as a real client does, but sends its records in the
  *       clear: what an intruder on the console line without a key can do.
  *   llpeer raw ... --request OP=JSON --stdin-bytes N
@@ -265,11 +265,11 @@ cmd_raw(int argc, char **argv)
 		{ "hex", 1, NULL, 'x' }, { "wait-ms", 1, NULL, 'w' },
 		{ "request", 1, NULL, 'r' }, { "claim-ssh", 0, NULL, 'c' },
 		{ "call", 1, NULL, 'C' }, { "stdin-bytes", 1, NULL, 'I' },
-		{ NULL, 0, NULL, 0 }
+		{ "caps", 1, NULL, 'k' }, { NULL, 0, NULL, 0 }
 	};
 	static uint8_t raw[65536];
 	unsigned long long in_bytes = 0, in_sent = 0;
-	const char *via = NULL, *request = NULL, *calls[16];
+	const char *via = NULL, *request = NULL, *calls[16], *capl = NULL;
 	int ncalls = 0, i;
 	bool claim_ssh = false;
 	struct ll_link_config cfg;
@@ -293,6 +293,7 @@ cmd_raw(int argc, char **argv)
 		case 'w': wait_ms = atoi(optarg); break;
 		case 'r': request = optarg; break;
 		case 'c': claim_ssh = true; break;
+		case 'k': capl = optarg; break;
 		case 'I': in_bytes = strtoull(optarg, NULL, 10); break;
 		case 'C':
 			if (ncalls == 16)
@@ -326,8 +327,17 @@ cmd_raw(int argc, char **argv)
 		return 1;
 	}
 	{
-		json_t *hello = ll_msg_hello_new("client", "llpeer", NULL);
+		/* --caps A,B: the HELLO's caps (none without it, as an
+		 * old client's) */
+		json_t *caps = json_array(), *hello;
+		char cl[256], *c, *sp = NULL;
 
+		snprintf(cl, sizeof(cl), "%s", capl != NULL ? capl : "");
+		for (c = strtok_r(cl, ",", &sp); c != NULL;
+		    c = strtok_r(NULL, ",", &sp))
+			json_array_append_new(caps, json_string(c));
+		hello = ll_msg_hello_new("client", "llpeer", caps);
+		json_decref(caps);
 		ll_session_send_json(s, LL_MSG_HELLO, 0, hello);
 		json_decref(hello);
 		for (end = ll_now_ms() + 200; ll_now_ms() < end;) {

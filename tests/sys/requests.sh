@@ -5,7 +5,7 @@
 # a request id is never accepted twice in a session (ids must increase), and
 # a malformed record's bad_request carries the record's id.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 21
 
 start_ptys a b
 start_agent --serial "$T/a"
@@ -36,6 +36,11 @@ is "exactly one REPLY or ERROR per request" "$n" 5
 out=$("$LLPEER" raw --via "$VIA" --wait-ms 3000 --call '1:-:info={}')
 echo "$out" | grep -q '^1 0 .*"caps":\["info",.*"insecure":true' && echo "$out" | grep -q '"jobs","job-output","job-wait","job-signal"' && ok "the agent's HELLO: operations as caps (jobs among them), insecure: true" || not_ok "hello: $out"
 echo "$out" | grep -q '^3 1 .*"target_root":null' && ok "info says target_root (null: none mounted)" || not_ok "info: $out"
+# A client that offers brief-hello gets the agent's features only, and its
+# requests work as before.
+out=$("$LLPEER" raw --via "$VIA" --wait-ms 3000 --caps brief-hello,zdata --call '1:-:info={}')
+echo "$out" | grep -q '^1 0 {"caps":\["brief-hello","zdata"\],"insecure":true' && ok "brief-hello: the agent's HELLO lists its features, not its operations" || not_ok "brief hello: $out"
+echo "$out" | grep -q '^3 1 .*"target_root":null' && ok "and its requests are served" || not_ok "brief hello info: $out"
 
 # Item 17.  A reused id is refused, after the request ended as well as with
 # a lower id; the refusal names the id.
