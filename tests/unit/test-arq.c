@@ -694,8 +694,9 @@ data_frame(struct ll_frame *f, uint16_t seq, uint16_t ack)
 /*
  * The ACK delay: an in-order DATA frame's ACK waits up to ack_delay_ms for
  * a DATA frame of ours (which carries the ack in its header) and goes
- * alone when none comes; a second frame, a gap or a duplicate is acked at
- * once; without a delay every frame is acked at once.
+ * alone when none comes (unless data is there by the time it may go: that
+ * carries it); a second frame, a gap or a duplicate is acked at once;
+ * without a delay every frame is acked at once.
  */
 static void
 test_ack_delay(void **state)
@@ -728,41 +729,54 @@ test_ack_delay(void **state)
 	assert_int_equal(f.type, LL_FT_ACK);
 	assert_int_equal(f.ack, 2);
 	assert_int_equal(ll_arq_next_frame(a, 341, &f), 0);
-	/* Two frames in a row: the second is acked at once. */
+	/*
+	 * Due while nothing was sent (the link still probing): when data is
+	 * there by then, the DATA frame carries the ack, with no ACK first.
+	 */
 	data_frame(&f, 2, 0);
-	assert_int_equal(ll_arq_input(a, &f, 400), 0);
+	assert_int_equal(ll_arq_input(a, &f, 350), 0);
+	assert_int_equal(ll_arq_write(a, 1, "late", 4), 4);
+	assert_int_equal(ll_arq_next_frame(a, 395, &f), 1);
+	assert_int_equal(f.type, LL_FT_DATA);
+	assert_int_equal(f.ack, 3);
+	assert_int_equal(ll_arq_next_frame(a, 396, &f), 0);
+	ll_arq_stats(a, &st);
+	assert_int_equal(st.acks_sent, 1);
+	/* Two frames in a row: the second is acked at once. */
 	data_frame(&f, 3, 0);
+	assert_int_equal(ll_arq_input(a, &f, 400), 0);
+	data_frame(&f, 4, 0);
 	assert_int_equal(ll_arq_input(a, &f, 401), 0);
 	assert_int_equal(ll_arq_deadline(a), 0);
 	assert_int_equal(ll_arq_next_frame(a, 401, &f), 1);
 	assert_int_equal(f.type, LL_FT_ACK);
-	assert_int_equal(f.ack, 4);
-	/* A gap (5 before 4): at once, with the SACK bit. */
-	data_frame(&f, 5, 0);
+	assert_int_equal(f.ack, 5);
+	/* A gap (6 before 5): at once, with the SACK bit. */
+	data_frame(&f, 6, 0);
 	assert_int_equal(ll_arq_input(a, &f, 500), 0);
 	assert_int_equal(ll_arq_next_frame(a, 500, &f), 1);
 	assert_int_equal(f.type, LL_FT_ACK);
-	assert_int_equal(f.ack, 4);
+	assert_int_equal(f.ack, 5);
 	assert_int_equal(ll_peek_u32(f.payload), 1);
 	/* The hole filled, nothing held: that one may wait again. */
-	data_frame(&f, 4, 0);
+	data_frame(&f, 5, 0);
 	assert_int_equal(ll_arq_input(a, &f, 600), 0);
 	assert_int_equal(ll_arq_next_frame(a, 600, &f), 0);
 	assert_int_equal(ll_arq_next_frame(a, 640, &f), 1);
-	assert_int_equal(f.ack, 6);
+	assert_int_equal(f.ack, 7);
 	/* A duplicate: at once (our ACK may have been lost). */
-	data_frame(&f, 4, 0);
+	data_frame(&f, 5, 0);
 	assert_int_equal(ll_arq_input(a, &f, 700), 0);
 	assert_int_equal(ll_arq_next_frame(a, 700, &f), 1);
 	assert_int_equal(f.type, LL_FT_ACK);
 	/* No delay: at once. */
 	ll_arq_set_ack_delay(a, 0);
-	data_frame(&f, 6, 0);
+	data_frame(&f, 7, 0);
 	assert_int_equal(ll_arq_input(a, &f, 800), 0);
 	assert_int_equal(ll_arq_next_frame(a, 800, &f), 1);
 	assert_int_equal(f.type, LL_FT_ACK);
-	assert_int_equal(f.ack, 7);
-	assert_int_equal(ll_arq_read(a, 1, buf, sizeof(buf)), 7);
+	assert_int_equal(f.ack, 8);
+	assert_int_equal(ll_arq_read(a, 1, buf, sizeof(buf)), 8);
 	ll_arq_free(a);
 }
 
