@@ -111,6 +111,7 @@ struct conn {
 	/* conn_call gives up waiting at this ll_now_ms() time with
 	 * EXIT_TIMEOUT (0: never); the session stays usable (ping). */
 	uint64_t call_deadline_ms;
+	bool hello_pending;		/* our HELLO sent, the agent's not in */
 };
 
 /* conn.c */
@@ -120,6 +121,13 @@ struct conn {
  */
 void conn_preset_transport(struct ll_transport *t);
 int conn_open(struct conn *c);		/* 0 or EXIT_*, message in c->err */
+/*
+ * conn_open for a command whose next step is conn_call: our HELLO is sent
+ * and the agent's is not waited for; the first request goes right after
+ * ours and conn_call takes the agent's HELLO before its reply, one round
+ * trip less (0.4 s at 9600 baud; docs/protocol.md, "Hello").
+ */
+int conn_open_early(struct conn *c);
 /* Open --via as a raw byte path (console, attach), with the SSH options of
  * the command line for ssh:// gateways; as ll_transport_open(). */
 int conn_open_transport(struct ll_transport **t, char *err, size_t errlen);

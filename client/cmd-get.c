@@ -630,7 +630,7 @@ cmd_get(int argc, char **argv)
 	x.is_root = geteuid() == 0;
 	if (client_opts.json)
 		x.files = json_array();
-	if ((rc = conn_open(&x.c)) != 0) {
+	if ((rc = conn_open_early(&x.c)) != 0) {
 		msg_error("%s", x.c.err);
 		goto close;
 	}

@@ -118,7 +118,7 @@ cmd_info(int argc, char **argv)
 		return cmd_usage_error(&cmd_info_entry);
 	if (optind != argc)
 		return cmd_usage_error(&cmd_info_entry);
-	if ((rc = conn_open(&c)) != 0 ||
+	if ((rc = conn_open_early(&c)) != 0 ||
 	    (rc = conn_call(&c, "info", NULL, NULL, &res)) != 0) {
 		msg_error("%s", c.err);
 		conn_close(&c);

@@ -516,7 +516,7 @@ cmd_put(int argc, char **argv)
 	x.rescue_host = rh;
 	if (client_opts.json)
 		x.files = json_array();
-	if ((rc = conn_open(&x.c)) != 0) {
+	if ((rc = conn_open_early(&x.c)) != 0) {
 		msg_error("%s", x.c.err);
 		goto close;
 	}

@@ -298,15 +298,85 @@ conn_agent_has(const struct conn *c, const char *cap)
 	return false;
 }
 
+/*
+ * The agent's HELLO (or its refusal, an ERROR with id 0) in m: 0 when the
+ * session may go on, else EXIT_* with the message in c->err.
+ */
+static int
+conn_take_hello(struct conn *c, const struct ll_msg *m)
+{
+	char err[256];
+	int version;
+
+	if (m->kind == LL_MSG_ERROR) {
+		const char *text = json_string_value(json_object_get(m->json,
+		    "message"));
+
+		return conn_set_error(c, EXIT_PROTOCOL, "the agent refused the "
+		    "session: %s", text != NULL ? text : "?");
+	}
+	if (ll_msg_hello_check(m->json, &version, err, sizeof(err)) != 0)
+		return conn_set_error(c, EXIT_PROTOCOL, "%s", err);
+	c->agent_hello = json_incref(m->json);
+	c->hello_pending = false;
+	if (!client_opts.no_compress && conn_agent_has(c, LL_ZDATA_CAP) &&
+	    ll_session_set_compress(c->s, true) != 0)
+		return conn_set_error(c, EXIT_FAILED, "out of memory");
+	msg_verbose("data compression: %s", ll_session_compresses(c->s) ?
+	    "on" : client_opts.no_compress ? "off (--compress no)" :
+	    "off (the agent does not offer it)");
+	return 0;
+}
+
+/* Whether m is what conn_take_hello takes while the HELLO is pending. */
+static bool
+conn_is_hello(const struct conn *c, const struct ll_msg *m)
+{
+	return c->hello_pending && m->id == 0 && (m->kind == LL_MSG_HELLO ||
+	    m->kind == LL_MSG_ERROR);
+}
+
+/*
+ * While the agent's HELLO is pending, a failure is the session's start
+ * failing (SSH refused us, no agent): 0, or EXIT_* as conn_open says it.
+ */
+static int
+conn_start_failed(struct conn *c, int pump_rc)
+{
+	char err[1024];
+
+	if (pump_rc != 0)
+		return conn_session_failed(c, pump_rc, c->ssh == NULL);
+	if (c->ssh != NULL && ll_ssh_client_state(c->ssh, err,
+	    sizeof(err)) == LL_SSH_FAILED)
+		return conn_set_error(c, EXIT_CONNECT, "%s: %s",
+		    client_opts.via, err);
+	return 0;
+}
+
+static int conn_start(struct conn *c, bool wait_hello);
+
 int
 conn_open(struct conn *c)
+{
+	return conn_start(c, true);
+}
+
+int
+conn_open_early(struct conn *c)
+{
+	return conn_start(c, false);
+}
+
+static int
+conn_start(struct conn *c, bool wait_hello)
 {
 	struct ll_link_config cfg;
 	struct ll_transport *t;
 	struct ll_msg m;
 	char err[1024];
 	json_t *hello;
-	int rc, version;
+	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if (client_opts.via == NULL)
@@ -377,13 +447,10 @@ hello:
 	json_decref(hello);
 	if (rc != 0)
 		return conn_set_error(c, EXIT_FAILED, "hello: %s", ll_strerror(rc));
-	for (;;) {
-		if ((rc = conn_pump(c, 1000)) != 0)
-			return conn_session_failed(c, rc, c->ssh == NULL);
-		if (c->ssh != NULL && ll_ssh_client_state(c->ssh, err,
-		    sizeof(err)) == LL_SSH_FAILED)
-			return conn_set_error(c, EXIT_CONNECT, "%s: %s",
-			    client_opts.via, err);
+	c->hello_pending = true;
+	while (wait_hello && c->hello_pending) {
+		if ((rc = conn_start_failed(c, conn_pump(c, 1000))) != 0)
+			return rc;
 		if (conn_interrupted)
 			return conn_set_error(c, EXIT_NOAGENT, "interrupted while "
 			    "connecting to %s", client_opts.via);
@@ -393,35 +460,10 @@ hello:
 			    "the agent: %s", ll_strerror(rc));
 		if (rc == 0)
 			continue;
-		if (m.kind == LL_MSG_HELLO) {
-			if (ll_msg_hello_check(m.json, &version, err,
-			    sizeof(err)) != 0) {
-				ll_msg_cleanup(&m);
-				return conn_set_error(c, EXIT_PROTOCOL, "%s", err);
-			}
-			c->agent_hello = json_incref(m.json);
-			ll_msg_cleanup(&m);
-			if (!client_opts.no_compress &&
-			    conn_agent_has(c, LL_ZDATA_CAP) &&
-			    ll_session_set_compress(c->s, true) != 0)
-				return conn_set_error(c, EXIT_FAILED, "out of "
-				    "memory");
-			msg_verbose("data compression: %s",
-			    ll_session_compresses(c->s) ? "on" :
-			    client_opts.no_compress ? "off (--compress no)" :
-			    "off (the agent does not offer it)");
-			break;
-		}
-		if (m.kind == LL_MSG_ERROR) {
-			const char *text = json_string_value(
-			    json_object_get(m.json, "message"));
-
-			conn_set_error(c, EXIT_PROTOCOL, "the agent refused the "
-			    "session: %s", text != NULL ? text : "?");
-			ll_msg_cleanup(&m);
-			return c->err_exit;
-		}
+		rc = conn_is_hello(c, &m) ? conn_take_hello(c, &m) : 0;
 		ll_msg_cleanup(&m);
+		if (rc != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -694,7 +736,11 @@ conn_call(struct conn *c, const char *op, json_t *args,
 		else if (h != NULL && h->wake_fd != NULL && !replied &&
 		    result < 0)
 			fd = h->wake_fd(h->ctx, c->s);
-		if ((rc = conn_pump_fd(c, wait, fd)) != 0) {
+		rc = conn_pump_fd(c, wait, fd);
+		/* our HELLO unanswered: the session's start failed */
+		if (c->hello_pending && (rc = conn_start_failed(c, rc)) != 0)
+			return rc;
+		if (rc != 0) {
 			conn_session_failed(c, rc, true);
 			if (!replied && result < 0)
 				conn_lost_hint(c, op, args);
@@ -704,6 +750,13 @@ conn_call(struct conn *c, const char *op, json_t *args,
 			if (rc < 0)
 				return conn_set_error(c, EXIT_PROTOCOL, "bad message "
 				    "from the agent: %s", ll_strerror(rc));
+			if (conn_is_hello(c, &m)) {
+				rc = conn_take_hello(c, &m);
+				ll_msg_cleanup(&m);
+				if (rc != 0)
+					return rc;
+				continue;
+			}
 			if (m.id != id) {
 				ll_msg_cleanup(&m);
 				continue;
@@ -808,7 +861,7 @@ conn_run(const char *op, json_t *args, const struct call_handlers *h,
 
 	if (reply != NULL)
 		*reply = NULL;
-	if ((rc = conn_open(&c)) != 0 ||
+	if ((rc = conn_open_early(&c)) != 0 ||
 	    (rc = conn_call(&c, op, args, h, reply)) != 0) {
 		msg_error("%s", c.err);
 		/* A link lost after the REPLY still fails the command. */
