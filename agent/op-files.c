@@ -348,7 +348,7 @@ op_get_start(struct request *r, json_t *args)
 {
 	struct files_state *st = NULL;
 	const char *path, *base, *prefix = NULL;
-	struct stat sb, pre;
+	struct stat sb = { 0 }, pre;
 	int64_t offset = 0;
 	char have[65];
 	bool rh;
@@ -398,11 +398,16 @@ op_get_start(struct request *r, json_t *args)
 	}
 	close(dfd);
 	if (!S_ISREG(pre.st_mode) || fstat(st->fd, &sb) != 0 ||
-	    !S_ISREG(sb.st_mode) || sb.st_ino != pre.st_ino ||
-	    sb.st_dev != pre.st_dev) {
+	    !S_ISREG(sb.st_mode)) {
 		request_error(r, LL_EC_BAD_REQUEST, "%s is not a regular file "
 		    "(%s)", path, files_type(S_ISREG(pre.st_mode) ?
 		    sb.st_mode : pre.st_mode));
+		files_state_free(st);
+		return -1;
+	}
+	if (sb.st_ino != pre.st_ino || sb.st_dev != pre.st_dev) {
+		request_error(r, LL_EC_BAD_REQUEST, "%s was replaced while it "
+		    "was being opened: try again", path);
 		files_state_free(st);
 		return -1;
 	}
