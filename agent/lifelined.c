@@ -40,6 +40,7 @@
 #include "ssh-channels.h"
 #include "ssh-server.h"
 #include "target.h"
+#include "watchdog.h"
 
 #define AGENT_POLL_MAX	256
 #define AGENT_REOPEN_MS	1000
@@ -604,6 +605,34 @@ agent_timers(struct agent_listener *al, struct agent_listener *sl,
 	}
 }
 
+/*
+ * Leave the watchdog (watchdog.c) c's keepalive frame while its operations
+ * run: only for a link on a byte path we write to ourselves (a serial
+ * device, a tty, pipes) whose output is all written.
+ */
+static void
+agent_watchdog_arm(struct conn *c, uint64_t now)
+{
+	static struct ll_buf f;
+	static bool f_init;
+	struct ll_link *l = ll_session_link(c->s);
+	struct ll_transport *t = ll_session_transport(c->s);
+	const char *kind = t->ops->name;
+
+	if (l == NULL || !ll_session_output_idle(c->s) ||
+	    (strcmp(kind, "serial") != 0 && strcmp(kind, "tty") != 0 &&
+	    strcmp(kind, "fd") != 0 && strcmp(kind, "stdio") != 0))
+		return;
+	if (!f_init) {
+		ll_buf_init(&f, 256);	/* an ACK frame is about 45 bytes */
+		f_init = true;
+	}
+	ll_buf_reset(&f);
+	if (ll_link_encode_keepalive(l, &f) == 0)
+		watchdog_arm(c->name, t->wfd, ll_buf_ptr(&f), ll_buf_avail(&f),
+		    now);
+}
+
 /* One connection's round: its link, its messages, its requests.  0, or
  * the session's LL_ERR_* once it is over. */
 static int
@@ -615,12 +644,14 @@ agent_serve(struct conn *c, uint64_t now)
 	if ((rc = ll_session_io(c->s, NULL, now)) != 0)
 		return rc;
 	server_sync_generation(c);
+	agent_watchdog_arm(c, now);
 	server_handle(c, now);
 	LIST_FOREACH(r, &c->requests, entry) {
 		if (!r->done && r->op->io != NULL)
 			r->op->io(r, now);
 	}
 	server_reap(c);
+	watchdog_disarm(ll_now_ms());
 	rc = ll_session_io(c->s, NULL, now);
 	/* Before any request's output can reach a new client: see
 	 * server.c. */
@@ -994,6 +1025,9 @@ main(int argc, char **argv)
 		return rc;
 	if ((sigfd = agent_signalfd()) < 0)
 		return 1;
+	/* after the signals are blocked: the thread must not take them */
+	if (agent_opts.serial != NULL || agent_opts.stdio)
+		watchdog_start();
 	rc = 1;
 	if (agent_open_paths(&lsn, &sshlsn) == 0)
 		rc = agent_loop(sigfd, lsn, sshlsn);

@@ -753,10 +753,10 @@ tx_end(struct ll_arq *arq, uint64_t now, size_t len)
 	return arq->line_free;
 }
 
-static void
-build_ack(struct ll_arq *arq, struct ll_frame *out)
+void
+ll_arq_peek_ack(const struct ll_arq *arq, struct ll_frame *out)
 {
-	uint32_t sack = 0, limit;
+	uint32_t sack = 0;
 	unsigned i;
 	uint8_t *p = out->payload;
 
@@ -766,15 +766,24 @@ build_ack(struct ll_arq *arq, struct ll_frame *out)
 	out->type = LL_FT_ACK;
 	out->stream = 0;
 	out->seq = arq->snd_nxt;
+	out->ack = arq->rcv_nxt;
 	ll_poke_u32(p, sack);
 	p[4] = LL_STREAMS_MAX;
 	for (i = 0; i < LL_STREAMS_MAX; i++) {
-		limit = arq->rs[i].consumed + RING;
-		arq->rs[i].advertised = limit;
 		p[5 + 5 * i] = i;
-		ll_poke_u32(p + 6 + 5 * i, limit);
+		ll_poke_u32(p + 6 + 5 * i, arq->rs[i].consumed + RING);
 	}
 	out->len = LL_ARQ_ACK_LEN(LL_STREAMS_MAX);
+}
+
+static void
+build_ack(struct ll_arq *arq, struct ll_frame *out)
+{
+	unsigned i;
+
+	ll_arq_peek_ack(arq, out);
+	for (i = 0; i < LL_STREAMS_MAX; i++)
+		arq->rs[i].advertised = arq->rs[i].consumed + RING;
 	arq->st.acks_sent++;
 }
 

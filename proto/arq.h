@@ -114,6 +114,12 @@ int ll_arq_input(struct ll_arq *arq, const struct ll_frame *f, uint64_t now);
  * The frame counts as sent at now.
  */
 int ll_arq_next_frame(struct ll_arq *arq, uint64_t now, struct ll_frame *out);
+/*
+ * The ACK frame of the receiver's state now (cumulative ack, SACK bits,
+ * every stream's limit), built without changing anything: what a keepalive
+ * repeated from outside the ARQ's owner says (agent/watchdog.c).
+ */
+void ll_arq_peek_ack(const struct ll_arq *arq, struct ll_frame *out);
 /* Next time ll_arq_next_frame() has work; 0 when now; UINT64_MAX never. */
 uint64_t ll_arq_deadline(const struct ll_arq *arq);
 /* Ask for an ACK in the next output (e.g. a keepalive or after a resume). */

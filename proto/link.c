@@ -1112,6 +1112,20 @@ ll_link_session(const struct ll_link *l)
 	return l->session;
 }
 
+int
+ll_link_encode_keepalive(const struct ll_link *l, struct ll_buf *out)
+{
+	static __thread struct ll_frame f;
+
+	if (l->state != LL_LINK_UP || l->arq == NULL || !l->bound)
+		return LL_ERR_AGAIN;
+	memset(&f, 0, offsetof(struct ll_frame, payload));
+	ll_arq_peek_ack(l->arq, &f);
+	f.dir = l->dir;
+	return ll_frame_encode(&f, l->use8 ? &l->a8 : &l->a7, l->use8 ?
+	    LL_FRAME_TAG_8BIT : LL_FRAME_TAG_7BIT, &l->ep, out);
+}
+
 size_t
 ll_link_writable(const struct ll_link *l, unsigned stream)
 {

@@ -92,6 +92,13 @@ int ll_link_output(struct ll_link *l, struct ll_buf *out, size_t limit,
 uint64_t ll_link_deadline(const struct ll_link *l);
 
 enum ll_link_state ll_link_state(const struct ll_link *l);
+/*
+ * Append to out the keepalive frame ll_link_output would send now (an ACK
+ * of what has been received), encoded for the line, changing nothing: a
+ * watchdog thread repeats it while the loop that owns the link is held up.
+ * LL_ERR_AGAIN when no session is up.
+ */
+int ll_link_encode_keepalive(const struct ll_link *l, struct ll_buf *out);
 int ll_link_error(const struct ll_link *l);
 uint32_t ll_link_session(const struct ll_link *l); /* grows per new session */
 

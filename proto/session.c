@@ -193,6 +193,12 @@ ll_session_transport(struct ll_session *s)
 }
 
 bool
+ll_session_output_idle(const struct ll_session *s)
+{
+	return ll_buf_avail(&s->wire) == 0;
+}
+
+bool
 ll_session_is_up(const struct ll_session *s)
 {
 	if (s->link == NULL)

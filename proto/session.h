@@ -90,6 +90,8 @@ bool ll_session_is_up(const struct ll_session *s);
 uint32_t ll_session_generation(const struct ll_session *s);
 struct ll_link *ll_session_link(struct ll_session *s);
 struct ll_transport *ll_session_transport(struct ll_session *s);
+/* Whether every frame the link has given out is written to the transport. */
+bool ll_session_output_idle(const struct ll_session *s);
 
 /*
  * Next complete message: 1 and *m filled (ll_msg_cleanup it), 0 when none,

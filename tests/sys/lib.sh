@@ -22,7 +22,39 @@ LOOPS=""	# loop devices to detach
 tap_n=0
 tap_failed=0
 
+# cg_setup DEV BYTES_PER_S: a cgroup $CG in which reads of block device DEV
+# are throttled to that rate (v1 blkio, else v2 io.max); put processes in
+# it with `echo PID >"$CG/cgroup.procs"`.  1 (CG empty) when neither can be
+# had.  cleanup takes every process out of it and removes it.
+CG=
+cg_setup() {
+	mm=$(stat -c '%t:%T' "$1")
+	mm="$((0x${mm%:*})):$((0x${mm#*:}))"
+	if [ -w /sys/fs/cgroup/blkio/cgroup.procs ] &&
+	    mkdir "/sys/fs/cgroup/blkio/lifeline-test-$$" 2>/dev/null; then
+		CG=/sys/fs/cgroup/blkio/lifeline-test-$$
+		echo "$mm $2" >"$CG/blkio.throttle.read_bps_device" 2>/dev/null && return 0
+	elif grep -qw io /sys/fs/cgroup/cgroup.controllers 2>/dev/null &&
+	    mkdir "/sys/fs/cgroup/lifeline-test-$$" 2>/dev/null; then
+		CG=/sys/fs/cgroup/lifeline-test-$$
+		echo "$mm rbps=$2" >"$CG/io.max" 2>/dev/null && return 0
+	fi
+	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
+	CG=
+	return 1
+}
+# cg_cleanup: every process back into the parent cgroup, the cgroup gone
+cg_cleanup() {
+	[ -n "$CG" ] || return 0
+	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do
+		echo "$p" >"${CG%/*}/cgroup.procs" 2>/dev/null
+	done
+	rmdir "$CG" 2>/dev/null
+	CG=
+}
+
 cleanup() {
+	cg_cleanup
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -41,7 +73,8 @@ cleanup() {
 		echo "# last lines of the agent log:"
 		tail -n 20 "$T/agent.log" | sed 's/^/#   /'
 	fi
-	rm -rf "$T"
+	# KEEP_T=1: the scratch directory stays, to read its logs after a run
+	[ -n "${KEEP_T:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

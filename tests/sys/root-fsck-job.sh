@@ -22,35 +22,6 @@ need_root
 need socat python3 debugfs pgrep
 plan 13
 
-# the cgroup that slows the device (v1 blkio, else v2 io.max); CG empty
-# when neither can be had (the cuts then land after the checker's end)
-CG=
-cg_setup() {
-	mm=$(stat -c '%t:%T' "$1")
-	mm="$((0x${mm%:*})):$((0x${mm#*:}))"
-	if [ -w /sys/fs/cgroup/blkio/cgroup.procs ] &&
-	    mkdir "/sys/fs/cgroup/blkio/lifeline-test-$$" 2>/dev/null; then
-		CG=/sys/fs/cgroup/blkio/lifeline-test-$$
-		echo "$mm 65536" >"$CG/blkio.throttle.read_bps_device" 2>/dev/null && return 0
-	elif grep -qw io /sys/fs/cgroup/cgroup.controllers 2>/dev/null &&
-	    mkdir "/sys/fs/cgroup/lifeline-test-$$" 2>/dev/null; then
-		CG=/sys/fs/cgroup/lifeline-test-$$
-		echo "$mm rbps=65536" >"$CG/io.max" 2>/dev/null && return 0
-	fi
-	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
-	CG=
-	return 1
-}
-# cg_cleanup: every process back into the parent cgroup, the cgroup gone
-cg_cleanup() {
-	[ -n "$CG" ] || return 0
-	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do
-		echo "$p" >"${CG%/*}/cgroup.procs" 2>/dev/null
-	done
-	rmdir "$CG" 2>/dev/null
-	CG=
-}
-trap 'cg_cleanup; cleanup' EXIT
 
 # damaged IMG: an ext4 image $T/IMG.img with 3000 wrong link counts
 damaged() {
@@ -79,7 +50,7 @@ VIA="serial:$T/b,115200"
 # the kernel drops a block device's cache at its last close.
 exec 7<"$dev"
 blkid -p "$dev" >/dev/null 2>&1
-cg_setup "$dev" && echo "$AGENT_PID" >"$CG/cgroup.procs" ||
+cg_setup "$dev" 65536 && echo "$AGENT_PID" >"$CG/cgroup.procs" ||
 	diag "no blkio cgroup to slow the device: the cuts may land after e2fsck's end"
 
 # restart_emu [frozen]: a fresh emulator (the agent reopens its side)
