@@ -86,6 +86,8 @@ watchdog_start(void)
 		    strerror(e));
 		return -1;
 	}
+	/* by name in ps -L and /proc/PID/task/N/comm */
+	pthread_setname_np(t, "ll-watchdog");
 	pthread_detach(t);
 	return 0;
 }
